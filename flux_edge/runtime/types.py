@@ -1,0 +1,86 @@
+"""What the runtime takes and gives back. No web framework and no database here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+LimitHit = Literal["timeout", "memory"]
+Outcome = Literal["success", "error", "timeout"]
+
+
+class Permissions(msgspec.Struct, frozen=True, kw_only=True):
+    """The capability flags of a function (Deno-style permissions)."""
+
+    allow_net: bool = True
+    allow_env: bool = True
+    allow_read: bool = False
+    allow_write: bool = False
+
+
+class FunctionSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the runtime needs to run one version of a function.
+
+    `compiled` is JavaScript already in the runtime's script form (see `flux_edge.runtime.codeforms`).
+    Isolates are keyed by (function_id, version): a new version never shares an isolate with an old one.
+    """
+
+    function_id: str
+    name: str
+    version: int
+    compiled: str
+    timeout_seconds: float = 30.0
+    memory_limit_mb: int = 128
+    permissions: Permissions = Permissions()
+    env: dict[str, str] = {}
+    files_dir: str | None = None
+
+
+class InvokeRequest(msgspec.Struct, kw_only=True):
+    """The reference's FunctionRequest plus our extensions (`params`, `execution_id`)."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+    execution_id: str
+    params: dict[str, str] = {}
+    user_id: str | None = None
+    trigger_type: str = "http"
+
+
+class InvokeResult(msgspec.Struct, kw_only=True):
+    """What one call produced: the HTTP response to send and what to record.
+
+    `outcome` is the execution status; `limit` names the limit that fired, if any. For errors,
+    `error_message` is "<Type>: <message>" and `error_stack` the JavaScript stack (user line numbers).
+    """
+
+    outcome: Outcome
+    status_code: int
+    headers: dict[str, str]
+    body: bytes
+    logs: str
+    duration_ms: float
+    error_message: str | None = None
+    error_stack: str | None = None
+    limit: LimitHit | None = None
+
+
+class CodeError(Exception):
+    """Function code that cannot be deployed: a syntax error, no handler, an unsupported construct."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+
+class RuntimeUnavailableError(Exception):
+    """The pool cannot take the call now (saturated or shutting down): HTTP 503 with Retry-After."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

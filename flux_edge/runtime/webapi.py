@@ -1,0 +1,28 @@
+"""The web-platform part of the isolate prelude: which .js files, in which order."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+JS_DIR = Path(__file__).parent / "js" / "web"
+
+# Order matters: later files use globals the earlier ones define.
+WEB_FILES = (
+    "base64.js",
+    "encoding.js",
+    "url.js",
+    "events.js",
+    "structured_clone.js",
+    "performance.js",
+    "crypto.js",
+    "headers.js",
+    "body.js",
+    "request_response.js",
+)
+
+
+@cache
+def web_prelude_source() -> str:
+    """All web-platform JavaScript, concatenated in load order."""
+    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in WEB_FILES)

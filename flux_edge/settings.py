@@ -1,0 +1,80 @@
+"""Every setting, typed, read once from command-line flags and FLUX_EDGE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+ENV_PREFIX = "FLUX_EDGE_"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Server settings. Each field `x` is read from `FLUX_EDGE_X`; flags override the environment."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path = Path("./flux-edge-data")
+    workers: int = 1
+    admin_token: str | None = None
+    jwt_secret: str | None = None
+    rate_limits: bool = True
+    log_format: str = "json"  # "json" (one JSON object a line) or "console" (readable, for development)
+    log_level: str = "info"
+    max_body_bytes: int = 6 * 1024 * 1024
+    # Runtime
+    max_isolates: int = 256
+    max_isolates_per_function: int = 4
+    max_concurrency_per_isolate: int = 64
+    max_queue_per_function: int = 256
+    isolate_max_calls: int = 100_000
+    max_result_bytes: int = 64 * 1024
+    max_log_bytes: int = 256 * 1024
+    retention_days: int = 30
+    # Capabilities
+    net_allow: str = ""  # comma-separated CIDRs fetch may reach despite the private-address block
+    max_subrequests: int = 50
+    max_fetch_response_bytes: int = 10 * 1024 * 1024
+    file_quota_bytes: int = 64 * 1024 * 1024
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite database file inside the data dir."""
+        return self.data_dir / "flux-edge.db"
+
+    @property
+    def functions_dir(self) -> Path:
+        """Where each function's file jail lives (one directory per function id)."""
+        return self.data_dir / "functions"
+
+
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _parse(field_type: Any, raw: str) -> Any:
+    if field_type is bool or field_type == "bool":
+        return raw.strip().lower() not in _FALSE
+    return raw
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from the environment, then apply non-None `overrides` (from flags)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field in msgspec.structs.fields(Settings):
+        raw = env.get(ENV_PREFIX + field.name.upper())
+        if raw is not None:
+            values[field.name] = _parse(field.type, raw)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    # convert() validates types and turns "8080" into 8080 for the environment's strings.
+    return msgspec.convert(values, Settings, strict=False, dec_hook=_decode_path)
+
+
+def _decode_path(type_: type, value: Any) -> Any:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(type_)
