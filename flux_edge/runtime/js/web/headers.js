@@ -1,0 +1,208 @@
+// Headers (Fetch standard, "Headers class"): a case-insensitive, ordered header list. Iteration
+// yields lower-case names sorted by code unit, values of repeated names combined with ", ", except
+// set-cookie, which is never combined. Forbidden-header guards are not applied: this is a server
+// runtime, as in Deno and Cloudflare Workers; only the "immutable" guard exists.
+(function (global) {
+  'use strict';
+
+  const { TypeError, Object, Symbol, String, Iterator } = global;
+  const apply = Reflect.apply;
+  const ownKeys = Reflect.ownKeys;
+  const getOwnDescriptor = Reflect.getOwnPropertyDescriptor;
+
+  function defineHidden(target, name, value) {
+    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const NOT_BYTE = /[^\x00-\xff]/;
+  const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
+  const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+  // WebIDL ByteString: code units above 0xFF are a TypeError, not silently mangled.
+  function byteString(value, what) {
+    const s = typeof value === 'symbol' ? value : String(value);
+    if (typeof s !== 'string') throw new TypeError(`${what} cannot be a symbol`);
+    if (NOT_BYTE.test(s)) throw new TypeError(`${what} contains a character outside the range U+0000..U+00FF`);
+    return s;
+  }
+
+  function headerName(name) {
+    const s = byteString(name, 'Header name');
+    if (!TOKEN.test(s)) throw new TypeError(`Invalid header name: "${s}"`);
+    return s.toLowerCase();
+  }
+
+  function headerValue(value, name) {
+    const s = byteString(value, `Value of header "${name}"`).replace(EDGE_WHITESPACE, '');
+    if (FORBIDDEN_IN_VALUE.test(s)) throw new TypeError(`Invalid value for header "${name}": NUL, CR or LF`);
+    return s;
+  }
+
+  const isObject = (value) => value !== null && (typeof value === 'object' || typeof value === 'function');
+
+  const ITERATOR = Symbol('HeadersIterator');
+  let listOf;
+  let pairsOf;
+  let makeImmutable;
+  let immutableOf;
+
+  class Headers {
+    // [lower-case name, value] pairs in insertion order.
+    #list = [];
+    #immutable = false;
+    // The sort-and-combine view used by iteration; dropped on every change.
+    #sorted = null;
+
+    constructor(init = undefined) {
+      if (init === undefined) return;
+      if (!isObject(init)) throw new TypeError("Failed to construct 'Headers': init must be an object");
+      const iteratorMethod = init[Symbol.iterator];
+      if (iteratorMethod !== undefined && iteratorMethod !== null) {
+        if (typeof iteratorMethod !== 'function') throw new TypeError('Headers init: @@iterator is not callable');
+        for (const pair of { [Symbol.iterator]: () => apply(iteratorMethod, init, []) }) {
+          if (!isObject(pair) || typeof pair[Symbol.iterator] !== 'function') {
+            throw new TypeError('Headers init: each entry must be a [name, value] sequence');
+          }
+          const items = [...pair];
+          if (items.length !== 2) throw new TypeError('Headers init: each entry must have exactly 2 items');
+          this.append(items[0], items[1]);
+        }
+        return;
+      }
+      for (const key of ownKeys(init)) {
+        const descriptor = getOwnDescriptor(init, key);
+        if (descriptor !== undefined && descriptor.enumerable) this.append(key, init[key]);
+      }
+    }
+
+    static {
+      listOf = (headers) => headers.#list;
+      pairsOf = (headers) => headers.#pairs();
+      makeImmutable = (headers) => { headers.#immutable = true; };
+      immutableOf = (headers) => headers.#immutable;
+    }
+
+    #change() {
+      if (this.#immutable) throw new TypeError('Headers are immutable');
+      this.#sorted = null;
+    }
+
+    append(name, value) {
+      const lower = headerName(name);
+      const normalized = headerValue(value, lower);
+      this.#change();
+      this.#list.push([lower, normalized]);
+    }
+
+    delete(name) {
+      const lower = headerName(name);
+      this.#change();
+      this.#list = this.#list.filter((entry) => entry[0] !== lower);
+    }
+
+    get(name) {
+      const lower = headerName(name);
+      let result = null;
+      for (const [entryName, value] of this.#list) {
+        if (entryName === lower) result = result === null ? value : `${result}, ${value}`;
+      }
+      return result;
+    }
+
+    getSetCookie() {
+      return this.#list.filter((entry) => entry[0] === 'set-cookie').map((entry) => entry[1]);
+    }
+
+    has(name) {
+      const lower = headerName(name);
+      return this.#list.some((entry) => entry[0] === lower);
+    }
+
+    set(name, value) {
+      const lower = headerName(name);
+      const normalized = headerValue(value, lower);
+      this.#change();
+      const index = this.#list.findIndex((entry) => entry[0] === lower);
+      if (index === -1) {
+        this.#list.push([lower, normalized]);
+        return;
+      }
+      this.#list[index] = [lower, normalized];
+      this.#list = this.#list.filter((entry, i) => i <= index || entry[0] !== lower);
+    }
+
+    forEach(callback, thisArg = undefined) {
+      if (typeof callback !== 'function') throw new TypeError("Headers.forEach: callback is not a function");
+      // Re-read the view on each step: the callback may change the headers (as WebIDL specifies).
+      for (let i = 0; i < this.#pairs().length; i++) {
+        const [name, value] = this.#pairs()[i];
+        apply(callback, thisArg, [value, name, this]);
+      }
+    }
+
+    keys() { return new HeadersIterator(ITERATOR, this, 'key'); }
+    values() { return new HeadersIterator(ITERATOR, this, 'value'); }
+    entries() { return new HeadersIterator(ITERATOR, this, 'key+value'); }
+
+    // Fetch "sort and combine".
+    #pairs() {
+      if (this.#sorted !== null) return this.#sorted;
+      const names = [...new Set(this.#list.map((entry) => entry[0]))].sort();
+      const pairs = [];
+      for (const name of names) {
+        if (name === 'set-cookie') {
+          for (const value of this.getSetCookie()) pairs.push([name, value]);
+        } else {
+          pairs.push([name, this.get(name)]);
+        }
+      }
+      this.#sorted = pairs;
+      return pairs;
+    }
+
+  }
+
+  class HeadersIterator extends Iterator {
+    #target;
+    #kind;
+    #index = 0;
+
+    constructor(token, target, kind) {
+      if (token !== ITERATOR) throw new TypeError('Illegal constructor');
+      super();
+      this.#target = target;
+      this.#kind = kind;
+    }
+
+    next() {
+      const pairs = pairsOf(this.#target);
+      if (this.#index >= pairs.length) return { value: undefined, done: true };
+      const [name, value] = pairs[this.#index++];
+      if (this.#kind === 'key') return { value: name, done: false };
+      if (this.#kind === 'value') return { value, done: false };
+      return { value: [name, value], done: false };
+    }
+  }
+  Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
+    value: 'Headers Iterator', configurable: true,
+  });
+  Object.defineProperty(Headers.prototype, Symbol.iterator, {
+    value: Headers.prototype.entries, writable: true, configurable: true,
+  });
+  Object.defineProperty(Headers.prototype, Symbol.toStringTag, { value: 'Headers', configurable: true });
+
+  // Internal hooks for body.js and request_response.js (and the core prelude's fetch).
+  const webInternals = global.__flux_web ?? Object.create(null);
+  if (global.__flux_web === undefined) defineHidden(global, '__flux_web', webInternals);
+  defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
+  // A copy with the same entries and guard (Request/Response clone()).
+  defineHidden(webInternals, 'copyHeaders', (headers) => {
+    const copy = new Headers();
+    listOf(copy).push(...listOf(headers).map((entry) => [entry[0], entry[1]]));
+    if (immutableOf(headers)) makeImmutable(copy);
+    return copy;
+  });
+
+  defineHidden(global, 'Headers', Headers);
+})(globalThis);
