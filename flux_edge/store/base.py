@@ -17,8 +17,8 @@ TriggerType = Literal["http", "cron", "trigger", "websocket"]
 class FunctionRecord(msgspec.Struct, kw_only=True):
     """One deployed function at its current version.
 
-    `code` is what the user submitted; `compiled` is the JavaScript the runtime loads (types stripped,
-    module forms rewritten), computed once at deploy time.
+    `code` is what the user submitted; `compiled` is the JavaScript the runtime loads (types
+    stripped, module forms rewritten), computed once at deploy time.
     """
 
     id: str
@@ -91,7 +91,11 @@ class TokenRecord(msgspec.Struct, kw_only=True):
 
 
 class NameConflictError(Exception):
-    """A function with this name already exists."""
+    """A function (or an unrevoked API token) with this name already exists."""
+
+
+class VersionConflictError(Exception):
+    """Another update already stored this version of the function (two updates raced)."""
 
 
 class NotFoundError(Exception):
@@ -120,7 +124,7 @@ class Store(Protocol):
     async def update_function(self, record: FunctionRecord, *, new_code: bool) -> None:
         """Replace the function row; when `new_code`, also insert a version row for record.version.
 
-        Raises NotFoundError.
+        Raises NotFoundError, NameConflictError (renamed onto a taken name), VersionConflictError.
         """
         ...
 
@@ -153,7 +157,7 @@ class Store(Protocol):
         ...
 
     async def create_token(self, record: TokenRecord) -> None:
-        """Store a new API token (hash only)."""
+        """Store a new API token (hash only). Raises NameConflictError for an unrevoked name."""
         ...
 
     async def find_token(self, token_hash: str) -> TokenRecord | None:

@@ -1,0 +1,104 @@
+"""Execution records on their way to the table: size caps with a marker, and the batch insert."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import apsw
+import structlog
+
+from flux_edge.store._connection import transaction
+from flux_edge.store.base import ExecutionRecord
+from flux_edge.store.clock import to_epoch_us
+
+log = structlog.get_logger(__name__)
+
+ExecutionRow = tuple[Any, ...]
+
+# Records of a function deleted before they were written are skipped by the WHERE EXISTS (a plain
+# INSERT would fail the whole batch on the foreign key). OR IGNORE makes a batch safe to retry after
+# a commit whose success was not reported.
+INSERT_EXECUTION = """
+INSERT OR IGNORE INTO executions (
+    id, function_id, function_version, trigger_type, status, status_code, duration_ms, result, logs,
+    error_message, executed_at, executed_us, completed_at
+)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13
+WHERE EXISTS (SELECT 1 FROM functions WHERE id = ?2)
+"""
+
+# Errors that belong to one row rather than to the database: retrying cannot help, so the batch is
+# written row by row and the bad rows are dropped. Every other apsw error (full disk, read-only
+# file, I/O error, busy) is the storage's, and the batch is kept for a retry.
+ROW_ERRORS: tuple[type[BaseException], ...] = (
+    TypeError,
+    ValueError,
+    OverflowError,
+    apsw.BindingsError,
+    apsw.ConstraintError,
+    apsw.MismatchError,
+    apsw.TooBigError,
+    apsw.RangeError,
+)
+
+
+def truncate(text: str | None, cap: int) -> str | None:
+    """`text` cut to at most `cap` UTF-8 bytes, plus a `\\n…[truncated N bytes]` marker."""
+    # A character is at most 4 UTF-8 bytes, so short strings skip the encoding entirely.
+    if text is None or len(text) * 4 <= cap:
+        return text
+    data = text.encode("utf-8", "replace")
+    if len(data) <= cap:
+        return text
+    cut = cap
+    while cut > 0 and data[cut] & 0xC0 == 0x80:  # never split a multi-byte character
+        cut -= 1
+    return f"{data[:cut].decode()}\n…[truncated {len(data) - cut} bytes]"
+
+
+def prepare_row(record: ExecutionRecord, max_result_bytes: int, max_log_bytes: int) -> ExecutionRow:
+    """The INSERT_EXECUTION parameters for `record`, with result, logs and error message capped."""
+    return (
+        record.id,
+        record.function_id,
+        record.function_version,
+        record.trigger_type,
+        record.status,
+        record.status_code,
+        record.duration_ms,
+        truncate(record.result, max_result_bytes),
+        truncate(record.logs, max_log_bytes),
+        truncate(record.error_message, max_result_bytes),
+        record.executed_at,
+        to_epoch_us(record.executed_at),
+        record.completed_at,
+    )
+
+
+def insert_batch(conn: apsw.Connection, rows: Sequence[ExecutionRow]) -> None:
+    """Write `rows` in one transaction; falls back to row by row when a row itself is bad.
+
+    Raises the storage's error (nothing written) when the database cannot take the write.
+    """
+    try:
+        with transaction(conn):
+            conn.executemany(INSERT_EXECUTION, rows)
+    except ROW_ERRORS:
+        with transaction(conn):
+            for row in rows:
+                _insert_one(conn, row)
+
+
+def _insert_one(conn: apsw.Connection, row: ExecutionRow) -> None:
+    try:
+        # Lone surrogates (possible in JavaScript strings) cannot be stored as UTF-8 text.
+        conn.execute(INSERT_EXECUTION, tuple(_scrub(value) for value in row))
+    except ROW_ERRORS as exc:
+        log.error("execution record dropped", execution_id=str(row[0]), error=repr(exc))
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode()
+    return value

@@ -1,0 +1,153 @@
+"""The database schema as an ordered list of migration steps, keyed on `PRAGMA user_version`.
+
+Step N (1-based) brings the database from version N-1 to N. To change the schema, append one entry
+to `MIGRATIONS`, never edit an applied one. A step is SQL text (several statements are fine) or a
+function taking the connection. All pending steps run in one transaction with foreign keys on;
+before an existing database is migrated, a copy is saved beside it as `<db>.bak-v<old version>`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import cast
+
+import apsw
+import structlog
+
+from flux_edge.store._connection import transaction
+
+log = structlog.get_logger(__name__)
+
+Migration = str | Callable[[apsw.Connection], None]
+
+_V1_CORE = """
+CREATE TABLE functions (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT,
+    code TEXT NOT NULL,
+    compiled TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    enabled INTEGER NOT NULL,
+    timeout_seconds INTEGER NOT NULL,
+    memory_limit_mb INTEGER NOT NULL,
+    allow_net INTEGER NOT NULL,
+    allow_env INTEGER NOT NULL,
+    allow_read INTEGER NOT NULL,
+    allow_write INTEGER NOT NULL,
+    allow_unauthenticated INTEGER NOT NULL,
+    cron_schedule TEXT,
+    env TEXT NOT NULL DEFAULT '{}',  -- JSON object of the function's own variables
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    created_by TEXT
+);
+
+CREATE TABLE function_versions (
+    function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+    version INTEGER NOT NULL,
+    code TEXT NOT NULL,
+    compiled TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT,
+    PRIMARY KEY (function_id, version)
+);
+
+-- executed_at is returned as the record gave it; executed_us (microseconds since the epoch) is what
+-- ordering and pruning use, so "...:00Z" and "...:00.5Z" sort correctly against each other.
+CREATE TABLE executions (
+    id TEXT PRIMARY KEY,
+    function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+    function_version INTEGER NOT NULL,
+    trigger_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_code INTEGER,
+    duration_ms INTEGER,
+    result TEXT,
+    logs TEXT,
+    error_message TEXT,
+    executed_at TEXT NOT NULL,
+    executed_us INTEGER NOT NULL,
+    completed_at TEXT
+);
+CREATE INDEX executions_newest ON executions (function_id, executed_us DESC);
+CREATE INDEX executions_newest_by_status ON executions (function_id, status, executed_us DESC);
+CREATE INDEX executions_newest_by_trigger
+    ON executions (function_id, trigger_type, executed_us DESC);
+CREATE INDEX executions_by_age ON executions (executed_us);
+
+-- A name is unique among unrevoked tokens only, so a revoked name can be issued again.
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens (name) WHERE revoked_at IS NULL;
+
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Append new steps here (one line each; put long SQL in a constant above). Never edit applied steps.
+MIGRATIONS: list[Migration] = [
+    _V1_CORE,
+]
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was migrated by a newer flux-edge than this one."""
+
+
+def schema_version(conn: apsw.Connection) -> int:
+    """The database's `PRAGMA user_version`."""
+    return cast(int, conn.execute("PRAGMA user_version").fetchall()[0][0])
+
+
+def migrate(conn: apsw.Connection, path: Path, steps: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the pending `steps` to the database at `path` (open as `conn`); returns its version."""
+    target = len(steps)
+    current = schema_version(conn)
+    if current > target:
+        raise SchemaTooNewError(
+            f"{path} has schema version {current} but this flux-edge knows only up to {target}; "
+            "run a newer flux-edge or restore a backup"
+        )
+    if current == target:
+        return current
+    if current > 0:
+        backup = path.with_name(f"{path.name}.bak-v{current}")
+        backup_database(conn, backup)
+        log.info("database backed up before migration", backup=str(backup), version=current)
+    with transaction(conn):
+        # Another process may have migrated between the first look and taking the write lock.
+        current = schema_version(conn)
+        for version in range(current + 1, target + 1):
+            step = steps[version - 1]
+            if isinstance(step, str):
+                conn.execute(step)
+            else:
+                step(conn)
+        conn.execute(f"PRAGMA user_version = {int(target)}")
+    if current < target:
+        log.info("database migrated", path=str(path), from_version=current, to_version=target)
+    return target
+
+
+def backup_database(conn: apsw.Connection, dest: Path) -> None:
+    """Copy the whole database behind `conn` to `dest` with SQLite's online backup API."""
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    target = apsw.Connection(str(partial))
+    try:
+        with target.backup("main", conn, "main") as backup:
+            backup.step(-1)  # all pages in one step: one consistent snapshot
+    finally:
+        target.close()
+    # A half-written copy must never carry the final name.
+    os.replace(partial, dest)
