@@ -1,0 +1,144 @@
+"""The management endpoints: functions, their versions, rollback and execution history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post, put
+from litestar.di import Provide
+from litestar.params import Parameter
+from msgspec import UNSET
+
+from flux_edge.api.auth import management_guard, provide_principal
+from flux_edge.api.schemas import (
+    ExecutionResponse,
+    FunctionCreate,
+    FunctionResponse,
+    FunctionSummary,
+    FunctionUpdate,
+    RollbackRequest,
+    StrictJSON,
+    VersionResponse,
+    VersionSummary,
+)
+from flux_edge.api.state import Services, provide_services
+from flux_edge.service.auth import Principal
+from flux_edge.service.errors import InvalidInputError
+from flux_edge.service.functions import FunctionChanges
+from flux_edge.store.base import ExecutionStatus, FunctionRecord, TriggerType
+
+
+def _full(record: FunctionRecord) -> FunctionResponse:
+    return FunctionResponse(
+        **{f: getattr(record, f) for f in FunctionResponse.__struct_fields__ if f != "env_names"},
+        env_names=sorted(record.env),
+    )
+
+
+def _summary(record: FunctionRecord) -> FunctionSummary:
+    return FunctionSummary(
+        **{f: getattr(record, f) for f in FunctionSummary.__struct_fields__ if f != "env_names"},
+        env_names=sorted(record.env),
+    )
+
+
+def _changes(data: FunctionCreate | FunctionUpdate) -> FunctionChanges:
+    fields = {
+        f: value
+        for f in FunctionChanges.__struct_fields__
+        if (value := getattr(data, f)) is not UNSET
+    }
+    return FunctionChanges(**fields)
+
+
+class FunctionController(Controller):
+    """CRUD over functions plus version history (an extension). All need management auth."""
+
+    path = "/api/v1/functions"
+    tags = ["functions"]  # noqa: RUF012  (Litestar reads these as class attributes)
+    guards = [management_guard]  # noqa: RUF012
+    dependencies = {  # noqa: RUF012
+        "services": Provide(provide_services, sync_to_thread=False),
+        "principal": Provide(provide_principal, sync_to_thread=False),
+    }
+
+    @post("/", dto=StrictJSON[FunctionCreate], return_dto=None, status_code=201)
+    async def create_function(
+        self, data: FunctionCreate, services: Services, principal: Principal
+    ) -> FunctionResponse:
+        """Deploy a new function (version 1). Defaults: disabled, 30 s, 128 MiB, net and env on."""
+        record = await services.functions.create(data.name, _changes(data), principal.id)
+        return _full(record)
+
+    @get("/")
+    async def list_functions(self, services: Services) -> list[FunctionSummary]:
+        """Every function without its code, ordered by name."""
+        return [_summary(r) for r in await services.functions.list_functions()]
+
+    @get("/{name:str}")
+    async def get_function(self, name: str, services: Services) -> FunctionResponse:
+        """One function with its code; `env_names` lists its variables (values are write-only)."""
+        return _full(await services.functions.get(name))
+
+    @put("/{name:str}", dto=StrictJSON[FunctionUpdate], return_dto=None)
+    async def update_function(
+        self, name: str, data: FunctionUpdate, services: Services
+    ) -> FunctionResponse:
+        """Partial update; every successful update increments `version`. `env` replaces all."""
+        if data.name is not UNSET and data.name != name:
+            raise InvalidInputError(
+                "Renaming is not supported",
+                f"`name` must be {name!r} or absent; create a new function to use another name.",
+            )
+        return _full(await services.functions.update(name, _changes(data)))
+
+    @delete("/{name:str}", status_code=204)
+    async def delete_function(self, name: str, services: Services) -> None:
+        """Delete the function with its versions, executions, files and schedule."""
+        await services.functions.delete(name)
+
+    @get("/{name:str}/versions")
+    async def list_versions(self, name: str, services: Services) -> list[VersionSummary]:
+        """The version history, oldest first (extension)."""
+        current = await services.functions.get(name)
+        return [
+            VersionSummary(
+                version=v.version,
+                created_at=v.created_at,
+                created_by=v.created_by,
+                current=v.version == current.version,
+            )
+            for v in await services.functions.list_versions(name)
+        ]
+
+    @get("/{name:str}/versions/{version:int}")
+    async def get_version(self, name: str, version: int, services: Services) -> VersionResponse:
+        """One version with its code (extension)."""
+        v = await services.functions.get_version(name, version)
+        return VersionResponse(
+            version=v.version, code=v.code, created_at=v.created_at, created_by=v.created_by
+        )
+
+    @post("/{name:str}/rollback", dto=StrictJSON[RollbackRequest], return_dto=None, status_code=200)
+    async def rollback(
+        self, name: str, data: RollbackRequest, services: Services
+    ) -> FunctionResponse:
+        """Create a new version holding version N's code (extension)."""
+        return _full(await services.functions.rollback(name, data.version))
+
+    @get("/{name:str}/executions")
+    async def list_executions(
+        self,
+        name: str,
+        services: Services,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+        status: ExecutionStatus | None = None,
+        trigger_type: TriggerType | None = None,
+    ) -> list[ExecutionResponse]:
+        """Executions of a function, newest first, filtered by status and trigger type."""
+        records = await services.executions.list_for(
+            name, limit=limit, offset=offset, status=status, trigger_type=trigger_type
+        )
+        return [msgspec.convert(msgspec.structs.asdict(r), ExecutionResponse) for r in records]

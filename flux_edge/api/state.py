@@ -1,0 +1,41 @@
+"""The objects a running app shares between requests, built once at startup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+
+from flux_edge.service.auth import Authenticator
+from flux_edge.service.executions import ExecutionService
+from flux_edge.service.functions import CodeChecker, FunctionService
+from flux_edge.settings import Settings
+from flux_edge.store.base import Store
+
+SERVICES_KEY = "services"
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything handlers use; `runtime` is the lead's Runtime once it exists."""
+
+    settings: Settings
+    store: Store
+    authenticator: Authenticator
+    functions: FunctionService
+    executions: ExecutionService
+    runtime: CodeChecker | None
+
+
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    """The app's Services from any request or websocket."""
+    services: Services = connection.app.state[SERVICES_KEY]
+    return services
+
+
+def provide_services(state: State) -> Services:
+    """Dependency provider for handlers that take `services: Services`."""
+    services: Services = state[SERVICES_KEY]
+    return services

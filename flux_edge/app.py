@@ -1,0 +1,109 @@
+"""Builds the Litestar app from Settings: routes, error handlers, logging, startup and shutdown."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ControllerRouterHandler
+
+from flux_edge import __version__
+from flux_edge.api.access_log import AccessLogMiddleware
+from flux_edge.api.errors import EXCEPTION_HANDLERS
+from flux_edge.api.functions import FunctionController
+from flux_edge.api.health import health
+from flux_edge.api.state import SERVICES_KEY, Services
+from flux_edge.logging import configure_logging
+from flux_edge.service.auth import Authenticator
+from flux_edge.service.executions import ExecutionService
+from flux_edge.service.functions import CodeChecker, Compiler, FunctionService
+from flux_edge.settings import Settings, load_settings
+from flux_edge.store.sqlite import SQLiteStore
+
+log = structlog.get_logger("flux_edge.app")
+
+
+def _route_handlers() -> list[ControllerRouterHandler]:
+    return [
+        health,
+        FunctionController,
+        # Next: the invoke controller (flux_edge.api.invoke), /metrics, rate limits (middleware),
+        # and the WebSocket handler at /api/v1/functions/stream.
+    ]
+
+
+def _code_tools() -> tuple[Compiler, CodeChecker | None]:
+    # Transitional: the code-forms compiler and the Runtime are being written in parallel; until
+    # they land, code is stored as submitted and not checked.
+    try:
+        codeforms: Any = importlib.import_module("flux_edge.runtime.codeforms")
+    except ImportError:
+        log.warning("code_checks_unavailable", reason="flux_edge.runtime.codeforms is missing")
+        return (lambda source: source), None
+    compile_source: Compiler = codeforms.compile_source
+    return compile_source, None
+
+
+def create_app(settings: Settings) -> Litestar:
+    """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
+
+    async def start(app: Litestar) -> None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.functions_dir.mkdir(parents=True, exist_ok=True)
+        store = await SQLiteStore.open(
+            settings.database_path,
+            max_result_bytes=settings.max_result_bytes,
+            max_log_bytes=settings.max_log_bytes,
+        )
+        authenticator = Authenticator(
+            store, admin_token=settings.admin_token, jwt_secret=settings.jwt_secret
+        )
+        await authenticator.load()
+        compile_source, runtime = _code_tools()
+        app.state[SERVICES_KEY] = Services(
+            settings=settings,
+            store=store,
+            authenticator=authenticator,
+            functions=FunctionService(
+                store,
+                compile_source=compile_source,
+                checker=runtime,
+                functions_dir=settings.functions_dir,
+            ),
+            executions=ExecutionService(store),
+            runtime=runtime,
+        )
+        log.info("started", data_dir=str(settings.data_dir), version=__version__)
+
+    async def stop(app: Litestar) -> None:
+        services: Services | None = app.state.get(SERVICES_KEY)
+        if services is None:
+            return
+        # Close the store last: it flushes the execution records the runtime's calls produced.
+        await services.store.close()
+        log.info("stopped")
+
+    app = Litestar(
+        route_handlers=_route_handlers(),
+        on_startup=[start],
+        on_shutdown=[stop],
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="flux-edge", version=__version__, path="/schema"),
+        state=State({"settings": settings}),
+        logging_config=None,
+    )
+    # Outermost, so requests that routing itself rejects (404, 405) are logged too.
+    app.asgi_handler = AccessLogMiddleware(app.asgi_handler)
+    return app
+
+
+def app_from_environment() -> Litestar:
+    """Factory for uvicorn workers: settings come from the FLUX_EDGE_* variables the CLI set."""
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

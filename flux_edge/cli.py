@@ -1,0 +1,152 @@
+"""The `flux-edge` command: `serve`, `token create|list|revoke`, `--version`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
+
+import msgspec
+
+from flux_edge import __version__
+from flux_edge.logging import configure_logging
+from flux_edge.service.errors import ServiceError
+from flux_edge.service.tokens import TokenService, ensure_admin_token
+from flux_edge.settings import ENV_PREFIX, Settings, load_settings
+from flux_edge.store.sqlite import SQLiteStore
+
+T = TypeVar("T")
+
+# How long in-flight requests get to finish after SIGTERM/SIGINT before connections are closed.
+GRACEFUL_SHUTDOWN_SECONDS = 30
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flux-edge", description="Self-hosted edge-functions runtime."
+    )
+    parser.add_argument("--version", action="version", version=f"flux-edge {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="address to bind (FLUX_EDGE_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (FLUX_EDGE_PORT, default 8080)")
+    serve.add_argument("--data-dir", help="database and function files (FLUX_EDGE_DATA_DIR)")
+    serve.add_argument(
+        "--workers", type=int, help="worker processes (FLUX_EDGE_WORKERS, default 1)"
+    )
+    serve.add_argument("--admin-token", help="admin bearer token (prefer FLUX_EDGE_ADMIN_TOKEN)")
+    serve.add_argument("--jwt-secret", help="HS256 secret for JWTs (prefer FLUX_EDGE_JWT_SECRET)")
+    serve.add_argument("--log-format", choices=["json", "console"], help="FLUX_EDGE_LOG_FORMAT")
+
+    token = commands.add_parser("token", help="manage API tokens in the data dir's database")
+    token.add_argument("--data-dir", help="as for serve (FLUX_EDGE_DATA_DIR)")
+    actions = token.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a token and print it (shown only once)")
+    create.add_argument("--name", required=True, help="a label: letters, digits, '-' or '_'")
+    actions.add_parser("list", help="list tokens (never their secrets)")
+    revoke = actions.add_parser("revoke", help="revoke a token by id or name")
+    revoke.add_argument("token", metavar="ID_OR_NAME")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `flux-edge` console script and `python -m flux_edge`."""
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _token(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    overrides = {
+        "host": args.host,
+        "port": args.port,
+        "data_dir": args.data_dir,
+        "workers": args.workers,
+        "admin_token": args.admin_token,
+        "jwt_secret": args.jwt_secret,
+        "log_format": args.log_format,
+    }
+    try:
+        settings = load_settings(overrides)
+    except msgspec.ValidationError as exc:
+        print(f"flux-edge: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    # An empty FLUX_EDGE_ADMIN_TOKEN or JWT secret means "not set", never "the empty string".
+    settings = msgspec.structs.replace(
+        settings, admin_token=settings.admin_token or None, jwt_secret=settings.jwt_secret or None
+    )
+    configure_logging(settings.log_format, settings.log_level)
+    # Done once here, before any worker starts, so workers never race to create the admin token.
+    admin_token = _run_with_store(
+        settings, lambda store: ensure_admin_token(store, settings.admin_token)
+    )
+    if admin_token is not None:
+        print(f"admin token: {admin_token}", file=sys.stderr, flush=True)
+    _export(settings)
+
+    import uvicorn  # only `serve` needs it; keeps `token` commands quick
+
+    uvicorn.run(
+        "flux_edge.app:app_from_environment",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        lifespan="on",
+        log_config=None,
+        access_log=False,  # flux_edge.api.access_log writes one structured line per request
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    return 0
+
+
+def _export(settings: Settings) -> None:
+    """Put every setting in the environment, where each worker process's app factory reads it."""
+    for name, value in msgspec.structs.asdict(settings).items():
+        if value is None:
+            os.environ.pop(ENV_PREFIX + name.upper(), None)
+        else:
+            os.environ[ENV_PREFIX + name.upper()] = str(value)
+
+
+def _token(args: argparse.Namespace) -> int:
+    settings = load_settings({"data_dir": args.data_dir})
+
+    async def run(store: SQLiteStore) -> int:
+        tokens = TokenService(store)
+        if args.action == "create":
+            record, secret = await tokens.create(args.name)
+            print(secret)
+            print(
+                f"created token {record.name} ({record.id}); it is shown only once", file=sys.stderr
+            )
+        elif args.action == "list":
+            for t in await tokens.list_tokens():
+                state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
+                print(f"{t.id}  {t.name}  created {t.created_at}  {state}")
+        else:
+            record = await tokens.revoke(args.token)
+            print(f"revoked token {record.name} ({record.id})", file=sys.stderr)
+        return 0
+
+    try:
+        return _run_with_store(settings, run)
+    except ServiceError as exc:
+        print(f"flux-edge: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _run_with_store(settings: Settings, job: Callable[[SQLiteStore], Awaitable[T]]) -> T:
+    async def run() -> T:
+        store = await SQLiteStore.open(settings.database_path)
+        try:
+            return await job(store)
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
