@@ -1,0 +1,76 @@
+"""Position-keeping rewrites of UTF-8 source: blank byte ranges, write text over them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flux_edge.runtime._syntax import LINE_TERMINATORS, error_at, utf16_len
+
+# Every ASCII byte but CR and LF becomes a space.
+_ASCII_BLANK = bytes(b if b in (0x0A, 0x0D) else 0x20 for b in range(128)) + bytes(128)
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace bytes [start, end) by spaces (line terminators kept), then write `pieces` over them.
+
+    Each piece is (byte offset, text): the text is written at that offset and takes the place of as
+    many following blanks on the same line as it is long, so later columns stay put where it fits.
+    `reject` makes the edit an error instead, unless an enclosing edit erases it (TypeScript allows
+    `import` or `enum` inside `declare module {}`, for instance).
+    """
+
+    start: int
+    end: int
+    pieces: tuple[tuple[int, str], ...] = ()
+    reject: str | None = field(default=None, compare=False)
+
+
+def blank(segment: bytes) -> str:
+    """Spaces for every character of `segment` except line terminators.
+
+    A character outside the BMP becomes two spaces: V8 counts columns in UTF-16 code units, and
+    this keeps every later column on the line where V8 would have put it.
+    """
+    if segment.isascii():
+        return segment.translate(_ASCII_BLANK).decode("ascii")
+    return "".join(
+        ch if ch in LINE_TERMINATORS else ("  " if ord(ch) > 0xFFFF else " ")
+        for ch in segment.decode("utf-8")
+    )
+
+
+def _render(source: bytes, edit: Edit) -> str:
+    out: list[str] = []
+    pos = edit.start
+    debt = 0  # width of the last piece still to be taken from the following blanks
+    for offset, text in [*sorted(edit.pieces), (edit.end, "")]:
+        gap = blank(source[pos:offset])
+        if debt:
+            room = len(gap) - len(gap.lstrip(" "))
+            gap = gap[min(debt, room) :]
+        out.append(gap)
+        out.append(text)
+        debt = utf16_len(text)
+        pos = offset
+    return "".join(out)
+
+
+def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
+    """Apply non-overlapping edits (nested ones are dropped: the outer edit wins) and append `tail`.
+
+    Raises the CodeError of the first rejecting edit not erased by an enclosing one.
+    """
+    out: list[str] = []
+    pos = 0
+    for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
+        if edit.start < pos:
+            continue  # inside a range already rewritten
+        if edit.reject is not None:
+            raise error_at(source, edit.start, edit.reject)
+        out.append(source[pos : edit.start].decode("utf-8"))
+        out.append(_render(source, edit))
+        pos = edit.end
+    out.append(source[pos:].decode("utf-8"))
+    out.append(tail)
+    return "".join(out)
