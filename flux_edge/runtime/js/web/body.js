@@ -1,0 +1,250 @@
+// The Fetch "Body" mixin shared by Request and Response, and a minimal Blob. Bodies are held as
+// whole byte arrays (edge requests and responses are size-capped): there are no ReadableStreams.
+// `body` is a small stream-like object (getReader(), async iteration, cancel()) that yields the
+// whole body as one Uint8Array chunk, enough for `new Response(request.body)` and `for await`.
+(function (global) {
+  'use strict';
+
+  const { Uint8Array, TypeError, Object, Symbol, String, Promise, JSON } = global;
+  const webInternals = global.__flux_web;
+  if (webInternals === undefined || typeof webInternals.bufferSourceBytes !== 'function') {
+    throw new Error('body.js: load crypto.js first (it defines the shared BufferSource helper)');
+  }
+  const bufferSourceBytes = webInternals.bufferSourceBytes;
+  const isView = global.ArrayBuffer.isView;
+  const arrayBufferLength = Object.getOwnPropertyDescriptor(global.ArrayBuffer.prototype, 'byteLength').get;
+  const atLoad = {
+    TextEncoder: global.TextEncoder,
+    TextDecoder: global.TextDecoder,
+    URLSearchParams: global.URLSearchParams,
+  };
+
+  function defineHidden(target, name, value) {
+    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // encoding.js and url.js load earlier; the late lookup only lets this file load on its own.
+  function earlierGlobal(name) {
+    const value = atLoad[name] ?? global[name];
+    if (typeof value !== 'function') throw new TypeError(`${name} is not available in this isolate`);
+    return value;
+  }
+
+  let encoder;
+  let decoder;
+  const utf8Encode = (text) => (encoder ??= new (earlierGlobal('TextEncoder'))()).encode(text);
+  const utf8Decode = (bytes) => (decoder ??= new (earlierGlobal('TextDecoder'))()).decode(bytes);
+
+  const isBufferSource = (value) => {
+    if (isView(value)) return true;
+    try {
+      arrayBufferLength.call(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // ---- Blob ----
+  let blobBytes;
+  let isBlob;
+
+  class Blob {
+    #bytes;
+    #type;
+
+    constructor(blobParts = undefined, options = undefined) {
+      const chunks = [];
+      if (blobParts !== undefined) {
+        if (blobParts === null || typeof blobParts !== 'object' || typeof blobParts[Symbol.iterator] !== 'function') {
+          throw new TypeError("Failed to construct 'Blob': blobParts must be a sequence");
+        }
+        for (const part of blobParts) {
+          if (part !== null && typeof part === 'object' && #bytes in part) chunks.push(part.#bytes);
+          else if (isBufferSource(part)) chunks.push(bufferSourceBytes(part, 'blob part').slice());
+          else chunks.push(utf8Encode(String(part)));
+        }
+      }
+      this.#bytes = concat(chunks);
+      const type = options === undefined || options === null || options.type === undefined ? '' : String(options.type);
+      // The File API: a type with characters outside U+0020..U+007E becomes the empty string.
+      this.#type = /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : '';
+    }
+
+    static {
+      blobBytes = (blob) => blob.#bytes;
+      isBlob = (value) => value !== null && typeof value === 'object' && #bytes in value;
+    }
+
+    get size() { return this.#bytes.length; }
+    get type() { return this.#type; }
+
+    slice(start = undefined, end = undefined, contentType = undefined) {
+      const size = this.#bytes.length;
+      const clamp = (value, fallback) => {
+        if (value === undefined) return fallback;
+        const n = Math.trunc(Number(value)) || 0;
+        return n < 0 ? Math.max(size + n, 0) : Math.min(n, size);
+      };
+      const from = clamp(start, 0);
+      const to = Math.max(clamp(end, size), from);
+      return new Blob([this.#bytes.subarray(from, to)], { type: contentType === undefined ? '' : contentType });
+    }
+
+    text() { return Promise.resolve(utf8Decode(this.#bytes)); }
+    arrayBuffer() { return Promise.resolve(this.#bytes.slice().buffer); }
+    bytes() { return Promise.resolve(this.#bytes.slice()); }
+  }
+  Object.defineProperty(Blob.prototype, Symbol.toStringTag, { value: 'Blob', configurable: true });
+
+  function concat(chunks) {
+    if (chunks.length === 1) return chunks[0];
+    let length = 0;
+    for (const chunk of chunks) length += chunk.length;
+    const out = new Uint8Array(length);
+    let offset = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+
+  // ---- Body state ----
+  // { bytes: Uint8Array | null, used: boolean, stream: BodyStream | null }. `bytes` is never written
+  // after extraction, so clones share it; every consumer gets a copy.
+  const newBodyState = (bytes) => ({ bytes, used: false, stream: null });
+
+  function takeBytes(state) {
+    if (state.used) throw new TypeError('Body has already been used');
+    state.used = true;
+    return state.bytes ?? new Uint8Array(0);
+  }
+
+  const STREAM = Symbol('BodyStream');
+  let streamState;
+
+  class BodyStream {
+    #state;
+    #locked = false;
+
+    constructor(token, state) {
+      if (token !== STREAM) throw new TypeError('Illegal constructor');
+      this.#state = state;
+    }
+
+    static {
+      streamState = (value) => (value !== null && typeof value === 'object' && #state in value ? value.#state : undefined);
+    }
+
+    get locked() { return this.#locked || this.#state.used; }
+
+    getReader() {
+      if (this.locked) throw new TypeError('The body stream is locked or already read');
+      this.#locked = true;
+      const state = this.#state;
+      let chunk = takeBytes(state);
+      return {
+        read() {
+          const value = chunk;
+          chunk = null;
+          return Promise.resolve(value === null ? { value: undefined, done: true } : { value: value.slice(), done: false });
+        },
+        cancel() { chunk = null; return Promise.resolve(); },
+        releaseLock() {},
+        closed: Promise.resolve(),
+      };
+    }
+
+    cancel() {
+      if (this.locked) return Promise.reject(new TypeError('The body stream is locked or already read'));
+      this.#state.used = true;
+      return Promise.resolve();
+    }
+
+    [Symbol.asyncIterator]() {
+      const reader = this.getReader();
+      return { next: () => reader.read(), return: () => reader.cancel().then(() => ({ value: undefined, done: true })), [Symbol.asyncIterator]() { return this; } };
+    }
+  }
+  Object.defineProperty(BodyStream.prototype, Symbol.toStringTag, { value: 'ReadableStream', configurable: true });
+
+  // Fetch "extract a body": the bytes and the Content-Type to default to (or null).
+  function extractBody(object) {
+    if (typeof object === 'string') return { bytes: utf8Encode(object), type: 'text/plain;charset=UTF-8' };
+    if (isBlob(object)) return { bytes: blobBytes(object), type: object.type === '' ? null : object.type };
+    if (isBufferSource(object)) return { bytes: bufferSourceBytes(object, 'body').slice(), type: null };
+    const params = atLoad.URLSearchParams ?? global.URLSearchParams;
+    if (typeof params === 'function' && object instanceof params) {
+      return { bytes: utf8Encode(object.toString()), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+    }
+    const source = streamState(object);
+    if (source !== undefined) {
+      if (source.used) throw new TypeError('The body stream is locked or already read');
+      return { bytes: takeBytes(source), type: null };
+    }
+    if (typeof global.FormData === 'function' && object instanceof global.FormData) {
+      throw new TypeError('FormData bodies are not supported by flux-edge');
+    }
+    return { bytes: utf8Encode(String(object)), type: 'text/plain;charset=UTF-8' };
+  }
+
+  // Defines the Body members on a Request/Response prototype. stateOf(this) must throw a TypeError
+  // for a foreign receiver; headersOf(this) gives the Headers that carry Content-Type.
+  function installBody(proto, stateOf, headersOf) {
+    const consume = (self, convert) => {
+      try {
+        const state = stateOf(self);
+        // A null body is never "used": reading it again yields empty content (Fetch "consume body").
+        const bytes = state.bytes === null ? new Uint8Array(0) : takeBytes(state);
+        return Promise.resolve(convert(bytes, self));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    const members = {
+      get body() {
+        const state = stateOf(this);
+        if (state.bytes === null) return null;
+        return (state.stream ??= new BodyStream(STREAM, state));
+      },
+      get bodyUsed() {
+        const state = stateOf(this);
+        return state.bytes !== null && state.used;
+      },
+      arrayBuffer() { return consume(this, (bytes) => bytes.slice().buffer); },
+      bytes() { return consume(this, (bytes) => bytes.slice()); },
+      text() { return consume(this, (bytes) => utf8Decode(bytes)); },
+      json() { return consume(this, (bytes) => JSON.parse(utf8Decode(bytes))); },
+      blob() {
+        return consume(this, (bytes, self) => new Blob([bytes], { type: headersOf(self).get('content-type') ?? '' }));
+      },
+      formData() {
+        return consume(this, () => { throw new TypeError('formData() is not supported by flux-edge'); });
+      },
+    };
+    for (const name of Object.getOwnPropertyNames(members)) {
+      const descriptor = Object.getOwnPropertyDescriptor(members, name);
+      descriptor.enumerable = true;
+      Object.defineProperty(proto, name, descriptor);
+    }
+  }
+
+  defineHidden(webInternals, 'newBodyState', newBodyState);
+  defineHidden(webInternals, 'extractBody', extractBody);
+  defineHidden(webInternals, 'installBody', installBody);
+  // The bytes of a body for clone(): a second state over the same (never written) bytes.
+  defineHidden(webInternals, 'cloneBodyState', (state) => {
+    if (state.bytes !== null && state.used) throw new TypeError('Cannot clone: the body has already been used');
+    return newBodyState(state.bytes);
+  });
+  // Moves a body to a new owner (new Request(request)), leaving the source used.
+  defineHidden(webInternals, 'transferBodyState', (state) => {
+    if (state.bytes === null) return newBodyState(null);
+    return newBodyState(takeBytes(state));
+  });
+  defineHidden(webInternals, 'consumeBodyBytes', (state) => (state.bytes === null ? null : takeBytes(state)));
+  defineHidden(webInternals, 'utf8Encode', utf8Encode);
+
+  defineHidden(global, 'Blob', Blob);
+})(globalThis);

@@ -1,0 +1,389 @@
+// Request and Response (Fetch standard) over the Body mixin of body.js, plus the internal
+// converters the core prelude uses at the isolate boundary (globalThis.__flux_web):
+// requestFromPlain(plain) -> Request, responseToPlain(response) -> Promise<plain>, and
+// responseFromPlain(plain) -> Response for fetch() results.
+(function (global) {
+  'use strict';
+
+  const { Uint8Array, TypeError, RangeError, Object, Symbol, String, Number, Promise, JSON } = global;
+  const web = global.__flux_web;
+  if (web === undefined || typeof web.installBody !== 'function' || typeof global.Headers !== 'function') {
+    throw new Error('request_response.js: load headers.js and body.js first');
+  }
+  const Headers = global.Headers;
+  const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
+  const { setHeadersImmutable, copyHeaders, utf8Encode } = web;
+  const toBase64 = Uint8Array.prototype.toBase64;
+  const atLoad = { URL: global.URL, AbortSignal: global.AbortSignal, TextDecoder: global.TextDecoder };
+
+  function defineHidden(target, name, value) {
+    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // url.js, events.js and encoding.js load earlier; the late lookup only lets this file load alone.
+  function earlierGlobal(name) {
+    const value = atLoad[name] ?? global[name];
+    if (typeof value !== 'function') throw new TypeError(`${name} is not available in this isolate`);
+    return value;
+  }
+
+  // There is no document base URL in an edge isolate: URLs must be absolute.
+  function parseURL(input, what) {
+    const URL = earlierGlobal('URL');
+    let url;
+    try {
+      url = new URL(String(input));
+    } catch {
+      throw new TypeError(`${what}: invalid URL "${String(input)}" (an absolute URL is required)`);
+    }
+    return url;
+  }
+
+  // WebIDL dictionary conversion: undefined and null are an empty dictionary.
+  function dictionary(value, what) {
+    if (value === undefined || value === null) return {};
+    if (typeof value !== 'object' && typeof value !== 'function') throw new TypeError(`${what} must be an object`);
+    return value;
+  }
+
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  const NORMALIZED_METHODS = ['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT'];
+  const FORBIDDEN_METHODS = ['CONNECT', 'TRACE', 'TRACK'];
+
+  function normalizeMethod(value) {
+    const method = String(value);
+    if (!TOKEN.test(method)) throw new TypeError(`'${method}' is not a valid HTTP method`);
+    const upper = method.toUpperCase();
+    if (FORBIDDEN_METHODS.includes(upper)) throw new TypeError(`'${method}' HTTP method is unsupported`);
+    return NORMALIZED_METHODS.includes(upper) ? upper : method;
+  }
+
+  const REQUEST_ENUMS = {
+    __proto__: null,
+    mode: ['same-origin', 'no-cors', 'cors'],
+    credentials: ['omit', 'same-origin', 'include'],
+    cache: ['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached'],
+    redirect: ['follow', 'error', 'manual'],
+    referrerPolicy: ['', 'no-referrer', 'no-referrer-when-downgrade', 'same-origin', 'origin', 'strict-origin',
+      'origin-when-cross-origin', 'strict-origin-when-cross-origin', 'unsafe-url'],
+    priority: ['high', 'low', 'auto'],
+  };
+  const DEFAULT_OPTIONS = Object.freeze({
+    mode: 'cors', credentials: 'same-origin', cache: 'default', redirect: 'follow', referrerPolicy: '',
+    priority: 'auto', integrity: '', keepalive: false,
+  });
+
+  const isAbortSignal = (value) => {
+    const AbortSignal = earlierGlobal('AbortSignal');
+    return value instanceof AbortSignal;
+  };
+
+  let requestState;
+  let setRequestBody;
+
+  class Request {
+    #method;
+    #url;
+    #headers;
+    #body;
+    #signal = null;
+    #options;
+
+    constructor(input, init = undefined) {
+      if (arguments.length < 1) throw new TypeError("Failed to construct 'Request': 1 argument required");
+      init = dictionary(init, "Failed to construct 'Request': init");
+      const source = requestState(input);
+      if (source === undefined) {
+        const url = parseURL(input, "Failed to construct 'Request'");
+        if (url.username !== '' || url.password !== '') {
+          throw new TypeError("Failed to construct 'Request': the URL includes credentials");
+        }
+        this.#url = url.href;
+        this.#method = 'GET';
+        this.#options = DEFAULT_OPTIONS;
+      } else {
+        this.#url = source.url;
+        this.#method = source.method;
+        this.#options = source.options;
+        this.#signal = source.signal;
+      }
+
+      const options = { ...this.#options };
+      for (const name in REQUEST_ENUMS) {
+        if (init[name] === undefined) continue;
+        const value = String(init[name]);
+        if (!REQUEST_ENUMS[name].includes(value)) {
+          throw new TypeError(`Failed to construct 'Request': '${value}' is not a valid value for ${name}`);
+        }
+        options[name] = value;
+      }
+      if (options.mode === 'navigate') options.mode = 'same-origin';
+      if (init.integrity !== undefined) options.integrity = String(init.integrity);
+      if (init.keepalive !== undefined) options.keepalive = Boolean(init.keepalive);
+      this.#options = Object.freeze(options);
+      if (init.method !== undefined) this.#method = normalizeMethod(init.method);
+      if (init.signal !== undefined) {
+        if (init.signal !== null && !isAbortSignal(init.signal)) {
+          throw new TypeError("Failed to construct 'Request': signal is not an AbortSignal");
+        }
+        this.#signal = init.signal;
+      }
+
+      this.#headers = init.headers !== undefined ? new Headers(init.headers)
+        : source !== undefined ? copyHeaders(source.headers) : new Headers();
+
+      const initBody = init.body;
+      const hasInitBody = initBody !== undefined && initBody !== null;
+      const inputHasBody = source !== undefined && source.body.bytes !== null;
+      if ((hasInitBody || inputHasBody) && (this.#method === 'GET' || this.#method === 'HEAD')) {
+        throw new TypeError("Failed to construct 'Request': a GET or HEAD request cannot have a body");
+      }
+      if (hasInitBody) {
+        const { bytes, type } = extractBody(initBody);
+        this.#body = newBodyState(bytes);
+        if (type !== null && !this.#headers.has('content-type')) this.#headers.append('content-type', type);
+      } else if (inputHasBody && initBody === undefined) {
+        if (source.body.used) throw new TypeError("Failed to construct 'Request': the input's body is already used");
+        this.#body = transferBodyState(source.body);
+      } else {
+        this.#body = newBodyState(null);
+      }
+    }
+
+    static {
+      requestState = (value) => (value !== null && typeof value === 'object' && #body in value
+        ? { url: value.#url, method: value.#method, headers: value.#headers, body: value.#body,
+          signal: value.#signal, options: value.#options }
+        : undefined);
+      setRequestBody = (request, state) => { request.#body = state; };
+      installBody(Request.prototype, (self) => self.#body, (self) => self.#headers);
+    }
+
+    get method() { return this.#method; }
+    get url() { return this.#url; }
+    get headers() { return this.#headers; }
+    get destination() { return ''; }
+    get referrer() { return 'about:client'; }
+    get referrerPolicy() { return this.#options.referrerPolicy; }
+    get mode() { return this.#options.mode; }
+    get credentials() { return this.#options.credentials; }
+    get cache() { return this.#options.cache; }
+    get redirect() { return this.#options.redirect; }
+    get integrity() { return this.#options.integrity; }
+    get keepalive() { return this.#options.keepalive; }
+    get isReloadNavigation() { return false; }
+    get isHistoryNavigation() { return false; }
+    get duplex() { return 'half'; }
+
+    // The given signal itself (not a follower, as the spec has it): aborting it aborts the request.
+    get signal() {
+      if (this.#signal === null) {
+        const AbortController = earlierGlobal('AbortController');
+        this.#signal = new AbortController().signal;
+      }
+      return this.#signal;
+    }
+
+    clone() {
+      const body = cloneBodyState(this.#body);
+      const copy = new Request(this.#url, { method: this.#method, headers: copyHeaders(this.#headers),
+        signal: this.#signal, ...this.#options });
+      copy.#body = body;
+      return copy;
+    }
+  }
+  Object.defineProperty(Request.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
+
+  // ---- Response ----
+  const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
+  const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
+  const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
+  const INTERNAL = Symbol('Response internal');
+
+  // WebIDL `unsigned short`: ToNumber, truncate, wrap modulo 2^16 (so 'abc' becomes 0).
+  function unsignedShort(value) {
+    const n = Number(value);
+    if (!Number.isFinite(n)) return 0;
+    const wrapped = Math.trunc(n) % 65536;
+    return wrapped < 0 ? wrapped + 65536 : wrapped;
+  }
+
+  let responseState;
+  let responseFromPlain;
+
+  class Response {
+    #type = 'default';
+    #status = 200;
+    #statusText = '';
+    #headers;
+    #body;
+    #url = '';
+    #redirected = false;
+
+    constructor(body = null, init = undefined) {
+      if (body === INTERNAL) return;
+      init = dictionary(init, "Failed to construct 'Response': init");
+      const extracted = body === null || body === undefined ? null : extractBody(body);
+      this.#initialize(init, extracted);
+    }
+
+    // Fetch "initialize a response".
+    #initialize(init, extracted) {
+      const status = init.status === undefined ? 200 : unsignedShort(init.status);
+      if (status < 200 || status > 599) {
+        throw new RangeError(`Failed to construct 'Response': the status provided (${status}) is outside the range [200, 599]`);
+      }
+      const statusText = init.statusText === undefined ? '' : String(init.statusText);
+      if (!REASON_PHRASE.test(statusText)) {
+        throw new TypeError("Failed to construct 'Response': statusText is not a valid reason phrase");
+      }
+      this.#status = status;
+      this.#statusText = statusText;
+      this.#headers = new Headers(init.headers);
+      if (extracted === null) {
+        this.#body = newBodyState(null);
+        return;
+      }
+      if (NULL_BODY_STATUSES.includes(status)) {
+        throw new TypeError(`Failed to construct 'Response': a response with status ${status} cannot have a body`);
+      }
+      this.#body = newBodyState(extracted.bytes);
+      if (extracted.type !== null && !this.#headers.has('content-type')) {
+        this.#headers.append('content-type', extracted.type);
+      }
+    }
+
+    static {
+      responseState = (value) => (value !== null && typeof value === 'object' && #body in value
+        ? { body: value.#body, status: value.#status, headers: value.#headers }
+        : undefined);
+      installBody(Response.prototype, (self) => self.#body, (self) => self.#headers);
+    }
+
+    static error() {
+      const response = new Response(INTERNAL);
+      response.#type = 'error';
+      response.#status = 0;
+      response.#headers = new Headers();
+      setHeadersImmutable(response.#headers);
+      response.#body = newBodyState(null);
+      return response;
+    }
+
+    static redirect(url, status = 302) {
+      const location = parseURL(url, "Failed to execute 'redirect' on 'Response'").href;
+      const code = unsignedShort(status);
+      if (!REDIRECT_STATUSES.includes(code)) {
+        throw new RangeError(`Failed to execute 'redirect' on 'Response': invalid redirect status ${code}`);
+      }
+      const response = new Response(null, { status: code, headers: { location } });
+      setHeadersImmutable(response.#headers);
+      return response;
+    }
+
+    static json(data, init = undefined) {
+      const text = JSON.stringify(data);
+      if (text === undefined) throw new TypeError("Failed to execute 'json' on 'Response': data is not JSON serializable");
+      const response = new Response(INTERNAL);
+      response.#initialize(dictionary(init, "Failed to execute 'json' on 'Response': init"),
+        { bytes: utf8Encode(text), type: 'application/json' });
+      return response;
+    }
+
+    get type() { return this.#type; }
+    get url() { return this.#url; }
+    get redirected() { return this.#redirected; }
+    get status() { return this.#status; }
+    get ok() { return this.#status >= 200 && this.#status <= 299; }
+    get statusText() { return this.#statusText; }
+    get headers() { return this.#headers; }
+
+    clone() {
+      const copy = new Response(INTERNAL);
+      copy.#body = cloneBodyState(this.#body);
+      copy.#type = this.#type;
+      copy.#status = this.#status;
+      copy.#statusText = this.#statusText;
+      copy.#headers = copyHeaders(this.#headers);
+      copy.#url = this.#url;
+      copy.#redirected = this.#redirected;
+      return copy;
+    }
+
+    static {
+      // A fetch() result: type "basic", immutable headers, any status the server sent.
+      responseFromPlain = (plain) => {
+        const response = new Response(INTERNAL);
+        response.#type = 'basic';
+        response.#status = unsignedShort(plain.status);
+        response.#statusText = plain.statusText === undefined ? '' : String(plain.statusText);
+        response.#headers = new Headers(plain.headers ?? undefined);
+        setHeadersImmutable(response.#headers);
+        response.#body = newBodyState(plainBodyBytes(plain));
+        response.#url = plain.url === undefined ? '' : String(plain.url);
+        response.#redirected = Boolean(plain.redirected);
+        return response;
+      };
+    }
+  }
+  Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
+
+  // ---- The isolate boundary ----
+  const fromBase64 = Uint8Array.fromBase64;
+
+  // Body bytes of a plain object: bodyBase64, or body/bodyText as a string (UTF-8) or bytes.
+  function plainBodyBytes(plain) {
+    if (typeof plain.bodyBase64 === 'string') return fromBase64(plain.bodyBase64);
+    const body = plain.bodyText ?? plain.body;
+    if (body === undefined || body === null) return null;
+    return typeof body === 'string' ? utf8Encode(body) : extractBody(body).bytes;
+  }
+
+  let strictDecoder;
+  // Text when the bytes are valid UTF-8 (a BOM is kept, so the text round-trips exactly), else null.
+  function utf8OrNull(bytes) {
+    strictDecoder ??= new (earlierGlobal('TextDecoder'))('utf-8', { fatal: true, ignoreBOM: true });
+    try {
+      return strictDecoder.decode(bytes);
+    } catch {
+      return null;
+    }
+  }
+
+  function responseToPlain(response) {
+    return new Promise((resolve) => {
+      const state = responseState(response);
+      if (state === undefined) throw new TypeError('Expected a Response object');
+      if (state.body.bytes !== null && state.body.used) throw new TypeError('The Response body has already been used');
+      const headers = {};
+      // Repeated names arrive combined with ", " (set-cookie too: a plain object holds one value).
+      for (const [name, value] of state.headers) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+      const bytes = consumeBodyBytes(state.body);
+      const bodyText = bytes === null ? null : utf8OrNull(bytes);
+      const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
+      resolve({ status: state.status, headers, bodyBase64, bodyText });
+    });
+  }
+
+  function requestFromPlain(plain) {
+    const request = new Request(String(plain.url), {
+      method: plain.method ?? 'GET',
+      headers: plain.headers ?? undefined,
+      signal: plain.signal ?? undefined,
+    });
+    // The body arrives as sent: no default Content-Type, and an empty body is no body.
+    const method = request.method;
+    const bytes = method === 'GET' || method === 'HEAD' ? null : plainBodyBytes(plain);
+    if (bytes !== null && bytes.length > 0) setRequestBody(request, newBodyState(bytes));
+    return request;
+  }
+
+  defineHidden(web, 'responseFromPlain', responseFromPlain);
+  defineHidden(web, 'responseToPlain', responseToPlain);
+  defineHidden(web, 'requestFromPlain', requestFromPlain);
+  defineHidden(web, 'isResponse', (value) => responseState(value) !== undefined);
+  defineHidden(web, 'isRequest', (value) => requestState(value) !== undefined);
+
+  defineHidden(global, 'Request', Request);
+  defineHidden(global, 'Response', Response);
+})(globalThis);
