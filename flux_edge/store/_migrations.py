@@ -72,10 +72,12 @@ CREATE TABLE executions (
     executed_us INTEGER NOT NULL,
     completed_at TEXT
 );
-CREATE INDEX executions_newest ON executions (function_id, executed_us DESC);
-CREATE INDEX executions_newest_by_status ON executions (function_id, status, executed_us DESC);
-CREATE INDEX executions_newest_by_trigger
-    ON executions (function_id, trigger_type, executed_us DESC);
+-- Listing newest first walks these backwards: ascending entries end in the implicit rowid, so
+-- "ORDER BY executed_us DESC, rowid DESC" (newest insert first among equal times) needs no sort.
+-- Declaring executed_us DESC here would make SQLite sort every group of equal timestamps.
+CREATE INDEX executions_newest ON executions (function_id, executed_us);
+CREATE INDEX executions_newest_by_status ON executions (function_id, status, executed_us);
+CREATE INDEX executions_newest_by_trigger ON executions (function_id, trigger_type, executed_us);
 CREATE INDEX executions_by_age ON executions (executed_us);
 
 -- A name is unique among unrevoked tokens only, so a revoked name can be issued again.

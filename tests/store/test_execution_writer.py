@@ -1,0 +1,159 @@
+"""The batched execution writer: queueing, durability, shutdown, a database refusing writes."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import apsw
+import pytest
+
+from flux_edge.store._writer import StoreClosedError
+from flux_edge.store.base import ExecutionQuery
+from flux_edge.store.sqlite import SQLiteStore
+
+from .factories import count_rows, execution_record, function_record
+
+
+async def _eventually(condition: Callable[[], bool]) -> bool:
+    """Poll `condition` (state on disk, which has no event to wait on) for up to five seconds."""
+    for _ in range(250):
+        if condition():
+            return True
+        await asyncio.sleep(0.02)
+    return condition()
+
+
+async def test_a_flushed_record_is_on_disk(store: SQLiteStore, db_path: Path) -> None:
+    await store.create_function(function_record())
+    store.enqueue_execution(execution_record())
+    await store.flush_executions()
+    assert count_rows(db_path, "executions") == 1
+    assert store.queued_executions == 0
+
+
+async def test_a_queued_record_is_written_within_the_flush_interval(db_path: Path) -> None:
+    store = await SQLiteStore.open(db_path, flush_interval=0.05)
+    try:
+        await store.create_function(function_record())
+        store.enqueue_execution(execution_record())
+        assert await _eventually(lambda: count_rows(db_path, "executions") == 1)
+    finally:
+        await store.close()
+
+
+async def test_enqueue_only_queues_and_the_writer_thread_commits(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    await store.create_function(function_record())
+    committing_threads: list[str] = []
+
+    def watch_commits(conn: apsw.Connection) -> None:
+        def hook() -> bool:
+            committing_threads.append(threading.current_thread().name)
+            return False  # False lets the commit proceed
+
+        conn.set_commit_hook(hook)
+
+    await store._writer.run(watch_commits)
+
+    store.enqueue_execution(execution_record())
+
+    assert store.queued_executions == 1
+    assert committing_threads == []
+    assert count_rows(db_path, "executions") == 0
+    await store.flush_executions()
+    assert committing_threads == ["flux-edge-store-writer"]
+    assert threading.current_thread().name != "flux-edge-store-writer"
+    assert count_rows(db_path, "executions") == 1
+
+
+async def test_close_writes_every_queued_record(db_path: Path) -> None:
+    store = await SQLiteStore.open(db_path, flush_interval=30.0)
+    await store.create_function(function_record())
+    for _ in range(3):
+        store.enqueue_execution(execution_record())
+    await store.close()
+
+    reopened = await SQLiteStore.open(db_path)
+    try:
+        assert len(await reopened.list_executions(ExecutionQuery(function_id="fn-hello"))) == 3
+    finally:
+        await reopened.close()
+
+
+async def test_a_closed_store_refuses_records(db_path: Path) -> None:
+    store = await SQLiteStore.open(db_path)
+    await store.close()
+    with pytest.raises(StoreClosedError):
+        store.enqueue_execution(execution_record())
+
+
+async def test_records_of_a_deleted_function_are_dropped_quietly(
+    store: SQLiteStore, db_path: Path
+) -> None:
+    await store.create_function(function_record("gone"))
+    await store.create_function(function_record("kept"))
+    store.enqueue_execution(execution_record("fn-gone"))
+    store.enqueue_execution(execution_record("fn-kept", id="kept-1"))
+    await store.delete_function("gone")
+
+    await store.flush_executions()
+
+    assert store.queued_executions == 0
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-kept"))
+    assert [e.id for e in listed] == ["kept-1"]
+    assert count_rows(db_path, "executions") == 1
+
+
+async def test_a_malformed_record_does_not_hold_back_the_others(store: SQLiteStore) -> None:
+    await store.create_function(function_record())
+    store.enqueue_execution(execution_record(id="bad", executed_at="yesterday"))
+    store.enqueue_execution(execution_record(id="good"))
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
+    assert [e.id for e in listed] == ["good"]
+
+
+async def test_a_full_database_keeps_the_records_and_retries_them(db_path: Path) -> None:
+    store = await SQLiteStore.open(db_path, flush_interval=0.02)
+    try:
+        await store.create_function(function_record())
+
+        def fill_up(conn: apsw.Connection) -> None:
+            pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow: SQLITE_FULL
+
+        await store._writer.run(fill_up)
+        store.enqueue_execution(execution_record(logs="x" * 100_000))
+
+        with pytest.raises(apsw.FullError):
+            await store.flush_executions()
+        await asyncio.sleep(0.2)  # several periodic attempts fail meanwhile
+        assert store.queued_executions == 1
+        assert count_rows(db_path, "executions") == 0
+        assert store._writer.thread.is_alive()
+
+        await store._writer.run(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
+        assert await _eventually(lambda: count_rows(db_path, "executions") == 1)
+        assert store.queued_executions == 0
+    finally:
+        await store.close()
+
+
+async def test_beyond_the_queue_cap_the_oldest_records_are_dropped_and_counted(
+    db_path: Path,
+) -> None:
+    store = await SQLiteStore.open(db_path, flush_interval=30.0, max_queued_executions=3)
+    try:
+        await store.create_function(function_record())
+        for i in range(5):
+            store.enqueue_execution(execution_record(id=f"e{i}"))
+        assert (store.queued_executions, store.dropped_executions) == (3, 2)
+        await store.flush_executions()
+        listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
+        assert sorted(e.id for e in listed) == ["e2", "e3", "e4"]
+    finally:
+        await store.close()
