@@ -150,12 +150,12 @@ def _export(node: Node, form: ModuleForm, type_names: set[str]) -> None:
     elif value is not None:
         pieces = ((keyword.start_byte, _DEFAULT_PREFIX),)
         form.edits.append(Edit(keyword.start_byte, value.start_byte, pieces))
-        if (
-            value.type in ("function_expression", "generator_function", "class")
-            and ";" not in kinds
-        ):
-            # It was a declaration; as an expression it needs a `;` before a following `(` or `[`.
-            form.edits.append(Edit(value.end_byte, value.end_byte, ((value.end_byte, ";"),)))
+        declared = _leading_declaration(value)
+        if declared is not None and (declared != value or ";" not in kinds):
+            # `export default function () {}` is a declaration: the statement ends at its `}` even
+            # if a `(` follows (tree-sitter reads on, as a call). As an expression it needs a `;`.
+            end = declared.end_byte
+            form.edits.append(Edit(end, end, ((end, ";"),)))
         form.exports.append(("default", DEFAULT_BINDING))
     else:
         clause = next(c for c in node.named_children if c.type == "export_clause")
@@ -167,6 +167,16 @@ def _export(node: Node, form: ModuleForm, type_names: set[str]) -> None:
             alias = spec.child_by_field_name("alias")
             if local not in type_names:
                 form.exports.append((_name(alias) if alias is not None else local, local))
+
+
+def _leading_declaration(value: Node) -> Node | None:
+    """The function or class that `export default` starts with, if any."""
+    node: Node | None = value
+    while node is not None and node.start_byte == value.start_byte:
+        if node.type in ("function_expression", "generator_function", "class"):
+            return node
+        node = node.named_children[0] if node.named_children else None
+    return None
 
 
 def _declared_names(declaration: Node) -> list[str]:
