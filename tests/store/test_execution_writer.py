@@ -157,3 +157,13 @@ async def test_beyond_the_queue_cap_the_oldest_records_are_dropped_and_counted(
         assert sorted(e.id for e in listed) == ["e2", "e3", "e4"]
     finally:
         await store.close()
+
+
+async def test_a_duplicate_execution_id_loses_only_the_duplicate(store: SQLiteStore) -> None:
+    await store.create_function(function_record())
+    store.enqueue_execution(execution_record(id="same", status="success"))
+    store.enqueue_execution(execution_record(id="same", status="error"))
+    store.enqueue_execution(execution_record(id="other"))
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
+    assert sorted((e.id, e.status) for e in listed) == [("other", "success"), ("same", "success")]
