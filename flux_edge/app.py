@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
@@ -18,9 +15,11 @@ from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.logging import configure_logging
+from flux_edge.runtime import PoolLimits, Runtime
+from flux_edge.runtime.codeforms import compile_source
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
-from flux_edge.service.functions import CodeChecker, Compiler, FunctionService
+from flux_edge.service.functions import FunctionService
 from flux_edge.settings import Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
 
@@ -36,16 +35,15 @@ def _route_handlers() -> list[ControllerRouterHandler]:
     ]
 
 
-def _code_tools() -> tuple[Compiler, CodeChecker | None]:
-    # Transitional: the code-forms compiler and the Runtime are being written in parallel; until
-    # they land, code is stored as submitted and not checked.
-    try:
-        codeforms: Any = importlib.import_module("flux_edge.runtime.codeforms")
-    except ImportError:
-        log.warning("code_checks_unavailable", reason="flux_edge.runtime.codeforms is missing")
-        return (lambda source: source), None
-    compile_source: Compiler = codeforms.compile_source
-    return compile_source, None
+def _pool_limits(settings: Settings) -> PoolLimits:
+    return PoolLimits(
+        max_isolates=settings.max_isolates,
+        max_isolates_per_function=settings.max_isolates_per_function,
+        max_concurrency_per_isolate=settings.max_concurrency_per_isolate,
+        max_queue_per_function=settings.max_queue_per_function,
+        isolate_max_calls=settings.isolate_max_calls,
+        max_log_bytes=settings.max_log_bytes,
+    )
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -63,7 +61,9 @@ def create_app(settings: Settings) -> Litestar:
             store, admin_token=settings.admin_token, jwt_secret=settings.jwt_secret
         )
         await authenticator.load()
-        compile_source, runtime = _code_tools()
+        # mini-racer binds isolates to the loop that made them: create them in the serving loop.
+        runtime = Runtime(_pool_limits(settings))
+        await runtime.start()
         app.state[SERVICES_KEY] = Services(
             settings=settings,
             store=store,
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
                 compile_source=compile_source,
                 checker=runtime,
                 functions_dir=settings.functions_dir,
+                retire=runtime.retire,
             ),
             executions=ExecutionService(store),
             runtime=runtime,
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> Litestar:
         if services is None:
             return
         # Close the store last: it flushes the execution records the runtime's calls produced.
+        await services.runtime.close()
         await services.store.close()
         log.info("stopped")
 

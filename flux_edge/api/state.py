@@ -8,9 +8,10 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 
+from flux_edge.runtime import Runtime
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
-from flux_edge.service.functions import CodeChecker, FunctionService
+from flux_edge.service.functions import FunctionService
 from flux_edge.settings import Settings
 from flux_edge.store.base import Store
 
@@ -19,14 +20,14 @@ SERVICES_KEY = "services"
 
 @dataclass(frozen=True, slots=True)
 class Services:
-    """Everything handlers use; `runtime` is the lead's Runtime once it exists."""
+    """Everything handlers use, built once per worker process at startup."""
 
     settings: Settings
     store: Store
     authenticator: Authenticator
     functions: FunctionService
     executions: ExecutionService
-    runtime: CodeChecker | None
+    runtime: Runtime
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

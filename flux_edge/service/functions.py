@@ -94,6 +94,7 @@ class FunctionService:
         """Deploy a new function at version 1. Raises InvalidInputError or ConflictError."""
         if isinstance(changes.code, UnsetType):
             raise InvalidInputError("Invalid request body", "Object missing required field `code`.")
+        _check_changes(changes)  # the cheap checks first; loading code into V8 is the costly one
         compiled = await self._compile_and_check(changes.code)
         now = utc_now()
         record = FunctionRecord(
@@ -140,6 +141,7 @@ class FunctionService:
 
     async def update(self, name: str, changes: FunctionChanges) -> FunctionRecord:
         """Apply a partial update; every successful update is a new version."""
+        _check_changes(changes)
         code: tuple[str, str] | None = None
         if not isinstance(changes.code, UnsetType):
             code = (changes.code, await self._compile_and_check(changes.code))
@@ -233,7 +235,10 @@ def _apply(record: FunctionRecord, changes: FunctionChanges) -> FunctionRecord:
         for field in changes.__struct_fields__
         if field != "code" and (value := getattr(changes, field)) is not UNSET
     }
-    cron = updates.get("cron_schedule")
-    if isinstance(cron, str):
-        check_cron(cron)
     return msgspec.structs.replace(record, **updates)
+
+
+def _check_changes(changes: FunctionChanges) -> None:
+    """The rules a type cannot express, other than the code itself."""
+    if isinstance(changes.cron_schedule, str):
+        check_cron(changes.cron_schedule)
