@@ -6,12 +6,13 @@ Where each call runs, and why:
   its own thread (`StoreWriter`), so they never block the event loop nor contend with each other.
 - Point reads whose result is one row (`get_function`, `get_version`, `find_token`, `get_meta`,
   and `list_tokens`, a handful of rows) run inline on the event loop thread with a read connection.
-  In WAL mode a reader never waits for a writer, and an indexed lookup of a cached page costs about
-  10-30 µs, which is less than the 60-100 µs a round trip through a thread costs (measured with
-  `benchmarks/bench_store_reads.py`); these calls are on the invoke and auth hot paths.
+  In WAL mode a reader never waits for a writer, and an indexed lookup of a cached page costs
+  4-10 µs, less than the 50-150 µs of a round trip through a thread (figures from
+  `benchmarks/bench_store_reads.py`, 2 shared cores); these calls are on the invoke and auth paths.
 - Lists whose size grows with the data (`list_functions` and `list_versions` return code,
-  `list_executions` up to 1000 rows with up to 320 KiB each) run on one reader thread with its own
-  connection, so a large page of results never stalls other requests.
+  `list_executions` up to 1000 rows: 2 ms with small rows, far more with rows near the 64 KiB and
+  256 KiB caps) run on one reader thread with its own connection, so a large page never stalls
+  other requests.
 """
 
 from __future__ import annotations
