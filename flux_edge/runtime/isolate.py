@@ -1,0 +1,427 @@
+"""One V8 isolate running one version of one function, driven in batched steps.
+
+Every Python<->V8 crossing costs thread hops, so calls are not run one crossing each: a driver
+task sends a batch of new calls, finished host operations and due timers in one `__flux_step` eval
+and reads back everything that finished (see js/core.js). JavaScript that settles between steps
+sends a one-way notification asking for another step. Crossings use `eval_cancelable`, so a runaway
+step is interrupted by its deadline; JavaScript only runs inside a step (timers are fired by
+Python), and an isolate that stops answering even so is closed, which terminates what it runs.
+
+mini-racer's public `wrap_py_function` resolves JavaScript promises with a blocking call on the
+event loop thread, which a hostile function could stall forever, so the notification uses the
+lower-level `_register_js_notification` of mini-racer 0.14 (pinned below 0.15 for this reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from typing import Any
+
+import msgspec
+import structlog
+from py_mini_racer import (
+    DEFAULT_V8_FLAGS,
+    JSEvalException,
+    JSObject,
+    JSOOMException,
+    JSParseException,
+    MiniRacer,
+    init_mini_racer,
+)
+
+from flux_edge.runtime.prelude import config_script, prelude_source
+from flux_edge.runtime.results import (
+    CallOutcome,
+    interrupted_result,
+    memory_result,
+    result_from_payload,
+    timeout_result,
+)
+from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+
+log = structlog.get_logger("flux_edge.runtime")
+
+# How long a stalled isolate gets to answer a recovery step before it is closed.
+PROBE_SECONDS = 0.25
+# Most calls started in one step; bounds the latency a batch adds to its last call.
+MAX_BATCH = 32
+
+HostHandler = Callable[[str, Any, InvokeRequest, FunctionSpec], Awaitable[Any]]
+
+
+class HostOpError(Exception):
+    """A host operation failed; `type` names the JavaScript error class the promise rejects with."""
+
+    def __init__(self, type_: str, message: str) -> None:
+        super().__init__(message)
+        self.type = type_
+        self.message = message
+
+
+class _Call:
+    __slots__ = ("deadline", "future", "id", "request", "started", "timer")
+
+    def __init__(self, call_id: int, request: InvokeRequest, deadline: float) -> None:
+        self.id = call_id
+        self.request = request
+        self.deadline = deadline
+        self.started = time.monotonic()
+        self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _StepOutput(msgspec.Struct):
+    done: list[tuple[int, dict[str, Any]]] = []
+    ops: list[tuple[int, int, str, Any]] = []
+    timers: list[tuple[int, float]] = []
+    cleared: list[int] = []
+    inflight: int = 0
+    bufferBytes: int = 0
+    running: int | None = None
+
+
+# `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
+init_mini_racer(flags=(*DEFAULT_V8_FLAGS, "--expose-gc"), ignore_duplicate_init=True)
+
+_decode_output = msgspec.json.Decoder(_StepOutput).decode
+_encode = msgspec.json.encode
+_call_ids = itertools.count(1)
+
+
+class Isolate:
+    """A warm isolate for one function version; takes calls until retired or closed."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        host: HostHandler | None = None,
+        max_log_bytes: int = 256 * 1024,
+        max_response_bytes: int = 10 * 1024 * 1024,
+        on_call_done: Callable[[Isolate], None] | None = None,
+        on_closed: Callable[[Isolate], None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._host = host
+        self._max_log_bytes = max_log_bytes
+        self._max_response_bytes = max_response_bytes
+        self._on_call_done = on_call_done
+        self._on_closed = on_closed
+        self._mr: MiniRacer | None = None
+        self._exit = ExitStack()
+        self._calls: dict[int, _Call] = {}
+        self._to_start: deque[_Call] = deque()
+        self._io: list[tuple[int, bool, Any]] = []
+        self._due_timers: list[int] = []
+        self._to_cancel: list[int] = []
+        self._timer_handles: dict[int, asyncio.TimerHandle] = {}
+        self._host_tasks: set[asyncio.Task[None]] = set()
+        self._wanted = False
+        self._driver: asyncio.Task[None] | None = None
+        self.calls_started = 0
+        self.retiring = False
+        self.closed = False
+        self.last_used = time.monotonic()
+        self.buffer_bytes = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    async def start(self, load_seconds: float | None = None) -> None:
+        """Create the isolate, load the prelude and the function's code; raise CodeError if bad."""
+        mr = MiniRacer()
+        self._mr = mr
+        self._exit.callback(mr.close)
+        mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
+        ctx = mr._ctx  # private API: see the module docstring
+        assert ctx is not None
+        notify = self._exit.enter_context(ctx._register_js_notification(self._on_notify))
+        global_object = mr.eval("globalThis")
+        assert isinstance(global_object, JSObject)
+        ctx.set_object_item(global_object, "__flux_notify", notify)
+        timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
+        try:
+            await self._eval(config_script(self.spec, max_log_bytes=self._max_log_bytes), timeout)
+            await self._eval(prelude_source(), timeout)
+            await self._eval(self.spec.compiled, timeout)
+            await self._eval("__flux_check_entry()", timeout)
+        except JSParseException as error:
+            self.close()
+            raise _code_error(str(error)) from None
+        except JSOOMException:
+            self.close()
+            raise CodeError("top-level code exceeded the memory limit (memory_limit_mb)") from None
+        except JSEvalException as error:
+            self.close()
+            raise _code_error(str(error)) from None
+        except TimeoutError:
+            self.close()
+            raise CodeError(f"top-level code did not finish within {timeout:g} s") from None
+
+    async def _eval(self, code: str, seconds: float) -> Any:
+        assert self._mr is not None
+        return await asyncio.wait_for(self._mr.eval_cancelable(code), seconds)
+
+    def retire(self) -> None:
+        """Take no new calls; close once the calls in flight have finished."""
+        self.retiring = True
+        if not self._calls and not self._to_start:
+            self.close()
+
+    def close(self) -> None:
+        """Close the isolate now: V8 terminates whatever it runs; unfinished calls fail."""
+        if self.closed:
+            return
+        self.closed = True
+        self.retiring = True
+        for handle in self._timer_handles.values():
+            handle.cancel()
+        self._timer_handles.clear()
+        for task in self._host_tasks:
+            task.cancel()
+        self._exit.close()
+        self._mr = None
+        for call in list(self._calls.values()):
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+        if self._on_closed is not None:
+            self._on_closed(self)
+
+    def futures(self) -> list[asyncio.Future[InvokeResult]]:
+        """The results of the calls not finished yet."""
+        return [call.future for call in self._calls.values()]
+
+    @property
+    def load(self) -> int:
+        """Calls waiting to start plus calls in flight."""
+        return len(self._calls)
+
+    @property
+    def busy(self) -> bool:
+        """A step is running or about to."""
+        return self._driver is not None
+
+    # ---- calls -----------------------------------------------------------------------------------
+    def submit(self, request: InvokeRequest) -> asyncio.Future[InvokeResult]:
+        """Queue a call for the next step; the future resolves with its result."""
+        call = _Call(next(_call_ids), request, time.monotonic() + self.spec.timeout_seconds)
+        self._calls[call.id] = call
+        self._to_start.append(call)
+        self.calls_started += 1
+        self.last_used = time.monotonic()
+        loop = asyncio.get_running_loop()
+        call.timer = loop.call_at(_loop_time(loop, call.deadline), self._expire, call.id)
+        self._want_step()
+        return call.future
+
+    def _expire(self, call_id: int) -> None:
+        # The step in progress (if any) has this deadline too and recovers on its own.
+        if call_id in self._calls and self._driver is None:
+            self._to_cancel.append(call_id)
+            self._want_step()
+
+    def _resolve(self, call: _Call, result: InvokeResult) -> None:
+        self._calls.pop(call.id, None)
+        if call.timer is not None:
+            call.timer.cancel()
+        if not call.future.done():
+            call.future.set_result(result)
+        if self._on_call_done is not None:
+            self._on_call_done(self)
+        if self.retiring and not self._calls and not self.closed:
+            self.close()
+
+    # ---- stepping --------------------------------------------------------------------------------
+    def _on_notify(self, _handle: object) -> None:
+        self._want_step()
+
+    def _want_step(self) -> None:
+        self._wanted = True
+        if self._driver is None and not self.closed:
+            self._driver = asyncio.get_running_loop().create_task(self._drive())
+
+    async def _drive(self) -> None:
+        try:
+            while self._wanted and not self.closed:
+                self._wanted = False
+                await self._step()
+        finally:
+            self._driver = None
+
+    async def probe(self) -> None:
+        """Check that an idle isolate still answers; close it if not.
+
+        JavaScript a finished call left running (a microtask chain) would otherwise spin unseen
+        until the next call of the function arrived and timed out behind it.
+        """
+        if self._driver is not None or self._calls or self.closed or self._mr is None:
+            return
+        self._driver = asyncio.current_task()
+        try:
+            await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
+        except (TimeoutError, JSEvalException):
+            log.warning("closing an isolate that stopped answering", function=self.spec.name)
+            self._timeout_or_interrupt_all(time.monotonic())
+            self.close()
+        finally:
+            self._driver = None
+            if self._wanted and not self.closed:
+                self._want_step()
+
+    async def _step(self) -> None:
+        batch = [self._to_start.popleft() for _ in range(min(len(self._to_start), MAX_BATCH))]
+        if self._to_start:
+            self._wanted = True
+        now = time.monotonic()
+        expired = [cid for cid in self._to_cancel if cid in self._calls]
+        self._to_cancel.clear()
+        payload: dict[str, Any] = {}
+        if self._io:
+            payload["io"], self._io = self._io, []
+        if self._due_timers:
+            payload["timers"], self._due_timers = self._due_timers, []
+        if expired:
+            payload["cancel"] = expired
+        if batch:
+            payload["start"] = [(call.id, call.request) for call in batch]
+        deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
+        code = b"__flux_step(" + _encode(_encode(payload).decode()) + b")"
+        assert self._mr is not None
+        try:
+            raw = await asyncio.wait_for(
+                self._mr.eval_cancelable(code.decode()), max(deadline - now, 0.001)
+            )
+            assert isinstance(raw, str)
+        except TimeoutError:
+            await self._recover()
+            return
+        except JSOOMException:
+            self._fail_all_memory()
+            return
+        except JSEvalException as error:
+            # The step itself failed: user code broke a built-in the prelude relies on.
+            log.warning("isolate step failed", function=self.spec.name, error=str(error))
+            self._fail_all_interrupted()
+            return
+        self._apply(_decode_output(raw))
+
+    async def _recover(self) -> None:
+        """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
+        self.retiring = True
+        assert self._mr is not None
+        now = time.monotonic()
+        expired = [cid for cid, call in self._calls.items() if call.deadline <= now]
+        try:
+            raw = await asyncio.wait_for(
+                self._mr.eval_cancelable(f"__flux_recover({_encode(expired).decode()})"),
+                PROBE_SECONDS,
+            )
+            assert isinstance(raw, str)
+        except (TimeoutError, JSEvalException):
+            # Wedged (a runaway outside the step, or a dead heap): closing terminates it.
+            self._timeout_or_interrupt_all(now)
+            self.close()
+            return
+        self._apply(_decode_output(raw), now=now)
+        # What is left was interrupted mid-step or never started; it cannot finish here any more.
+        self._timeout_or_interrupt_all(now)
+
+    def _timeout_or_interrupt_all(self, now: float) -> None:
+        for call in list(self._calls.values()):
+            if call.deadline <= now:
+                self._resolve(call, timeout_result(self.spec, call.request, call.started, ""))
+            else:
+                self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+
+    def _fail_all_memory(self) -> None:
+        for call in list(self._calls.values()):
+            self._resolve(call, memory_result(self.spec, call.request, call.started, ""))
+        self.close()
+
+    def _fail_all_interrupted(self) -> None:
+        for call in list(self._calls.values()):
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+        self.close()
+
+    def _apply(self, output: _StepOutput, now: float | None = None) -> None:
+        self.buffer_bytes = output.bufferBytes
+        loop = asyncio.get_running_loop()
+        for timer_id in output.cleared:
+            handle = self._timer_handles.pop(timer_id, None)
+            if handle is not None:
+                handle.cancel()
+        for timer_id, delay_ms in output.timers:
+            self._timer_handles[timer_id] = loop.call_later(
+                delay_ms / 1000, self._timer_due, timer_id
+            )
+        for op_id, call_id, kind, op_payload in output.ops:
+            call = self._calls.get(call_id)
+            if call is not None:
+                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call.request))
+                self._host_tasks.add(task)
+                task.add_done_callback(self._host_tasks.discard)
+        current = time.monotonic() if now is None else now
+        for call_id, done in output.done:
+            call = self._calls.get(call_id)
+            if call is None:
+                continue
+            outcome = result_from_payload(
+                self.spec,
+                call.request,
+                done,
+                started=call.started,
+                timed_out=call.deadline <= current,
+                max_response_bytes=self._max_response_bytes,
+            )
+            if outcome.limit is not None:
+                self.retiring = True
+            self._resolve(call, outcome.result)
+        if self.retiring and not self._calls:
+            self.close()
+
+    def _timer_due(self, timer_id: int) -> None:
+        self._timer_handles.pop(timer_id, None)
+        self._due_timers.append(timer_id)
+        self._want_step()
+
+    async def _run_host_op(
+        self, op_id: int, kind: str, payload: Any, request: InvokeRequest
+    ) -> None:
+        try:
+            if self._host is None:
+                raise HostOpError("TypeError", f"{kind} is not available in this runtime")
+            value = await self._host(kind, payload, request, self.spec)
+            self._io.append((op_id, True, value))
+        except HostOpError as error:
+            self._io.append((op_id, False, {"type": error.type, "message": error.message}))
+        except Exception as error:
+            log.exception("host operation failed", kind=kind, function=self.spec.name)
+            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
+        if not self.closed:
+            self._want_step()
+
+
+def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:
+    return loop.time() + (monotonic_deadline - time.monotonic())
+
+
+def _code_error(text: str) -> CodeError:
+    """Turn V8's '<anonymous>:LINE: SyntaxError: ...' report into a CodeError with its position."""
+    first = text.strip().splitlines()
+    line: int | None = None
+    column: int | None = None
+    message = first[0] if first else text
+    if message.startswith("<anonymous>:"):
+        head, _, rest = message[len("<anonymous>:") :].partition(": ")
+        if head.isdigit():
+            line = int(head)
+            message = rest
+        # V8 prints the source line and a caret under the failing column.
+        if len(first) >= 3 and "^" in first[2]:
+            column = first[2].index("^") + 1
+    return CodeError(message, line, column)
+
+
+__all__ = ["CallOutcome", "HostOpError", "Isolate"]

@@ -1,0 +1,655 @@
+// The calling convention between Python and one isolate.
+//
+// Python drives the isolate with "steps": one eval of `__flux_step(json)` per crossing. A step
+// delivers finished host operations (fetch, files) and due timers, starts a batch of new calls, and
+// returns everything that happened since the last step as one JSON string: finished calls with their
+// logs, new host operations, timers to arm. Async work that settles after a step (in the microtask
+// drain that follows every eval) is reported by a one-way notification, `__flux_notify`, which asks
+// Python for another step. Batching calls into steps keeps Python<->V8 thread hops per call low.
+//
+// Console lines, timers and host operations belong to the call that caused them. Synchronous code
+// runs under `current`; continuations after an `await` are attributed through V8's async stack
+// traces, which name the per-call wrapper function `__flux_call_<n>` that awaits the handler.
+(function (g) {
+  "use strict";
+  const config = g.__flux_config;
+  const memory = g.__flux_memory;
+  const notifyPython = g.__flux_notify;
+  const web = g.__flux_web || {};
+  delete g.__flux_config;
+  delete g.__flux_memory;
+  delete g.__flux_notify;
+  delete g.__flux_entropy;
+
+  const { stringify } = JSON;
+  const parseJSON = JSON.parse;
+  const OriginalError = Error;
+  const hasOwn = Object.prototype.hasOwnProperty;
+  const maxLogBytes = config.maxLogBytes;
+  const maxTimers = 10000;
+
+  // ---- calls in flight -------------------------------------------------------------------------
+  /** @type {Map<number, {id: number, logs: string[], logBytes: number, logTruncated: boolean}>} */
+  const calls = new Map();
+  let current = null; // the call whose synchronous code is running, if known
+  let lastOwner = null;
+  let outbox = emptyOutbox();
+  let notified = false;
+
+  function emptyOutbox() {
+    return { done: [], ops: [], timers: [], cleared: [] };
+  }
+
+  function ownerFromStack() {
+    const savedLimit = OriginalError.stackTraceLimit;
+    const savedPrepare = OriginalError.prepareStackTrace;
+    let frames = null;
+    try {
+      OriginalError.stackTraceLimit = 200;
+      OriginalError.prepareStackTrace = (_, callSites) => callSites;
+      const holder = {};
+      OriginalError.captureStackTrace(holder, ownerFromStack);
+      frames = holder.stack;
+    } catch {
+      frames = null;
+    } finally {
+      OriginalError.stackTraceLimit = savedLimit;
+      OriginalError.prepareStackTrace = savedPrepare;
+    }
+    if (!Array.isArray(frames)) return null;
+    for (const frame of frames) {
+      const name = frame.getFunctionName();
+      if (name && name.startsWith("__flux_call_")) {
+        const id = Number(name.slice(12));
+        if (calls.has(id)) return id;
+      }
+    }
+    return null;
+  }
+
+  // The call an effect belongs to: the running one, else the awaiting one, else the only one.
+  function owner() {
+    if (current !== null) return current;
+    if (calls.size === 1) return calls.keys().next().value;
+    if (calls.size === 0) return null;
+    const found = ownerFromStack();
+    if (found !== null) return found;
+    return calls.has(lastOwner) ? lastOwner : calls.keys().next().value;
+  }
+
+  function wake() {
+    if (!notified) {
+      notified = true;
+      notifyPython("step");
+    }
+  }
+
+  // ---- console ---------------------------------------------------------------------------------
+  function formatValue(value, depth, seen) {
+    switch (typeof value) {
+      case "string":
+        return depth === 0 ? value : stringify(value);
+      case "function":
+        return `[Function: ${value.name || "anonymous"}]`;
+      case "symbol":
+        return value.toString();
+      case "bigint":
+        return `${value}n`;
+      case "undefined":
+        return "undefined";
+      case "object":
+        break;
+      default:
+        return String(value);
+    }
+    if (value === null) return "null";
+    if (value instanceof OriginalError) return value.stack || `${value.name}: ${value.message}`;
+    if (seen.has(value)) return "[Circular]";
+    if (depth > 4) return Array.isArray(value) ? "[Array]" : "[Object]";
+    seen.add(value);
+    try {
+      if (Array.isArray(value)) {
+        const items = value.slice(0, 100).map((item) => formatValue(item, depth + 1, seen));
+        if (value.length > 100) items.push(`... ${value.length - 100} more items`);
+        return `[ ${items.join(", ")} ]`;
+      }
+      if (value instanceof Map) {
+        const items = [...value].slice(0, 100).map(
+          ([k, v]) => `${formatValue(k, depth + 1, seen)} => ${formatValue(v, depth + 1, seen)}`,
+        );
+        return `Map(${value.size}) { ${items.join(", ")} }`;
+      }
+      if (value instanceof Set) {
+        const items = [...value].slice(0, 100).map((v) => formatValue(v, depth + 1, seen));
+        return `Set(${value.size}) { ${items.join(", ")} }`;
+      }
+      if (value instanceof Date) return value.toISOString();
+      if (ArrayBuffer.isView(value)) {
+        return `${value.constructor.name}(${value.length}) [ ${Array.prototype.slice
+          .call(value, 0, 50)
+          .join(", ")}${value.length > 50 ? ", ..." : ""} ]`;
+      }
+      const keys = Object.keys(value);
+      const items = keys
+        .slice(0, 100)
+        .map((key) => `${key}: ${formatValue(value[key], depth + 1, seen)}`);
+      if (keys.length > 100) items.push(`... ${keys.length - 100} more keys`);
+      const tag = value.constructor && value.constructor !== Object ? `${value.constructor.name} ` : "";
+      return items.length ? `${tag}{ ${items.join(", ")} }` : `${tag}{}`;
+    } catch (error) {
+      return `[unprintable: ${error && error.message}]`;
+    } finally {
+      seen.delete(value);
+    }
+  }
+
+  function formatArgs(args) {
+    let text = "";
+    for (let i = 0; i < args.length; i++) {
+      if (i) text += " ";
+      text += formatValue(args[i], 0, new Set());
+    }
+    return text;
+  }
+
+  function log(level, args) {
+    const id = owner();
+    const call = calls.get(id);
+    if (!call || call.logTruncated) return;
+    const line = `console.${level}: ${formatArgs(args)}`;
+    if (call.logBytes + line.length > maxLogBytes) {
+      call.logTruncated = true;
+      call.logs.push(`console.${level}: …[log truncated: more than ${maxLogBytes} bytes]`);
+      return;
+    }
+    call.logBytes += line.length + 1;
+    call.logs.push(line);
+  }
+
+  const counts = new Map();
+  const timersByLabel = new Map();
+  const consoleObject = {};
+  for (const level of ["log", "info", "warn", "error", "debug"]) {
+    consoleObject[level] = { [level]: (...args) => log(level, args) }[level];
+  }
+  consoleObject.trace = (...args) => log("trace", [...args, new OriginalError().stack]);
+  consoleObject.assert = (condition, ...args) => {
+    if (!condition) log("error", ["Assertion failed", ...args]);
+  };
+  consoleObject.dir = (value) => log("log", [value]);
+  consoleObject.table = (value) => log("log", [value]);
+  consoleObject.count = (label = "default") => {
+    const n = (counts.get(label) || 0) + 1;
+    counts.set(label, n);
+    log("log", [`${label}: ${n}`]);
+  };
+  consoleObject.time = (label = "default") => timersByLabel.set(label, Date.now());
+  consoleObject.timeEnd = (label = "default") => {
+    const started = timersByLabel.get(label);
+    timersByLabel.delete(label);
+    if (started !== undefined) log("log", [`${label}: ${Date.now() - started}ms`]);
+  };
+  define(g, "console", consoleObject);
+
+  // ---- host operations (privileged work done in Python) ------------------------------------------
+  let nextOpId = 1;
+  const pendingOps = new Map();
+
+  /** Asks Python to do `kind` with a JSON-able payload; resolves with Python's JSON answer. */
+  function hostCall(kind, payload) {
+    const id = owner();
+    if (id === null) return Promise.reject(new TypeError(`${kind} is only available during a call`));
+    const opId = nextOpId++;
+    return new Promise((resolve, reject) => {
+      pendingOps.set(opId, { resolve, reject, call: id });
+      outbox.ops.push([opId, id, kind, payload]);
+      wake();
+    });
+  }
+
+  function settleOp(opId, ok, value) {
+    const op = pendingOps.get(opId);
+    if (!op) return;
+    pendingOps.delete(opId);
+    if (ok) op.resolve(value);
+    else {
+      const error = new (g[value.type] || OriginalError)(value.message);
+      if (!g[value.type]) error.name = value.type;
+      op.reject(error);
+    }
+  }
+
+  // ---- timers: armed and fired by Python, so that a callback only ever runs inside a step ----------
+  let nextTimerId = 1;
+  const timers = new Map();
+
+  function armTimer(callback, delay, args, repeat) {
+    if (typeof callback !== "function") {
+      throw new TypeError("setTimeout/setInterval need a function (strings are not evaluated)");
+    }
+    const call = owner();
+    if (call === null) return 0; // timers outside any call would outlive it: ignored
+    if (timers.size >= maxTimers) throw new RangeError(`more than ${maxTimers} pending timers`);
+    const id = nextTimerId++;
+    const ms = Math.max(0, Math.min(Number(delay) || 0, 2147483647));
+    timers.set(id, { callback, args, repeat, ms, call });
+    outbox.timers.push([id, ms]);
+    wake();
+    return id;
+  }
+
+  function clearTimer(id) {
+    if (timers.delete(id)) outbox.cleared.push(id);
+  }
+
+  function fireTimer(id) {
+    const timer = timers.get(id);
+    if (!timer) return;
+    if (!calls.has(timer.call)) {
+      timers.delete(id);
+      return;
+    }
+    if (timer.repeat) outbox.timers.push([id, timer.ms]);
+    else timers.delete(id);
+    runAs(timer.call, () => timer.callback(...timer.args));
+  }
+
+  // Drops the timers of a call that ended, so they never run into a later call.
+  function dropTimersOf(callId) {
+    for (const [id, timer] of timers) {
+      if (timer.call === callId) {
+        timers.delete(id);
+        outbox.cleared.push(id);
+      }
+    }
+  }
+
+  define(g, "setTimeout", (callback, delay, ...args) => armTimer(callback, delay, args, false));
+  define(g, "setInterval", (callback, delay, ...args) => armTimer(callback, delay, args, true));
+  define(g, "clearTimeout", (id) => clearTimer(id));
+  define(g, "clearInterval", (id) => clearTimer(id));
+  define(g, "queueMicrotask", (callback) => {
+    if (typeof callback !== "function") throw new TypeError("queueMicrotask needs a function");
+    Promise.resolve().then(() => callback());
+  });
+  // mini-racer's own setTimeout schedules work outside our steps; it must not be reachable.
+  // (its `var __timer_manager` cannot be deleted, only emptied; without Atomics.waitAsync its class
+  // can schedule nothing)
+  g.__timer_manager = undefined;
+  if (g.Atomics) delete g.Atomics.waitAsync;
+  // Finalizer callbacks would run outside any step, where no time limit applies.
+  delete g.FinalizationRegistry;
+
+  memory.onBreach(() => {
+    const call = calls.get(owner());
+    if (call) call.memoryBreached = true;
+  });
+
+  // ---- calls -----------------------------------------------------------------------------------
+  function runAs(callId, fn) {
+    const name = `__flux_call_${callId}`;
+    const saved = current;
+    current = callId;
+    lastOwner = callId;
+    try {
+      return { [name]: () => fn() }[name]();
+    } catch (error) {
+      fail(callId, error);
+      return undefined;
+    } finally {
+      current = saved;
+    }
+  }
+
+  function errorInfo(error) {
+    if (error instanceof OriginalError || (error && typeof error.message === "string")) {
+      const type = error.name || "Error";
+      return { message: `${type}: ${error.message}`, stack: String(error.stack || "") };
+    }
+    return { message: `Uncaught: ${formatValue(error, 1, new Set())}`, stack: "" };
+  }
+
+  function finish(callId, payload) {
+    const call = calls.get(callId);
+    if (!call) return;
+    calls.delete(callId);
+    dropTimersOf(callId);
+    for (const [opId, op] of pendingOps) if (op.call === callId) pendingOps.delete(opId);
+    payload.logs = call.logs.join("\n");
+    if (call.memoryBreached && payload.limit === undefined) {
+      // The call caught the RangeError and carried on: it still broke its memory limit.
+      payload.error = { message: `RangeError: ${memory.breachMessage()}`, stack: "" };
+      delete payload.response;
+      payload.limit = "memory";
+    }
+    outbox.done.push([callId, payload]);
+    wake();
+  }
+
+  function fail(callId, error) {
+    const call = calls.get(callId);
+    if (!call) return;
+    const info = errorInfo(error);
+    const payload = { error: info };
+    if (error instanceof RangeError && /^Memory limit exceeded/.test(error.message)) {
+      payload.limit = "memory";
+    }
+    finish(callId, payload);
+  }
+
+  // ---- results -----------------------------------------------------------------------------------
+  const responseKeys = new Set(["status", "statusText", "headers", "body"]);
+
+  function isResponseObject(value) {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    const keys = Object.keys(value);
+    if (!keys.length) return false;
+    for (const key of keys) if (!responseKeys.has(key)) return false;
+    return hasOwn.call(value, "status") || hasOwn.call(value, "body");
+  }
+
+  function bytesToBase64(bytes) {
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) {
+      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    }
+    return g.btoa(binary);
+  }
+
+  function encodeBody(body, headers) {
+    if (body === undefined || body === null) return { body: "" };
+    if (typeof body === "string") return { body };
+    if (body instanceof ArrayBuffer) return { body: bytesToBase64(new Uint8Array(body)), base64: true };
+    if (ArrayBuffer.isView(body)) {
+      const view = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+      return { body: bytesToBase64(view), base64: true };
+    }
+    if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
+    return { body: stringify(body) };
+  }
+
+  function hasHeader(headers, name) {
+    for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
+    return false;
+  }
+
+  function plainHeaders(value) {
+    const headers = {};
+    if (value === undefined || value === null) return headers;
+    if (typeof value.forEach === "function" && !Array.isArray(value) && g.Headers && value instanceof g.Headers) {
+      value.forEach((v, k) => (headers[k] = v));
+      return headers;
+    }
+    const entries = Array.isArray(value) ? value : Object.entries(value);
+    for (const [k, v] of entries) headers[String(k).toLowerCase()] = String(v);
+    return headers;
+  }
+
+  /** Turns whatever the handler returned into {status, headers, body, base64?} (may be async). */
+  function toResponse(value) {
+    if (g.Response && value instanceof g.Response) {
+      return web.responseToPlain(value).then((plain) => ({
+        status: plain.status,
+        headers: plain.headers,
+        body: plain.bodyText !== null ? plain.bodyText : plain.bodyBase64 || "",
+        base64: plain.bodyText === null && plain.bodyBase64 !== null,
+      }));
+    }
+    if (value === undefined) return { status: 204, headers: {}, body: "" };
+    if (typeof value === "string") {
+      return { status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: value };
+    }
+    if (isResponseObject(value)) {
+      const status = hasOwn.call(value, "status") ? value.status : 200;
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new TypeError(
+          `the handler returned status ${formatValue(status, 1, new Set())}; ` +
+            "status must be an integer from 200 to 599",
+        );
+      }
+      const headers = plainHeaders(value.headers);
+      const encoded = encodeBody(value.body, headers);
+      return { status, headers, body: encoded.body, base64: encoded.base64 || false };
+    }
+    const headers = { "content-type": "application/json" };
+    const body = stringify(value);
+    if (body === undefined) return { status: 204, headers: {}, body: "" };
+    return { status: 200, headers, body };
+  }
+
+  function deliver(callId, value) {
+    let response;
+    try {
+      response = toResponse(value);
+    } catch (error) {
+      fail(callId, error);
+      return;
+    }
+    if (response && typeof response.then === "function") {
+      response.then(
+        (plain) => finish(callId, { response: plain }),
+        (error) => fail(callId, error),
+      );
+    } else {
+      finish(callId, { response });
+    }
+  }
+
+  // ---- the entry point -------------------------------------------------------------------------
+  const exportsObject = {};
+  define(g, "__flux_exports", exportsObject);
+  let served = null; // Deno.serve handler
+
+  function resolveEntry() {
+    const candidate = exportsObject.default;
+    if (typeof candidate === "function") return { kind: "handler", fn: candidate };
+    if (candidate && typeof candidate === "object" && typeof candidate.fetch === "function") {
+      return { kind: "fetch", fn: (request) => candidate.fetch(request, envObject(), {}) };
+    }
+    if (typeof exportsObject.handler === "function") return { kind: "handler", fn: exportsObject.handler };
+    if (served) return { kind: "fetch", fn: (request) => served(request, {}) };
+    return null;
+  }
+
+  let entry = null;
+
+  function start(callId, request) {
+    calls.set(callId, { id: callId, logs: [], logBytes: 0, logTruncated: false });
+    const name = `__flux_call_${callId}`;
+    const saved = current;
+    current = callId;
+    lastOwner = callId;
+    let result;
+    try {
+      const input = entry.kind === "fetch" ? web.requestFromPlain(request) : request;
+      result = { [name]: () => entry.fn(input) }[name]();
+    } catch (error) {
+      current = saved;
+      fail(callId, error);
+      return;
+    }
+    current = saved;
+    if (result !== null && typeof result === "object" && typeof result.then === "function") {
+      // Awaiting inside a function named after the call lets owner() find the call from any
+      // continuation of the handler.
+      const awaiter = {
+        async [name]() {
+          return await result;
+        },
+      }[name];
+      awaiter().then(
+        (value) => deliver(callId, value),
+        (error) => fail(callId, error),
+      );
+    } else {
+      deliver(callId, result);
+    }
+  }
+
+  /** One crossing: {io: [[opId, ok, value]], timers: [id], cancel: [callId], start: [[callId, req]]}. */
+  function step(inputJson) {
+    notified = true; // this step returns the outbox: nothing it produces needs a notification
+    const input = inputJson ? parseJSON(inputJson) : {};
+    if (input.io) for (const [opId, ok, value] of input.io) settleOp(opId, ok, value);
+    if (input.timers) for (const id of input.timers) fireTimer(id);
+    if (input.cancel) {
+      for (const callId of input.cancel) finish(callId, { cancelled: true });
+    }
+    if (input.start) {
+      for (const [callId, request] of input.start) start(callId, request);
+    }
+    return flush();
+  }
+
+  function flush() {
+    const out = outbox;
+    outbox = emptyOutbox();
+    notified = false;
+    out.inflight = calls.size;
+    memory.reclaim();
+    out.bufferBytes = memory.liveBytes();
+    return stringify(out);
+  }
+
+  /** After a terminated step: what was running, and everything produced so far. */
+  function recover() {
+    const running = current;
+    current = null;
+    const out = parseJSON(flush());
+    out.running = running;
+    return stringify(out);
+  }
+
+  // ---- Deno / process namespaces -------------------------------------------------------------------
+  const env = config.env;
+  function requireEnv() {
+    if (!config.allowEnv) {
+      throw new (g.Deno.errors.PermissionDenied)(
+        "environment access is not allowed for this function (allow_env is false)",
+      );
+    }
+  }
+  function envObject() {
+    return config.allowEnv ? Object.assign({}, env) : {};
+  }
+  class PermissionDenied extends OriginalError {
+    constructor(message) {
+      super(message);
+      this.name = "PermissionDenied";
+    }
+  }
+  class NotFound extends OriginalError {
+    constructor(message) {
+      super(message);
+      this.name = "NotFound";
+    }
+  }
+  const deno = {
+    errors: { PermissionDenied, NotFound },
+    env: {
+      get(name) {
+        requireEnv();
+        return hasOwn.call(env, name) ? env[name] : undefined;
+      },
+      has(name) {
+        requireEnv();
+        return hasOwn.call(env, name);
+      },
+      toObject() {
+        requireEnv();
+        return Object.assign({}, env);
+      },
+      set() {
+        throw new PermissionDenied("environment variables are read-only in flux-edge");
+      },
+      delete() {
+        throw new PermissionDenied("environment variables are read-only in flux-edge");
+      },
+    },
+    serve(optionsOrHandler, maybeHandler) {
+      const handler = typeof optionsOrHandler === "function" ? optionsOrHandler : maybeHandler;
+      const options = typeof optionsOrHandler === "object" && optionsOrHandler ? optionsOrHandler : {};
+      const fn = typeof handler === "function" ? handler : options.handler;
+      if (typeof fn !== "function") throw new TypeError("Deno.serve needs a handler function");
+      served = fn;
+      return { finished: new Promise(() => {}), shutdown: async () => {}, ref() {}, unref() {} };
+    },
+  };
+  define(g, "Deno", deno);
+  define(g, "process", {
+    env: new Proxy(
+      {},
+      {
+        get(_, name) {
+          requireEnv();
+          return typeof name === "string" && hasOwn.call(env, name) ? env[name] : undefined;
+        },
+        has(_, name) {
+          requireEnv();
+          return hasOwn.call(env, name);
+        },
+        ownKeys() {
+          requireEnv();
+          return Object.keys(env);
+        },
+        getOwnPropertyDescriptor(_, name) {
+          requireEnv();
+          return hasOwn.call(env, name)
+            ? { value: env[name], enumerable: true, configurable: true, writable: false }
+            : undefined;
+        },
+        set() {
+          throw new PermissionDenied("environment variables are read-only in flux-edge");
+        },
+      },
+    ),
+  });
+
+  function define(target, name, value) {
+    const existing = Object.getOwnPropertyDescriptor(target, name);
+    if (existing && !existing.configurable) {
+      // mini-racer declares `var setTimeout`, which makes a non-configurable (but writable) global.
+      target[name] = value;
+      return;
+    }
+    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // A top-level `function handler` or `const handler` of the user's script: resolved through the
+  // global scope at call time, which sees lexical declarations of later scripts too.
+  function globalHandler() {
+    try {
+      // eslint-disable-next-line no-undef
+      return typeof handler === "function" ? handler : null;
+    } catch {
+      return null; // declared but not initialised (TDZ)
+    }
+  }
+
+  /** Checks that loaded user code has an entry point; returns its kind or throws. */
+  function checkEntry() {
+    entry = resolveEntry();
+    if (entry === null) {
+      const fn = globalHandler();
+      if (fn) entry = { kind: "handler", fn };
+    }
+    if (entry === null) {
+      throw new TypeError(
+        "no handler found: define `function handler(req)`, `export default` a function or " +
+          "`{ fetch }`, `export function handler`, or call `Deno.serve(fn)`",
+      );
+    }
+    return entry.kind;
+  }
+
+  Object.defineProperty(g, "__flux_host", {
+    value: Object.freeze({ hostCall, owner, PermissionDenied, NotFound }),
+    configurable: true,
+    enumerable: false,
+  });
+  Object.defineProperty(g, "__flux_step", { value: step, enumerable: false });
+  Object.defineProperty(g, "__flux_recover", { value: recover, enumerable: false });
+  Object.defineProperty(g, "__flux_check_entry", { value: checkEntry, enumerable: false });
+})(globalThis);

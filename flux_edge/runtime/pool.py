@@ -1,0 +1,273 @@
+"""Warm isolates per function version: routing, caps, a bounded wait queue and LRU eviction."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+
+from flux_edge.runtime.isolate import HostHandler, Isolate
+from flux_edge.runtime.types import (
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeUnavailableError,
+)
+
+log = structlog.get_logger("flux_edge.runtime")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PoolLimits:
+    """How many isolates and how much memory the pool may hold, and how calls queue."""
+
+    max_isolates: int = 256
+    max_memory_mb: int = 8192
+    max_isolates_per_function: int = 4
+    max_concurrency_per_isolate: int = 64
+    max_queue_per_function: int = 256
+    isolate_max_calls: int = 100_000
+    idle_seconds: float = 600.0  # an isolate unused this long is closed to give its memory back
+    probe_interval: float = 0.5  # how often isolates used since the last look are checked
+    max_log_bytes: int = 256 * 1024
+    max_response_bytes: int = 10 * 1024 * 1024
+
+
+@dataclass
+class _FunctionIsolates:
+    spec: FunctionSpec  # the newest version seen; new isolates always load it
+    isolates: list[Isolate] = field(default_factory=list)
+    starting: int = 0
+    waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+
+class IsolatePool:
+    """Routes calls to warm isolates of the right version, creating and evicting isolates as needed.
+
+    Isolates are never shared between functions or versions. A call for a new version retires
+    the old version's isolates: calls in flight finish on the old code, new calls get the new.
+    """
+
+    def __init__(self, limits: PoolLimits, host: HostHandler | None = None) -> None:
+        self.limits = limits
+        self._host = host
+        self._functions: dict[str, _FunctionIsolates] = {}
+        self._live: set[Isolate] = set()
+        self._closing = False
+        self._reaper: asyncio.Task[None] | None = None
+        self.on_isolate_count: Callable[[int], None] | None = None
+
+    # ---- public ----------------------------------------------------------------------------------
+    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
+        """Run one call on a warm isolate of `spec`'s version."""
+        isolate = await self._acquire(spec)
+        return await isolate.submit(request)
+
+    async def prewarm(self, spec: FunctionSpec, isolate: Isolate | None = None) -> None:
+        """Make sure `spec`'s version has a warm isolate (adopting `isolate` if already loaded)."""
+        group = self._group(spec)
+        if isolate is not None and not isolate.closed:
+            self._adopt(group, isolate)
+            return
+        if not group.isolates and not group.starting:
+            await self._start_isolate(spec, group)
+
+    def retire(self, function_id: str) -> None:
+        """Retire every isolate of a function (deleted or disabled)."""
+        group = self._functions.pop(function_id, None)
+        if group is None:
+            return
+        for isolate in list(group.isolates):
+            isolate.retire()
+        for waiter in group.waiters:
+            if not waiter.done():
+                waiter.set_exception(RuntimeUnavailableError("the function was changed; retry"))
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop taking calls, let calls in flight finish for up to `grace` seconds, close all."""
+        self._closing = True
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for function_id in list(self._functions):
+            self.retire(function_id)
+        in_flight = [future for i in self._live for future in i.futures()]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=grace)
+        for isolate in list(self._live):
+            isolate.close()
+
+    async def _reap(self) -> None:
+        """Probe isolates used since the last look, and close the ones idle for too long."""
+        probed_at = 0.0
+        while True:
+            await asyncio.sleep(self.limits.probe_interval)
+            now = time.monotonic()
+            for isolate in list(self._live):
+                if isolate.closed or isolate.load:
+                    continue
+                if now - isolate.last_used > self.limits.idle_seconds:
+                    isolate.close()
+                elif isolate.last_used >= probed_at:
+                    await isolate.probe()
+            probed_at = now
+
+    @property
+    def isolate_count(self) -> int:
+        """Live isolates (warm, busy or retiring)."""
+        return len(self._live)
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls waiting for an isolate slot."""
+        return sum(len(g.waiters) for g in self._functions.values())
+
+    @property
+    def memory_reserved_mb(self) -> int:
+        """Sum of the memory limits of live isolates."""
+        return sum(i.spec.memory_limit_mb for i in self._live)
+
+    # ---- routing ---------------------------------------------------------------------------------
+    def _group(self, spec: FunctionSpec) -> _FunctionIsolates:
+        group = self._functions.get(spec.function_id)
+        if group is None or group.spec.version < spec.version:
+            if group is not None:
+                for isolate in group.isolates:
+                    isolate.retire()
+                for waiter in group.waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)  # re-route to the new version
+            group = _FunctionIsolates(spec=spec)
+            self._functions[spec.function_id] = group
+        return group
+
+    async def _acquire(self, spec: FunctionSpec) -> Isolate:
+        limits = self.limits
+        if self._reaper is None:
+            self._reaper = asyncio.get_running_loop().create_task(self._reap())
+        while True:
+            if self._closing:
+                raise RuntimeUnavailableError("the server is shutting down", retry_after=5)
+            group = self._group(spec)
+            spec = group.spec  # a caller holding an older version still gets the newest code
+            usable = [
+                i
+                for i in group.isolates
+                if not i.retiring and i.load < limits.max_concurrency_per_isolate
+            ]
+            idle = [i for i in usable if not i.busy]
+            if idle:
+                return min(idle, key=lambda i: i.load)
+            can_grow = len(group.isolates) + group.starting < limits.max_isolates_per_function
+            room = self._room_for(spec) or (not usable and self._evict_one(spec.memory_limit_mb))
+            if can_grow and room:
+                isolate = await self._start_isolate(spec, group)
+                if isolate is not None:
+                    return isolate
+                continue
+            if usable:
+                return min(usable, key=lambda i: i.load)
+            await self._wait_for_slot(group)
+
+    def _room_for(self, spec: FunctionSpec) -> bool:
+        limits = self.limits
+        return (
+            len(self._live) < limits.max_isolates
+            and self.memory_reserved_mb + spec.memory_limit_mb <= limits.max_memory_mb
+        )
+
+    def _evict_one(self, needed_mb: int) -> bool:
+        """Close the least recently used idle isolate (of any function) to make room."""
+        idle = [i for i in self._live if i.load == 0 and not i.busy]
+        if not idle:
+            return False
+        victim = min(idle, key=lambda i: i.last_used)
+        log.debug("evicting idle isolate", function=victim.spec.name, version=victim.spec.version)
+        victim.close()
+        return self._room_for_mb(needed_mb)
+
+    def _room_for_mb(self, needed_mb: int) -> bool:
+        return (
+            len(self._live) < self.limits.max_isolates
+            and self.memory_reserved_mb + needed_mb <= self.limits.max_memory_mb
+        )
+
+    async def _wait_for_slot(self, group: _FunctionIsolates) -> None:
+        if len(group.waiters) >= self.limits.max_queue_per_function:
+            raise RuntimeUnavailableError(
+                "too many calls of this function are waiting; retry shortly", retry_after=1
+            )
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        group.waiters.append(waiter)
+        try:
+            await waiter
+        finally:
+            if waiter in group.waiters:
+                group.waiters.remove(waiter)
+
+    async def _start_isolate(self, spec: FunctionSpec, group: _FunctionIsolates) -> Isolate | None:
+        group.starting += 1
+        isolate = self._new_isolate(spec)
+        try:
+            await isolate.start()
+        except Exception:
+            self._live.discard(isolate)
+            raise
+        finally:
+            group.starting -= 1
+        if self._functions.get(spec.function_id) is not group:
+            isolate.retire()  # a newer version arrived while this one was loading
+            return None
+        self._adopt(group, isolate)
+        return isolate
+
+    def _new_isolate(self, spec: FunctionSpec) -> Isolate:
+        isolate = Isolate(
+            spec,
+            host=self._host,
+            max_log_bytes=self.limits.max_log_bytes,
+            max_response_bytes=self.limits.max_response_bytes,
+            on_call_done=self._on_call_done,
+            on_closed=self._on_closed,
+        )
+        self._live.add(isolate)
+        self._count_changed()
+        return isolate
+
+    def new_isolate(self, spec: FunctionSpec) -> Isolate:
+        """An isolate counted by this pool but not yet routed to (for deploy-time checks)."""
+        return self._new_isolate(spec)
+
+    def _adopt(self, group: _FunctionIsolates, isolate: Isolate) -> None:
+        self._live.add(isolate)
+        group.isolates.append(isolate)
+        self._count_changed()
+
+    def _on_call_done(self, isolate: Isolate) -> None:
+        if isolate.calls_started >= self.limits.isolate_max_calls and not isolate.retiring:
+            isolate.retire()
+        group = self._functions.get(isolate.spec.function_id)
+        if group is not None:
+            while group.waiters:
+                waiter = group.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+                    break
+
+    def _on_closed(self, isolate: Isolate) -> None:
+        self._live.discard(isolate)
+        group = self._functions.get(isolate.spec.function_id)
+        if group is not None and isolate in group.isolates:
+            group.isolates.remove(isolate)
+            if group.waiters:
+                waiter = group.waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)
+        self._count_changed()
+
+    def _count_changed(self) -> None:
+        if self.on_isolate_count is not None:
+            self.on_isolate_count(len(self._live))

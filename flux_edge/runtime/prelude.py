@@ -1,0 +1,59 @@
+"""The JavaScript loaded into every isolate before user code, assembled from the .js files here."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import msgspec
+
+from flux_edge.runtime.types import FunctionSpec
+from flux_edge.runtime.webapi import web_prelude_source
+
+JS_DIR = Path(__file__).parent / "js"
+
+# Capability shims (fetch, files) that talk to Python through `__flux_host`; loaded after core.js.
+CAPABILITY_FILES: tuple[str, ...] = ()
+
+
+class IsolateConfig(msgspec.Struct, kw_only=True):
+    """Per-isolate values the prelude reads once (and then deletes from the global scope)."""
+
+    bufferLimit: int
+    maxLogBytes: int
+    allowEnv: bool
+    allowNet: bool
+    allowRead: bool
+    allowWrite: bool
+    env: dict[str, str]
+
+
+def config_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
+    """The first script an isolate runs: its configuration and fresh OS entropy for `crypto`."""
+    config = IsolateConfig(
+        bufferLimit=spec.memory_limit_mb * 1024 * 1024,
+        maxLogBytes=max_log_bytes,
+        allowEnv=spec.permissions.allow_env,
+        allowNet=spec.permissions.allow_net,
+        allowRead=spec.permissions.allow_read,
+        allowWrite=spec.permissions.allow_write,
+        env=dict(spec.env) if spec.permissions.allow_env else {},
+    )
+    values = {"__flux_config": config, "__flux_entropy": os.urandom(64).hex()}
+    return "".join(
+        f"Object.defineProperty(globalThis, {name!r}, "
+        f"{{value: {msgspec.json.encode(value).decode()}, configurable: true}});"
+        for name, value in values.items()
+    )
+
+
+@cache
+def prelude_source() -> str:
+    """memory.js, the web platform, core.js and the capability shims, in load order."""
+    parts = [(JS_DIR / "memory.js").read_text(encoding="utf-8"), web_prelude_source()]
+    parts.append((JS_DIR / "core.js").read_text(encoding="utf-8"))
+    parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
+    # The host bridge and web helpers are for prelude code only; user code must not reach them.
+    parts.append("delete globalThis.__flux_host; delete globalThis.__flux_web;")
+    return "\n;\n".join(parts)

@@ -1,0 +1,182 @@
+"""Turning what JavaScript reported for a call into an InvokeResult (the HTTP response to send)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from typing import Any
+
+import msgspec
+
+from flux_edge.runtime.types import FunctionSpec, InvokeRequest, InvokeResult, LimitHit, Outcome
+
+_encode = msgspec.json.encode
+
+
+class CallOutcome(msgspec.Struct):
+    """A finished call's result and the limit it hit, if any (the isolate is retired then)."""
+
+    result: InvokeResult
+    limit: LimitHit | None
+
+
+def _elapsed_ms(started: float) -> float:
+    return (time.monotonic() - started) * 1000
+
+
+def error_result(
+    spec: FunctionSpec,
+    request: InvokeRequest,
+    *,
+    started: float,
+    logs: str,
+    status_code: int,
+    outcome: Outcome,
+    title: str,
+    message: str,
+    stack: str | None = None,
+    limit: LimitHit | None = None,
+) -> InvokeResult:
+    """A failed call: the reference's error JSON, naming the function and the execution."""
+    body = _encode(
+        {
+            "error": title,
+            "message": message,
+            "function": spec.name,
+            "execution_id": request.execution_id,
+        }
+    )
+    return InvokeResult(
+        outcome=outcome,
+        status_code=status_code,
+        headers={"content-type": "application/json"},
+        body=body,
+        logs=logs,
+        duration_ms=_elapsed_ms(started),
+        error_message=message,
+        error_stack=stack,
+        limit=limit,
+    )
+
+
+def timeout_result(
+    spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
+) -> InvokeResult:
+    """The call ran past timeout_seconds: 408."""
+    return error_result(
+        spec,
+        request,
+        started=started,
+        logs=logs,
+        status_code=408,
+        outcome="timeout",
+        title="Function timed out",
+        message=f"the function did not finish within its timeout of {spec.timeout_seconds:g} s "
+        "(timeout_seconds)",
+        limit="timeout",
+    )
+
+
+def memory_result(
+    spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
+) -> InvokeResult:
+    """The isolate's heap passed memory_limit_mb: 500."""
+    return error_result(
+        spec,
+        request,
+        started=started,
+        logs=logs,
+        status_code=500,
+        outcome="error",
+        title="Function execution failed",
+        message=f"Memory limit exceeded: the function used more than {spec.memory_limit_mb} MB "
+        "(memory_limit_mb)",
+        limit="memory",
+    )
+
+
+def interrupted_result(
+    spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
+) -> InvokeResult:
+    """The isolate was stopped under this call because another call of the function hit a limit."""
+    return error_result(
+        spec,
+        request,
+        started=started,
+        logs=logs,
+        status_code=500,
+        outcome="error",
+        title="Function execution failed",
+        message="the call was interrupted: its isolate was stopped because another call of this "
+        "function exceeded a limit",
+    )
+
+
+def result_from_payload(
+    spec: FunctionSpec,
+    request: InvokeRequest,
+    payload: dict[str, Any],
+    *,
+    started: float,
+    timed_out: bool,
+    max_response_bytes: int,
+) -> CallOutcome:
+    """Map one `done` entry of a step (see js/core.js `finish`) to a CallOutcome."""
+    logs = str(payload.get("logs") or "")
+    if payload.get("cancelled") or (timed_out and "response" not in payload):
+        return CallOutcome(timeout_result(spec, request, started, logs), "timeout")
+    error = payload.get("error")
+    if error is not None:
+        limit: LimitHit | None = "memory" if payload.get("limit") == "memory" else None
+        return CallOutcome(
+            error_result(
+                spec,
+                request,
+                started=started,
+                logs=logs,
+                status_code=500,
+                outcome="error",
+                title="Function execution failed",
+                message=str(error.get("message") or "Error"),
+                stack=str(error.get("stack") or "") or None,
+                limit=limit,
+            ),
+            limit,
+        )
+    response = payload.get("response") or {}
+    body_text = str(response.get("body") or "")
+    try:
+        body = (
+            base64.b64decode(body_text, validate=True)
+            if response.get("base64")
+            else body_text.encode()
+        )
+    except (binascii.Error, ValueError):
+        body = body_text.encode()
+    if len(body) > max_response_bytes:
+        return CallOutcome(
+            error_result(
+                spec,
+                request,
+                started=started,
+                logs=logs,
+                status_code=500,
+                outcome="error",
+                title="Function execution failed",
+                message=f"the response body is {len(body)} bytes; the limit is {max_response_bytes}",
+            ),
+            None,
+        )
+    headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+    return CallOutcome(
+        InvokeResult(
+            outcome="success",
+            status_code=int(response.get("status") or 200),
+            headers=headers,
+            body=body,
+            logs=logs,
+            duration_ms=_elapsed_ms(started),
+        ),
+        None,
+    )

@@ -1,0 +1,154 @@
+"""Time and memory limits: a call that breaks one fails alone, and the runtime keeps serving."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flux_edge.runtime import CodeError, Runtime, RuntimeUnavailableError
+
+from .conftest import make_request
+
+CONTROL = "function handler(req) { return 'alive ' + req.body }"
+
+
+async def assert_still_serving(runtime: Runtime, make_spec) -> None:
+    result = await runtime.invoke(make_spec(CONTROL), make_request("yes"))
+    assert result.body == b"alive yes"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "function handler() { while (true) {} }",
+        "async function handler() { await null; while (true) {} }",
+        "async function handler() { return new Promise(() => {}) }",
+        "async function handler() { await new Promise((r) => setTimeout(r, 60000)) }",
+    ],
+    ids=["sync-loop", "microtask-loop", "never-settles", "long-timer"],
+)
+async def test_a_call_past_its_timeout_is_a_408_timeout(runtime: Runtime, make_spec, code: str):
+    spec = make_spec(code, timeout_seconds=0.5)
+    result = await runtime.invoke(spec, make_request())
+    assert (result.outcome, result.status_code, result.limit) == ("timeout", 408, "timeout")
+    assert "timeout_seconds" in (result.error_message or "")
+    await assert_still_serving(runtime, make_spec)
+
+
+async def test_javascript_left_spinning_after_a_call_is_stopped_soon(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler(req) {\n"
+        "  if (req.body === 'spin') { const again = () => Promise.resolve().then(again); again(); }\n"
+        "  return 'answered';\n"
+        "}"
+    )
+    result = await runtime.invoke(spec, make_request("spin"))
+    assert result.body == b"answered"  # the call itself finished before its leftovers ran
+    for _ in range(40):
+        await asyncio.sleep(0.1)
+        if runtime.pool.isolate_count == 0:
+            break
+    assert runtime.pool.isolate_count == 0
+    assert (await runtime.invoke(spec, make_request("ok"))).body == b"answered"
+
+
+async def test_the_same_function_answers_again_after_a_timeout(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler(req) { if (req.body === 'loop') while (true) {} return 'fine' }",
+        timeout_seconds=0.3,
+    )
+    assert (await runtime.invoke(spec, make_request("loop"))).status_code == 408
+    assert (await runtime.invoke(spec, make_request("ok"))).body == b"fine"
+
+
+async def test_a_hung_function_does_not_delay_another_functions_calls(runtime, make_spec):
+    hung = make_spec("function handler() { while (true) {} }", timeout_seconds=2)
+    control = make_spec(CONTROL)
+    await runtime.invoke(control, make_request("warm"))
+    stuck = asyncio.ensure_future(runtime.invoke(hung, make_request()))
+    await asyncio.sleep(0.1)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await runtime.invoke(control, make_request("now"))
+    assert result.body == b"alive now"
+    assert loop.time() - started < 1.0
+    assert (await stuck).status_code == 408
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "function handler() { const a = []; while (true) a.push({x: Math.random(), s: 'y'.repeat(100)}) }",
+        "function handler() { const a = []; for (;;) a.push(new Uint8Array(16 * 1024 * 1024).fill(1)) }",
+        "function handler() { return new ArrayBuffer(2 * 1024 * 1024 * 1024).byteLength }",
+        "function handler() { const a = []; for (;;) a.push(new Float64Array([1, 2, 3]).map(() => 1).slice()) }",
+        "function handler() { let s = 'x'; for (;;) s = s + s }",
+    ],
+    ids=["heap-objects", "typed-arrays", "huge-buffer", "typed-array-methods", "string-doubling"],
+)
+async def test_a_memory_bomb_is_a_500_naming_the_limit(runtime: Runtime, make_spec, code: str):
+    spec = make_spec(code, memory_limit_mb=64, timeout_seconds=10)
+    result = await runtime.invoke(spec, make_request())
+    assert (result.outcome, result.status_code) == ("error", 500)
+    assert "memory" in (result.error_message or "").lower() or "Invalid string length" in (
+        result.error_message or ""
+    )
+    await assert_still_serving(runtime, make_spec)
+
+
+async def test_catching_the_memory_error_does_not_escape_the_limit(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { try { new Uint8Array(512 * 1024 * 1024) } catch (e) {} return 'sneaky' }",
+        memory_limit_mb=64,
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert (result.status_code, result.limit) == (500, "memory")
+
+
+async def test_buffers_released_by_earlier_calls_do_not_count_forever(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { return String(new Uint8Array(20 * 1024 * 1024).fill(7)[5]) }",
+        memory_limit_mb=64,
+    )
+    for _ in range(8):  # 160 MB in total, never more than 20 MB live
+        result = await runtime.invoke(spec, make_request())
+        assert result.body == b"7", result.error_message
+
+
+async def test_syntax_errors_are_reported_with_line_and_column(runtime: Runtime):
+    with pytest.raises(CodeError) as caught:
+        await runtime.check("var a = 1;\nfunction handler( {\n  return 1\n}")
+    assert caught.value.line is not None
+    assert "SyntaxError" in caught.value.message
+
+
+async def test_code_without_a_handler_is_rejected(runtime: Runtime):
+    with pytest.raises(CodeError, match="no handler found"):
+        await runtime.check("function notTheHandler() {}")
+
+
+async def test_top_level_code_that_never_ends_is_rejected(runtime: Runtime, make_spec):
+    spec = make_spec("while (true) {}\nfunction handler() {}", timeout_seconds=0.3)
+    with pytest.raises(CodeError, match="did not finish"):
+        await runtime.check(spec.compiled, spec)
+
+
+async def test_a_full_queue_answers_unavailable(make_spec):
+    from flux_edge.runtime import PoolLimits
+
+    runtime = Runtime(
+        PoolLimits(
+            max_isolates_per_function=1, max_concurrency_per_isolate=1, max_queue_per_function=2
+        )
+    )
+    spec = make_spec("async function handler() { await new Promise((r) => setTimeout(r, 300)) }")
+    try:
+        calls = [asyncio.ensure_future(runtime.invoke(spec, make_request())) for _ in range(5)]
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        refused = [r for r in results if isinstance(r, RuntimeUnavailableError)]
+        served = [r for r in results if not isinstance(r, BaseException)]
+        assert len(refused) == 2
+        assert all(r.status_code == 204 for r in served)
+    finally:
+        await runtime.close(grace=0.5)
