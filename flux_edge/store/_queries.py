@@ -22,7 +22,7 @@ INSERT_FUNCTION = f"INSERT INTO functions ({FUNCTION_COLUMNS}) VALUES ({', '.joi
 # Every column but the id, in FUNCTION_COLUMNS order, so function_params(r)[1:] + (r.id,) binds it.
 _FUNCTION_SETS = ", ".join(f"{name.strip()} = ?" for name in FUNCTION_COLUMNS.split(",")[1:])
 UPDATE_FUNCTION = f"UPDATE functions SET {_FUNCTION_SETS} WHERE id = ?"
-FUNCTION_NAME_TAKEN = "SELECT 1 FROM functions WHERE name = ? AND id <> ?"
+FUNCTION_NAME_TAKEN = "SELECT 1 FROM functions WHERE name = ?"
 SELECT_FUNCTION_BY_NAME = f"SELECT {FUNCTION_COLUMNS} FROM functions WHERE name = ?"
 SELECT_FUNCTIONS = f"SELECT {FUNCTION_COLUMNS} FROM functions ORDER BY name"
 DELETE_FUNCTION = "DELETE FROM functions WHERE id = ?"

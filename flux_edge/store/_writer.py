@@ -29,7 +29,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 Job = Callable[[apsw.Connection], T]
 
-_MAX_BACKOFF_SECONDS = 5.0
+_MAX_BACKOFF_SECONDS = 1.0
+_LOG_EVERY_N_FAILURES = 60  # about once a minute during an outage, not once a second
 
 
 class StoreClosedError(RuntimeError):
@@ -140,15 +141,20 @@ class StoreWriter:
             self._write_queued()
         except Exception as exc:  # keep the thread alive whatever the database does
             self._failures += 1
+            # Back off, but never past a second, so records are durable within about a second of
+            # the database taking writes again.
             delay = min(self._flush_interval * 2.0**self._failures, _MAX_BACKOFF_SECONDS)
-            log.error(
-                "execution records not written; will retry",
-                queued=self.queued,
-                retry_in_seconds=round(delay, 3),
-                error=repr(exc),
-            )
+            if self._failures == 1 or self._failures % _LOG_EVERY_N_FAILURES == 0:
+                log.error(
+                    "execution records not written; retrying",
+                    queued=self.queued,
+                    failed_attempts=self._failures,
+                    error=repr(exc),
+                )
             return delay
-        self._failures = 0
+        if self._failures:
+            log.info("execution records written again", failed_attempts=self._failures)
+            self._failures = 0
         return self._flush_interval
 
     def _write_queued(self) -> int:

@@ -67,6 +67,7 @@ class SQLiteStore:
         self._reader = reader
         self._lister = lister
         self._lister_thread = ThreadPoolExecutor(1, thread_name_prefix="flux-edge-store-reader")
+        self._closed = False
 
     @classmethod
     async def open(
@@ -117,7 +118,7 @@ class SQLiteStore:
 
         def job(conn: apsw.Connection) -> None:
             with transaction(conn):
-                if conn.execute(q.FUNCTION_NAME_TAKEN, (record.name, record.id)).fetchone():
+                if conn.execute(q.FUNCTION_NAME_TAKEN, (record.name,)).fetchone():
                     raise NameConflictError(record.name)
                 conn.execute(q.INSERT_FUNCTION, function_params(record))
                 conn.execute(q.INSERT_VERSION, _version_params(record))
@@ -139,10 +140,11 @@ class SQLiteStore:
 
         def job(conn: apsw.Connection) -> None:
             with transaction(conn):
-                if conn.execute(q.FUNCTION_NAME_TAKEN, (record.name, record.id)).fetchone():
-                    raise NameConflictError(record.name)
                 params = function_params(record)
-                conn.execute(q.UPDATE_FUNCTION, (*params[1:], record.id))
+                try:
+                    conn.execute(q.UPDATE_FUNCTION, (*params[1:], record.id))
+                except apsw.ConstraintError as exc:  # the name is the only other unique column
+                    raise NameConflictError(record.name) from exc
                 if conn.changes() == 0:
                     raise NotFoundError(record.id)
                 if new_code:
@@ -264,7 +266,10 @@ class SQLiteStore:
         await self._writer.run(job)
 
     async def close(self) -> None:
-        """Flush pending executions, stop the threads and close every connection."""
+        """Flush pending executions, stop the threads and close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
         await self._writer.close()
         await asyncio.get_running_loop().run_in_executor(self._lister_thread, self._lister.close)
         self._lister_thread.shutdown()

@@ -167,3 +167,10 @@ async def test_a_duplicate_execution_id_loses_only_the_duplicate(store: SQLiteSt
     await store.flush_executions()
     listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
     assert sorted((e.id, e.status) for e in listed) == [("other", "success"), ("same", "success")]
+
+
+async def test_closing_twice_is_harmless(db_path: Path) -> None:
+    store = await SQLiteStore.open(db_path)
+    await store.close()
+    await store.close()
+    assert not store._writer.thread.is_alive()

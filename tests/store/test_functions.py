@@ -115,3 +115,11 @@ async def test_delete_returns_the_function_and_removes_versions_and_executions(
 async def test_deleting_a_missing_function_is_not_found(store: SQLiteStore) -> None:
     with pytest.raises(NotFoundError):
         await store.delete_function("nope")
+
+
+async def test_updating_a_missing_function_onto_a_taken_name_is_not_found(
+    store: SQLiteStore,
+) -> None:
+    await store.create_function(function_record("taken"))
+    with pytest.raises(NotFoundError):
+        await store.update_function(function_record("taken", id="missing"), new_code=False)
