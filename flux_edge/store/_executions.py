@@ -58,7 +58,12 @@ def truncate(text: str | None, cap: int) -> str | None:
 
 
 def prepare_row(record: ExecutionRecord, max_result_bytes: int, max_log_bytes: int) -> ExecutionRow:
-    """The INSERT_EXECUTION parameters for `record`, with result, logs and error message capped."""
+    """The INSERT_EXECUTION parameters for `record`, with result, logs and error message capped.
+
+    Raises ValueError or TypeError for a record that cannot be stored (bad timestamp or id).
+    """
+    if not isinstance(record.function_id, str):  # batches are grouped by it before binding
+        raise TypeError(f"function_id must be a string, not {type(record.function_id).__name__}")
     return (
         record.id,
         record.function_id,

@@ -108,7 +108,7 @@ class StoreWriter:
         self._refusing_records = True
         try:
             await self.flush()
-        except apsw.Error as exc:
+        except Exception as exc:  # whatever went wrong, the thread must still be stopped
             log.error("execution records lost at shutdown", count=self.queued, error=repr(exc))
         self._closing = True
         self._wake.set()

@@ -174,3 +174,23 @@ async def test_closing_twice_is_harmless(db_path: Path) -> None:
     await store.close()
     await store.close()
     assert not store._writer.thread.is_alive()
+
+
+async def test_a_record_with_a_non_string_function_id_is_dropped(store: SQLiteStore) -> None:
+    await store.create_function(function_record())
+    store.enqueue_execution(execution_record(function_id=42))
+    store.enqueue_execution(execution_record(id="good"))
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
+    assert [e.id for e in listed] == ["good"]
+    assert store.queued_executions == 0
+
+
+async def test_a_lone_surrogate_in_logs_is_stored_as_a_replacement(store: SQLiteStore) -> None:
+    # JavaScript strings may hold unpaired surrogates, which UTF-8 cannot encode.
+    await store.create_function(function_record())
+    store.enqueue_execution(execution_record(id="odd", logs="console.log: a\udc80b"))
+    store.enqueue_execution(execution_record(id="plain"))
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
+    assert {e.id: e.logs for e in listed} == {"odd": "console.log: a?b", "plain": "console.log: hi"}
