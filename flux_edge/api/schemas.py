@@ -174,12 +174,15 @@ class ExecutionResponse(msgspec.Struct, kw_only=True):
 
 
 class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Every error response. `line`/`column` locate a code error."""
+    """Every error response. `line`/`column` locate a code error; invocation errors name the
+    function and, once it ran, the execution."""
 
     error: str
     message: str
     line: int | None = None
     column: int | None = None
+    function: str | None = None
+    execution_id: str | None = None
 
 
 class HealthResponse(msgspec.Struct, kw_only=True):
