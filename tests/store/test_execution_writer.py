@@ -194,3 +194,18 @@ async def test_a_lone_surrogate_in_logs_is_stored_as_a_replacement(store: SQLite
     await store.flush_executions()
     listed = await store.list_executions(ExecutionQuery(function_id="fn-hello"))
     assert {e.id: e.logs for e in listed} == {"odd": "console.log: a?b", "plain": "console.log: hi"}
+
+
+async def test_two_stores_on_one_file_both_get_their_records_written(db_path: Path) -> None:
+    # Several worker processes share the database; each has its own writer.
+    first = await SQLiteStore.open(db_path)
+    second = await SQLiteStore.open(db_path)
+    try:
+        await first.create_function(function_record())
+        for i in range(200):
+            (first if i % 2 else second).enqueue_execution(execution_record())
+        await asyncio.gather(first.flush_executions(), second.flush_executions())
+        assert count_rows(db_path, "executions") == 200
+    finally:
+        await first.close()
+        await second.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import apsw
@@ -98,3 +99,17 @@ async def test_a_database_from_a_newer_flux_edge_is_refused(db_path: Path) -> No
     conn.close()
     with pytest.raises(SchemaTooNewError):
         await SQLiteStore.open(db_path)
+
+
+async def test_stores_opening_a_new_file_at_once_migrate_it_once(db_path: Path) -> None:
+    # Worker processes of one node start together on the same file.
+    stores = await asyncio.gather(*(SQLiteStore.open(db_path) for _ in range(3)))
+    try:
+        await stores[0].create_function(function_record())
+        assert await stores[2].get_function("hello") == function_record()
+    finally:
+        for store in stores:
+            await store.close()
+    conn = _open(db_path)
+    assert schema_version(conn) == len(MIGRATIONS)
+    conn.close()
