@@ -13,6 +13,8 @@ from flux_edge.api.access_log import AccessLogMiddleware
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
+from flux_edge.api.invoke import invoke_function
+from flux_edge.api.metrics import metrics
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.logging import configure_logging
 from flux_edge.runtime import PoolLimits, Runtime
@@ -20,6 +22,8 @@ from flux_edge.runtime.codeforms import compile_source
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
+from flux_edge.service.invocations import InvocationService
+from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.settings import Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
 
@@ -30,8 +34,9 @@ def _route_handlers() -> list[ControllerRouterHandler]:
     return [
         health,
         FunctionController,
-        # Next: the invoke controller (flux_edge.api.invoke), /metrics, rate limits (middleware),
-        # and the WebSocket handler at /api/v1/functions/stream.
+        invoke_function,
+        metrics,
+        # Next: rate limits (middleware) and the WebSocket handler at /api/v1/functions/stream.
     ]
 
 
@@ -64,6 +69,10 @@ def create_app(settings: Settings) -> Litestar:
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
         runtime = Runtime(_pool_limits(settings))
         await runtime.start()
+        invocation_metrics = InvocationMetrics()
+        invocation_metrics.watch_pool(
+            lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
+        )
         app.state[SERVICES_KEY] = Services(
             settings=settings,
             store=store,
@@ -76,6 +85,10 @@ def create_app(settings: Settings) -> Litestar:
                 retire=runtime.retire,
             ),
             executions=ExecutionService(store),
+            invocations=InvocationService(
+                store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
+            ),
+            metrics=invocation_metrics,
             runtime=runtime,
         )
         log.info("started", data_dir=str(settings.data_dir), version=__version__)

@@ -12,6 +12,8 @@ from flux_edge.runtime import Runtime
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
+from flux_edge.service.invocations import InvocationService
+from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.settings import Settings
 from flux_edge.store.base import Store
 
@@ -27,6 +29,8 @@ class Services:
     authenticator: Authenticator
     functions: FunctionService
     executions: ExecutionService
+    invocations: InvocationService
+    metrics: InvocationMetrics
     runtime: Runtime
 
 

@@ -109,6 +109,11 @@ class Store(Protocol):
     a commit: records are batched by a writer and durable within one second.
     """
 
+    def change_counter(self) -> int:
+        """A cheap, non-blocking number that changes whenever stored data may have changed, in this
+        process or another; callers cache function rows until it changes."""
+        ...
+
     async def create_function(self, record: FunctionRecord) -> None:
         """Insert a function and its version-1 row. Raises NameConflictError."""
         ...

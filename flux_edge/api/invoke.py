@@ -1,0 +1,86 @@
+"""`/api/v1/functions/:name/invoke`: the HTTP face of the invocation service (the hot path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import HttpMethod, Request, Response, route
+from litestar.status_codes import HTTP_204_NO_CONTENT
+
+from flux_edge.api.auth import authenticate_optional
+from flux_edge.api.errors import error_response
+from flux_edge.api.state import services_of
+from flux_edge.runtime import RuntimeUnavailableError
+from flux_edge.service.invocations import CallInput
+
+_JSON_START = (b"{", b"[")
+
+
+def call_input(request: Request[Any, Any, Any], body: bytes) -> CallInput:
+    """The call as the function sees it: lower-case header names, first value of each parameter."""
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in request.scope["headers"]:
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    params: dict[str, str] = {}
+    for key, value in request.query_params.items():
+        params.setdefault(key, value)
+    return CallInput(
+        method=request.method,
+        url=str(request.url),
+        headers=headers,
+        body=body.decode("utf-8", "replace"),
+        params=params,
+    )
+
+
+def _media_type(headers: dict[str, str], body: bytes) -> str:
+    # Functions of the reference form often return a JSON string without a content type.
+    given = headers.pop("content-type", None)
+    if given:
+        return given
+    return "application/json" if body.lstrip()[:1] in _JSON_START else "text/plain; charset=utf-8"
+
+
+@route(
+    "/api/v1/functions/{name:str}/invoke",
+    http_method=[
+        HttpMethod.GET,
+        HttpMethod.POST,
+        HttpMethod.PUT,
+        HttpMethod.PATCH,
+        HttpMethod.DELETE,
+    ],
+    tags=["invocation"],
+    summary="Invoke a function",
+    description="Runs the function with the request; its return value is the response. Public "
+    "unless the function sets allow_unauthenticated=false.",
+)
+async def invoke_function(request: Request[Any, Any, Any], name: str) -> Response[Any]:
+    """Run the function `name` on the request and answer with what it returned."""
+    services = services_of(request)
+    principal = await authenticate_optional(request)
+    body = await request.body()
+    try:
+        result, execution_id = await services.invocations.invoke(
+            name, call_input(request, body), principal
+        )
+    except RuntimeUnavailableError as exc:
+        return error_response(
+            503,
+            "Service unavailable",
+            str(exc),
+            headers={"Retry-After": str(exc.retry_after)},
+            function=name,
+        )
+    headers = dict(result.headers)
+    if result.status_code == HTTP_204_NO_CONTENT:
+        return Response(content=b"", status_code=204, headers=headers)
+    headers["x-flux-execution-id"] = execution_id
+    return Response(
+        content=result.body,
+        status_code=result.status_code,
+        headers=headers,
+        media_type=_media_type(headers, result.body),
+    )
