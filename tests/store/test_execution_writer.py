@@ -117,26 +117,48 @@ async def test_a_malformed_record_does_not_hold_back_the_others(store: SQLiteSto
     assert [e.id for e in listed] == ["good"]
 
 
-async def test_a_full_database_keeps_the_records_and_retries_them(db_path: Path) -> None:
+def _fill_up(conn: apsw.Connection) -> None:
+    pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow: SQLITE_FULL
+
+
+def _make_room(conn: apsw.Connection) -> None:
+    conn.execute("PRAGMA max_page_count = 1073741823")
+
+
+def _make_read_only(conn: apsw.Connection) -> None:
+    conn.execute("PRAGMA query_only = ON")  # SQLITE_READONLY, like a file mounted read-only
+
+
+def _make_writable(conn: apsw.Connection) -> None:
+    conn.execute("PRAGMA query_only = OFF")
+
+
+@pytest.mark.parametrize(
+    ("refuse", "allow", "error"),
+    [(_fill_up, _make_room, apsw.FullError), (_make_read_only, _make_writable, apsw.ReadOnlyError)],
+    ids=["full-disk", "read-only"],
+)
+async def test_a_database_refusing_writes_keeps_the_records_and_retries_them(
+    db_path: Path,
+    refuse: Callable[[apsw.Connection], None],
+    allow: Callable[[apsw.Connection], None],
+    error: type[apsw.Error],
+) -> None:
     store = await SQLiteStore.open(db_path, flush_interval=0.02)
     try:
         await store.create_function(function_record())
-
-        def fill_up(conn: apsw.Connection) -> None:
-            pages = conn.execute("PRAGMA page_count").fetchall()[0][0]
-            conn.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow: SQLITE_FULL
-
-        await store._writer.run(fill_up)
+        await store._writer.run(refuse)
         store.enqueue_execution(execution_record(logs="x" * 100_000))
 
-        with pytest.raises(apsw.FullError):
+        with pytest.raises(error):
             await store.flush_executions()
         await asyncio.sleep(0.2)  # several periodic attempts fail meanwhile
         assert store.queued_executions == 1
         assert count_rows(db_path, "executions") == 0
         assert store._writer.thread.is_alive()
 
-        await store._writer.run(lambda conn: conn.execute("PRAGMA max_page_count = 1073741823"))
+        await store._writer.run(allow)
         assert await _eventually(lambda: count_rows(db_path, "executions") == 1)
         assert store.queued_executions == 0
     finally:
