@@ -227,13 +227,21 @@
         W[i] = (x << 1) | (x >>> 31);
       }
       let a = H[0], bb = H[1], c = H[2], d = H[3], e = H[4];
-      for (let i = 0; i < 80; i++) {
-        let f, k;
-        if (i < 20) { f = (bb & c) | (~bb & d); k = 0x5a827999; }
-        else if (i < 40) { f = bb ^ c ^ d; k = 0x6ed9eba1; }
-        else if (i < 60) { f = (bb & c) | (bb & d) | (c & d); k = 0x8f1bbcdc; }
-        else { f = bb ^ c ^ d; k = 0xca62c1d6; }
-        const t = (((a << 5) | (a >>> 27)) + f + e + k + W[i]) | 0;
+      // Four loops, one per round function, keep branches out of the hot path.
+      for (let i = 0; i < 20; i++) {
+        const t = (((a << 5) | (a >>> 27)) + ((bb & c) | (~bb & d)) + e + 0x5a827999 + W[i]) | 0;
+        e = d; d = c; c = (bb << 30) | (bb >>> 2); bb = a; a = t;
+      }
+      for (let i = 20; i < 40; i++) {
+        const t = (((a << 5) | (a >>> 27)) + (bb ^ c ^ d) + e + 0x6ed9eba1 + W[i]) | 0;
+        e = d; d = c; c = (bb << 30) | (bb >>> 2); bb = a; a = t;
+      }
+      for (let i = 40; i < 60; i++) {
+        const t = (((a << 5) | (a >>> 27)) + ((bb & c) | (bb & d) | (c & d)) + e + 0x8f1bbcdc + W[i]) | 0;
+        e = d; d = c; c = (bb << 30) | (bb >>> 2); bb = a; a = t;
+      }
+      for (let i = 60; i < 80; i++) {
+        const t = (((a << 5) | (a >>> 27)) + (bb ^ c ^ d) + e + 0xca62c1d6 + W[i]) | 0;
         e = d; d = c; c = (bb << 30) | (bb >>> 2); bb = a; a = t;
       }
       H[0] = (H[0] + a) | 0; H[1] = (H[1] + bb) | 0; H[2] = (H[2] + c) | 0;
