@@ -1,6 +1,6 @@
 """V8 isolates for flux-edge functions: `Runtime.invoke(spec, request) -> InvokeResult`."""
 
-from flux_edge.runtime.isolate import HostOpError
+from flux_edge.runtime.isolate import HostBridge, HostOpError
 from flux_edge.runtime.pool import PoolLimits
 from flux_edge.runtime.runtime import Runtime
 from flux_edge.runtime.types import (
@@ -15,6 +15,7 @@ from flux_edge.runtime.types import (
 __all__ = [
     "CodeError",
     "FunctionSpec",
+    "HostBridge",
     "HostOpError",
     "InvokeRequest",
     "InvokeResult",

@@ -18,9 +18,9 @@ import asyncio
 import itertools
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 import structlog
@@ -51,7 +51,28 @@ PROBE_SECONDS = 0.25
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
 
-HostHandler = Callable[[str, Any, InvokeRequest, FunctionSpec], Awaitable[Any]]
+
+class HostBridge(Protocol):
+    """The privileged side of the isolate: the one place JavaScript reaches Python (fetch, files).
+
+    JavaScript asks with `__flux_host.hostCall(kind, payload)` (prelude code only); the answer must
+    be JSON-able. Raising HostOpError rejects the JavaScript promise with that error class.
+    """
+
+    async def run(
+        self,
+        kind: str,
+        payload: Any,
+        request: InvokeRequest,
+        spec: FunctionSpec,
+        deadline: float,
+    ) -> Any:
+        """Do one operation for the call `request` of `spec`; `deadline` is time.monotonic()-based."""
+        ...
+
+    def call_finished(self, request: InvokeRequest) -> None:
+        """Forget per-call state (subrequest counts, open handles) of a finished call."""
+        ...
 
 
 class HostOpError(Exception):
@@ -100,7 +121,7 @@ class Isolate:
         self,
         spec: FunctionSpec,
         *,
-        host: HostHandler | None = None,
+        host: HostBridge | None = None,
         max_log_bytes: int = 256 * 1024,
         max_response_bytes: int = 10 * 1024 * 1024,
         on_call_done: Callable[[Isolate], None] | None = None,
@@ -226,6 +247,8 @@ class Isolate:
         self._calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
+        if self._host is not None:
+            self._host.call_finished(call.request)
         if not call.future.done():
             call.future.set_result(result)
         if self._on_call_done is not None:
@@ -359,7 +382,7 @@ class Isolate:
         for op_id, call_id, kind, op_payload in output.ops:
             call = self._calls.get(call_id)
             if call is not None:
-                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call.request))
+                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
                 self._host_tasks.add(task)
                 task.add_done_callback(self._host_tasks.discard)
         current = time.monotonic() if now is None else now
@@ -386,17 +409,15 @@ class Isolate:
         self._due_timers.append(timer_id)
         self._want_step()
 
-    async def _run_host_op(
-        self, op_id: int, kind: str, payload: Any, request: InvokeRequest
-    ) -> None:
+    async def _run_host_op(self, op_id: int, kind: str, payload: Any, call: _Call) -> None:
         try:
             if self._host is None:
                 raise HostOpError("TypeError", f"{kind} is not available in this runtime")
-            value = await self._host(kind, payload, request, self.spec)
+            value = await self._host.run(kind, payload, call.request, self.spec, call.deadline)
             self._io.append((op_id, True, value))
         except HostOpError as error:
             self._io.append((op_id, False, {"type": error.type, "message": error.message}))
-        except Exception as error:
+        except Exception as error:  # any host failure becomes a JavaScript error, never a crash
             log.exception("host operation failed", kind=kind, function=self.spec.name)
             self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
         if not self.closed:

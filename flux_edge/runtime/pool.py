@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from flux_edge.runtime.isolate import HostHandler, Isolate
+from flux_edge.runtime.isolate import HostBridge, Isolate
 from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
@@ -52,7 +52,7 @@ class IsolatePool:
     the old version's isolates: calls in flight finish on the old code, new calls get the new.
     """
 
-    def __init__(self, limits: PoolLimits, host: HostHandler | None = None) -> None:
+    def __init__(self, limits: PoolLimits, host: HostBridge | None = None) -> None:
         self.limits = limits
         self._host = host
         self._functions: dict[str, _FunctionIsolates] = {}

@@ -6,7 +6,7 @@ import asyncio
 
 from py_mini_racer import MiniRacer
 
-from flux_edge.runtime.isolate import HostHandler
+from flux_edge.runtime.isolate import HostBridge
 from flux_edge.runtime.pool import IsolatePool, PoolLimits
 from flux_edge.runtime.types import FunctionSpec, InvokeRequest, InvokeResult
 
@@ -21,7 +21,7 @@ class Runtime:
     binds each isolate to the loop it was created in.
     """
 
-    def __init__(self, limits: PoolLimits | None = None, host: HostHandler | None = None) -> None:
+    def __init__(self, limits: PoolLimits | None = None, host: HostBridge | None = None) -> None:
         self.pool = IsolatePool(limits or PoolLimits(), host)
 
     async def start(self) -> None:
