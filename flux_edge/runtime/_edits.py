@@ -26,34 +26,36 @@ class Edit:
     reject: str | None = field(default=None, compare=False)
 
 
-def blank(segment: bytes) -> str:
-    """Spaces for every character of `segment` except line terminators.
+def blank(segment: bytes) -> bytes:
+    """Spaces for every character of UTF-8 `segment` except line terminators.
 
     A character outside the BMP becomes two spaces: V8 counts columns in UTF-16 code units, and
     this keeps every later column on the line where V8 would have put it.
     """
     if segment.isascii():
-        return segment.translate(_ASCII_BLANK).decode("ascii")
+        return segment.translate(_ASCII_BLANK)
     return "".join(
         ch if ch in LINE_TERMINATORS else ("  " if ord(ch) > 0xFFFF else " ")
         for ch in segment.decode("utf-8")
-    )
+    ).encode("utf-8")
 
 
-def _render(source: bytes, edit: Edit) -> str:
-    out: list[str] = []
+def _render(source: bytes, edit: Edit) -> bytes:
+    if not edit.pieces:
+        return blank(source[edit.start : edit.end])
+    out: list[bytes] = []
     pos = edit.start
     debt = 0  # width of the last piece still to be taken from the following blanks
     for offset, text in [*sorted(edit.pieces), (edit.end, "")]:
         gap = blank(source[pos:offset])
         if debt:
-            room = len(gap) - len(gap.lstrip(" "))
+            room = len(gap) - len(gap.lstrip(b" "))
             gap = gap[min(debt, room) :]
         out.append(gap)
-        out.append(text)
+        out.append(text.encode("utf-8"))
         debt = utf16_len(text)
         pos = offset
-    return "".join(out)
+    return b"".join(out)
 
 
 def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
@@ -61,16 +63,21 @@ def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
 
     Raises the CodeError of the first rejecting edit not erased by an enclosing one.
     """
-    out: list[str] = []
+    out: list[bytes] = []
     pos = 0
-    for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
+    edits.sort(key=_outer_first)
+    for edit in edits:
         if edit.start < pos:
             continue  # inside a range already rewritten
         if edit.reject is not None:
             raise error_at(source, edit.start, edit.reject)
-        out.append(source[pos : edit.start].decode("utf-8"))
+        out.append(source[pos : edit.start])
         out.append(_render(source, edit))
         pos = edit.end
-    out.append(source[pos:].decode("utf-8"))
-    out.append(tail)
-    return "".join(out)
+    out.append(source[pos:])
+    out.append(tail.encode("utf-8"))
+    return b"".join(out).decode("utf-8")
+
+
+def _outer_first(edit: Edit) -> tuple[int, int]:
+    return edit.start, -edit.end

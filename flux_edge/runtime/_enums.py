@@ -7,13 +7,14 @@ import json
 from tree_sitter import Node
 
 from flux_edge.runtime._edits import Edit
+from flux_edge.runtime._syntax import text
 
 _UNSUPPORTED = (
     "enum member {name} has a computed value: only number and string literals are supported"
 )
 
 
-def enum_edit(node: Node) -> Edit:
+def enum_edit(node: Node, source: bytes) -> Edit:
     """Rewrite `[const] enum E { A, B = 2, C = "c" }` as tsc does (const enums are kept as objects).
 
     `var E;(function (E) {` goes where the enum starts, each member's assignment where the member
@@ -24,7 +25,7 @@ def enum_edit(node: Node) -> Edit:
     body = node.child_by_field_name("body")
     if name_node is None or body is None:
         return Edit(node.start_byte, node.end_byte, reject="malformed enum declaration")
-    name = _text(name_node)
+    name = text(source, name_node)
     pieces: list[tuple[int, str]] = [(node.start_byte, f"var {name};(function ({name}) {{")]
     next_value: int | float | None = 0
     for member in body.named_children:
@@ -38,20 +39,20 @@ def enum_edit(node: Node) -> Edit:
         )
         if key_node is None:
             return Edit(member.start_byte, member.end_byte, reject="malformed enum member")
-        key = _key(key_node)
+        key = _key(key_node, source)
         if value_node is None:
             if next_value is None:
                 return _reject(member, key, "needs a value (it follows a string member)")
             value = _number(next_value)
         elif value_node.type == "string":
-            pieces.append((member.start_byte, f"{name}[{key}] = {_text(value_node)};"))
+            pieces.append((member.start_byte, f"{name}[{key}] = {text(source, value_node)};"))
             next_value = None
             continue
         else:
-            number = _numeric_literal(value_node)
+            number = _numeric_literal(value_node, source)
             if number is None:
                 return _reject(member, key, "")
-            next_value, value = number, _text(value_node)
+            next_value, value = number, text(source, value_node)
         pieces.append((member.start_byte, f"{name}[{name}[{key}] = {value}] = {key};"))
         if next_value is not None:
             next_value += 1
@@ -65,17 +66,13 @@ def _reject(member: Node, key: str, why: str) -> Edit:
     return Edit(member.start_byte, member.end_byte, reject=message)
 
 
-def _text(node: Node) -> str:
-    return node.text.decode("utf-8") if node.text else ""
-
-
-def _key(node: Node) -> str:
+def _key(node: Node, source: bytes) -> str:
     if node.type == "string":
-        return _text(node)
-    return json.dumps(_text(node), ensure_ascii=False)
+        return text(source, node)
+    return json.dumps(text(source, node), ensure_ascii=False)
 
 
-def _numeric_literal(node: Node) -> int | float | None:
+def _numeric_literal(node: Node, source: bytes) -> int | float | None:
     """The value of a number literal, optionally negated; None for anything else."""
     sign = 1
     if node.type == "unary_expression" and node.children[0].type in ("-", "+"):
@@ -83,14 +80,14 @@ def _numeric_literal(node: Node) -> int | float | None:
         node = node.children[1]
     if node.type != "number":
         return None
-    text = _text(node).replace("_", "").lower()
+    digits = text(source, node).replace("_", "").lower()
     try:
-        if text.startswith(("0x", "0o", "0b")):
-            return sign * int(text, 0)
-        value = float(text)
+        if digits.startswith(("0x", "0o", "0b")):
+            return sign * int(digits, 0)
+        value = float(digits)
     except ValueError:  # a BigInt or something else V8 would reject anyway
         return None
-    return sign * (int(value) if value.is_integer() and "e" not in text else value)
+    return sign * (int(value) if value.is_integer() and "e" not in digits else value)
 
 
 def _number(value: int | float) -> str:

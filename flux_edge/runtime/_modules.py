@@ -11,7 +11,7 @@ from typing import Final
 from tree_sitter import Node
 
 from flux_edge.runtime._edits import Edit
-from flux_edge.runtime._syntax import TYPESCRIPT, captures
+from flux_edge.runtime._syntax import text
 from flux_edge.runtime._typescript import erase, is_type_only, reject
 
 MODULES_QUERY: Final = """
@@ -69,12 +69,11 @@ class ModuleForm:
         )
 
 
-def module_form(root: Node) -> ModuleForm:
-    """Find the module syntax under `root` and how to express it in a classic script."""
+def module_form(root: Node, found: dict[str, list[Node]], source: bytes) -> ModuleForm:
+    """How to express the module syntax of `root` (MODULES_QUERY's captures) in a classic script."""
     form = ModuleForm()
-    found = captures(TYPESCRIPT, MODULES_QUERY, root)
     for node in found.get("import", []):
-        form.edits.append(_import(node))
+        form.edits.append(_import(node, source))
     for node in found.get("import_alias", []):
         form.edits.append(reject(node, "`import x = ...` is not supported"))
     for node in found.get("dynamic_import", []):
@@ -88,15 +87,14 @@ def module_form(root: Node) -> ModuleForm:
             )
     exports = found.get("export", [])
     if exports:
-        type_names = _type_only_names(root)
+        type_names = _type_only_names(root, source)
         for node in sorted(exports, key=lambda n: n.start_byte):
-            _export(node, form, type_names)
+            _export(node, form, type_names, source)
     return form
 
 
-def _import(node: Node) -> Edit:
-    source = node.child_by_field_name("source")
-    specifier = _name(source)
+def _import(node: Node, source: bytes) -> Edit:
+    specifier = _name(node.child_by_field_name("source"), source)
     if any(c.type == "type" for c in node.children) or re.search(r"\.d\.[mc]?ts\Z", specifier):
         return erase(node, statement=True)
     clause = next((c for c in node.named_children if c.type == "import_clause"), None)
@@ -126,7 +124,7 @@ def _at_top_level(node: Node) -> bool:
     return True
 
 
-def _export(node: Node, form: ModuleForm, type_names: set[str]) -> None:
+def _export(node: Node, form: ModuleForm, type_names: set[str], source: bytes) -> None:
     keyword = node.children[0]
     declaration = node.child_by_field_name("declaration")
     value = node.child_by_field_name("value")
@@ -142,7 +140,7 @@ def _export(node: Node, form: ModuleForm, type_names: set[str]) -> None:
         form.edits.append(reject(node, "this form of export is not supported"))
     elif declaration is not None:
         form.edits.append(Edit(keyword.start_byte, declaration.start_byte))
-        names = _declared_names(declaration)
+        names = _declared_names(declaration, source)
         if is_default:
             form.exports.extend(("default", name) for name in names[:1])
         else:
@@ -163,10 +161,10 @@ def _export(node: Node, form: ModuleForm, type_names: set[str]) -> None:
         for spec in clause.named_children:
             if spec.type != "export_specifier" or any(c.type == "type" for c in spec.children):
                 continue
-            local = _name(spec.child_by_field_name("name"))
+            local = _name(spec.child_by_field_name("name"), source)
             alias = spec.child_by_field_name("alias")
             if local not in type_names:
-                form.exports.append((_name(alias) if alias is not None else local, local))
+                form.exports.append((_name(alias, source) if alias is not None else local, local))
 
 
 def _leading_declaration(value: Node) -> Node | None:
@@ -179,33 +177,33 @@ def _leading_declaration(value: Node) -> Node | None:
     return None
 
 
-def _declared_names(declaration: Node) -> list[str]:
+def _declared_names(declaration: Node, source: bytes) -> list[str]:
     if declaration.type in _DECLARATION_TYPES:
         name = declaration.child_by_field_name("name")
-        return [_name(name)] if name is not None else []
+        return [_name(name, source)] if name is not None else []
     names: list[str] = []
     for declarator in declaration.named_children:
         if declarator.type == "variable_declarator":
-            names.extend(_pattern_names(declarator.child_by_field_name("name")))
+            names.extend(_pattern_names(declarator.child_by_field_name("name"), source))
     return names
 
 
-def _pattern_names(pattern: Node | None) -> Iterator[str]:
+def _pattern_names(pattern: Node | None, source: bytes) -> Iterator[str]:
     """The bindings a destructuring pattern introduces (`{ a, b: [c], ...d }` -> a, c, d)."""
     if pattern is None:
         return
     if pattern.type in ("identifier", "shorthand_property_identifier_pattern"):
-        yield _name(pattern)
+        yield _name(pattern, source)
     elif pattern.type in ("pair_pattern",):
-        yield from _pattern_names(pattern.child_by_field_name("value"))
+        yield from _pattern_names(pattern.child_by_field_name("value"), source)
     elif pattern.type in ("object_assignment_pattern", "assignment_pattern"):
-        yield from _pattern_names(pattern.child_by_field_name("left"))
+        yield from _pattern_names(pattern.child_by_field_name("left"), source)
     else:  # object_pattern, array_pattern, rest_pattern
         for child in pattern.named_children:
-            yield from _pattern_names(child)
+            yield from _pattern_names(child, source)
 
 
-def _type_only_names(root: Node) -> set[str]:
+def _type_only_names(root: Node, source: bytes) -> set[str]:
     """Top-level names that are types only: `export { T }` of them must export nothing."""
     types: set[str] = set()
     values: set[str] = set()
@@ -214,33 +212,33 @@ def _type_only_names(root: Node) -> set[str]:
         if statement.type == "export_statement":
             target = statement.child_by_field_name("declaration") or statement
         if target.type in ("interface_declaration", "type_alias_declaration"):
-            types.add(_name(target.child_by_field_name("name")))
+            types.add(_name(target.child_by_field_name("name"), source))
         elif target.type == "import_statement":
-            types.update(_type_import_names(target))
+            types.update(_type_import_names(target, source))
         elif target.type in _DECLARATION_TYPES or target.type.endswith("declaration"):
-            values.update(_declared_names(target))
+            values.update(_declared_names(target, source))
     return types - values
 
 
-def _type_import_names(statement: Node) -> Iterator[str]:
+def _type_import_names(statement: Node, source: bytes) -> Iterator[str]:
     whole = any(c.type == "type" for c in statement.children)
     for clause in statement.named_children:
         if clause.type != "import_clause":
             continue
         for child in clause.named_children:
             if child.type == "identifier" and whole:
-                yield _name(child)
+                yield _name(child, source)
             for spec in child.named_children if child.type == "named_imports" else ():
                 if whole or any(c.type == "type" for c in spec.children):
                     alias = spec.child_by_field_name("alias")
-                    yield _name(alias if alias is not None else spec.child_by_field_name("name"))
+                    yield _name(
+                        alias if alias is not None else spec.child_by_field_name("name"), source
+                    )
 
 
-def _name(node: Node | None) -> str:
-    if node is None or not node.text:
-        return ""
-    text = node.text.decode("utf-8")
-    return text[1:-1] if node.type == "string" else text
+def _name(node: Node | None, source: bytes) -> str:
+    name = text(source, node)
+    return name[1:-1] if node is not None and node.type == "string" else name
 
 
 def _property(name: str) -> str:

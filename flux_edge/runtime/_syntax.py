@@ -53,6 +53,16 @@ def query(language: Language, text: str) -> Query:
         return compiled
 
 
+def text(source: bytes, node: Node | None) -> str:
+    """The source text of `node` ("" for None).
+
+    Sliced from our own bytes: `Node.text` re-reads through the parse callback, which is slow.
+    """
+    if node is None:
+        return ""
+    return source[node.start_byte : node.end_byte].decode("utf-8")
+
+
 def captures(language: Language, text: str, node: Node) -> dict[str, list[Node]]:
     """Run a (cached) query over `node` and return its captures by name."""
     return QueryCursor(query(language, text)).captures(node)
@@ -105,7 +115,7 @@ def first_syntax_error(source: bytes, tree: Tree) -> CodeError:
     return error_at(source, leaf.start_byte, f"syntax error: unexpected token {text!r}")
 
 
-_JSX_QUERY: Final = "[(jsx_element) (jsx_self_closing_element) (jsx_fragment)] @jsx"
+_JSX_QUERY: Final = "[(jsx_element) (jsx_self_closing_element)] @jsx"
 
 
 def jsx_error(source: bytes) -> CodeError | None:

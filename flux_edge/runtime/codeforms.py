@@ -10,9 +10,16 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from flux_edge.runtime._edits import apply
-from flux_edge.runtime._modules import module_form
-from flux_edge.runtime._syntax import error_at, first_syntax_error, jsx_error, parse
-from flux_edge.runtime._typescript import type_edits
+from flux_edge.runtime._modules import MODULES_QUERY, module_form
+from flux_edge.runtime._syntax import (
+    TYPESCRIPT,
+    captures,
+    error_at,
+    first_syntax_error,
+    jsx_error,
+    parse,
+)
+from flux_edge.runtime._typescript import TYPES_QUERY, type_edits
 from flux_edge.runtime.types import CodeError
 
 __all__ = ["CodeError", "compile_source"]
@@ -32,8 +39,9 @@ def compile_source(source: str) -> str:
     root = tree.root_node
     if root.has_error:
         raise jsx_error(data) or first_syntax_error(data, tree)
-    edits = list(type_edits(root))
-    form = module_form(root)
+    found = captures(TYPESCRIPT, TYPES_QUERY + MODULES_QUERY, root)
+    edits = list(type_edits(found, data))
+    form = module_form(root, found, data)
     edits.extend(form.edits)
     tail = form.tail()
     if not edits and not tail:
