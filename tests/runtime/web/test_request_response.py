@@ -264,6 +264,20 @@ async def test_a_body_can_be_read_with_a_reader_or_for_await(mr: MiniRacer) -> N
     assert got == [[1, 2], False, True, [[3]]]
 
 
+async def test_a_body_locked_to_a_reader_is_not_used_until_read(mr: MiniRacer) -> None:
+    got = await js(
+        mr,
+        """const r = new Response(new Uint8Array([1]));
+        const reader = r.body.getReader();
+        const before = [r.body.locked, r.bodyUsed];
+        let other;
+        try { await r.arrayBuffer(); other = 'read'; } catch (e) { other = e.constructor.name; }
+        await reader.read();
+        return [...before, other, r.bodyUsed];""",
+    )
+    assert got == [True, False, "TypeError", True]
+
+
 # ---- Blob ----
 
 

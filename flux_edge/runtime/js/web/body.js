@@ -111,12 +111,14 @@
   }
 
   // ---- Body state ----
-  // { bytes: Uint8Array | null, used: boolean, stream: BodyStream | null }. `bytes` is never written
-  // after extraction, so clones share it; every consumer gets a copy.
-  const newBodyState = (bytes) => ({ bytes, used: false, stream: null });
+  // { bytes: Uint8Array | null, used, locked, stream }. `used` is the standard's "disturbed" (read
+  // has begun); `locked` means a reader holds the body. `bytes` is never written after extraction,
+  // so clones share it; every consumer gets a copy.
+  const newBodyState = (bytes) => ({ bytes, used: false, locked: false, stream: null });
+  const unusable = (state) => state.bytes !== null && (state.used || state.locked);
 
   function takeBytes(state) {
-    if (state.used) throw new TypeError('Body has already been used');
+    if (unusable(state)) throw new TypeError('Body has already been used');
     state.used = true;
     return state.bytes ?? new Uint8Array(0);
   }
@@ -126,7 +128,6 @@
 
   class BodyStream {
     #state;
-    #locked = false;
 
     constructor(token, state) {
       if (token !== STREAM) throw new TypeError('Illegal constructor');
@@ -137,34 +138,40 @@
       streamState = (value) => (value !== null && typeof value === 'object' && #state in value ? value.#state : undefined);
     }
 
-    get locked() { return this.#locked || this.#state.used; }
+    get locked() { return this.#state.locked; }
 
     getReader() {
-      if (this.locked) throw new TypeError('The body stream is locked or already read');
-      this.#locked = true;
       const state = this.#state;
-      let chunk = takeBytes(state);
+      if (state.locked) throw new TypeError('The body stream is already locked to a reader');
+      state.locked = true;
+      let done = false;
+      const finish = () => { done = true; state.used = true; };
       return {
         read() {
-          const value = chunk;
-          chunk = null;
-          return Promise.resolve(value === null ? { value: undefined, done: true } : { value: value.slice(), done: false });
+          if (done) return Promise.resolve({ value: undefined, done: true });
+          const value = state.used ? null : state.bytes.slice();
+          finish();
+          return Promise.resolve(value === null ? { value: undefined, done: true } : { value, done: false });
         },
-        cancel() { chunk = null; return Promise.resolve(); },
+        cancel() { finish(); return Promise.resolve(); },
         releaseLock() {},
         closed: Promise.resolve(),
       };
     }
 
     cancel() {
-      if (this.locked) return Promise.reject(new TypeError('The body stream is locked or already read'));
+      if (this.#state.locked) return Promise.reject(new TypeError('The body stream is locked to a reader'));
       this.#state.used = true;
       return Promise.resolve();
     }
 
     [Symbol.asyncIterator]() {
       const reader = this.getReader();
-      return { next: () => reader.read(), return: () => reader.cancel().then(() => ({ value: undefined, done: true })), [Symbol.asyncIterator]() { return this; } };
+      return {
+        next: () => reader.read(),
+        return: () => reader.cancel().then(() => ({ value: undefined, done: true })),
+        [Symbol.asyncIterator]() { return this; },
+      };
     }
   }
   Object.defineProperty(BodyStream.prototype, Symbol.toStringTag, { value: 'ReadableStream', configurable: true });
@@ -180,7 +187,7 @@
     }
     const source = streamState(object);
     if (source !== undefined) {
-      if (source.used) throw new TypeError('The body stream is locked or already read');
+      if (unusable(source)) throw new TypeError('The body stream is locked or already read');
       return { bytes: takeBytes(source), type: null };
     }
     if (typeof global.FormData === 'function' && object instanceof global.FormData) {
@@ -235,7 +242,7 @@
   defineHidden(webInternals, 'installBody', installBody);
   // The bytes of a body for clone(): a second state over the same (never written) bytes.
   defineHidden(webInternals, 'cloneBodyState', (state) => {
-    if (state.bytes !== null && state.used) throw new TypeError('Cannot clone: the body has already been used');
+    if (unusable(state)) throw new TypeError('Cannot clone: the body has already been used');
     return newBodyState(state.bytes);
   });
   // Moves a body to a new owner (new Request(request)), leaving the source used.

@@ -196,6 +196,8 @@
   const webInternals = global.__flux_web ?? Object.create(null);
   if (global.__flux_web === undefined) defineHidden(global, '__flux_web', webInternals);
   defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
+  // The sorted and combined [name, value] pairs, safe from changes to Headers.prototype.
+  defineHidden(webInternals, 'headerPairs', (headers) => pairsOf(headers));
   // A copy with the same entries and guard (Request/Response clone()).
   defineHidden(webInternals, 'copyHeaders', (headers) => {
     const copy = new Headers();

@@ -12,7 +12,7 @@
   }
   const Headers = global.Headers;
   const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
-  const { setHeadersImmutable, copyHeaders, utf8Encode } = web;
+  const { setHeadersImmutable, copyHeaders, headerPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
   const atLoad = { URL: global.URL, AbortSignal: global.AbortSignal, TextDecoder: global.TextDecoder };
 
@@ -117,7 +117,6 @@
         }
         options[name] = value;
       }
-      if (options.mode === 'navigate') options.mode = 'same-origin';
       if (init.integrity !== undefined) options.integrity = String(init.integrity);
       if (init.keepalive !== undefined) options.keepalive = Boolean(init.keepalive);
       this.#options = Object.freeze(options);
@@ -143,8 +142,7 @@
         this.#body = newBodyState(bytes);
         if (type !== null && !this.#headers.has('content-type')) this.#headers.append('content-type', type);
       } else if (inputHasBody && initBody === undefined) {
-        if (source.body.used) throw new TypeError("Failed to construct 'Request': the input's body is already used");
-        this.#body = transferBodyState(source.body);
+        this.#body = transferBodyState(source.body); // a TypeError if that body is used or locked
       } else {
         this.#body = newBodyState(null);
       }
@@ -354,11 +352,12 @@
     return new Promise((resolve) => {
       const state = responseState(response);
       if (state === undefined) throw new TypeError('Expected a Response object');
-      if (state.body.bytes !== null && state.body.used) throw new TypeError('The Response body has already been used');
       const headers = {};
       // Repeated names arrive combined with ", " (set-cookie too: a plain object holds one value).
-      for (const [name, value] of state.headers) headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-      const bytes = consumeBodyBytes(state.body);
+      for (const [name, value] of headerPairs(state.headers)) {
+        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+      }
+      const bytes = consumeBodyBytes(state.body); // a TypeError if the body is used or locked
       const bodyText = bytes === null ? null : utf8OrNull(bytes);
       const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
       resolve({ status: state.status, headers, bodyBase64, bodyText });
