@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from flux_edge.runtime.codeforms import compile_source
@@ -59,3 +61,12 @@ def test_a_large_bundle_compiles_unchanged() -> None:
     chunk = "function f{n}(a) {{ return a?.b ?? `x${{a}}`; }}\n"
     source = "".join(chunk.format(n=n) for n in range(20_000))  # ~1 MiB: read in chunks
     assert compile_source(source) is source
+
+
+def test_compiling_from_many_threads_at_once_gives_the_same_results() -> None:
+    sources = [
+        f"export const n{i}: number = {i};\ninterface I{i} {{ x: string }}\n" for i in range(40)
+    ]
+    expected = [compile_source(s) for s in sources]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(compile_source, sources * 3)) == expected * 3

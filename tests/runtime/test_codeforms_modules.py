@@ -129,3 +129,18 @@ async def test_export_lines_report_their_own_line_numbers() -> None:
         assert "<anonymous>:3:9" in str(caught.value)
     finally:
         mr.close()
+
+
+async def test_a_default_export_checked_with_satisfies_is_the_object() -> None:
+    source = (
+        "interface Env { KEY: string }\n"
+        "export default {\n  fetch(req: Request, env: Env) { return 'ok'; },\n"
+        "} satisfies ExportedHandler<Env>;\n"
+    )
+    assert await exports_of(source, "__flux_exports.default.fetch()") == "ok"
+
+
+def test_export_default_followed_by_a_line_break_stays_valid() -> None:
+    compiled = compile_source("export default\n  { a: 1 };\n")
+    assert compiled.startswith("let __flux_d=")
+    assert compiled.splitlines()[1] == "  { a: 1 };"
