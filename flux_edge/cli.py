@@ -7,7 +7,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import msgspec
 
@@ -24,11 +24,37 @@ T = TypeVar("T")
 GRACEFUL_SHUTDOWN_SECONDS = 30
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the package version and the V8 version, read only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> NoReturn:
+        print(f"flux-edge {__version__} (V8 {_v8_version()})")
+        parser.exit()
+
+
+def _v8_version() -> str:
+    # Loading the library and asking it is cheap; creating an isolate (MiniRacer()) costs ~45 MB.
+    from py_mini_racer._dll import init_mini_racer
+
+    return str(init_mini_racer(ignore_duplicate_init=True).mr_v8_version().decode())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flux-edge", description="Self-hosted edge-functions runtime."
     )
-    parser.add_argument("--version", action="version", version=f"flux-edge {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the flux-edge and V8 versions"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP server")
