@@ -79,5 +79,6 @@ def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
     return b"".join(out).decode("utf-8")
 
 
-def _outer_first(edit: Edit) -> tuple[int, int]:
-    return edit.start, -edit.end
+def _outer_first(edit: Edit) -> tuple[int, bool, int]:
+    # Insertions (empty ranges) go before an edit starting at the same byte, which would hide them.
+    return edit.start, edit.end != edit.start, -edit.end

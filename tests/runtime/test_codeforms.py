@@ -170,6 +170,13 @@ function handler() { return new Point3(1, 5).all(); }
     assert await run(source, "handler()", same_widths=False) == [1, 3, 5]
 
 
+async def test_parameter_properties_survive_an_erased_statement_right_after_the_brace() -> None:
+    source = (
+        "class P { constructor(private a: number) {type T = number; } get() { return this.a; } }\n"
+    )
+    assert await run(source, "new P(4).get()", same_widths=False) == 4
+
+
 async def test_enums_compile_like_tsc() -> None:
     source = """
 enum Color { Red, Green = 5, Blue }
