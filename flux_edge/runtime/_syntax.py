@@ -87,9 +87,9 @@ def utf16_len(text: str) -> int:
 
 
 def error_at(source: bytes, offset: int, message: str) -> CodeError:
-    """A CodeError whose message ends with the line and column of `offset`."""
+    """A CodeError at the line and column of `offset` (the caller adds them to what it shows)."""
     line, column = position(source, offset)
-    return CodeError(f"{message} (line {line}, column {column})", line, column)
+    return CodeError(message, line, column)
 
 
 def first_syntax_error(source: bytes, tree: Tree) -> CodeError:
