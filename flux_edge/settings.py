@@ -21,6 +21,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     admin_token: str | None = None
     jwt_secret: str | None = None
     rate_limits: bool = True
+    # Rate limits as "COUNT/PERIOD" ("60/min", "5/10s", "1000/h"), per token or client IP.
+    rate_limit_write: str = "60/min"  # create, update, delete, rollback
+    rate_limit_list: str = "300/min"  # GET /api/v1/functions
+    rate_limit_read: str = "300/min"  # GET one function, its versions
+    rate_limit_invoke: str = "600/min"  # per caller and function, HTTP and WebSocket
+    rate_limit_executions: str = "300/min"  # execution history
+    ws_max_in_flight: int = 32  # invocations one WebSocket may have running before reads pause
     log_format: str = "json"  # "json" (one JSON object a line) or "console" (readable, for development)
     log_level: str = "info"
     max_body_bytes: int = 6 * 1024 * 1024
