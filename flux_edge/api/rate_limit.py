@@ -1,0 +1,134 @@
+"""Rate limits on the HTTP API: an ASGI middleware that classifies each request and counts it.
+
+It runs before routing and authentication, keyed by the bearer credential as sent (per token), or
+by the client address when there is none, so refusing a request costs no database read. Every
+response of a limited endpoint carries X-RateLimit-Limit/Remaining/Reset; a refusal is 429 with
+`{"error": "Rate limit exceeded", "retry_after": N}` and `Retry-After: N`, N being the real wait.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
+
+RATE_LIMITER_KEY = "rate_limiter"
+_PREFIX = "/api/v1/functions"
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class RateLimitBody(msgspec.Struct):
+    """The 429 body: the reference's two fields plus the contract's `message`."""
+
+    error: str
+    message: str
+    retry_after: int
+
+
+def rate_limiter_of(scope: Scope | Any) -> RateLimiter | None:
+    """The app's limiter (None when rate limits are off or the app has not started)."""
+    limiter: RateLimiter | None = scope["app"].state.get(RATE_LIMITER_KEY)
+    return limiter
+
+
+def classify(method: str, path: str) -> tuple[LimitClass, str | None] | None:
+    """The limit class of a request and, for invocations, the function; None when unlimited."""
+    if not path.startswith(_PREFIX):
+        return None
+    parts = [p for p in path[len(_PREFIX) :].split("/") if p]
+    if not parts:
+        return ("write", None) if method == "POST" else ("list", None)
+    if len(parts) >= 2 and parts[1] == "invoke":
+        return "invoke", parts[0]
+    if len(parts) >= 2 and parts[1] == "executions":
+        return "executions", None
+    if method in _WRITE_METHODS:
+        return "write", None
+    return "read", None
+
+
+def caller_of(authorization: str | None, client: tuple[str, int] | None) -> str:
+    """The rate-limit identity: the credential as sent, else the client address."""
+    if authorization:
+        return "t:" + authorization.strip()
+    return "ip:" + (client[0] if client else "unknown")
+
+
+def limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    """X-RateLimit-Limit, -Remaining and -Reset (seconds until the full budget is back)."""
+    return [
+        (b"x-ratelimit-limit", str(decision.limit).encode()),
+        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
+        (b"x-ratelimit-reset", str(decision.reset_seconds).encode()),
+    ]
+
+
+def rate_limited_body(decision: Decision, kind: LimitClass) -> bytes:
+    """The JSON body of a refusal."""
+    wait = decision.retry_after_seconds
+    message = (
+        f"More than {decision.limit} {kind} requests in {decision.period:g} s from this caller; "
+        f"retry in {wait} s."
+    )
+    return msgspec.json.encode(RateLimitBody("Rate limit exceeded", message, wait))
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RateLimitMiddleware:
+    """Pure ASGI middleware over HTTP requests under /api/v1/functions (WebSocket messages are
+    counted by the stream handler itself, one invocation each)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse with 429 or pass through, adding the limit headers to the response."""
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        limiter = rate_limiter_of(scope)
+        kind = classify(scope["method"], scope["path"]) if limiter is not None else None
+        if limiter is None or kind is None:
+            await self.app(scope, receive, send)
+            return
+        caller = caller_of(_authorization(scope), scope.get("client"))
+        decision = limiter.check(kind[0], caller, kind[1])
+        headers = limit_headers(decision)
+        if not decision.allowed:
+            await _refuse(send, rate_limited_body(decision, kind[0]), decision, headers)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _refuse(
+    send: Send, body: bytes, decision: Decision, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 429,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(decision.retry_after_seconds).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
