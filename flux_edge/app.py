@@ -15,8 +15,11 @@ from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
 from flux_edge.api.invoke import invoke_function
 from flux_edge.api.metrics import metrics
+from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
+from flux_edge.api.stream import function_stream
 from flux_edge.logging import configure_logging
+from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.service.auth import Authenticator
@@ -36,7 +39,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         FunctionController,
         invoke_function,
         metrics,
-        # Next: rate limits (middleware) and the WebSocket handler at /api/v1/functions/stream.
+        function_stream,
     ]
 
 
@@ -66,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
             store, admin_token=settings.admin_token, jwt_secret=settings.jwt_secret
         )
         await authenticator.load()
+        app.state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
         runtime = Runtime(_pool_limits(settings))
         await runtime.start()
@@ -100,6 +104,9 @@ def create_app(settings: Settings) -> Litestar:
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
         await services.store.close()
+        limiter: RateLimiter | None = app.state.get(RATE_LIMITER_KEY)
+        if limiter is not None:
+            limiter.close()
         log.info("stopped")
 
     app = Litestar(
@@ -113,7 +120,7 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
-    app.asgi_handler = AccessLogMiddleware(app.asgi_handler)
+    app.asgi_handler = AccessLogMiddleware(RateLimitMiddleware(app.asgi_handler))
     return app
 
 
