@@ -1,0 +1,188 @@
+"""The HostBridge of flux-edge: every privileged operation JavaScript can ask for, in one place.
+
+JavaScript checks the permission flags before it asks, for a quick and clear error; this module
+checks them again, because nothing the isolate sends is trusted. Operations by kind:
+
+    fetch, fetch.abort                        allow_net
+    fs.readFile, fs.readTextFile, fs.readDir,
+    fs.stat                                   allow_read
+    fs.writeFile, fs.mkdir, fs.remove         allow_write
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from flux_edge.runtime.capabilities.files import FileJail
+from flux_edge.runtime.capabilities.net import NetCapability
+from flux_edge.runtime.capabilities.policy import OutboundPolicy
+from flux_edge.runtime.isolate import HostOpError
+from flux_edge.runtime.types import FunctionSpec, InvokeRequest
+
+if TYPE_CHECKING:
+    from flux_edge.settings import Settings
+
+_MIB = 1024 * 1024
+
+
+class PathPayload(msgspec.Struct, frozen=True):
+    """A file operation on one path."""
+
+    path: str
+    recursive: bool = False
+
+
+class WritePayload(msgspec.Struct, frozen=True):
+    """Deno.writeFile / writeTextFile: the bytes (base64; JavaScript encodes text) and options."""
+
+    path: str
+    base64: str
+    append: bool = False
+    create: bool = True
+    createNew: bool = False
+
+
+_FLAG_OF_KIND = {
+    "fetch": "allow_net",
+    "fetch.abort": "allow_net",
+    "fs.readFile": "allow_read",
+    "fs.readTextFile": "allow_read",
+    "fs.readDir": "allow_read",
+    "fs.stat": "allow_read",
+    "fs.writeFile": "allow_write",
+    "fs.mkdir": "allow_write",
+    "fs.remove": "allow_write",
+}
+_ACCESS_OF_FLAG = {"allow_net": "net", "allow_read": "read", "allow_write": "write"}
+
+
+class CapabilityBridge:
+    """Runs fetch and file operations for isolates, checking each against the function's flags."""
+
+    def __init__(
+        self,
+        *,
+        net_allow: str = "",
+        max_subrequests: int = 50,
+        max_fetch_response_bytes: int = 10 * _MIB,
+        file_quota_bytes: int = 64 * _MIB,
+    ) -> None:
+        self.net = NetCapability(
+            OutboundPolicy.from_text(net_allow),
+            max_subrequests=max_subrequests,
+            max_response_bytes=max_fetch_response_bytes,
+        )
+        self.file_quota_bytes = file_quota_bytes
+        # One writer at a time per function keeps the quota check and the write together.
+        self._write_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CapabilityBridge:
+        """The bridge configured by FLUX_EDGE_NET_ALLOW and the capability limits."""
+        return cls(
+            net_allow=settings.net_allow,
+            max_subrequests=settings.max_subrequests,
+            max_fetch_response_bytes=settings.max_fetch_response_bytes,
+            file_quota_bytes=settings.file_quota_bytes,
+        )
+
+    async def run(
+        self,
+        kind: str,
+        payload: Any,
+        request: InvokeRequest,
+        spec: FunctionSpec,
+        deadline: float,
+    ) -> Any:
+        """Check the permission for `kind`, then do it."""
+        flag = _FLAG_OF_KIND.get(kind)
+        if flag is None:
+            raise HostOpError("TypeError", f"unknown host operation {kind!r}")
+        if not getattr(spec.permissions, flag):
+            raise HostOpError("PermissionDenied", _denied_message(kind, flag, payload))
+        if kind == "fetch":
+            return await self.net.fetch(payload, request, deadline)
+        if kind == "fetch.abort":
+            self.net.abort(payload, request)
+            return None
+        return await self._file_op(kind, payload, spec)
+
+    def call_finished(self, request: InvokeRequest) -> None:
+        """Forget the call's subrequest count and cancel its fetches still running."""
+        self.net.call_finished(request)
+
+    async def aclose(self) -> None:
+        """Close pooled connections (at shutdown, after the runtime has closed)."""
+        await self.net.aclose()
+
+    # ---- files -------------------------------------------------------------------------------
+    async def _file_op(self, kind: str, payload: Any, spec: FunctionSpec) -> Any:
+        if spec.files_dir is None:
+            raise HostOpError("NotSupported", "this runtime gives the function no file directory")
+        jail = FileJail(
+            spec.files_dir,
+            quota_bytes=self.file_quota_bytes,
+            max_read_bytes=spec.memory_limit_mb * _MIB,
+        )
+        if kind == "fs.writeFile":
+            write = _convert(payload, WritePayload)
+            data = _write_bytes(write)
+            lock = self._write_locks.get(spec.function_id)
+            if lock is None:
+                lock = self._write_locks[spec.function_id] = asyncio.Lock()
+            async with lock:
+                await asyncio.to_thread(
+                    jail.write,
+                    write.path,
+                    data,
+                    append=write.append,
+                    create=write.create,
+                    create_new=write.createNew,
+                )
+            return None
+        op = _convert(payload, PathPayload)
+        operations: dict[str, Callable[[], Any]] = {
+            "fs.readFile": lambda: {"base64": base64.b64encode(jail.read(op.path)).decode()},
+            "fs.readTextFile": lambda: jail.read(op.path).decode("utf-8", "replace"),
+            "fs.readDir": lambda: jail.read_dir(op.path),
+            "fs.stat": lambda: jail.stat(op.path),
+            "fs.mkdir": lambda: jail.mkdir(op.path, recursive=op.recursive),
+            "fs.remove": lambda: jail.remove(op.path, recursive=op.recursive),
+        }
+        pending: Awaitable[Any] = asyncio.to_thread(operations[kind])
+        return await pending
+
+
+def _convert(raw: Any, type_: type[Any]) -> Any:
+    try:
+        return msgspec.convert(raw, type_)
+    except msgspec.ValidationError as error:
+        raise HostOpError("TypeError", f"invalid arguments: {error}") from None
+
+
+def _write_bytes(payload: WritePayload) -> bytes:
+    try:
+        return base64.b64decode(payload.base64, validate=True)
+    except binascii.Error as error:
+        raise HostOpError("TypeError", f"writeFile: bad data encoding: {error}") from None
+
+
+def _denied_message(kind: str, flag: str, payload: Any) -> str:
+    target = ""
+    if isinstance(payload, dict):
+        value = payload.get("url") if kind.startswith("fetch") else payload.get("path")
+        if isinstance(value, str):
+            target = f' to "{value[:200]}"'
+    return (
+        f"Requires {_ACCESS_OF_FLAG[flag]} access{target}: "
+        f"{flag} is false for this function (set it with the management API)"
+    )
