@@ -96,9 +96,25 @@ CREATE TABLE meta (
 );
 """
 
+# The scheduler's claims: one row per (function, due time), inserted by whichever worker process
+# gets there first, which is the one that runs it. A 'running' row younger than its lease blocks
+# the next run of the same function (no overlap). Read and written by flux_edge.scheduler only.
+_V2_CRON_CLAIMS = """
+CREATE TABLE cron_claims (
+    function_id TEXT NOT NULL REFERENCES functions (id) ON DELETE CASCADE,
+    due_at TEXT NOT NULL,  -- RFC 3339 UTC, whole seconds
+    claimed_by TEXT NOT NULL,
+    outcome TEXT NOT NULL,  -- running, done, skipped
+    lease_until REAL NOT NULL,  -- epoch seconds; a running claim past it is presumed dead
+    PRIMARY KEY (function_id, due_at)
+);
+CREATE INDEX cron_claims_running ON cron_claims (function_id) WHERE outcome = 'running';
+"""
+
 # Append new steps here (one line each; put long SQL in a constant above). Never edit applied steps.
 MIGRATIONS: list[Migration] = [
     _V1_CORE,
+    _V2_CRON_CLAIMS,
 ]
 
 
