@@ -22,6 +22,7 @@ from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.codeforms import compile_source
+from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
@@ -31,6 +32,8 @@ from flux_edge.settings import Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
 
 log = structlog.get_logger("flux_edge.app")
+
+SCHEDULER_KEY = "scheduler"
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -77,6 +80,9 @@ def create_app(settings: Settings) -> Litestar:
         invocation_metrics.watch_pool(
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
+        invocations = InvocationService(
+            store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
+        )
         app.state[SERVICES_KEY] = Services(
             settings=settings,
             store=store,
@@ -89,18 +95,27 @@ def create_app(settings: Settings) -> Litestar:
                 retire=runtime.retire,
             ),
             executions=ExecutionService(store),
-            invocations=InvocationService(
-                store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
-            ),
+            invocations=invocations,
             metrics=invocation_metrics,
             runtime=runtime,
         )
+        base_url = f"http://{settings.host}:{settings.port}/api/v1/functions"
+        scheduler = CronScheduler(
+            CronLedger(settings.database_path, worker=worker_name()),
+            invocations,
+            invoke_url=lambda name: f"{base_url}/{name}/invoke",
+        )
+        await scheduler.start()
+        app.state[SCHEDULER_KEY] = scheduler
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
 
     async def stop(app: Litestar) -> None:
         services: Services | None = app.state.get(SERVICES_KEY)
         if services is None:
             return
+        scheduler: CronScheduler | None = app.state.get(SCHEDULER_KEY)
+        if scheduler is not None:
+            await scheduler.stop()
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
         await services.store.close()
