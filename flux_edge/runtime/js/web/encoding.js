@@ -1,0 +1,284 @@
+// TextEncoder and TextDecoder (WHATWG Encoding), UTF-8 only.
+(function (global) {
+  "use strict";
+
+  const defineGlobal = (name, value) =>
+    Object.defineProperty(global, name, {
+      value,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+
+  // Captured now, so user code replacing globals cannot change how the prelude behaves.
+  const Uint8ArrayCtor = Uint8Array;
+  const Uint16ArrayCtor = Uint16Array;
+  const ArrayBufferCtor = ArrayBuffer;
+  const isView = ArrayBuffer.isView;
+  const fromCharCode = String.fromCharCode;
+  const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
+  const sharedByteLength =
+    typeof SharedArrayBuffer === "function"
+      ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "byteLength").get
+      : null;
+  // fromCharCode.apply takes its arguments on the stack: convert in bounded slices.
+  const CHUNK = 8192;
+  const REPLACEMENT = 0xfffd;
+  const UTF8_LABELS = new Set([
+    "unicode-1-1-utf-8",
+    "unicode11utf8",
+    "unicode20utf8",
+    "utf-8",
+    "utf8",
+    "x-unicode20utf8",
+  ]);
+
+  const isBufferOf = (getter, value) => {
+    if (getter === null) return false;
+    try {
+      getter.call(value);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  // BufferSource -> a Uint8Array over the same bytes (no copy).
+  const bytesOf = (input, method) => {
+    if (isView(input)) return new Uint8ArrayCtor(input.buffer, input.byteOffset, input.byteLength);
+    if (isBufferOf(arrayBufferByteLength, input) || isBufferOf(sharedByteLength, input)) {
+      return new Uint8ArrayCtor(input);
+    }
+    throw new TypeError(
+      `Failed to execute '${method}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`,
+    );
+  };
+
+  // Lone surrogates become U+FFFD (USVString conversion), so every unit maps to 1-3 bytes.
+  const utf8Length = (string) => {
+    let bytes = 0;
+    for (let index = 0; index < string.length; index++) {
+      const unit = string.charCodeAt(index);
+      if (unit < 0x80) bytes += 1;
+      else if (unit < 0x800) bytes += 2;
+      else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(string.charCodeAt(index + 1))) {
+        bytes += 4;
+        index++;
+      } else bytes += 3;
+    }
+    return bytes;
+  };
+
+  const isLowSurrogate = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
+
+  // Writes `source` into `target` from 0 until a code point does not fit.
+  const writeUtf8 = (source, target) => {
+    const capacity = target.length;
+    let read = 0;
+    let written = 0;
+    while (read < source.length) {
+      let point = source.charCodeAt(read);
+      let units = 1;
+      if (point < 0x80) {
+        if (written >= capacity) break;
+        target[written++] = point;
+        read++;
+        continue;
+      }
+      if (point >= 0xd800 && point <= 0xdfff) {
+        const next = source.charCodeAt(read + 1);
+        if (point <= 0xdbff && isLowSurrogate(next)) {
+          point = 0x10000 + ((point - 0xd800) << 10) + (next - 0xdc00);
+          units = 2;
+        } else {
+          point = REPLACEMENT;
+        }
+      }
+      if (point < 0x800) {
+        if (written + 2 > capacity) break;
+        target[written++] = 0xc0 | (point >> 6);
+      } else if (point < 0x10000) {
+        if (written + 3 > capacity) break;
+        target[written++] = 0xe0 | (point >> 12);
+        target[written++] = 0x80 | ((point >> 6) & 0x3f);
+      } else {
+        if (written + 4 > capacity) break;
+        target[written++] = 0xf0 | (point >> 18);
+        target[written++] = 0x80 | ((point >> 12) & 0x3f);
+        target[written++] = 0x80 | ((point >> 6) & 0x3f);
+      }
+      target[written++] = 0x80 | (point & 0x3f);
+      read += units;
+    }
+    return { read, written };
+  };
+
+  class TextEncoder {
+    get encoding() {
+      return "utf-8";
+    }
+
+    encode(input = "") {
+      const string = String(input);
+      const bytes = new Uint8ArrayCtor(utf8Length(string));
+      writeUtf8(string, bytes);
+      return bytes;
+    }
+
+    encodeInto(source, destination) {
+      if (!(destination instanceof Uint8ArrayCtor)) {
+        throw new TypeError("Failed to execute 'encodeInto': parameter 2 is not of type 'Uint8Array'.");
+      }
+      return writeUtf8(String(source), destination);
+    }
+  }
+
+  class TextDecoder {
+    #fatal;
+    #ignoreBOM;
+    #streaming = false;
+    #bomSeen = false;
+    // The Encoding standard's UTF-8 decoder state, kept between streaming calls.
+    #codePoint = 0;
+    #bytesNeeded = 0;
+    #bytesSeen = 0;
+    #lower = 0x80;
+    #upper = 0xbf;
+
+    constructor(label = "utf-8", options = {}) {
+      const name = String(label).trim().toLowerCase();
+      if (!UTF8_LABELS.has(name)) {
+        throw new RangeError(`The encoding label provided ('${label}') is not supported; only utf-8 is.`);
+      }
+      const settings = options ?? {};
+      this.#fatal = Boolean(settings.fatal);
+      this.#ignoreBOM = Boolean(settings.ignoreBOM);
+    }
+
+    get encoding() {
+      return "utf-8";
+    }
+
+    get fatal() {
+      return this.#fatal;
+    }
+
+    get ignoreBOM() {
+      return this.#ignoreBOM;
+    }
+
+    decode(input = undefined, options = {}) {
+      if (!this.#streaming) this.#reset();
+      this.#streaming = Boolean((options ?? {}).stream);
+      const bytes = input === undefined ? new Uint8ArrayCtor(0) : bytesOf(input, "decode");
+      // Each byte yields at most one UTF-16 unit; a sequence carried over from the previous call
+      // can add one more, and so can the U+FFFD for a sequence cut off by the end of the stream.
+      const units = new Uint16ArrayCtor(bytes.length + 2);
+      let count = this.#decodeInto(bytes, units);
+      if (!this.#streaming && this.#bytesNeeded !== 0) {
+        if (this.#fatal) throw this.#fail();
+        this.#saveState(0, 0, 0, 0x80, 0xbf);
+        units[count++] = REPLACEMENT;
+      }
+      let start = 0;
+      if (!this.#ignoreBOM && !this.#bomSeen && count > 0) {
+        this.#bomSeen = true;
+        if (units[0] === 0xfeff) start = 1;
+      }
+      const parts = [];
+      for (; start < count; start += CHUNK) {
+        parts.push(fromCharCode.apply(null, units.subarray(start, Math.min(start + CHUNK, count))));
+      }
+      return parts.join("");
+    }
+
+    #reset() {
+      this.#saveState(0, 0, 0, 0x80, 0xbf);
+      this.#bomSeen = false;
+    }
+
+    // Fatal mode: the decoder drops the broken sequence, as its error step does, then throws.
+    #fail() {
+      this.#saveState(0, 0, 0, 0x80, 0xbf);
+      return new TypeError("The encoded data was not valid utf-8.");
+    }
+
+    // Runs the UTF-8 decoder over `bytes`, writing UTF-16 units; returns how many were written.
+    #decodeInto(bytes, units) {
+      let codePoint = this.#codePoint;
+      let bytesNeeded = this.#bytesNeeded;
+      let bytesSeen = this.#bytesSeen;
+      let lower = this.#lower;
+      let upper = this.#upper;
+      let count = 0;
+      const length = bytes.length;
+      for (let index = 0; index < length; index++) {
+        const byte = bytes[index];
+        if (bytesNeeded === 0) {
+          if (byte < 0x80) {
+            units[count++] = byte;
+          } else if (byte >= 0xc2 && byte <= 0xdf) {
+            bytesNeeded = 1;
+            codePoint = byte & 0x1f;
+          } else if (byte >= 0xe0 && byte <= 0xef) {
+            if (byte === 0xe0) lower = 0xa0;
+            else if (byte === 0xed) upper = 0x9f; // no surrogates
+            bytesNeeded = 2;
+            codePoint = byte & 0x0f;
+          } else if (byte >= 0xf0 && byte <= 0xf4) {
+            if (byte === 0xf0) lower = 0x90;
+            else if (byte === 0xf4) upper = 0x8f; // nothing above U+10FFFF
+            bytesNeeded = 3;
+            codePoint = byte & 0x07;
+          } else {
+            if (this.#fatal) throw this.#fail();
+            units[count++] = REPLACEMENT;
+          }
+          continue;
+        }
+        if (byte < lower || byte > upper) {
+          // An ill-formed sequence ends before this byte, which is then read afresh.
+          if (this.#fatal) throw this.#fail();
+          codePoint = bytesNeeded = bytesSeen = 0;
+          lower = 0x80;
+          upper = 0xbf;
+          units[count++] = REPLACEMENT;
+          index--;
+          continue;
+        }
+        lower = 0x80;
+        upper = 0xbf;
+        codePoint = (codePoint << 6) | (byte & 0x3f);
+        bytesSeen++;
+        if (bytesSeen !== bytesNeeded) continue;
+        if (codePoint > 0xffff) {
+          codePoint -= 0x10000;
+          units[count++] = 0xd800 | (codePoint >> 10);
+          units[count++] = 0xdc00 | (codePoint & 0x3ff);
+        } else {
+          units[count++] = codePoint;
+        }
+        codePoint = bytesNeeded = bytesSeen = 0;
+      }
+      this.#saveState(codePoint, bytesNeeded, bytesSeen, lower, upper);
+      return count;
+    }
+
+    #saveState(codePoint, bytesNeeded, bytesSeen, lower, upper) {
+      this.#codePoint = codePoint;
+      this.#bytesNeeded = bytesNeeded;
+      this.#bytesSeen = bytesSeen;
+      this.#lower = lower;
+      this.#upper = upper;
+    }
+  }
+
+  for (const [ctor, tag] of [
+    [TextEncoder, "TextEncoder"],
+    [TextDecoder, "TextDecoder"],
+  ]) {
+    Object.defineProperty(ctor.prototype, Symbol.toStringTag, { value: tag, configurable: true });
+  }
+  defineGlobal("TextEncoder", TextEncoder);
+  defineGlobal("TextDecoder", TextDecoder);
+})(globalThis);
