@@ -1,0 +1,202 @@
+"""TextEncoder and TextDecoder against Python's UTF-8 codec."""
+
+from __future__ import annotations
+
+import codecs
+import random
+
+import pytest
+
+from .conftest import WebIsolate, js_bytes, js_string
+
+TEXTS = [
+    "",
+    "plain ascii",
+    "caf\u00e9 na\u00efve \u00fcber",
+    "\u20ac \u4e2d\u6587 \u65e5\u672c\u8a9e \ud55c\uad6d\uc5b4",
+    "astral \U0001f600\U0001f680 \U00010348 \U0010ffff",
+    "\u0000 control \u007f \u0080 \u07ff \u0800 \uffff",
+]
+# Ill-formed UTF-8: lone continuation, truncated sequences, overlongs, surrogates, > U+10FFFF.
+BAD_BYTES = [
+    b"\x80",
+    b"a\xbfb",
+    b"\xc3",
+    b"\xc3(",
+    b"\xe2\x82",
+    b"\xe2\x82(",
+    b"\xf0\x9f\x98",
+    b"\xf0\x9f\x98a",
+    b"\xc0\xaf",
+    b"\xe0\x80\xaf",
+    b"\xed\xa0\x80",
+    b"\xf4\x90\x80\x80",
+    b"\xf5\x80\x80\x80",
+    b"\xff\xfe",
+    b"\xe2\x28\xa1",
+    b"\xf0\x28\x8c\xbc",
+]
+RANDOM = random.Random(99)  # noqa: S311 - seeded test data, not secrets
+# Random bytes biased towards the high half, where the decoder's error paths are.
+RANDOM_BYTES = [
+    bytes(
+        RANDOM.choice((RANDOM.randrange(0x80, 0x100), RANDOM.randrange(0, 0x100))) for _ in range(n)
+    )
+    for n in (5, 17, 64, 64, 200, 200, 1000)
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+async def test_encode_matches_python_utf8(web: WebIsolate, text: str) -> None:
+    assert (
+        bytes(web.json(f"Array.from(new TextEncoder().encode({js_string(text)}))")) == text.encode()
+    )
+
+
+@pytest.mark.parametrize("text", TEXTS)
+async def test_decode_matches_python_utf8(web: WebIsolate, text: str) -> None:
+    assert web.eval(f"new TextDecoder().decode({js_bytes(text.encode())})") == text
+
+
+async def test_lone_surrogates_encode_as_the_replacement_character(web: WebIsolate) -> None:
+    # A JS string can hold lone surrogates; USVString conversion turns each into U+FFFD.
+    got = bytes(web.json(r'Array.from(new TextEncoder().encode("a\ud800b\udc00"))'))
+    assert got == "a\ufffdb\ufffd".encode()
+
+
+@pytest.mark.parametrize("data", BAD_BYTES + RANDOM_BYTES, ids=lambda data: data.hex()[:16])
+async def test_invalid_sequences_decode_like_python_replace(web: WebIsolate, data: bytes) -> None:
+    assert web.eval(f"new TextDecoder().decode({js_bytes(data)})") == data.decode(
+        "utf-8", "replace"
+    )
+
+
+@pytest.mark.parametrize("data", BAD_BYTES[:8] + RANDOM_BYTES[:3], ids=lambda data: data.hex()[:16])
+async def test_streaming_in_any_split_matches_python_incremental_decoder(
+    web: WebIsolate, data: bytes
+) -> None:
+    for cut in range(len(data) + 1):
+        python = codecs.getincrementaldecoder("utf-8")("replace")
+        expected = python.decode(data[:cut]) + python.decode(data[cut:], final=True)
+        got = web.eval(
+            f"""(() => {{ const d = new TextDecoder(), all = {js_bytes(data)};
+              return d.decode(all.subarray(0, {cut}), {{stream: true}}) +
+                     d.decode(all.subarray({cut})); }})()"""
+        )
+        assert got == expected, f"split at {cut}"
+
+
+async def test_streaming_one_byte_at_a_time_keeps_partial_sequences(web: WebIsolate) -> None:
+    text = "\u20ac\U0001f600\u00e9"
+    got = web.eval(
+        f"""(() => {{ const d = new TextDecoder(), all = {js_bytes(text.encode())};
+          let out = ''; for (const b of all) out += d.decode(new Uint8Array([b]), {{stream: true}});
+          return out + d.decode(); }})()"""
+    )
+    assert got == text
+
+
+async def test_a_truncated_sequence_at_the_end_of_a_stream_is_replaced(web: WebIsolate) -> None:
+    got = web.eval(
+        "(() => { const d = new TextDecoder();"
+        " return d.decode(new Uint8Array([0x61, 0xe2, 0x82]), {stream: true}) + '|' + d.decode(); })()"
+    )
+    assert got == "a|" + b"\xe2\x82".decode("utf-8", "replace")
+
+
+@pytest.mark.parametrize("data", BAD_BYTES[:6], ids=lambda data: data.hex())
+async def test_fatal_mode_throws_a_type_error_where_python_strict_raises(
+    web: WebIsolate, data: bytes
+) -> None:
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    error = web.error(f"new TextDecoder('utf-8', {{fatal: true}}).decode({js_bytes(data)})")
+    assert error["name"] == "TypeError"
+
+
+async def test_fatal_decoder_is_usable_after_an_error(web: WebIsolate) -> None:
+    got = web.eval(
+        "(() => { const d = new TextDecoder('utf-8', {fatal: true});"
+        " try { d.decode(new Uint8Array([0xff])); } catch {}"
+        " return d.decode(new Uint8Array([0x6f, 0x6b])); })()"
+    )
+    assert got == "ok"
+
+
+async def test_leading_bom_is_stripped_like_utf8_sig(web: WebIsolate) -> None:
+    data = "\ufeffhello".encode()
+    assert web.eval(f"new TextDecoder().decode({js_bytes(data)})") == data.decode("utf-8-sig")
+
+
+async def test_ignore_bom_keeps_the_bom(web: WebIsolate) -> None:
+    data = "\ufeffhello".encode()
+    got = web.eval(f"new TextDecoder('utf-8', {{ignoreBOM: true}}).decode({js_bytes(data)})")
+    assert got == data.decode("utf-8")
+
+
+async def test_bom_split_across_streaming_calls_is_still_stripped(web: WebIsolate) -> None:
+    got = web.eval(
+        "(() => { const d = new TextDecoder();"
+        " return d.decode(new Uint8Array([0xef, 0xbb]), {stream: true})"
+        " + d.decode(new Uint8Array([0xbf, 0x68, 0x69])); })()"
+    )
+    assert got == "hi"
+
+
+async def test_decode_accepts_array_buffer_data_view_and_offset_views(web: WebIsolate) -> None:
+    got = web.json(
+        """(() => { const bytes = new TextEncoder().encode('xx\u00e9t\u00e9xx'), d = new TextDecoder();
+          return [d.decode(bytes.buffer),
+                  d.decode(new DataView(bytes.buffer, 2, bytes.length - 4)),
+                  d.decode(new Uint8Array(bytes.buffer, 2, bytes.length - 4)),
+                  d.decode(new Uint16Array(new Uint8Array([104, 105]).buffer)),
+                  d.decode()]; })()"""
+    )
+    assert got == ["xx\u00e9t\u00e9xx", "\u00e9t\u00e9", "\u00e9t\u00e9", "hi", ""]
+
+
+async def test_decode_rejects_non_buffer_input(web: WebIsolate) -> None:
+    assert web.error("new TextDecoder().decode('text')")["name"] == "TypeError"
+
+
+async def test_only_utf8_labels_are_accepted(web: WebIsolate) -> None:
+    got = web.json(
+        "[' UTF8 ', 'unicode-1-1-utf-8', 'utf-8'].map((l) => new TextDecoder(l).encoding)"
+    )
+    assert got == ["utf-8"] * 3
+    assert web.error("new TextDecoder('latin1')")["name"] == "RangeError"
+
+
+async def test_encode_into_stops_before_a_character_that_does_not_fit(web: WebIsolate) -> None:
+    text = "a\u00e9\u20ac\U0001f600"
+    for size in range(len(text.encode()) + 2):
+        got = web.json(
+            f"(() => {{ const out = new Uint8Array({size});"
+            f" const r = new TextEncoder().encodeInto({js_string(text)}, out);"
+            " return [r.read, r.written, Array.from(out.subarray(0, r.written))]; })()"
+        )
+        prefix = ""
+        for char in text:
+            if len((prefix + char).encode()) > size:
+                break
+            prefix += char
+        utf16_units = len(prefix.encode("utf-16-le")) // 2
+        assert got == [utf16_units, len(prefix.encode()), list(prefix.encode())], f"size {size}"
+
+
+async def test_large_text_round_trips(web: WebIsolate) -> None:
+    text = ("h\u00e9llo w\u00f6rld \U0001f600 \u4e2d " * 6000)[:100_000]
+    got = web.json(
+        f"(() => {{ const s = {js_string(text)}, b = new TextEncoder().encode(s);"
+        " return [b.length, new TextDecoder().decode(b) === s]; })()"
+    )
+    assert got == [len(text.encode()), True]
+
+
+async def test_encoder_and_decoder_report_their_settings(web: WebIsolate) -> None:
+    got = web.json(
+        "(() => { const d = new TextDecoder('utf-8', {fatal: 1, ignoreBOM: 'yes'});"
+        " return [new TextEncoder().encoding, d.encoding, d.fatal, d.ignoreBOM,"
+        " Object.prototype.toString.call(d)]; })()"
+    )
+    assert got == ["utf-8", "utf-8", True, True, "[object TextDecoder]"]
