@@ -33,7 +33,7 @@ def parse_limit(text: str) -> Limit:
     count = int(match.group(1))
     period = float(match.group(2) or 1) * _UNITS[match.group(3)]
     if count < 1 or period <= 0:
-        raise ValueError(f"{text!r}: the count and the period must be positive")
+        raise ValueError(f"{text!r} is not a rate: the count and the period must be positive")
     return Limit(count, period)
 
 
