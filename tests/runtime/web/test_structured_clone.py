@@ -26,7 +26,7 @@ async def test_json_values_round_trip_as_equal_copies(web: WebIsolate, value: ob
     literal = json.dumps(value)
     got = web.json(
         f"(() => {{ const v = {literal}, c = structuredClone(v);"
-        " return [c, v !== null && typeof v === 'object' ? c !== v : true]; }})()"
+        " return [c, v !== null && typeof v === 'object' ? c !== v : true]; })()"
     )
     assert got == [value, True]
 
