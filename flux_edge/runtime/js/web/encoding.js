@@ -13,7 +13,6 @@
   // Captured now, so user code replacing globals cannot change how the prelude behaves.
   const Uint8ArrayCtor = Uint8Array;
   const Uint16ArrayCtor = Uint16Array;
-  const ArrayBufferCtor = ArrayBuffer;
   const isView = ArrayBuffer.isView;
   const fromCharCode = String.fromCharCode;
   const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;

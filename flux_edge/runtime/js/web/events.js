@@ -12,11 +12,16 @@
     });
 
   const DOMExceptionCtor = global.DOMException;
-  const NONE = 0, CAPTURING_PHASE = 1, AT_TARGET = 2, BUBBLING_PHASE = 3;
+  const NONE = 0,
+    CAPTURING_PHASE = 1,
+    AT_TARGET = 2,
+    BUBBLING_PHASE = 3;
 
   const requireArguments = (given, needed, method) => {
     if (given < needed) {
-      throw new TypeError(`Failed to execute '${method}': ${needed} argument(s) required, but only ${given} present.`);
+      throw new TypeError(
+        `Failed to execute '${method}': ${needed} argument(s) required, but only ${given} present.`,
+      );
     }
   };
 
@@ -80,18 +85,42 @@
       };
     }
 
-    get type() { return this.#type; }
-    get target() { return this.#target; }
-    get srcElement() { return this.#target; }
-    get currentTarget() { return this.#currentTarget; }
-    get eventPhase() { return this.#phase; }
-    get bubbles() { return this.#bubbles; }
-    get cancelable() { return this.#cancelable; }
-    get composed() { return this.#composed; }
-    get isTrusted() { return this.#isTrusted; }
-    get timeStamp() { return this.#timeStamp; }
-    get defaultPrevented() { return this.#canceled; }
-    get returnValue() { return !this.#canceled; }
+    get type() {
+      return this.#type;
+    }
+    get target() {
+      return this.#target;
+    }
+    get srcElement() {
+      return this.#target;
+    }
+    get currentTarget() {
+      return this.#currentTarget;
+    }
+    get eventPhase() {
+      return this.#phase;
+    }
+    get bubbles() {
+      return this.#bubbles;
+    }
+    get cancelable() {
+      return this.#cancelable;
+    }
+    get composed() {
+      return this.#composed;
+    }
+    get isTrusted() {
+      return this.#isTrusted;
+    }
+    get timeStamp() {
+      return this.#timeStamp;
+    }
+    get defaultPrevented() {
+      return this.#canceled;
+    }
+    get returnValue() {
+      return !this.#canceled;
+    }
 
     set returnValue(value) {
       if (!value) this.preventDefault();
@@ -183,13 +212,16 @@
       requireArguments(arguments.length, 2, "removeEventListener");
       const { capture } = flattenOptions(options);
       const name = String(type);
-      const entry = (this.#listeners.get(name) ?? []).find((item) => item.callback === callback && item.capture === capture);
+      const entry = (this.#listeners.get(name) ?? []).find(
+        (item) => item.callback === callback && item.capture === capture,
+      );
       if (entry !== undefined) this.#remove(name, entry);
     }
 
     dispatchEvent(event) {
       requireArguments(arguments.length, 1, "dispatchEvent");
-      if (!(event instanceof Event)) throw new TypeError("dispatchEvent: parameter 1 is not of type 'Event'.");
+      if (!(event instanceof Event))
+        throw new TypeError("dispatchEvent: parameter 1 is not of type 'Event'.");
       if (eventInternals.isDispatching(event)) {
         throw new DOMExceptionCtor("The event is already being dispatched.", "InvalidStateError");
       }
@@ -221,7 +253,8 @@
           callback.call(this, event);
         } else {
           const handleEvent = callback.handleEvent;
-          if (typeof handleEvent !== "function") throw new TypeError("The listener's 'handleEvent' is not a function.");
+          if (typeof handleEvent !== "function")
+            throw new TypeError("The listener's 'handleEvent' is not a function.");
           handleEvent.call(callback, event);
         }
       } catch (error) {
@@ -285,9 +318,13 @@
         throw new TypeError("AbortSignal.timeout: milliseconds must be a finite, non-negative number.");
       }
       const setTimer = global.setTimeout; // timers come from core.js, which loads later
-      if (typeof setTimer !== "function") throw new TypeError("AbortSignal.timeout needs setTimeout, which is not available.");
+      if (typeof setTimer !== "function")
+        throw new TypeError("AbortSignal.timeout needs setTimeout, which is not available.");
       const signal = new AbortSignal(CONSTRUCT_SIGNAL);
-      setTimer(() => signal.#signalAbort(new DOMExceptionCtor("signal timed out", "TimeoutError")), Math.trunc(delay));
+      setTimer(
+        () => signal.#signalAbort(new DOMExceptionCtor("signal timed out", "TimeoutError")),
+        Math.trunc(delay),
+      );
       return signal;
     }
 
@@ -295,7 +332,8 @@
       requireArguments(arguments.length, 1, "any");
       const inputs = [...signals];
       for (const input of inputs) {
-        if (!(input instanceof AbortSignal)) throw new TypeError("AbortSignal.any: every item must be an AbortSignal.");
+        if (!(input instanceof AbortSignal))
+          throw new TypeError("AbortSignal.any: every item must be an AbortSignal.");
       }
       const result = new AbortSignal(CONSTRUCT_SIGNAL);
       const abortedInput = inputs.find((input) => input.#aborted);
@@ -334,7 +372,8 @@
 
     // An event handler attribute: its listener keeps the position of the first non-null value.
     set onabort(handler) {
-      this.#onabort = typeof handler === "function" || (handler !== null && typeof handler === "object") ? handler : null;
+      this.#onabort =
+        typeof handler === "function" || (handler !== null && typeof handler === "object") ? handler : null;
       if (this.#onabort !== null && this.#onabortListener === null) {
         this.#onabortListener = (event) => {
           const current = this.#onabort;

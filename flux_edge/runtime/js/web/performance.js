@@ -23,7 +23,10 @@
       return { timeOrigin };
     }
   }
-  Object.defineProperty(Performance.prototype, Symbol.toStringTag, { value: "Performance", configurable: true });
+  Object.defineProperty(Performance.prototype, Symbol.toStringTag, {
+    value: "Performance",
+    configurable: true,
+  });
 
   Object.defineProperty(global, "performance", {
     value: new Performance(),

@@ -22,7 +22,10 @@
   const objectToString = Object.prototype.toString;
   const ownKeys = Object.keys;
   const getPrototypeOf = Object.getPrototypeOf;
-  const uncurry = (fn) => (self, ...args) => fn.apply(self, args);
+  const uncurry =
+    (fn) =>
+    (self, ...args) =>
+      fn.apply(self, args);
   const getter = (proto, name) => uncurry(Object.getOwnPropertyDescriptor(proto, name).get);
   const TypedArrayPrototype = getPrototypeOf(Uint8Array.prototype);
   const typedArrayName = getter(TypedArrayPrototype, Symbol.toStringTag);
@@ -53,13 +56,25 @@
   // Typed-array constructors by name, captured so later changes to the globals do not matter.
   const TYPED_ARRAYS = Object.fromEntries(
     [
-      Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
-      Float32Array, Float64Array, BigInt64Array, BigUint64Array,
+      Int8Array,
+      Uint8Array,
+      Uint8ClampedArray,
+      Int16Array,
+      Uint16Array,
+      Int32Array,
+      Uint32Array,
+      Float32Array,
+      Float64Array,
+      BigInt64Array,
+      BigUint64Array,
       ...(typeof Float16Array === "function" ? [Float16Array] : []),
     ].map((ctor) => [ctor.name, ctor]),
   );
   const ERROR_TYPES = Object.fromEntries(
-    [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((ctor) => [ctor.name, ctor]),
+    [Error, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError].map((ctor) => [
+      ctor.name,
+      ctor,
+    ]),
   );
 
   const dataCloneError = (description) =>
@@ -85,14 +100,21 @@
 
   // Objects that have internal state the clone cannot carry over.
   const UNCLONEABLE_TAGS = new SetCtor([
-    "[object WeakMap]", "[object WeakSet]", "[object WeakRef]", "[object Promise]",
-    "[object FinalizationRegistry]", "[object SharedArrayBuffer]", "[object Symbol]",
+    "[object WeakMap]",
+    "[object WeakSet]",
+    "[object WeakRef]",
+    "[object Promise]",
+    "[object FinalizationRegistry]",
+    "[object SharedArrayBuffer]",
+    "[object Symbol]",
   ]);
 
   const cloneBuffer = (buffer) => {
     if (bufferDetached(buffer)) throw dataCloneError("A detached ArrayBuffer");
     if (!bufferResizable(buffer)) return bufferSlice(buffer, 0);
-    const copy = new ArrayBufferCtor(bufferByteLength(buffer), { maxByteLength: bufferMaxByteLength(buffer) });
+    const copy = new ArrayBufferCtor(bufferByteLength(buffer), {
+      maxByteLength: bufferMaxByteLength(buffer),
+    });
     new Uint8Array(copy).set(new Uint8Array(buffer));
     return copy;
   };
@@ -124,8 +146,16 @@
       const name = typedArrayName(value);
       const copy =
         name === undefined
-          ? new DataViewCtor(cloneValue(dataViewBuffer(value), memory), dataViewByteOffset(value), dataViewByteLength(value))
-          : new TYPED_ARRAYS[name](cloneValue(typedArrayBuffer(value), memory), typedArrayByteOffset(value), typedArrayLength(value));
+          ? new DataViewCtor(
+              cloneValue(dataViewBuffer(value), memory),
+              dataViewByteOffset(value),
+              dataViewByteLength(value),
+            )
+          : new TYPED_ARRAYS[name](
+              cloneValue(typedArrayBuffer(value), memory),
+              typedArrayByteOffset(value),
+              typedArrayLength(value),
+            );
       memory.set(value, copy);
       return copy;
     }
@@ -150,7 +180,8 @@
       copy = new MapCtor();
       memory.set(value, copy);
       // Entries are listed before any is cloned, as the standard does.
-      for (const [key, item] of [...mapEntries(value)]) copy.set(cloneValue(key, memory), cloneValue(item, memory));
+      for (const [key, item] of [...mapEntries(value)])
+        copy.set(cloneValue(key, memory), cloneValue(item, memory));
       return copy;
     } else if (tag === "[object Set]" && hasBrand(setSize, value)) {
       copy = new SetCtor();
@@ -183,9 +214,10 @@
     const name = String(error.name);
     const ErrorType = Object.hasOwn(ERROR_TYPES, name) ? ERROR_TYPES[name] : Error;
     const messageDescriptor = Object.getOwnPropertyDescriptor(error, "message");
-    const copy = messageDescriptor !== undefined && "value" in messageDescriptor
-      ? new ErrorType(String(messageDescriptor.value))
-      : new ErrorType();
+    const copy =
+      messageDescriptor !== undefined && "value" in messageDescriptor
+        ? new ErrorType(String(messageDescriptor.value))
+        : new ErrorType();
     memory.set(error, copy);
     const stack = error.stack;
     if (typeof stack === "string") {
@@ -218,9 +250,10 @@
     if (arguments.length < 1) {
       throw new TypeError("Failed to execute 'structuredClone': 1 argument required, but only 0 present.");
     }
-    const transfer = options === undefined || options === null || options.transfer === undefined
-      ? []
-      : transferableBuffers(options.transfer);
+    const transfer =
+      options === undefined || options === null || options.transfer === undefined
+        ? []
+        : transferableBuffers(options.transfer);
     const clone = cloneValue(value, new MapCtor());
     // A transferred buffer was copied like any other; detaching the original afterwards gives
     // the sender the observable result of a transfer (length 0, `detached` true).

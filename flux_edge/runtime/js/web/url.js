@@ -35,7 +35,10 @@
   const COMPONENT_SET = encodeSet(USERINFO_SET, "$%&+,");
   const FORM_SET = encodeSet(COMPONENT_SET, "!'()~");
 
-  const HEX_BYTES = Array.from({ length: 256 }, (_, byte) => "%" + byte.toString(16).toUpperCase().padStart(2, "0"));
+  const HEX_BYTES = Array.from(
+    { length: 256 },
+    (_, byte) => "%" + byte.toString(16).toUpperCase().padStart(2, "0"),
+  );
 
   const percentEncode = (string, set, spaceAsPlus = false) => {
     let output = "";
@@ -89,7 +92,11 @@
   const FAILURE = null;
 
   // Punycode (RFC 3492) with its parameters for IDNA.
-  const BASE = 36, T_MIN = 1, T_MAX = 26, SKEW = 38, DAMP = 700;
+  const BASE = 36,
+    T_MIN = 1,
+    T_MAX = 26,
+    SKEW = 38,
+    DAMP = 700;
   const adaptBias = (delta, points, first) => {
     let value = first ? Math.floor(delta / DAMP) : delta >> 1;
     value += Math.floor(value / points);
@@ -107,10 +114,16 @@
 
   const punycodeEncode = (label) => {
     const points = Array.from(label, (char) => char.codePointAt(0));
-    let output = points.filter((point) => point < 0x80).map((point) => String.fromCharCode(point)).join("");
+    let output = points
+      .filter((point) => point < 0x80)
+      .map((point) => String.fromCharCode(point))
+      .join("");
     const basicCount = output.length;
     if (basicCount > 0) output += "-";
-    let handled = basicCount, next = 0x80, delta = 0, bias = 72;
+    let handled = basicCount,
+      next = 0x80,
+      delta = 0,
+      bias = 72;
     while (handled < points.length) {
       const smallest = Math.min(...points.filter((point) => point >= next));
       delta += (smallest - next) * (handled + 1);
@@ -143,8 +156,10 @@
       if (input.charCodeAt(index) >= 0x80) return FAILURE;
       points.push(input.charCodeAt(index));
     }
-    let next = 0x80, bias = 72, position = 0;
-    for (let index = basicEnd > 0 ? basicEnd + 1 : 0; index < input.length; ) {
+    let next = 0x80,
+      bias = 72,
+      position = 0;
+    for (let index = basicEnd > 0 ? basicEnd + 1 : 0; index < input.length;) {
       const oldPosition = position;
       for (let weight = 1, k = BASE; ; k += BASE) {
         if (index >= input.length) return FAILURE;
@@ -174,7 +189,12 @@
   const domainToASCII = (domain) => {
     const mapped = isAscii(domain)
       ? domain.toLowerCase()
-      : domain.replace(IDNA_DOTS, ".").replace(IDNA_IGNORED, "").normalize("NFKC").toLowerCase().normalize("NFC");
+      : domain
+          .replace(IDNA_DOTS, ".")
+          .replace(IDNA_IGNORED, "")
+          .normalize("NFKC")
+          .toLowerCase()
+          .normalize("NFC");
     const labels = mapped.split(".");
     for (let index = 0; index < labels.length; index++) {
       const label = labels[index];
@@ -233,7 +253,8 @@
     let compress = null;
     let pointer = 0;
     const at = (offset = 0) => input[pointer + offset];
-    const hexAt = (offset = 0) => (pointer + offset < input.length ? hexValue(input.charCodeAt(pointer + offset)) : -1);
+    const hexAt = (offset = 0) =>
+      pointer + offset < input.length ? hexValue(input.charCodeAt(pointer + offset)) : -1;
     if (at() === ":") {
       if (at(1) !== ":") return FAILURE;
       pointer += 2;
@@ -291,7 +312,10 @@
       let swaps = pieceIndex - compress;
       pieceIndex = 7;
       while (pieceIndex !== 0 && swaps > 0) {
-        [pieces[pieceIndex], pieces[compress + swaps - 1]] = [pieces[compress + swaps - 1], pieces[pieceIndex]];
+        [pieces[pieceIndex], pieces[compress + swaps - 1]] = [
+          pieces[compress + swaps - 1],
+          pieces[pieceIndex],
+        ];
         pieceIndex--;
         swaps--;
       }
@@ -303,8 +327,9 @@
 
   // Compresses the first longest run of two or more zero pieces to "::".
   const serializeIPv6 = (pieces) => {
-    let bestStart = -1, bestLength = 1;
-    for (let start = 0; start < 8; ) {
+    let bestStart = -1,
+      bestLength = 1;
+    for (let start = 0; start < 8;) {
       let end = start;
       while (end < 8 && pieces[end] === 0) end++;
       if (end - start > bestLength) [bestStart, bestLength] = [start, end - start];
@@ -347,13 +372,19 @@
     query: null,
     fragment: null,
   });
-  const copyRecord = (record) => ({ ...record, path: typeof record.path === "string" ? record.path : [...record.path] });
+  const copyRecord = (record) => ({
+    ...record,
+    path: typeof record.path === "string" ? record.path : [...record.path],
+  });
   const hasOpaquePath = (record) => typeof record.path === "string";
   const includesCredentials = (record) => record.username !== "" || record.password !== "";
-  const cannotHaveCredentialsOrPort = (record) => record.host === null || record.host === "" || record.scheme === "file";
+  const cannotHaveCredentialsOrPort = (record) =>
+    record.host === null || record.host === "" || record.scheme === "file";
 
   const isWindowsDriveLetter = (string, normalizedOnly = false) =>
-    string.length === 2 && /[a-zA-Z]/.test(string[0]) && (string[1] === ":" || (!normalizedOnly && string[1] === "|"));
+    string.length === 2 &&
+    /[a-zA-Z]/.test(string[0]) &&
+    (string[1] === ":" || (!normalizedOnly && string[1] === "|"));
   const startsWithWindowsDriveLetter = (chars, pointer) =>
     chars.length - pointer >= 2 &&
     isWindowsDriveLetter(chars[pointer] + chars[pointer + 1]) &&
@@ -368,10 +399,27 @@
   };
 
   const S = {
-    SCHEME_START: 1, SCHEME: 2, NO_SCHEME: 3, SPECIAL_RELATIVE_OR_AUTHORITY: 4, PATH_OR_AUTHORITY: 5,
-    RELATIVE: 6, RELATIVE_SLASH: 7, SPECIAL_AUTHORITY_SLASHES: 8, SPECIAL_AUTHORITY_IGNORE_SLASHES: 9,
-    AUTHORITY: 10, HOST: 11, HOSTNAME: 12, PORT: 13, FILE: 14, FILE_SLASH: 15, FILE_HOST: 16,
-    PATH_START: 17, PATH: 18, OPAQUE_PATH: 19, QUERY: 20, FRAGMENT: 21,
+    SCHEME_START: 1,
+    SCHEME: 2,
+    NO_SCHEME: 3,
+    SPECIAL_RELATIVE_OR_AUTHORITY: 4,
+    PATH_OR_AUTHORITY: 5,
+    RELATIVE: 6,
+    RELATIVE_SLASH: 7,
+    SPECIAL_AUTHORITY_SLASHES: 8,
+    SPECIAL_AUTHORITY_IGNORE_SLASHES: 9,
+    AUTHORITY: 10,
+    HOST: 11,
+    HOSTNAME: 12,
+    PORT: 13,
+    FILE: 14,
+    FILE_SLASH: 15,
+    FILE_HOST: 16,
+    PATH_START: 17,
+    PATH: 18,
+    OPAQUE_PATH: 19,
+    QUERY: 20,
+    FRAGMENT: 21,
   };
 
   // The basic URL parser. With `stateOverride` it edits `record` in place (the setters' mode) and
@@ -385,7 +433,9 @@
     const chars = Array.from(input);
     let state = stateOverride || S.SCHEME_START;
     let buffer = "";
-    let atSignSeen = false, insideBrackets = false, passwordTokenSeen = false;
+    let atSignSeen = false,
+      insideBrackets = false,
+      passwordTokenSeen = false;
     for (let pointer = 0; ; pointer++) {
       const c = chars[pointer]; // undefined is the spec's EOF code point
       const special = isSpecialScheme(record.scheme);
@@ -417,9 +467,10 @@
             buffer = "";
             if (record.scheme === "file") state = S.FILE;
             else if (isSpecialScheme(record.scheme)) {
-              state = base !== null && base.scheme === record.scheme
-                ? S.SPECIAL_RELATIVE_OR_AUTHORITY
-                : S.SPECIAL_AUTHORITY_SLASHES;
+              state =
+                base !== null && base.scheme === record.scheme
+                  ? S.SPECIAL_RELATIVE_OR_AUTHORITY
+                  : S.SPECIAL_AUTHORITY_SLASHES;
             } else if (chars[pointer + 1] === "/") {
               state = S.PATH_OR_AUTHORITY;
               pointer++;
@@ -599,8 +650,11 @@
           } else {
             if (base !== null && base.scheme === "file") {
               record.host = base.host;
-              if (!startsWithWindowsDriveLetter(chars, pointer) && base.path.length > 0 &&
-                  isWindowsDriveLetter(base.path[0], true)) {
+              if (
+                !startsWithWindowsDriveLetter(chars, pointer) &&
+                base.path.length > 0 &&
+                isWindowsDriveLetter(base.path[0], true)
+              ) {
                 record.path.push(base.path[0]);
               }
             }
@@ -702,7 +756,8 @@
     }
   };
 
-  const serializePath = (record) => (hasOpaquePath(record) ? record.path : record.path.map((segment) => "/" + segment).join(""));
+  const serializePath = (record) =>
+    hasOpaquePath(record) ? record.path : record.path.map((segment) => "/" + segment).join("");
 
   const serializeURL = (record, excludeFragment = false) => {
     let output = record.scheme + ":";
@@ -724,7 +779,9 @@
   const serializeOrigin = (record) => {
     if (record.scheme === "blob") {
       const inner = basicParse(serializePath(record));
-      return inner !== FAILURE && (inner.scheme === "http" || inner.scheme === "https") ? serializeOrigin(inner) : "null";
+      return inner !== FAILURE && (inner.scheme === "http" || inner.scheme === "https")
+        ? serializeOrigin(inner)
+        : "null";
     }
     if (!isSpecialScheme(record.scheme) || record.scheme === "file") return "null";
     return record.scheme + "://" + record.host + (record.port !== null ? ":" + record.port : "");
@@ -745,13 +802,19 @@
   };
 
   const serializeForm = (pairs) =>
-    pairs.map(([name, value]) => percentEncode(name, FORM_SET, true) + "=" + percentEncode(value, FORM_SET, true)).join("&");
+    pairs
+      .map(
+        ([name, value]) => percentEncode(name, FORM_SET, true) + "=" + percentEncode(value, FORM_SET, true),
+      )
+      .join("&");
 
   // ---- The API classes ----------------------------------------------------------------------------
 
   const requireArguments = (given, needed, method) => {
     if (given < needed) {
-      throw new TypeError(`Failed to execute '${method}': ${needed} argument(s) required, but only ${given} present.`);
+      throw new TypeError(
+        `Failed to execute '${method}': ${needed} argument(s) required, but only ${given} present.`,
+      );
     }
   };
 
@@ -768,7 +831,8 @@
         if (init[Symbol.iterator] !== undefined) {
           for (const pair of init) {
             const items = [...pair];
-            if (items.length !== 2) throw new TypeError("Each URLSearchParams init pair must have exactly two items.");
+            if (items.length !== 2)
+              throw new TypeError("Each URLSearchParams init pair must have exactly two items.");
             this.#pairs.push([toUSVString(items[0]), toUSVString(items[1])]);
           }
         } else {
@@ -860,7 +924,8 @@
 
     forEach(callback, thisArg = undefined) {
       requireArguments(arguments.length, 1, "forEach");
-      if (typeof callback !== "function") throw new TypeError("URLSearchParams.forEach: callback is not a function.");
+      if (typeof callback !== "function")
+        throw new TypeError("URLSearchParams.forEach: callback is not a function.");
       for (let index = 0; index < this.#pairs.length; index++) {
         const [name, value] = this.#pairs[index];
         callback.call(thisArg, value, name, this);
