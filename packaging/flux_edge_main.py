@@ -1,0 +1,14 @@
+"""Entry point of the frozen `flux-edge` binary (PyInstaller runs this file as `__main__`)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+from flux_edge.cli import main
+
+if __name__ == "__main__":
+    # `serve --workers N` starts workers with multiprocessing's spawn method, which re-runs this
+    # executable; freeze_support() turns such a child into the worker instead of a second CLI.
+    multiprocessing.freeze_support()
+    sys.exit(main())

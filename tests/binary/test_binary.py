@@ -1,0 +1,189 @@
+"""The one-file binary, copied alone to a temp dir, serves functions with no Python around it.
+
+Building takes about a minute warm and two cold, so these run only with FLUX_EDGE_BINARY_TEST=1
+(`.ci/run` sets it). dist/flux-edge is rebuilt by scripts/build-binary.sh unless it is newer than
+every file it is made from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import flux_edge
+from tests.conftest import ADMIN_TOKEN, ServerProcess, database_rows, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = ROOT / "dist" / "flux-edge"
+SOURCES = ("flux_edge", "packaging", "scripts/build-binary.sh", "pyproject.toml")
+BUILD_SECONDS = 900
+
+pytestmark = [
+    pytest.mark.binary,
+    pytest.mark.skipif(
+        os.environ.get("FLUX_EDGE_BINARY_TEST") != "1",
+        reason="builds the binary (1-2 minutes): set FLUX_EDGE_BINARY_TEST=1",
+    ),
+    # The first test also waits for the build.
+    pytest.mark.timeout(BUILD_SECONDS + 120),
+]
+
+# Uses what the binary must carry: the web prelude (TextEncoder, crypto.subtle), V8's ICU data
+# (a German number format needs it) and console capture.
+GREETER = """
+async function handler(req) {
+  const name = JSON.parse(req.body).name;
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(name));
+  console.log(`greeting ${name}`);
+  return {
+    status: 200,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      hello: name,
+      first_byte: new Uint8Array(digest)[0],
+      amount: new Intl.NumberFormat("de-DE").format(1234.5),
+    }),
+  };
+}
+"""
+
+
+def newest_source_mtime() -> float:
+    paths = [ROOT / s for s in SOURCES]
+    files = [f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file()]
+    return max(f.stat().st_mtime for f in files if "__pycache__" not in f.parts)
+
+
+@pytest.fixture(scope="module")
+def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """dist/flux-edge, built if stale, copied alone into an empty directory."""
+    if not DIST.exists() or DIST.stat().st_mtime < newest_source_mtime():
+        subprocess.run(
+            ["bash", "scripts/build-binary.sh"], cwd=ROOT, check=True, timeout=BUILD_SECONDS
+        )
+    copy = tmp_path_factory.mktemp("bin") / "flux-edge"
+    shutil.copy2(DIST, copy)
+    return copy
+
+
+def clean_env(home: Path, **extra: str) -> dict[str, str]:
+    """An `env -i` environment: no PYTHONPATH, no virtualenv, nothing but HOME and PATH."""
+    return {"HOME": str(home), "PATH": "/usr/bin:/bin", **extra}
+
+
+@pytest.fixture
+def start_binary(binary: Path, tmp_path: Path) -> Iterator[object]:
+    """Factory: start the binary from an unrelated cwd on a free port; all are killed afterwards."""
+    started: list[ServerProcess] = []
+
+    def start(*args: str) -> ServerProcess:
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir(exist_ok=True)
+        data_dir, port = tmp_path / "data", free_port()
+        out, err = tmp_path / f"server-{len(started)}.out", tmp_path / f"server-{len(started)}.err"
+        env = clean_env(tmp_path, FLUX_EDGE_ADMIN_TOKEN=ADMIN_TOKEN, FLUX_EDGE_LOG_LEVEL="info")
+        with out.open("wb") as stdout, err.open("wb") as stderr:
+            process = subprocess.Popen(
+                [str(binary), "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
+                cwd=elsewhere, env=env, stdout=stdout, stderr=stderr,
+            )  # fmt: skip
+        server = ServerProcess(process, port, data_dir, out, err, ADMIN_TOKEN)
+        started.append(server)
+        server.wait_ready()
+        return server
+
+    yield start
+    for server in started:
+        server.stop(signal.SIGKILL)
+
+
+def stopped_cleanly(server: ServerProcess) -> bool:
+    """SIGTERM; True when the app's shutdown hook ran and the process ended by itself."""
+    code = server.stop(signal.SIGTERM)
+    events = [json.loads(line).get("event") for line in server.stdout().splitlines()]
+    return code in (0, -signal.SIGTERM) and "stopped" in events
+
+
+def test_version_names_the_package_and_v8(binary, tmp_path):
+    result = subprocess.run(
+        [str(binary), "--version"], cwd=tmp_path, env=clean_env(tmp_path),
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert re.fullmatch(
+        rf"flux-edge {re.escape(flux_edge.__version__)} \(V8 \d+\.\d+\.\d+\.\d+\)\n", result.stdout
+    )
+
+
+def test_a_function_is_created_invoked_and_recorded_then_sigterm_stops_it(start_binary):
+    server = start_binary()
+    admin = server.client(ADMIN_TOKEN)
+    created = admin.post(
+        "/api/v1/functions", json={"name": "greeter", "code": GREETER, "enabled": True}
+    )
+    assert created.status_code == 201, created.text
+
+    first = server.client().post("/api/v1/functions/greeter/invoke", json={"name": "Ada"})
+    assert first.status_code == 200, first.text
+    digest = hashlib.sha256(b"Ada").digest()
+    assert first.json() == {"hello": "Ada", "first_byte": digest[0], "amount": "1.234,5"}
+
+    executions = poll_executions(admin, "greeter")
+    assert [(e["id"], e["status"]) for e in executions] == [
+        (first.headers["x-flux-execution-id"], "success")
+    ]
+    assert "greeting Ada" in executions[0]["logs"]
+
+    # The record of a call answered just before SIGTERM is written during the shutdown.
+    last = server.client().post("/api/v1/functions/greeter/invoke", json={"name": "Bo"})
+    assert stopped_cleanly(server)
+    ids = {row[0] for row in database_rows(server.database_path)["executions"]}
+    assert ids == {first.headers["x-flux-execution-id"], last.headers["x-flux-execution-id"]}
+
+
+def test_two_worker_processes_run_from_the_binary(start_binary):
+    server = start_binary("--workers", "2")
+    admin = server.client(ADMIN_TOKEN)
+    assert (
+        admin.post(
+            "/api/v1/functions", json={"name": "greeter", "code": GREETER, "enabled": True}
+        ).status_code
+        == 201
+    )
+    for _ in range(6):  # fresh connections land on either worker
+        with httpx.Client(base_url=server.url, timeout=30) as fresh:
+            assert (
+                fresh.post("/api/v1/functions/greeter/invoke", json={"name": "Bo"}).status_code
+                == 200
+            )
+    started = [line for line in server.stdout().splitlines() if '"event": "started"' in line]
+    assert len(started) == 2
+    assert stopped_cleanly(server)
+
+
+def test_the_openapi_document_builds_in_the_binary(start_binary):
+    server = start_binary()
+    response = server.client().get("/schema/openapi.json")
+    assert response.status_code == 200
+    assert "/api/v1/functions" in response.json()["paths"]
+
+
+def poll_executions(admin: httpx.Client, name: str) -> list[dict[str, object]]:
+    """The function's executions once the background writer has stored at least one."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = admin.get(f"/api/v1/functions/{name}/executions")
+        assert response.status_code == 200, response.text
+        if response.json() or time.monotonic() > deadline:
+            return list(response.json())
+        time.sleep(0.1)
