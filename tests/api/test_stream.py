@@ -211,7 +211,9 @@ def test_in_flight_calls_per_socket_are_bounded(start_server):
 
 
 def test_the_invoke_rate_limit_applies_to_each_message(start_server):
-    srv = start_server(extra_env={"FLUX_EDGE_RATE_LIMIT_INVOKE": "2/min"})
+    srv = start_server(
+        extra_env={"FLUX_EDGE_RATE_LIMITS": "on", "FLUX_EDGE_RATE_LIMIT_INVOKE": "2/min"}
+    )
     deploy(srv.client(ADMIN_TOKEN), "limited", TEXT)
     with connect(stream_url(srv), open_timeout=10) as ws:
         results = [call(ws, {"function": "limited", "id": n}) for n in range(3)]

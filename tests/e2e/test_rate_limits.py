@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, ServerProcess, spawn_server
 
 # A function whose isolate keeps a random id in its globals, so responses tell workers apart.
 WHO = (
@@ -17,10 +18,24 @@ WHO = (
     "  return {status: 200, body: globalThis.who};\n"
     "}"
 )
+# Explicit, so these tests hold whatever default the shared fixtures choose.
+ON = {"FLUX_EDGE_RATE_LIMITS": "on"}
 FAST_LIMITS = {
+    **ON,
     "FLUX_EDGE_RATE_LIMIT_WRITE": "2/4s",  # one write every 2 s after a burst of 2
     "FLUX_EDGE_RATE_LIMIT_INVOKE": "3/min",
 }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A server with the default limits (the reference's table)."""
+    srv = spawn_server(tmp_path_factory.mktemp("limited") / "data", extra_env=ON)
+    try:
+        srv.wait_ready()
+        yield srv
+    finally:
+        srv.stop()
 
 
 @pytest.fixture
@@ -115,7 +130,9 @@ def test_rate_limits_off_admits_everything(start_server):
 
 
 def test_two_worker_processes_share_one_budget(start_server):
-    srv = start_server(args=["--workers", "2"], extra_env={"FLUX_EDGE_RATE_LIMIT_INVOKE": "12/h"})
+    srv = start_server(
+        args=["--workers", "2"], extra_env={**ON, "FLUX_EDGE_RATE_LIMIT_INVOKE": "12/h"}
+    )
     srv.client(ADMIN_TOKEN).post(
         "/api/v1/functions", json={"name": "who", "code": WHO, "enabled": True}
     )
