@@ -22,11 +22,10 @@ _SHARED: list[Processor] = [
 
 def configure_logging(log_format: str = "json", level: str = "info") -> None:
     """Send structlog and stdlib logging to stdout as JSON lines (or console text)."""
-    renderer: Processor
-    if log_format == "console":
-        renderer = structlog.dev.ConsoleRenderer()
-    else:
-        renderer = structlog.processors.JSONRenderer()
+    console = log_format == "console"
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
+    )
     structlog.configure(
         processors=[*_SHARED, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -37,7 +36,7 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
         foreign_pre_chain=_SHARED,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if log_format != "console" else _keep,
+            _keep if console else structlog.processors.format_exc_info,
             renderer,
         ],
     )

@@ -142,9 +142,15 @@ def start_server(tmp_path: Path) -> Iterator[object]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server per test module, with the admin token and JWT secret of this file."""
-    srv = spawn_server(tmp_path_factory.mktemp("server") / "data")
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServerProcess]:
+    """One server per test module, with the admin token and JWT secret of this file.
+
+    A module may set `SERVER_ENV = {...}` to start its server with extra FLUX_EDGE_* variables.
+    """
+    extra_env = getattr(request.module, "SERVER_ENV", None)
+    srv = spawn_server(tmp_path_factory.mktemp("server") / "data", extra_env=extra_env)
     try:
         srv.wait_ready()
         yield srv

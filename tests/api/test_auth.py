@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+# More writes a minute than the default limits allow; rate limits have their own tests.
+SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
+
 MANAGEMENT_CALLS = [
     ("POST", "/api/v1/functions"),
     ("GET", "/api/v1/functions"),

@@ -12,6 +12,9 @@ from flux_edge.store.base import ExecutionRecord
 from flux_edge.store.clock import format_utc
 from flux_edge.store.sqlite import SQLiteStore
 
+# More writes a minute than the default limits allow; rate limits have their own tests.
+SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
+
 HANDLER = "function handler() { return { status: 200, body: 'x' }; }"
 # (status, trigger_type) of the records written, oldest first.
 HISTORY = [

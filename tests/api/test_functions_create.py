@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+# More writes a minute than the default limits allow; rate limits have their own tests.
+SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
+
 HANDLER = "async function handler(req) { return { status: 200, body: 'ok' }; }"
 
 

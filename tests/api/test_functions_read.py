@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# More writes a minute than the default limits allow; rate limits have their own tests.
+SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
+
 HANDLER = "function handler(req) { return { status: 200, body: req.method }; }"
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# More writes a minute than the default limits allow; rate limits have their own tests.
+SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
+
 V1 = "function handler() { return { status: 200, body: 'v1' }; }"
 V2 = "function handler() { return { status: 200, body: 'v2' }; }"
 
