@@ -103,12 +103,14 @@ class _StepOutput(msgspec.Struct):
     cleared: list[int] = []
     inflight: int = 0
     bufferBytes: int = 0
+    busyMs: float = 0
     running: int | None = None
 
 
 # `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
 init_mini_racer(flags=(*DEFAULT_V8_FLAGS, "--expose-gc"), ignore_duplicate_init=True)
 
+_COLLECT = "__flux_step('')"
 _decode_output = msgspec.json.Decoder(_StepOutput).decode
 _encode = msgspec.json.encode
 _call_ids = itertools.count(1)
@@ -148,7 +150,12 @@ class Isolate:
         self.retiring = False
         self.closed = False
         self.last_used = time.monotonic()
+        self.probed = self.last_used
         self.buffer_bytes = 0
+        # Smoothed JavaScript time of a step: long steps mean CPU-heavy code, which another
+        # isolate can run in parallel; short ones mean batching on this isolate is cheaper.
+        self.step_seconds = 0.0
+        self._async_entry = True  # learnt from the first batch: do calls outlive their step?
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, load_seconds: float | None = None) -> None:
@@ -270,6 +277,10 @@ class Isolate:
             while self._wanted and not self.closed:
                 self._wanted = False
                 await self._step()
+        except Exception:
+            # A bug here must not leave callers waiting forever: fail them and drop the isolate.
+            log.exception("isolate driver failed", function=self.spec.name)
+            self._fail_all_interrupted()
         finally:
             self._driver = None
 
@@ -281,6 +292,7 @@ class Isolate:
         """
         if self._driver is not None or self._calls or self.closed or self._mr is None:
             return
+        self.probed = time.monotonic()
         self._driver = asyncio.current_task()
         try:
             await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
@@ -309,26 +321,36 @@ class Isolate:
             payload["cancel"] = expired
         if batch:
             payload["start"] = [(call.id, call.request) for call in batch]
+        # Async handlers settle in the microtask drain after the step returns. Queuing a collect
+        # step right behind it, instead of waiting for the notification, overlaps the two
+        # crossings; the step is told so that JavaScript does not notify in vain.
+        follow = bool(batch) and self._async_entry
+        if follow:
+            payload["follow"] = True
         deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
-        code = b"__flux_step(" + _encode(_encode(payload).decode()) + b")"
+        code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
+        steps = [asyncio.ensure_future(self._mr.eval_cancelable(code))]
+        if follow:
+            steps.append(asyncio.ensure_future(self._mr.eval_cancelable(_COLLECT)))
         try:
-            raw = await asyncio.wait_for(
-                self._mr.eval_cancelable(code.decode()), max(deadline - now, 0.001)
-            )
-            assert isinstance(raw, str)
+            for pending in steps:
+                raw = await asyncio.wait_for(pending, max(deadline - time.monotonic(), 0.001))
+                assert isinstance(raw, str)
+                output = _decode_output(raw)
+                if pending is steps[0] and batch:
+                    self._async_entry = output.inflight > 0
+                self._apply(output)
         except TimeoutError:
+            for pending in steps:
+                pending.cancel()
             await self._recover()
-            return
         except JSOOMException:
             self._fail_all_memory()
-            return
         except JSEvalException as error:
             # The step itself failed: user code broke a built-in the prelude relies on.
             log.warning("isolate step failed", function=self.spec.name, error=str(error))
             self._fail_all_interrupted()
-            return
-        self._apply(_decode_output(raw))
 
     async def _recover(self) -> None:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
@@ -369,7 +391,12 @@ class Isolate:
         self.close()
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:
+        if self._mr is not None and self._mr.was_hard_memory_limit_reached():
+            # V8 stopped something (perhaps JavaScript left running between steps) at the heap
+            # limit; the heap is suspect, so no new calls go here.
+            self.retiring = True
         self.buffer_bytes = output.bufferBytes
+        self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
             handle = self._timer_handles.pop(timer_id, None)

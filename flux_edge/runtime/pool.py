@@ -20,6 +20,10 @@ from flux_edge.runtime.types import (
 
 log = structlog.get_logger("flux_edge.runtime")
 
+# A function gets another isolate only when its busy isolates spend this long per step: trivial
+# calls batch best on one isolate, CPU-heavy ones need parallel isolates.
+GROW_STEP_SECONDS = 0.004
+
 
 @dataclass(frozen=True, kw_only=True)
 class PoolLimits:
@@ -102,7 +106,6 @@ class IsolatePool:
 
     async def _reap(self) -> None:
         """Probe isolates used since the last look, and close the ones idle for too long."""
-        probed_at = 0.0
         while True:
             await asyncio.sleep(self.limits.probe_interval)
             now = time.monotonic()
@@ -111,9 +114,8 @@ class IsolatePool:
                     continue
                 if now - isolate.last_used > self.limits.idle_seconds:
                     isolate.close()
-                elif isolate.last_used >= probed_at:
+                elif isolate.last_used >= isolate.probed:
                     await isolate.probe()
-            probed_at = now
 
     @property
     def isolate_count(self) -> int:
@@ -153,21 +155,22 @@ class IsolatePool:
                 raise RuntimeUnavailableError("the server is shutting down", retry_after=5)
             group = self._group(spec)
             spec = group.spec  # a caller holding an older version still gets the newest code
-            usable = [
-                i
-                for i in group.isolates
-                if not i.retiring and i.load < limits.max_concurrency_per_isolate
-            ]
+            live = [i for i in group.isolates if not i.retiring]
+            usable = [i for i in live if i.load < limits.max_concurrency_per_isolate]
             idle = [i for i in usable if not i.busy]
             if idle:
                 return min(idle, key=lambda i: i.load)
-            can_grow = len(group.isolates) + group.starting < limits.max_isolates_per_function
-            room = self._room_for(spec) or (not usable and self._evict_one(spec.memory_limit_mb))
-            if can_grow and room:
-                isolate = await self._start_isolate(spec, group)
-                if isolate is not None:
-                    return isolate
-                continue
+            if len(live) + group.starting < limits.max_isolates_per_function:
+                first = not live and not group.starting
+                cpu_bound = bool(usable) and all(i.step_seconds > GROW_STEP_SECONDS for i in usable)
+                full = not usable and not group.starting
+                if (first or cpu_bound or full) and (
+                    self._room_for(spec) or self._evict_one(spec.memory_limit_mb)
+                ):
+                    isolate = await self._start_isolate(spec, group)
+                    if isolate is not None:
+                        return isolate
+                    continue
             if usable:
                 return min(usable, key=lambda i: i.load)
             await self._wait_for_slot(group)
@@ -245,6 +248,11 @@ class IsolatePool:
         self._live.add(isolate)
         group.isolates.append(isolate)
         self._count_changed()
+        # Calls that queued while it was loading can all try it now.
+        while group.waiters:
+            waiter = group.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
 
     def _on_call_done(self, isolate: Isolate) -> None:
         if isolate.calls_started >= self.limits.isolate_max_calls and not isolate.retiring:

@@ -35,9 +35,10 @@
   let lastOwner = null;
   let outbox = emptyOutbox();
   let notified = false;
+  let followed = false;
 
   function emptyOutbox() {
-    return { done: [], ops: [], timers: [], cleared: [] };
+    return { done: [], ops: [], timers: [], cleared: [], busyMs: 0 };
   }
 
   function ownerFromStack() {
@@ -491,7 +492,9 @@
   /** One crossing: {io: [[opId, ok, value]], timers: [id], cancel: [callId], start: [[callId, req]]}. */
   function step(inputJson) {
     notified = true; // this step returns the outbox: nothing it produces needs a notification
+    const began = Date.now();
     const input = inputJson ? parseJSON(inputJson) : {};
+    followed = input.follow === true;
     if (input.io) for (const [opId, ok, value] of input.io) settleOp(opId, ok, value);
     if (input.timers) for (const id of input.timers) fireTimer(id);
     if (input.cancel) {
@@ -500,13 +503,16 @@
     if (input.start) {
       for (const [callId, request] of input.start) start(callId, request);
     }
+    outbox.busyMs = Date.now() - began;
     return flush();
   }
 
   function flush() {
     const out = outbox;
     outbox = emptyOutbox();
-    notified = false;
+    // A collect step queued right behind this one reads what settles in between.
+    notified = followed;
+    followed = false;
     out.inflight = calls.size;
     memory.reclaim();
     out.bufferBytes = memory.liveBytes();
