@@ -10,7 +10,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _common import PAYLOAD, TRIVIAL_HANDLER, median, start_server, wrk, write_result
+from _common import PAYLOAD, TRIVIAL_HANDLER, median, start_server, write_result, wrk
 
 
 def main() -> None:
