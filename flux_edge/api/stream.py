@@ -79,6 +79,7 @@ class StreamSession:
         self._credential: str | None = None
         self._principal: Principal | None = None
         self._open = True
+        self._calls = 0
         self._headers = {
             name: value
             for name, value in socket.headers.items()
@@ -96,6 +97,7 @@ class StreamSession:
         credential = header or (f"Bearer {token}" if token is not None else None)
         if credential is not None and not await self._authenticate(credential, None):
             return
+        log.info("stream_opened", authenticated=self._principal is not None)
         try:
             await self._read_loop()
         finally:
@@ -103,6 +105,7 @@ class StreamSession:
             # Calls already running finish (their executions are recorded); answers are dropped.
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            log.info("stream_closed", calls=self._calls)
 
     async def _read_loop(self) -> None:
         max_bytes = self._services.settings.max_body_bytes
@@ -148,6 +151,7 @@ class StreamSession:
             self._slots.release()
             await self._send_error(message.get("id"), "Invalid message", problem)
             return True
+        self._calls += 1
         task = asyncio.create_task(self._call(message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
