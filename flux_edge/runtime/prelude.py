@@ -14,7 +14,7 @@ from flux_edge.runtime.webapi import web_prelude_source
 JS_DIR = Path(__file__).parent / "js"
 
 # Capability shims (fetch, files) that talk to Python through `__flux_host`; loaded after core.js.
-CAPABILITY_FILES: tuple[str, ...] = ()
+CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js")
 
 
 class IsolateConfig(msgspec.Struct, kw_only=True):
