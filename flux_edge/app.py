@@ -21,6 +21,7 @@ from flux_edge.api.stream import function_stream
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
+from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
 from flux_edge.service.auth import Authenticator
@@ -59,6 +60,7 @@ def _pool_limits(settings: Settings) -> PoolLimits:
 
 def create_app(settings: Settings) -> Litestar:
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
+    host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
 
     async def start(app: Litestar) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ def create_app(settings: Settings) -> Litestar:
         await authenticator.load()
         app.state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
-        runtime = Runtime(_pool_limits(settings))
+        runtime = Runtime(_pool_limits(settings), host=host)
         await runtime.start()
         invocation_metrics = InvocationMetrics()
         invocation_metrics.watch_pool(
@@ -118,6 +120,7 @@ def create_app(settings: Settings) -> Litestar:
             await scheduler.stop()
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
+        await host.aclose()
         await services.store.close()
         limiter: RateLimiter | None = app.state.get(RATE_LIMITER_KEY)
         if limiter is not None:
