@@ -46,9 +46,12 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # uvicorn installs its own handlers unless told otherwise; route them through ours instead.
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # flux_edge.api.access_log writes the one line per request; uvicorn's own would double it.
+    logging.getLogger("uvicorn.access").handlers.clear()
+    logging.getLogger("uvicorn.access").propagate = False
 
 
 def _keep(_: object, __: str, event: structlog.typing.EventDict) -> structlog.typing.EventDict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -83,7 +84,11 @@ class ServerProcess:
         raise RuntimeError(f"server not ready in {STARTUP_SECONDS}s:\n{self.stderr()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
-        """Send `sig` and wait for the process to exit; returns its exit code."""
+        """Send `sig` to the server and wait for it to exit; returns its exit code.
+
+        Whatever is left of its process group afterwards (worker processes of a server that did
+        not stop them) is killed, so no test leaves processes behind.
+        """
         for client in self.clients:
             client.close()
         if self.process.poll() is None:
@@ -93,6 +98,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         return self.process.returncode
 
 
@@ -121,6 +128,7 @@ def spawn_server(
             stdout=out,
             stderr=err,
             env=env,
+            start_new_session=True,  # its own process group, so stop() can sweep up its workers
         )  # fmt: skip
     return ServerProcess(process, port, data_dir, stdout_path, stderr_path, admin_token)
 
@@ -138,7 +146,7 @@ def start_server(tmp_path: Path) -> Iterator[object]:
 
     yield start
     for server in started:
-        server.stop(signal.SIGKILL)
+        server.stop(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -53,3 +53,14 @@ def test_every_request_is_logged_as_one_json_line(server, anonymous):
     assert entries
     assert {"method", "path", "status", "duration_ms"} <= set(entries[-1])
     assert entries[-1]["status"] == 200
+
+
+def test_each_request_is_logged_once(server, anonymous):
+    import json
+    import uuid
+
+    path = f"/probe-{uuid.uuid4().hex}"
+    anonymous.get(path)
+    mentions = [line for line in server.stdout().splitlines() if path in line]
+    assert len(mentions) == 1
+    assert json.loads(mentions[0])["status"] == 404
