@@ -29,7 +29,7 @@ class AddressDenied(Exception):
     def __init__(self, host: str, address: IPAddress, reason: str) -> None:
         shown = host if host == str(address) else f"{host} ({address})"
         super().__init__(
-            f"connections to {shown} are not allowed: {reason} address "
+            f"connections to {shown} are not allowed: {reason} "
             "(an operator can allow its range with FLUX_EDGE_NET_ALLOW)"
         )
         self.host = host
@@ -67,24 +67,24 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
 def refusal_reason(address: IPAddress) -> str | None:
     """Why a public-internet-only policy refuses `address`, or None when it is a global address."""
     if address in METADATA_ADDRESSES:
-        return "a cloud metadata"
+        return "a cloud metadata address"
     embedded = _embedded_ipv4(address)
     if embedded is not None:
         inner = refusal_reason(embedded)
-        return None if inner is None else f"{inner} (embedded in IPv6)"
+        return None if inner is None else f"{inner}, embedded in an IPv6 address"
     checks = (
-        (address.is_unspecified, "an unspecified"),
-        (address.is_loopback, "a loopback"),
-        (address.is_link_local, "a link-local"),
-        (address.is_multicast, "a multicast"),
-        (address.is_private, "a private"),
-        (address.is_reserved, "a reserved"),
+        (address.is_unspecified, "an unspecified address"),
+        (address.is_loopback, "a loopback address"),
+        (address.is_link_local, "a link-local address"),
+        (address.is_multicast, "a multicast address"),
+        (address.is_private, "a private address"),
+        (address.is_reserved, "a reserved address"),
     )
     for hit, reason in checks:
         if hit:
             return reason
     # is_global is False for the rest of the special ranges (shared 100.64/10, documentation...).
-    return None if address.is_global else "a non-public"
+    return None if address.is_global else "a non-public address"
 
 
 class OutboundPolicy:

@@ -33,6 +33,7 @@ class LocalServer:
     port: int
     requests: list[dict[str, Any]] = field(default_factory=list)
     hang_closed: threading.Event = field(default_factory=threading.Event)
+    closed_at: float | None = None  # time.monotonic() when a /hang client closed its connection
 
     @property
     def url(self) -> str:
@@ -129,11 +130,11 @@ def _handler(state: LocalServer) -> type[BaseHTTPRequestHandler]:
                 if ready:
                     try:
                         if sock.recv(1, socket.MSG_PEEK) == b"":
-                            state.hang_closed.set()
                             break
                     except OSError:
-                        state.hang_closed.set()
                         break
+            state.closed_at = time.monotonic()
+            state.hang_closed.set()
             self.close_connection = True
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
