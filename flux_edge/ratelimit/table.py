@@ -31,6 +31,7 @@ _SLOT = struct.Struct("<Qd")
 _GROUP_LAYOUT = struct.Struct("<" + "Qd" * _GROUP)
 _GROUP_BYTES = _GROUP_LAYOUT.size
 DEFAULT_SLOTS = 1 << 16  # 1 MiB: room for tens of thousands of active keys
+_HASH_CACHE_SIZE = 10_000
 
 
 def _key_hash(key: str) -> int:
@@ -56,6 +57,8 @@ class SharedTable:
             os.close(self._fd)
             raise
         self._evictions_logged = 0
+        # Callers repeat (one token, one function): remembering hashes saves a BLAKE2b per check.
+        self._hashes: dict[str, int] = {}
 
     def _initialise(self) -> None:
         # Whole-file flock (a separate lock family from the record locks) so that only one of the
@@ -73,7 +76,11 @@ class SharedTable:
 
     def check(self, key: str, limit: Limit) -> Decision:
         """Count one request of `key` against `limit` and say whether it is admitted."""
-        key_hash = _key_hash(key)
+        key_hash = self._hashes.get(key)
+        if key_hash is None:
+            if len(self._hashes) >= _HASH_CACHE_SIZE:
+                self._hashes.clear()
+            key_hash = self._hashes[key] = _key_hash(key)
         offset = _HEADER_BYTES + (key_hash % self._groups) * _GROUP_BYTES
         fcntl.lockf(self._fd, fcntl.LOCK_EX, _GROUP_BYTES, offset)
         try:
