@@ -100,6 +100,8 @@ class StreamSession:
         log.info("stream_opened", authenticated=self._principal is not None)
         try:
             await self._read_loop()
+        except WebSocketDisconnect:
+            pass  # the client left; nothing to answer
         finally:
             self._open = False
             # Calls already running finish (their executions are recorded); answers are dropped.

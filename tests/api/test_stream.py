@@ -98,6 +98,19 @@ def test_a_call_is_recorded_with_trigger_type_websocket(admin, ws, fname):
     assert [r["id"] for r in rows] == [result["execution_id"]]
 
 
+def test_a_call_running_when_the_client_leaves_still_finishes_and_is_recorded(admin, server, fname):
+    deploy(admin, fname, SLEEP)
+    with connect(stream_url(server), open_timeout=10) as ws:
+        ws.send(json.dumps({"function": fname, "payload": {"ms": 300, "tag": "left"}}))
+    deadline = time.monotonic() + 5
+    rows: list[dict] = []
+    while not rows and time.monotonic() < deadline:
+        rows = admin.get(f"/api/v1/functions/{fname}/executions").json()
+        time.sleep(0.1)
+    assert [(r["status"], r["trigger_type"]) for r in rows] == [("success", "websocket")]
+    assert server.client().get("/health").status_code == 200
+
+
 def test_a_missing_or_disabled_function_answers_404(admin, ws, fname):
     deploy(admin, fname, ECHO, enabled=False)
     disabled = call(ws, {"function": fname, "payload": {}, "id": "d"})
