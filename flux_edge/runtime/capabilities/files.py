@@ -265,7 +265,17 @@ def _open(dir_fd: int, name: str, flags: int, path: str, op: str, mode: int = 0o
     try:
         return os.open(name, flags, mode, dir_fd=dir_fd)
     except OSError as error:
+        if error.errno == errno.ENOTDIR and _is_symlink(dir_fd, name):
+            # O_DIRECTORY|O_NOFOLLOW on a symlink reports ENOTDIR: it is the swapped-in link.
+            error = OSError(errno.ELOOP, os.strerror(errno.ELOOP))
         raise _error(error, path, op) from None
+
+
+def _is_symlink(dir_fd: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
 
 
 def _outside(path: str, op: str, *, via_link: bool = False) -> HostOpError:

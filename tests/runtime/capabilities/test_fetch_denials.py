@@ -124,3 +124,40 @@ class TestWithLoopbackAllowed:
         await bridge.aclose()
         assert raised.value.type == "PermissionDenied"
         assert local_server.requests == []
+
+
+async def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to(
+    local_server: LocalServer, monkeypatch: pytest.MonkeyPatch
+):
+    # A rebinding resolver: the first answer is allowed, every later one is a private address.
+    import asyncio
+    import socket
+
+    from flux_edge.runtime import FunctionSpec
+    from flux_edge.runtime.capabilities import CapabilityBridge
+    from tests.runtime.conftest import make_request
+
+    loop = asyncio.get_running_loop()
+    real_getaddrinfo = loop.getaddrinfo
+    lookups: list[str] = []
+
+    async def rebinding(host: Any, port: Any, **kwargs: Any) -> Any:
+        if host != "rebind.test":
+            return await real_getaddrinfo(host, port, **kwargs)
+        lookups.append(host)
+        address = "127.0.0.1" if len(lookups) == 1 else "10.255.255.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(loop, "getaddrinfo", rebinding)
+    bridge = CapabilityBridge(net_allow="127.0.0.0/8")
+    spec = FunctionSpec(function_id="f", name="f", version=1, compiled="")
+    url = f"http://rebind.test:{local_server.port}/echo"
+    try:
+        answer_ = await bridge.run(
+            "fetch", {"id": 1, "method": "GET", "url": url}, make_request(), spec, deadline=1e18
+        )
+    finally:
+        await bridge.aclose()
+    assert answer_["status"] == 200
+    assert lookups == ["rebind.test"]
+    assert local_server.requests[-1]["headers"]["host"] == f"rebind.test:{local_server.port}"

@@ -195,3 +195,27 @@ async def test_python_refuses_file_operations_the_flags_do_not_grant(tmp_path: P
             await bridge.run(kind, payload, make_request(), spec, deadline=1e18)
         assert raised.value.type == "PermissionDenied"
     assert listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("operation", ["read", "stat", "write"])
+def test_a_symlink_swapped_in_after_the_check_is_not_followed(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch, operation: str
+):
+    # Stand in for the race: the path check saw a plain directory, then "link" became a symlink.
+    from flux_edge.runtime import HostOpError
+    from flux_edge.runtime.capabilities.files import FileJail
+
+    jail = FileJail(str(tmp_path / "jail"), quota_bytes=QUOTA, max_read_bytes=QUOTA)
+    os.symlink(outside, tmp_path / "jail" / "link")
+    monkeypatch.setattr(FileJail, "_canonical", lambda self, path, op, follow_last: path.split("/"))
+    run = {
+        "read": lambda: jail.read("link/secret.txt"),
+        "stat": lambda: jail.stat("link/secret.txt"),
+        "write": lambda: jail.write(
+            "link/secret.txt", b"x", append=False, create=True, create_new=False
+        ),
+    }[operation]
+    with pytest.raises(HostOpError) as raised:
+        run()
+    assert raised.value.type == "PermissionDenied"
+    assert (outside / "secret.txt").read_text() == "server secret"
