@@ -133,15 +133,31 @@ def spawn_server(
     return ServerProcess(process, port, data_dir, stdout_path, stderr_path, admin_token)
 
 
+def launch_server(data_dir: Path, **kwargs: object) -> ServerProcess:
+    """Spawn a server and wait until it is ready, on another port if the first was taken.
+
+    Free ports are only probably free: other test runs on the machine may take one first.
+    """
+    for attempt in range(3):
+        server = spawn_server(data_dir, **kwargs)  # type: ignore[arg-type]
+        try:
+            server.wait_ready()
+            return server
+        except RuntimeError:
+            server.stop(signal.SIGKILL)
+            if "address already in use" not in server.stderr().lower() or attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[object]:
     """Factory: `start_server(data_dir=None, **kw)` starts and waits; all are stopped afterwards."""
     started: list[ServerProcess] = []
 
     def start(data_dir: Path | None = None, **kwargs: object) -> ServerProcess:
-        server = spawn_server(data_dir or tmp_path / "data", **kwargs)  # type: ignore[arg-type]
+        server = launch_server(data_dir or tmp_path / "data", **kwargs)
         started.append(server)
-        server.wait_ready()
         return server
 
     yield start
@@ -158,9 +174,8 @@ def server(
     A module may set `SERVER_ENV = {...}` to start its server with extra FLUX_EDGE_* variables.
     """
     extra_env = getattr(request.module, "SERVER_ENV", None)
-    srv = spawn_server(tmp_path_factory.mktemp("server") / "data", extra_env=extra_env)
+    srv = launch_server(tmp_path_factory.mktemp("server") / "data", extra_env=extra_env)
     try:
-        srv.wait_ready()
         yield srv
     finally:
         srv.stop()

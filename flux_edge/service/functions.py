@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +25,7 @@ from flux_edge.store.base import FunctionRecord, FunctionVersionRecord, Store
 from flux_edge.store.clock import utc_now
 
 MAX_CODE_BYTES = 5 * 1024 * 1024
-_UPDATE_ATTEMPTS = 5
+_UPDATE_ATTEMPTS = 10
 
 
 class CodeChecker(Protocol):
@@ -87,6 +88,11 @@ class FunctionService:
         self._checker = checker
         self._functions_dir = functions_dir
         self._retire = retire
+        # Updates of one function queue up in this process instead of racing for the next
+        # version number; across worker processes the store's VersionConflictError decides.
+        self._update_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
 
     async def create(
         self, name: str, changes: FunctionChanges, created_by: str | None
@@ -195,6 +201,13 @@ class FunctionService:
     ) -> FunctionRecord:
         # Every version gets a row, even a settings-only change, so each version number in the
         # history names the exact code it ran and can be rolled back to.
+        lock = self._update_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            return await self._save_with_retries(name, change)
+
+    async def _save_with_retries(
+        self, name: str, change: Callable[[FunctionRecord], FunctionRecord]
+    ) -> FunctionRecord:
         for _ in range(_UPDATE_ATTEMPTS):
             current = await self.get(name)
             record = msgspec.structs.replace(
