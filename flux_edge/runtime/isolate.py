@@ -34,7 +34,7 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
-from flux_edge.runtime.prelude import config_script, prelude_source
+from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     CallOutcome,
     interrupted_result,
@@ -116,6 +116,40 @@ _encode = msgspec.json.encode
 _call_ids = itertools.count(1)
 
 
+class Engine:
+    """A booted V8 isolate with the prelude loaded, not yet given to a function.
+
+    Booting costs most of an isolate's start (the prelude is ~200 KB of JavaScript), so the pool
+    keeps a few engines ready and a new function version starts in about a millisecond.
+    """
+
+    def __init__(self) -> None:
+        self.mr = MiniRacer()
+        self.on_notify: Callable[[], None] | None = None
+        self._exit = ExitStack()
+        self._exit.callback(self.mr.close)
+        ctx = self.mr._ctx  # private API: see the module docstring
+        assert ctx is not None
+        notify = self._exit.enter_context(ctx._register_js_notification(self._notified))
+        global_object = self.mr.eval("globalThis")
+        assert isinstance(global_object, JSObject)
+        ctx.set_object_item(global_object, "__flux_notify", notify)
+
+    def _notified(self, _handle: object) -> None:
+        if self.on_notify is not None:
+            self.on_notify()
+
+    async def boot(self, seconds: float = 30.0) -> None:
+        """Seed `crypto` with OS entropy and load the prelude."""
+        for script in (entropy_script(), prelude_source()):
+            await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
+
+    def close(self) -> None:
+        """Free the isolate; V8 terminates whatever it is running."""
+        self.on_notify = None
+        self._exit.close()
+
+
 class Isolate:
     """A warm isolate for one function version; takes calls until retired or closed."""
 
@@ -136,7 +170,7 @@ class Isolate:
         self._on_call_done = on_call_done
         self._on_closed = on_closed
         self._mr: MiniRacer | None = None
-        self._exit = ExitStack()
+        self._engine: Engine | None = None
         self._calls: dict[int, _Call] = {}
         self._to_start: deque[_Call] = deque()
         self._io: list[tuple[int, bool, Any]] = []
@@ -158,22 +192,24 @@ class Isolate:
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, load_seconds: float | None = None) -> None:
-        """Create the isolate, load the prelude and the function's code; raise CodeError if bad."""
-        mr = MiniRacer()
-        self._mr = mr
-        self._exit.callback(mr.close)
-        mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
-        ctx = mr._ctx  # private API: see the module docstring
-        assert ctx is not None
-        notify = self._exit.enter_context(ctx._register_js_notification(self._on_notify))
-        global_object = mr.eval("globalThis")
-        assert isinstance(global_object, JSObject)
-        ctx.set_object_item(global_object, "__flux_notify", notify)
+    async def start(self, engine: Engine | None = None, load_seconds: float | None = None) -> None:
+        """Bind a booted engine (or boot one) to the function and load its code.
+
+        Raises CodeError when the code does not compile, throws at top level, runs too long, or
+        defines no handler; the engine is closed then.
+        """
+        if engine is None:
+            engine = Engine()
+            await engine.boot()
+        self._engine = engine
+        self._mr = engine.mr
+        engine.on_notify = self._on_notify
+        self._mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
         timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
         try:
-            await self._eval(config_script(self.spec, max_log_bytes=self._max_log_bytes), timeout)
-            await self._eval(prelude_source(), timeout)
+            await self._eval(
+                configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
+            )
             await self._eval(self.spec.compiled, timeout)
             await self._eval("__flux_check_entry()", timeout)
         except JSParseException as error:
@@ -210,7 +246,8 @@ class Isolate:
         self._timer_handles.clear()
         for task in self._host_tasks:
             task.cancel()
-        self._exit.close()
+        if self._engine is not None:
+            self._engine.close()
         self._mr = None
         for call in list(self._calls.values()):
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
@@ -264,7 +301,7 @@ class Isolate:
             self.close()
 
     # ---- stepping --------------------------------------------------------------------------------
-    def _on_notify(self, _handle: object) -> None:
+    def _on_notify(self) -> None:
         self._want_step()
 
     def _want_step(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from flux_edge.runtime.isolate import HostBridge, Isolate
+from flux_edge.runtime.isolate import Engine, HostBridge, Isolate
 from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
@@ -35,6 +36,7 @@ class PoolLimits:
     max_concurrency_per_isolate: int = 64
     max_queue_per_function: int = 256
     isolate_max_calls: int = 100_000
+    spare_engines: int = 2  # booted isolates kept ready for new function versions
     idle_seconds: float = 600.0  # an isolate unused this long is closed to give its memory back
     probe_interval: float = 0.5  # how often isolates used since the last look are checked
     max_log_bytes: int = 256 * 1024
@@ -63,6 +65,8 @@ class IsolatePool:
         self._live: set[Isolate] = set()
         self._closing = False
         self._reaper: asyncio.Task[None] | None = None
+        self._spares: list[Engine] = []
+        self._filling: asyncio.Task[None] | None = None
         self.on_isolate_count: Callable[[int], None] | None = None
 
     # ---- public ----------------------------------------------------------------------------------
@@ -96,6 +100,13 @@ class IsolatePool:
         self._closing = True
         if self._reaper is not None:
             self._reaper.cancel()
+        if self._filling is not None:
+            self._filling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._filling
+        for engine in self._spares:
+            engine.close()
+        self._spares.clear()
         for function_id in list(self._functions):
             self.retire(function_id)
         in_flight = [future for i in self._live for future in i.futures()]
@@ -211,11 +222,43 @@ class IsolatePool:
             if waiter in group.waiters:
                 group.waiters.remove(waiter)
 
+    async def take_engine(self) -> Engine:
+        """A booted engine: a spare if one is ready (refilled in the background), else a new one."""
+        if self._spares:
+            engine = self._spares.pop()
+        else:
+            engine = Engine()
+            try:
+                await engine.boot()
+            except BaseException:
+                engine.close()
+                raise
+        if self._filling is None and not self._closing:
+            self._filling = asyncio.get_running_loop().create_task(self.fill_spares())
+        return engine
+
+    async def fill_spares(self) -> None:
+        """Boot engines until `spare_engines` are ready."""
+        try:
+            while len(self._spares) < self.limits.spare_engines and not self._closing:
+                engine = Engine()
+                try:
+                    await engine.boot()
+                except BaseException:
+                    engine.close()
+                    raise
+                if self._closing:
+                    engine.close()
+                else:
+                    self._spares.append(engine)
+        finally:
+            self._filling = None
+
     async def _start_isolate(self, spec: FunctionSpec, group: _FunctionIsolates) -> Isolate | None:
         group.starting += 1
         isolate = self._new_isolate(spec)
         try:
-            await isolate.start()
+            await isolate.start(await self.take_engine())
         except Exception:
             self._live.discard(isolate)
             raise

@@ -17,8 +17,8 @@ JS_DIR = Path(__file__).parent / "js"
 CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js")
 
 
-class IsolateConfig(msgspec.Struct, kw_only=True):
-    """Per-isolate values the prelude reads once (and then deletes from the global scope)."""
+class FunctionConfig(msgspec.Struct, kw_only=True):
+    """What an isolate learns when it is given to a function (core.js `configure`)."""
 
     bufferLimit: int
     maxLogBytes: int
@@ -29,9 +29,17 @@ class IsolateConfig(msgspec.Struct, kw_only=True):
     env: dict[str, str]
 
 
-def config_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
-    """The first script an isolate runs: its configuration and fresh OS entropy for `crypto`."""
-    config = IsolateConfig(
+def entropy_script() -> str:
+    """The first script an isolate runs: fresh OS entropy that crypto.js keys its generator with."""
+    return (
+        "Object.defineProperty(globalThis, '__flux_entropy', "
+        f"{{value: '{os.urandom(64).hex()}', configurable: true}});"
+    )
+
+
+def configure_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
+    """Binds a booted isolate to `spec`: its buffer budget, log cap, permissions and variables."""
+    config = FunctionConfig(
         bufferLimit=spec.memory_limit_mb * 1024 * 1024,
         maxLogBytes=max_log_bytes,
         allowEnv=spec.permissions.allow_env,
@@ -40,12 +48,8 @@ def config_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
         allowWrite=spec.permissions.allow_write,
         env=dict(spec.env) if spec.permissions.allow_env else {},
     )
-    values = {"__flux_config": config, "__flux_entropy": os.urandom(64).hex()}
-    return "".join(
-        f"Object.defineProperty(globalThis, {name!r}, "
-        f"{{value: {msgspec.json.encode(value).decode()}, configurable: true}});"
-        for name, value in values.items()
-    )
+    encoded = msgspec.json.encode(msgspec.json.encode(config).decode()).decode()
+    return f"__flux_configure({encoded})"
 
 
 @cache

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from py_mini_racer import MiniRacer
-
 from flux_edge.runtime.isolate import HostBridge
 from flux_edge.runtime.pool import IsolatePool, PoolLimits
 from flux_edge.runtime.types import FunctionSpec, InvokeRequest, InvokeResult
@@ -25,9 +21,8 @@ class Runtime:
         self.pool = IsolatePool(limits or PoolLimits(), host)
 
     async def start(self) -> None:
-        """Initialise V8 once (~45 MB, tens of ms) so the first deploy does not pay for it."""
-        MiniRacer().close()
-        await asyncio.sleep(0)
+        """Initialise V8 (~45 MB, tens of ms, once) and boot the spare engines."""
+        await self.pool.fill_spares()
 
     async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
         """Run one call; raises RuntimeUnavailableError when the pool cannot take it."""
@@ -40,7 +35,10 @@ class Runtime:
         """
         target = spec or FunctionSpec(function_id="", name="check", version=0, compiled=compiled)
         isolate = self.pool.new_isolate(target)
-        await isolate.start(load_seconds=min(target.timeout_seconds, CHECK_TIMEOUT_SECONDS))
+        await isolate.start(
+            await self.pool.take_engine(),
+            load_seconds=min(target.timeout_seconds, CHECK_TIMEOUT_SECONDS),
+        )
         if spec is None:
             isolate.close()
         else:

@@ -12,11 +12,9 @@
 // traces, which name the per-call wrapper function `__flux_call_<n>` that awaits the handler.
 (function (g) {
   "use strict";
-  const config = g.__flux_config;
   const memory = g.__flux_memory;
   const notifyPython = g.__flux_notify;
   const web = g.__flux_web || {};
-  delete g.__flux_config;
   delete g.__flux_memory;
   delete g.__flux_notify;
   delete g.__flux_entropy;
@@ -25,7 +23,12 @@
   const parseJSON = JSON.parse;
   const OriginalError = Error;
   const hasOwn = Object.prototype.hasOwnProperty;
-  const maxLogBytes = config.maxLogBytes;
+  // Set by configure() when the isolate is given to a function (isolates boot before that, so a
+  // spare with the prelude loaded can take a new function in about a millisecond).
+  let maxLogBytes = 256 * 1024;
+  let env = {};
+  let allowEnv = false;
+  const permissions = { net: false, read: false, write: false, env: false };
   const maxTimers = 10000;
 
   // ---- calls in flight -------------------------------------------------------------------------
@@ -529,16 +532,15 @@
   }
 
   // ---- Deno / process namespaces -------------------------------------------------------------------
-  const env = config.env;
   function requireEnv() {
-    if (!config.allowEnv) {
+    if (!allowEnv) {
       throw new (g.Deno.errors.PermissionDenied)(
         "environment access is not allowed for this function (allow_env is false)",
       );
     }
   }
   function envObject() {
-    return config.allowEnv ? Object.assign({}, env) : {};
+    return allowEnv ? Object.assign({}, env) : {};
   }
   class PermissionDenied extends OriginalError {
     constructor(message) {
@@ -650,8 +652,24 @@
     return entry.kind;
   }
 
+  /** Once, before user code loads: the function's limits, permissions and variables. */
+  function configure(json) {
+    delete g.__flux_configure;
+    const settings = parseJSON(json);
+    maxLogBytes = settings.maxLogBytes;
+    memory.setLimit(settings.bufferLimit);
+    env = Object.freeze(Object.assign(Object.create(null), settings.env));
+    allowEnv = settings.allowEnv;
+    permissions.env = settings.allowEnv;
+    permissions.net = settings.allowNet;
+    permissions.read = settings.allowRead;
+    permissions.write = settings.allowWrite;
+    Object.freeze(permissions);
+  }
+
+  Object.defineProperty(g, "__flux_configure", { value: configure, configurable: true });
   Object.defineProperty(g, "__flux_host", {
-    value: Object.freeze({ hostCall, owner, PermissionDenied, NotFound }),
+    value: Object.freeze({ hostCall, owner, PermissionDenied, NotFound, permissions }),
     configurable: true,
     enumerable: false,
   });

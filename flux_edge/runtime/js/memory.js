@@ -7,10 +7,12 @@
 // collects them (FinalizationRegistry, which runs between calls). Sizes given as numbers are checked
 // before allocating, so a 2 GB request never reaches the allocator.
 //
-// Reads `__flux_config.bufferLimit` (bytes). Exposes `__flux_memory` to core.js, which removes it.
+// The budget is set when the isolate is given to a function (`__flux_memory.setLimit`, called by
+// core.js's configure); until then the prelude itself runs under a small one. Exposes
+// `__flux_memory` to core.js, which removes it from the global scope.
 (function (g) {
   "use strict";
-  const limit = g.__flux_config.bufferLimit;
+  let limit = 16 * 1024 * 1024;
   // V8 runs with --expose-gc so that buffers can be reclaimed on demand; user code must not see it.
   // (--expose-gc makes `gc` a non-configurable global, so it is emptied rather than deleted)
   const collectGarbage = typeof g.gc === "function" ? g.gc : () => {};
@@ -215,6 +217,9 @@
   Object.defineProperty(g, "__flux_memory", {
     value: Object.freeze({
       liveBytes: () => live,
+      setLimit: (bytes) => {
+        limit = bytes;
+      },
       // Called between steps: when buffers hold much of the budget, collect now so that their
       // finalizers (which run before the next step) give the bytes back.
       reclaim: () => {
