@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
 
+from flux_edge.runtime import FunctionSpec, Permissions, Runtime
 from tests.runtime.capabilities.conftest import LocalServer, RunFunction, answer
+from tests.runtime.conftest import make_request
 
 CAP = 64 * 1024
 
@@ -129,3 +132,30 @@ async def test_abort_signal_timeout_bounds_a_fetch_inside_a_longer_call(
     assert answer(result) == "TimeoutError"
     assert local_server.closed_at is not None
     assert local_server.closed_at < ended - 1
+
+
+@pytest.mark.parametrize("body", ["", 'new Request(url, { method: "POST", body: "b" })'])
+async def test_concurrent_calls_in_one_isolate_count_their_own_subrequests(
+    capability_runtime: Runtime, local_server: LocalServer, body: str
+):
+    # Two calls of one function share an isolate and interleave their fetches; with a cap of 5,
+    # four fetches each only succeed if every fetch is charged to the call that made it.
+    target = body or "url"
+    code = f"""
+      async function handler(req) {{
+        const url = "{local_server.url}/echo";
+        for (let i = 0; i < 4; i++) await fetch({target});
+        return "done";
+      }}
+    """
+    spec = FunctionSpec(
+        function_id="shared", name="shared", version=1, compiled=code, timeout_seconds=10,
+        permissions=Permissions(allow_net=True),
+    )  # fmt: skip
+    results = await asyncio.gather(
+        *(capability_runtime.invoke(spec, make_request()) for _ in range(2))
+    )
+    assert [r.outcome for r in results] == ["success", "success"], [
+        r.error_message for r in results
+    ]
+    assert len(local_server.requests) == 8
