@@ -68,13 +68,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--jwt-secret", help="HS256 secret for JWTs (prefer FLUX_EDGE_JWT_SECRET)")
     serve.add_argument("--log-format", choices=["json", "console"], help="FLUX_EDGE_LOG_FORMAT")
 
-    token = commands.add_parser("token", help="manage API tokens in the data dir's database")
-    token.add_argument("--data-dir", help="as for serve (FLUX_EDGE_DATA_DIR)")
+    # --data-dir may come before or after the action: `token --data-dir D list`, `token list
+    # --data-dir D`. SUPPRESS keeps an absent option from overwriting one given earlier.
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument(
+        "--data-dir", default=argparse.SUPPRESS, help="as for serve (FLUX_EDGE_DATA_DIR)"
+    )
+    token = commands.add_parser(
+        "token", parents=[data_dir], help="manage API tokens in the data dir's database"
+    )
     actions = token.add_subparsers(dest="action", required=True)
-    create = actions.add_parser("create", help="create a token and print it (shown only once)")
+    create = actions.add_parser(
+        "create", parents=[data_dir], help="create a token and print it (shown only once)"
+    )
     create.add_argument("--name", required=True, help="a label: letters, digits, '-' or '_'")
-    actions.add_parser("list", help="list tokens (never their secrets)")
-    revoke = actions.add_parser("revoke", help="revoke a token by id or name")
+    actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
+    revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
 
@@ -141,7 +150,9 @@ def _export(settings: Settings) -> None:
 
 
 def _token(args: argparse.Namespace) -> int:
-    settings = load_settings({"data_dir": args.data_dir})
+    settings = load_settings({"data_dir": getattr(args, "data_dir", None)})
+    # stdout carries only the command's output (e.g. the new token), so logs go to stderr.
+    configure_logging("console", "warning", stream=sys.stderr)
 
     async def run(store: SQLiteStore) -> int:
         tokens = TokenService(store)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 from structlog.typing import Processor
@@ -20,8 +21,10 @@ _SHARED: list[Processor] = [
 ]
 
 
-def configure_logging(log_format: str = "json", level: str = "info") -> None:
-    """Send structlog and stdlib logging to stdout as JSON lines (or console text)."""
+def configure_logging(
+    log_format: str = "json", level: str = "info", stream: TextIO | None = None
+) -> None:
+    """Send structlog and stdlib logging to `stream` (stdout) as JSON lines (or console text)."""
     console = log_format == "console"
     renderer: Processor = (
         structlog.dev.ConsoleRenderer() if console else structlog.processors.JSONRenderer()
@@ -40,7 +43,7 @@ def configure_logging(log_format: str = "json", level: str = "info") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

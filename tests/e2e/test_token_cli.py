@@ -57,6 +57,23 @@ def test_a_revoked_token_is_refused_at_once(start_server):
     assert "revoked" in flux_edge(server.data_dir, "list").stdout
 
 
+def test_create_on_a_fresh_data_dir_prints_only_the_token(tmp_path):
+    created = flux_edge(tmp_path / "fresh", "create", "--name", "first")
+    assert created.returncode == 0, created.stderr
+    assert len(created.stdout.splitlines()) == 1
+    assert created.stdout.startswith("fe_")
+
+
+def test_the_data_dir_may_follow_the_action(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
+    command = [sys.executable, "-m", "flux_edge", "token", "create", "--name", "late"]
+    result = subprocess.run(
+        [*command, "--data-dir", str(tmp_path / "late")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "late" in flux_edge(tmp_path / "late", "list").stdout
+
+
 def test_revoking_an_unknown_token_fails(tmp_path):
     result = flux_edge(tmp_path / "data", "revoke", "nobody")
     assert result.returncode == 1
