@@ -95,6 +95,7 @@ def create_app(settings: Settings) -> Litestar:
                 checker=runtime,
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
+                on_saved=invocations.prewarm,
             ),
             executions=ExecutionService(store),
             invocations=invocations,

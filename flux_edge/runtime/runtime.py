@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flux_edge.runtime.isolate import HostBridge
 from flux_edge.runtime.pool import IsolatePool, PoolLimits
-from flux_edge.runtime.types import FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.types import (
+    CodeError,
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeUnavailableError,
+)
 
 # Deploy-time checks run top-level code under this bound even if the function allows longer calls.
 CHECK_TIMEOUT_SECONDS = 10.0
@@ -43,6 +51,12 @@ class Runtime:
             isolate.close()
         else:
             await self.pool.prewarm(spec, isolate)
+
+    async def prewarm(self, spec: FunctionSpec) -> None:
+        """Make sure `spec`'s version has a warm isolate; a failure to load is left to the first
+        call to report (deploys were checked already)."""
+        with contextlib.suppress(CodeError, RuntimeUnavailableError):
+            await self.pool.prewarm(spec)
 
     def retire(self, function_id: str) -> None:
         """Stop running a function (deleted, disabled or replaced): its isolates drain and close."""

@@ -10,7 +10,7 @@ import asyncio
 import shutil
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -82,8 +82,11 @@ class FunctionService:
         checker: CodeChecker | None,
         functions_dir: Path,
         retire: Callable[[str], None] | None = None,
+        on_saved: Callable[[FunctionRecord], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
+        # Called with each newly saved version (e.g. to warm an isolate for its first call).
+        self._on_saved = on_saved
         self._compile = compile_source
         self._checker = checker
         self._functions_dir = functions_dir
@@ -132,6 +135,7 @@ class FunctionService:
                 "Function already exists",
                 f"A function named {name!r} exists; update it with PUT /api/v1/functions/{name}.",
             ) from exc
+        await self._saved(record)
         return record
 
     async def get(self, name: str) -> FunctionRecord:
@@ -203,7 +207,13 @@ class FunctionService:
         # history names the exact code it ran and can be rolled back to.
         lock = self._update_locks.setdefault(name, asyncio.Lock())
         async with lock:
-            return await self._save_with_retries(name, change)
+            record = await self._save_with_retries(name, change)
+        await self._saved(record)
+        return record
+
+    async def _saved(self, record: FunctionRecord) -> None:
+        if self._on_saved is not None:
+            await self._on_saved(record)
 
     async def _save_with_retries(
         self, name: str, change: Callable[[FunctionRecord], FunctionRecord]

@@ -91,6 +91,14 @@ class InvocationService:
             self._cache[name] = cached
         return cached
 
+    async def prewarm(self, record: FunctionRecord) -> None:
+        """Warm an isolate for a newly saved version, so its first call does not load code; a
+        disabled function gives its isolates back."""
+        if record.enabled:
+            await self._runtime.prewarm(spec_for(record, self._functions_dir))
+        else:
+            self._runtime.retire(record.id)
+
     async def invoke(
         self, name: str, call: CallInput, principal: Principal | None
     ) -> tuple[InvokeResult, str]:
