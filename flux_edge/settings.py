@@ -28,7 +28,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_limit_invoke: str = "600/min"  # per caller and function, HTTP and WebSocket
     rate_limit_executions: str = "300/min"  # execution history
     ws_max_in_flight: int = 32  # invocations one WebSocket may have running before reads pause
-    log_format: str = "json"  # "json" (one JSON object a line) or "console" (readable, for development)
+    log_format: str = (
+        "json"  # "json" (one JSON object a line) or "console" (readable, for development)
+    )
     log_level: str = "info"
     max_body_bytes: int = 6 * 1024 * 1024
     # Runtime
@@ -66,13 +68,15 @@ def _parse(field_type: Any, raw: str) -> Any:
     return raw
 
 
-def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+def load_settings(
+    overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> Settings:
     """Build Settings from the environment, then apply non-None `overrides` (from flags)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for field in msgspec.structs.fields(Settings):
         raw = env.get(ENV_PREFIX + field.name.upper())
-        if raw is not None:
+        if raw:  # an empty variable means "not set", as shells and unit files often leave them
             values[field.name] = _parse(field.type, raw)
     for key, value in (overrides or {}).items():
         if value is not None:
@@ -82,6 +86,6 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
 
 
 def _decode_path(type_: type, value: Any) -> Any:
-    if type_ is Path and isinstance(value, str):
+    if type_ is Path and isinstance(value, str | Path):
         return Path(value)
     raise NotImplementedError(type_)

@@ -114,7 +114,15 @@ def spawn_server(
     data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
-    env.update({"FLUX_EDGE_JWT_SECRET": JWT_SECRET, "FLUX_EDGE_LOG_LEVEL": "info"})
+    # Rate limits are off unless a test turns them on: shared module servers make more than
+    # 60 management writes a minute, and limits have tests of their own.
+    env.update(
+        {
+            "FLUX_EDGE_JWT_SECRET": JWT_SECRET,
+            "FLUX_EDGE_LOG_LEVEL": "info",
+            "FLUX_EDGE_RATE_LIMITS": "off",
+        }
+    )
     if admin_token is not None:
         env["FLUX_EDGE_ADMIN_TOKEN"] = admin_token
     env.update(extra_env or {})

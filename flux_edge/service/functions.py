@@ -25,6 +25,8 @@ from flux_edge.store.base import FunctionRecord, FunctionVersionRecord, Store
 from flux_edge.store.clock import utc_now
 
 MAX_CODE_BYTES = 5 * 1024 * 1024
+# Names whose /api/v1/functions/<name> path belongs to another endpoint.
+RESERVED_NAMES = frozenset({"stream"})
 _UPDATE_ATTEMPTS = 10
 
 
@@ -103,6 +105,12 @@ class FunctionService:
         """Deploy a new function at version 1. Raises InvalidInputError or ConflictError."""
         if isinstance(changes.code, UnsetType):
             raise InvalidInputError("Invalid request body", "Object missing required field `code`.")
+        if name in RESERVED_NAMES:
+            raise InvalidInputError(
+                "Invalid name",
+                f"{name!r} is reserved: /api/v1/functions/{name} is the WebSocket endpoint. "
+                "Choose another name.",
+            )
         _check_changes(changes)  # the cheap checks first; loading code into V8 is the costly one
         compiled = await self._compile_and_check(changes.code)
         now = utc_now()

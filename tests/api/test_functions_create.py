@@ -88,3 +88,11 @@ def test_create_records_the_jwt_subject_as_created_by(server, make_jwt, fname):
     response = server.client(token).post("/api/v1/functions", json={"name": fname, "code": HANDLER})
     assert response.status_code == 201
     assert response.json()["created_by"] == "user-42"
+
+
+def test_the_stream_endpoints_name_is_reserved(admin):
+    response = admin.post(
+        "/api/v1/functions", json={"name": "stream", "code": "function handler() {}"}
+    )
+    assert response.status_code == 400
+    assert "reserved" in response.json()["message"]
