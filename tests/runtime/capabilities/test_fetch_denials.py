@@ -5,12 +5,16 @@ The bridge here has no FLUX_EDGE_NET_ALLOW, except where a test says otherwise.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flux_edge.runtime import Permissions
+from flux_edge.runtime import FunctionSpec, Permissions, PoolLimits, Runtime
+from flux_edge.runtime.capabilities import CapabilityBridge
 from tests.runtime.capabilities.conftest import LocalServer, RunFunction, answer
+from tests.runtime.conftest import make_request
 
 CATCH = """
   try {{ const r = await fetch({url}); return ["fetched", r.status]; }}
@@ -106,9 +110,7 @@ class TestWithLoopbackAllowed:
     ):
         # A function cannot reach the bridge itself; this drives it directly to show the
         # Python-side check stands on its own.
-        from flux_edge.runtime import FunctionSpec, HostOpError
-        from flux_edge.runtime.capabilities import CapabilityBridge
-        from tests.runtime.conftest import make_request
+        from flux_edge.runtime import HostOpError
 
         bridge = CapabilityBridge(net_allow="127.0.0.0/8")
         spec = FunctionSpec(
@@ -132,10 +134,6 @@ async def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connec
     # A rebinding resolver: the first answer is allowed, every later one is a private address.
     import asyncio
     import socket
-
-    from flux_edge.runtime import FunctionSpec
-    from flux_edge.runtime.capabilities import CapabilityBridge
-    from tests.runtime.conftest import make_request
 
     loop = asyncio.get_running_loop()
     real_getaddrinfo = loop.getaddrinfo
@@ -161,3 +159,47 @@ async def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connec
     assert answer_["status"] == 200
     assert lookups == ["rebind.test"]
     assert local_server.requests[-1]["headers"]["host"] == f"rebind.test:{local_server.port}"
+
+
+class CountingBridge(CapabilityBridge):
+    """The real bridge, recording which operations reached Python."""
+
+    def __init__(self) -> None:
+        super().__init__(net_allow="127.0.0.0/8")
+        self.kinds: list[str] = []
+
+    async def run(self, kind: str, *args: Any) -> Any:
+        self.kinds.append(kind)
+        return await super().run(kind, *args)
+
+
+async def test_refused_flags_are_refused_in_javascript_without_asking_python(
+    local_server: LocalServer, tmp_path: Path
+):
+    bridge = CountingBridge()
+    runtime = Runtime(PoolLimits(max_isolates=2), host=bridge)
+    code = f"""
+      async function handler(req) {{
+        const names = [];
+        for (const attempt of [
+          () => fetch("{local_server.url}/echo"),
+          () => Deno.readTextFile("a.txt"),
+          () => Deno.writeTextFile("a.txt", "x"),
+        ]) {{
+          try {{ await attempt(); }} catch (e) {{ names.push(e.name); }}
+        }}
+        return names;
+      }}
+    """
+    spec = FunctionSpec(
+        function_id="no-flags", name="no-flags", version=1, compiled=code,
+        permissions=Permissions(allow_net=False, allow_read=False, allow_write=False),
+        files_dir=str(tmp_path),
+    )  # fmt: skip
+    try:
+        result = await runtime.invoke(spec, make_request())
+    finally:
+        await runtime.close(grace=0.5)
+        await bridge.aclose()
+    assert json.loads(result.body) == ["PermissionDenied"] * 3
+    assert bridge.kinds == []
