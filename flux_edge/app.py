@@ -92,7 +92,7 @@ def create_app(settings: Settings) -> Litestar:
             functions=FunctionService(
                 store,
                 compile_source=compile_source,
-                checker=runtime,
+                checker=invocations,
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
                 on_saved=invocations.prewarm,

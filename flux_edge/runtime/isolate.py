@@ -141,7 +141,7 @@ class Engine:
 
     async def boot(self, seconds: float = 30.0) -> None:
         """Seed `crypto` with OS entropy and load the prelude."""
-        for script in (entropy_script(), prelude_source()):
+        for script in (entropy_script(), prelude_source(), "__flux_warm_up()"):
             await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
 
     def close(self) -> None:
@@ -381,7 +381,7 @@ class Isolate:
         except TimeoutError:
             for pending in steps:
                 pending.cancel()
-            await self._recover()
+            await self._recover(deadline)
         except JSOOMException:
             self._fail_all_memory()
         except JSEvalException as error:
@@ -389,11 +389,13 @@ class Isolate:
             log.warning("isolate step failed", function=self.spec.name, error=str(error))
             self._fail_all_interrupted()
 
-    async def _recover(self) -> None:
+    async def _recover(self, deadline: float) -> None:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
         self.retiring = True
         assert self._mr is not None
-        now = time.monotonic()
+        # The loop's timer may fire a little before time.monotonic() reaches the deadline (uvloop
+        # caches its clock per iteration); the call that set the deadline has timed out all the same.
+        now = max(time.monotonic(), deadline)
         expired = [cid for cid, call in self._calls.items() if call.deadline <= now]
         try:
             raw = await asyncio.wait_for(

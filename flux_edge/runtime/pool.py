@@ -24,6 +24,7 @@ log = structlog.get_logger("flux_edge.runtime")
 # A function gets another isolate only when its busy isolates spend this long per step: trivial
 # calls batch best on one isolate, CPU-heavy ones need parallel isolates.
 GROW_STEP_SECONDS = 0.004
+REFILL_DELAY_SECONDS = 0.05
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -234,8 +235,14 @@ class IsolatePool:
                 engine.close()
                 raise
         if self._filling is None and not self._closing:
-            self._filling = asyncio.get_running_loop().create_task(self.fill_spares())
+            self._filling = asyncio.get_running_loop().create_task(self._refill_soon())
         return engine
+
+    async def _refill_soon(self) -> None:
+        # Creating an isolate blocks the loop for a few ms; let the deploy that took the spare
+        # answer first.
+        await asyncio.sleep(REFILL_DELAY_SECONDS)
+        await self.fill_spares()
 
     async def fill_spares(self) -> None:
         """Boot engines until `spare_engines` are ready."""

@@ -33,8 +33,9 @@ _UPDATE_ATTEMPTS = 10
 class CodeChecker(Protocol):
     """Loads compiled code into a scratch isolate to prove it runs and defines a handler."""
 
-    async def check(self, compiled: str) -> None:
-        """Raise CodeError when the code cannot be deployed."""
+    async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
+        """Raise CodeError when the code cannot be deployed; with `record`, the loaded code may
+        stay warm for that function version."""
         ...
 
 
@@ -112,14 +113,13 @@ class FunctionService:
                 "Choose another name.",
             )
         _check_changes(changes)  # the cheap checks first; loading code into V8 is the costly one
-        compiled = await self._compile_and_check(changes.code)
         now = utc_now()
         record = FunctionRecord(
             id=str(uuid.uuid4()),
             name=name,
             description=None,
             code=changes.code,
-            compiled=compiled,
+            compiled="",
             version=1,
             enabled=False,
             timeout_seconds=30,
@@ -136,9 +136,15 @@ class FunctionService:
             created_by=created_by,
         )
         record = _apply(record, changes)
+        # Checked with the record, the runtime keeps the isolate that loaded the code warm for
+        # version 1, so the first call finds it ready.
+        compiled = await self._compile_and_check(changes.code, record)
+        record = msgspec.structs.replace(record, compiled=compiled)
         try:
             await self._store.create_function(record)
         except base.NameConflictError as exc:
+            if self._retire is not None:
+                self._retire(record.id)
             raise ConflictError(
                 "Function already exists",
                 f"A function named {name!r} exists; update it with PUT /api/v1/functions/{name}.",
@@ -242,7 +248,7 @@ class FunctionService:
             "Concurrent updates", f"{name!r} is being updated by others; retry the request."
         )
 
-    async def _compile_and_check(self, code: str) -> str:
+    async def _compile_and_check(self, code: str, record: FunctionRecord | None = None) -> str:
         if not code.strip():
             raise InvalidInputError("Invalid code", "`code` is empty; it must define a handler.")
         if len(code.encode("utf-8")) > MAX_CODE_BYTES:
@@ -250,7 +256,7 @@ class FunctionService:
         try:
             compiled = self._compile(code)
             if self._checker is not None:
-                await self._checker.check(compiled)
+                await self._checker.check(compiled, record)
         except CodeError as exc:
             where = f" (line {exc.line}, column {exc.column})" if exc.line is not None else ""
             raise InvalidInputError(

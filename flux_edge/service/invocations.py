@@ -12,6 +12,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
+
 from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
@@ -90,6 +92,14 @@ class InvocationService:
             cached = _Cached(record, spec_for(record, self._functions_dir))
             self._cache[name] = cached
         return cached
+
+    async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
+        """Load code in a fresh isolate and find its handler (raises CodeError); for an enabled
+        `record`, that isolate then serves the version's first calls."""
+        spec = None
+        if record is not None and record.enabled:
+            spec = spec_for(msgspec.structs.replace(record, compiled=compiled), self._functions_dir)
+        await self._runtime.check(compiled, spec)
 
     async def prewarm(self, record: FunctionRecord) -> None:
         """Warm an isolate for a newly saved version, so its first call does not load code; a

@@ -76,7 +76,7 @@ def test_enabling_a_function_takes_effect_at_once(admin, anonymous, fname):
 def test_a_timeout_is_408_with_the_error_json_and_a_timeout_record(admin, anonymous, fname):
     deploy(admin, fname, "function handler() { while (true) {} }", timeout_seconds=1)
     response = anonymous.post(f"/api/v1/functions/{fname}/invoke", json={})
-    assert response.status_code == 408
+    assert response.status_code == 408, response.text
     body = response.json()
     assert body["error"] == "Function timed out"
     assert body["function"] == fname

@@ -199,9 +199,13 @@
   let nextOpId = 1;
   const pendingOps = new Map();
 
-  /** Asks Python to do `kind` with a JSON-able payload; resolves with Python's JSON answer. */
-  function hostCall(kind, payload) {
-    const id = owner();
+  /**
+   * Asks Python to do `kind` with a JSON-able payload; resolves with Python's JSON answer.
+   * Shims pass the call they captured synchronously (`owner()` at their entry), since after an
+   * `await` the stack may no longer say whose work this is.
+   */
+  function hostCall(kind, payload, callId) {
+    const id = callId !== undefined && calls.has(callId) ? callId : owner();
     if (id === null) return Promise.reject(new TypeError(`${kind} is only available during a call`));
     const opId = nextOpId++;
     return new Promise((resolve, reject) => {
@@ -655,6 +659,7 @@
   /** Once, before user code loads: the function's limits, permissions and variables. */
   function configure(json) {
     delete g.__flux_configure;
+    outbox = emptyOutbox(); // whatever the boot-time warm-up left
     const settings = parseJSON(json);
     maxLogBytes = settings.maxLogBytes;
     memory.setLimit(settings.bufferLimit);
@@ -667,7 +672,29 @@
     Object.freeze(permissions);
   }
 
+  // Runs the call path once with built-in handlers while the engine boots, so V8 has compiled it
+  // before the first real call (lazy compilation otherwise costs that call milliseconds).
+  function warmUp() {
+    const request = { method: "GET", url: "http://warm.up/", headers: {}, body: "", params: {} };
+    const saved = entry;
+    try {
+      entry = { kind: "handler", fn: () => ({ status: 200, body: "" }) };
+      step(stringify({ start: [[-1, request]] }));
+      entry = { kind: "handler", fn: async () => "warm" };
+      step(stringify({ start: [[-2, request]] }));
+    } finally {
+      entry = saved;
+    }
+  }
+
   Object.defineProperty(g, "__flux_configure", { value: configure, configurable: true });
+  Object.defineProperty(g, "__flux_warm_up", {
+    value: () => {
+      delete g.__flux_warm_up;
+      warmUp();
+    },
+    configurable: true,
+  });
   Object.defineProperty(g, "__flux_host", {
     value: Object.freeze({ hostCall, owner, PermissionDenied, NotFound, permissions }),
     configurable: true,

@@ -1,0 +1,59 @@
+"""Cold start through the real server: create a function, then its first successful invoke.
+
+Each sample is the wall time from sending the create request to receiving the first invoke
+response. Deploys are spaced a little apart, as real deploys are. Target: p50 <= 15 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from _common import PAYLOAD, TRIVIAL_HANDLER, start_server, write_result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--samples", type=int, default=40)
+    parser.add_argument("--gap", type=float, default=0.1, help="seconds between deploys")
+    args = parser.parse_args()
+
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(Path(tmp) / "data")
+        try:
+            with server.admin() as client:
+                client.get("/health")  # connection established before timing
+                for n in range(args.samples):
+                    name = f"cold-{n}"
+                    started = time.perf_counter()
+                    created = client.post(
+                        "/api/v1/functions",
+                        json={"name": name, "code": TRIVIAL_HANDLER, "enabled": True},
+                    )
+                    response = client.post(f"/api/v1/functions/{name}/invoke", content=PAYLOAD)
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert created.status_code == 201, created.text
+                    assert response.json() == {"ok": 1}, response.text
+                    samples.append(elapsed)
+                    time.sleep(args.gap)
+        finally:
+            server.stop()
+    samples.sort()
+    write_result(
+        "cold_start",
+        {
+            "samples": len(samples),
+            "p50_ms": round(statistics.median(samples), 2),
+            "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+            "min_ms": round(samples[0], 2),
+            "target_p50_ms": 15,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
