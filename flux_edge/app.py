@@ -29,12 +29,14 @@ from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
 from flux_edge.service.metrics import InvocationMetrics
-from flux_edge.settings import Settings, load_settings
+from flux_edge.service.retention import RetentionPruner
+from flux_edge.settings import Settings, load_settings, physical_memory_mb
 from flux_edge.store.sqlite import SQLiteStore
 
 log = structlog.get_logger("flux_edge.app")
 
 SCHEDULER_KEY = "scheduler"
+PRUNER_KEY = "pruner"
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -50,6 +52,8 @@ def _route_handlers() -> list[ControllerRouterHandler]:
 def _pool_limits(settings: Settings) -> PoolLimits:
     return PoolLimits(
         max_isolates=settings.max_isolates,
+        max_memory_mb=settings.max_memory_mb or physical_memory_mb(),
+        spare_engines=settings.spare_engines,
         max_isolates_per_function=settings.max_isolates_per_function,
         max_concurrency_per_isolate=settings.max_concurrency_per_isolate,
         max_queue_per_function=settings.max_queue_per_function,
@@ -110,6 +114,9 @@ def create_app(settings: Settings) -> Litestar:
         )
         await scheduler.start()
         app.state[SCHEDULER_KEY] = scheduler
+        pruner = RetentionPruner(store, settings.retention_days)
+        pruner.start()
+        app.state[PRUNER_KEY] = pruner
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
 
     async def stop(app: Litestar) -> None:
@@ -119,6 +126,9 @@ def create_app(settings: Settings) -> Litestar:
         scheduler: CronScheduler | None = app.state.get(SCHEDULER_KEY)
         if scheduler is not None:
             await scheduler.stop()
+        pruner: RetentionPruner | None = app.state.get(PRUNER_KEY)
+        if pruner is not None:
+            await pruner.stop()
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
         await host.aclose()

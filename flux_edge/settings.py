@@ -35,6 +35,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_body_bytes: int = 6 * 1024 * 1024
     # Runtime
     max_isolates: int = 256
+    # Cap on the sum of memory_limit_mb over live isolates (0: the machine's physical memory), so
+    # every isolate may reach its limit at once without the process running out of memory.
+    max_memory_mb: int = 0
+    spare_engines: int = 2
     max_isolates_per_function: int = 4
     max_concurrency_per_isolate: int = 64
     max_queue_per_function: int = 256
@@ -66,6 +70,14 @@ def _parse(field_type: Any, raw: str) -> Any:
     if field_type is bool or field_type == "bool":
         return raw.strip().lower() not in _FALSE
     return raw
+
+
+def physical_memory_mb() -> int:
+    """The machine's physical memory in MiB (a conservative 4096 where it cannot be read)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    except (ValueError, OSError, AttributeError):
+        return 4096
 
 
 def load_settings(
