@@ -104,7 +104,6 @@ class _StepOutput(msgspec.Struct):
     inflight: int = 0
     bufferBytes: int = 0
     busyMs: float = 0
-    running: int | None = None
 
 
 # `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
@@ -399,7 +398,9 @@ class Isolate:
         expired = [cid for cid, call in self._calls.items() if call.deadline <= now]
         try:
             raw = await asyncio.wait_for(
-                self._mr.eval_cancelable(f"__flux_recover({_encode(expired).decode()})"),
+                self._mr.eval_cancelable(
+                    "__flux_recover(" + _encode(_encode(expired).decode()).decode() + ")"
+                ),
                 PROBE_SECONDS,
             )
             assert isinstance(raw, str)

@@ -124,7 +124,13 @@ def result_from_payload(
 ) -> CallOutcome:
     """Map one `done` entry of a step (see js/core.js `finish`) to a CallOutcome."""
     logs = str(payload.get("logs") or "")
-    if payload.get("cancelled") or (timed_out and "response" not in payload):
+    if payload.get("interrupted") and not timed_out:
+        return CallOutcome(interrupted_result(spec, request, started, logs), None)
+    if (
+        payload.get("cancelled")
+        or payload.get("interrupted")
+        or (timed_out and "response" not in payload)
+    ):
         return CallOutcome(timeout_result(spec, request, started, logs), "timeout")
     error = payload.get("error")
     if error is not None:

@@ -152,3 +152,23 @@ async def test_a_full_queue_answers_unavailable(make_spec):
         assert all(r.status_code == 204 for r in served)
     finally:
         await runtime.close(grace=0.5)
+
+
+async def test_a_timed_out_call_keeps_the_logs_it_wrote(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { console.log('before the loop'); while (true) {} }",
+        timeout_seconds=0.5,
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert result.status_code == 408
+    assert result.logs == "console.log: before the loop"
+
+
+async def test_a_never_settling_call_keeps_its_logs_too(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "async function handler() { console.warn('waiting'); await new Promise(() => {}) }",
+        timeout_seconds=0.5,
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert result.status_code == 408
+    assert result.logs == "console.warn: waiting"

@@ -526,13 +526,16 @@
     return stringify(out);
   }
 
-  /** After a terminated step: what was running, and everything produced so far. */
-  function recover() {
-    const running = current;
+  /**
+   * After a terminated step: ends the calls that ran out of time and the call whose code was
+   * cut off (it cannot resume), with the logs they wrote, and returns everything produced so far.
+   */
+  function recover(expiredJson) {
+    const interrupted = current;
     current = null;
-    const out = parseJSON(flush());
-    out.running = running;
-    return stringify(out);
+    for (const callId of parseJSON(expiredJson)) finish(callId, { cancelled: true });
+    if (interrupted !== null) finish(interrupted, { interrupted: true });
+    return flush();
   }
 
   // ---- Deno / process namespaces -------------------------------------------------------------------
