@@ -7,6 +7,7 @@ every file it is made from.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -68,10 +69,14 @@ def newest_source_mtime() -> float:
 @pytest.fixture(scope="module")
 def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dist/flux-edge, built if stale, copied alone into an empty directory."""
-    if not DIST.exists() or DIST.stat().st_mtime < newest_source_mtime():
-        subprocess.run(
-            ["bash", "scripts/build-binary.sh"], cwd=ROOT, check=True, timeout=BUILD_SECONDS
-        )
+    (ROOT / "build").mkdir(exist_ok=True)
+    # One build at a time: a second test run waits, then finds dist/ fresh.
+    with (ROOT / "build" / "binary.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not DIST.exists() or DIST.stat().st_mtime < newest_source_mtime():
+            subprocess.run(
+                ["bash", "scripts/build-binary.sh"], cwd=ROOT, check=True, timeout=BUILD_SECONDS
+            )
     copy = tmp_path_factory.mktemp("bin") / "flux-edge"
     shutil.copy2(DIST, copy)
     return copy
