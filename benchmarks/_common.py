@@ -10,6 +10,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,7 +110,7 @@ def wrk(
     url: str, *, body: bytes, seconds: int, connections: int = 16, threads: int = 2
 ) -> WrkResult:
     """One wrk run POSTing `body`; wrk shares the machine's cores with the server."""
-    script = RESULTS / "post.lua"
+    script = Path(tempfile.gettempdir()) / "flux-edge-bench-post.lua"
     script.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(body.decode())}\n"

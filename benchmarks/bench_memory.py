@@ -25,7 +25,9 @@ async def run(functions: int) -> dict[str, object]:
     runtime = Runtime()
     await runtime.start()
     warm_up = FunctionSpec(function_id="warm", name="warm", version=1, compiled=TRIVIAL_HANDLER)
-    request = InvokeRequest(method="POST", url="http://bench/", headers={}, body=PAYLOAD.decode(), execution_id="e")
+    request = InvokeRequest(
+        method="POST", url="http://bench/", headers={}, body=PAYLOAD.decode(), execution_id="e"
+    )
     await runtime.invoke(warm_up, request)  # first-use costs (JIT, caches) out of the measurement
     gc.collect()
     before = rss_mb()

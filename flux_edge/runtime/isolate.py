@@ -329,6 +329,11 @@ class Isolate:
         if self._driver is not None or self._calls or self.closed or self._mr is None:
             return
         self.probed = time.monotonic()
+        if self._mr.was_hard_memory_limit_reached():
+            # V8 stopped something (JavaScript a call left running, say) at the heap limit; the
+            # heap is suspect, so the isolate goes.
+            self.close()
+            return
         self._driver = asyncio.current_task()
         try:
             await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
@@ -431,10 +436,6 @@ class Isolate:
         self.close()
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:
-        if self._mr is not None and self._mr.was_hard_memory_limit_reached():
-            # V8 stopped something (perhaps JavaScript left running between steps) at the heap
-            # limit; the heap is suspect, so no new calls go here.
-            self.retiring = True
         self.buffer_bytes = output.bufferBytes
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
         loop = asyncio.get_running_loop()

@@ -7,15 +7,25 @@ prunes by `to_epoch_us()` of those strings, never by the text itself.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+# utc_now() runs twice per invocation: the date-and-time part is formatted once a second.
+_second = -1
+_second_text = ""
 
 
 def utc_now() -> str:
     """The current time, e.g. `2024-10-26T10:00:00.123456Z`."""
-    return format_utc(datetime.now(UTC))
+    global _second, _second_text  # a one-slot cache of the formatted second
+    now_us = time.time_ns() // 1000
+    second, micros = divmod(now_us, 1_000_000)
+    if second != _second:
+        _second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        _second = second
+    return f"{_second_text}.{micros:06d}Z"
 
 
 def format_utc(moment: datetime) -> str:
