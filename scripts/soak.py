@@ -141,7 +141,15 @@ async def client_loop(
             tally.unexpected.append(f"{name}: {response.status_code} {response.text[:200]}")
 
 
-async def sampler(base: str, pid: int, stop_at: float, every: float, samples: list[dict]) -> None:
+def database_mb(data_dir: Path) -> float:
+    """Size of the SQLite database and its WAL: the page cache (bounded) grows with it."""
+    files = [data_dir / name for name in ("flux-edge.db", "flux-edge.db-wal")]
+    return round(sum(f.stat().st_size for f in files if f.exists()) / 2**20, 1)
+
+
+async def sampler(
+    base: str, pid: int, data_dir: Path, stop_at: float, every: float, samples: list[dict]
+) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         start = time.monotonic()
         while time.monotonic() < stop_at:
@@ -156,6 +164,7 @@ async def sampler(base: str, pid: int, stop_at: float, every: float, samples: li
                 "fds": fds,
                 "isolates": gauge(metrics, "flux_edge_isolates"),
                 "queue": gauge(metrics, "flux_edge_queue_depth"),
+                "db_mb": database_mb(data_dir),
             }
             samples.append(sample)
             print(json.dumps(sample), flush=True)
@@ -220,14 +229,16 @@ def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not become ready in 30s")
 
 
-async def drive(base: str, args: argparse.Namespace, pid: int) -> tuple[Tally, list[dict]]:
+async def drive(
+    base: str, args: argparse.Namespace, pid: int, data_dir: Path
+) -> tuple[Tally, list[dict]]:
     tally, samples = Tally(), []
     stop_at = time.monotonic() + args.duration
     limits = httpx.Limits(max_connections=args.concurrency)
     async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
         rngs = [random.Random(args.seed + i) for i in range(args.concurrency)]
         await asyncio.gather(
-            sampler(base, pid, stop_at, args.sample, samples),
+            sampler(base, pid, data_dir, stop_at, args.sample, samples),
             *(client_loop(client, stop_at, tally, rng) for rng in rngs),
         )
     return tally, samples
@@ -267,7 +278,7 @@ def main() -> int:
                 if response.status_code != 201:
                     raise SystemExit(f"deploy {name}: {response.status_code} {response.text}")
         started = time.monotonic()
-        tally, samples = asyncio.run(drive(base, args, process.pid))
+        tally, samples = asyncio.run(drive(base, args, process.pid, data_dir))
         elapsed = time.monotonic() - started
     finally:
         process.send_signal(signal.SIGTERM)

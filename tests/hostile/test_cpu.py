@@ -1,0 +1,151 @@
+"""Hostile CPU and scheduling: loops, microtask and timer storms, regexes, recursion, blocking waits.
+
+Each case runs on the module's real server with a 1 s timeout and is followed by a health check and
+a control function's answer.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import httpx
+import pytest
+
+from .support import SERVER_ENV, assert_record, deploy, invoke, run_hostile
+
+__all__ = ["SERVER_ENV"]  # read by tests/conftest.py's `server` fixture
+
+TIMED_OUT = "the function did not finish within its timeout of 1 s (timeout_seconds)"
+
+# The uvloop timer that ends a step can fire up to a millisecond before the call's deadline as
+# time.monotonic() sees it; Isolate._recover then classes the call as "interrupted" (500), not 408.
+EARLY_TIMER_BUG = (
+    "runtime bug: Isolate._recover compares call.deadline <= time.monotonic() after a uvloop "
+    "timeout that fires up to 1 ms early, so a timed-out call is reported as interrupted (500)"
+)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "function handler() { while (true) {} }",
+        "function handler() { for (;;) { Math.random() } }",
+        "async function handler() { await null; while (true) {} }",
+        "function handler() { return new Promise(() => {}) }",
+        "async function handler() { await new Promise((r) => setTimeout(r, 60000)) }",
+        "function handler() { return /(a+)+$/.test('a'.repeat(40) + 'b') }",
+        "function handler() { return /^(\\w+\\s?)*$/.test('word '.repeat(30) + '!') }",
+        "function handler() { const i = new Int32Array(new SharedArrayBuffer(16)); return Atomics.wait(i, 0, 0) }",
+        "function handler() { Error.prepareStackTrace = () => { for (;;) {} }; throw new Error('x') }",
+        "function handler() { const o = {}; Object.defineProperty(o, 'toJSON', {get() { for (;;) {} }}); return o }",
+    ],
+    ids=[
+        "sync-loop",
+        "busy-loop",
+        "loop-after-await",
+        "never-settles",
+        "long-timer",
+        "regex-nested-quantifier",
+        "regex-word-space",
+        "atomics-wait-forever",
+        "prepare-stack-trace-loop",
+        "tojson-getter-loop",
+    ],
+)
+def test_code_that_never_finishes_is_a_408_timeout(admin, unharmed, code):
+    outcome = run_hostile(admin, code)
+    assert_record(outcome, "timeout", 408, TIMED_OUT)
+    assert outcome.response.json()["error"] == "Function timed out"
+    unharmed()
+
+
+# With a 2 s timeout each of these is misclassified about half of the time or more when run alone;
+# how often depends on the machine's load, so the test cannot be a strict xfail.
+BUSY_PAST_DEADLINE = [
+    "function handler() { const f = () => setTimeout(f, 0); f(); return new Promise(() => {}) }",
+    "function handler() { setInterval(() => {}, 0); return new Promise(() => {}) }",
+    "async function handler() { for (;;) await null }",
+    "async function handler() { for (;;) await null }",
+]
+
+
+@pytest.mark.xfail(strict=False, reason=EARLY_TIMER_BUG + " (timing-dependent, so not strict)")
+def test_microtask_loops_and_timers_that_rearm_forever_are_408_timeouts(admin, unharmed):
+    names = [deploy(admin, code, timeout_seconds=2) for code in BUSY_PAST_DEADLINE]
+    outcomes = [invoke(admin, name) for name in names]
+    unharmed()
+    seen = [(o.status, o.record["status"], o.record["error_message"]) for o in outcomes]
+    assert seen == [(408, "timeout", TIMED_OUT.replace("1 s", "2 s"))] * len(names)
+
+
+def test_timers_left_rearming_after_a_call_answered_do_not_harm_the_next_call(admin, unharmed):
+    name = deploy(
+        admin,
+        "let n = 0\nfunction handler() { const f = () => { n++; setTimeout(f, 0) }; f(); return 'answered' }",
+    )
+    for _ in range(3):
+        outcome = invoke(admin, name)
+        assert_record(outcome, "success", 200)
+        assert outcome.response.text == "answered"
+    unharmed()
+
+
+def test_deep_recursion_is_a_range_error_500(admin, unharmed):
+    outcome = run_hostile(
+        admin, "function handler() { const f = (n) => f(n + 1) + 1; return f(0) }"
+    )
+    assert_record(outcome, "error", 500, "RangeError: Maximum call stack size exceeded")
+    unharmed()
+
+
+def test_recursion_through_promises_is_a_timeout_not_a_crash(admin, unharmed):
+    code = "function handler() { const f = () => Promise.resolve().then(f); return f() }"
+    outcome = run_hostile(admin, code)
+    # The chain never settles and never overflows (each link is a fresh job).
+    assert outcome.status in (408, 500)
+    assert outcome.record["status"] in ("timeout", "error")
+    assert outcome.record["status_code"] == outcome.status
+    unharmed()
+
+
+def test_a_top_level_infinite_loop_is_refused_at_deploy(admin, unharmed):
+    response = admin.post(
+        "/api/v1/functions",
+        json={"name": "hostile-toplevel-loop", "code": "while (true) {}\nfunction handler() {}",
+              "timeout_seconds": 1},
+    )  # fmt: skip
+    assert response.status_code == 400, response.text
+    assert "did not finish" in response.json()["message"]
+    assert admin.get("/api/v1/functions/hostile-toplevel-loop").status_code == 404
+    unharmed()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="runtime bug: IsolatePool._acquire routes a call to a busy isolate wedged in a loop "
+    "(step_seconds is only learnt after a step ends); when that isolate is closed at the "
+    "deadline, the queued call, which never started, fails with 500 'interrupted'",
+)
+def test_a_call_queued_behind_a_wedged_call_of_the_same_function_still_answers(admin, unharmed):
+    name = deploy(
+        admin,
+        "function handler(req) { if (req.body === 'loop') while (true) {} return 'fine' }",
+        timeout_seconds=2,
+    )
+    wedged: dict[str, httpx.Response] = {}
+    thread = threading.Thread(
+        target=lambda: wedged.setdefault(
+            "r", admin.post(f"/api/v1/functions/{name}/invoke", content="loop")
+        )
+    )
+    thread.start()
+    try:
+        time.sleep(0.3)  # the looping call is running
+        outcome = invoke(admin, name, "ok")
+    finally:
+        thread.join()
+    assert wedged["r"].status_code == 408
+    assert_record(outcome, "success", 200)
+    assert outcome.response.text == "fine"
+    unharmed()
