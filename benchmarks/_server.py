@@ -7,6 +7,7 @@ environment, so both endpoints share one process, one event loop and one middlew
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import uvicorn
@@ -35,6 +36,7 @@ def main() -> None:
         host="127.0.0.1",
         port=settings.port,
         log_level="warning",
+        loop=os.environ.get("BENCH_LOOP", "auto"),
         access_log=False,
         lifespan="on",
     )

@@ -109,7 +109,6 @@ class _StepOutput(msgspec.Struct):
 # `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
 init_mini_racer(flags=(*DEFAULT_V8_FLAGS, "--expose-gc"), ignore_duplicate_init=True)
 
-_COLLECT = "__flux_step('')"
 _decode_output = msgspec.json.Decoder(_StepOutput).decode
 _encode = msgspec.json.encode
 _call_ids = itertools.count(1)
@@ -311,6 +310,9 @@ class Isolate:
     async def _drive(self) -> None:
         try:
             while self._wanted and not self.closed:
+                # One turn of the event loop first: calls arriving in the same turn (a burst of
+                # requests parsed together) join this step instead of waiting for the next one.
+                await asyncio.sleep(0)
                 self._wanted = False
                 await self._step()
         except Exception:
@@ -362,36 +364,36 @@ class Isolate:
             payload["cancel"] = expired
         if batch:
             payload["start"] = [(call.id, call.request) for call in batch]
-        # Async handlers settle in the microtask drain after the step returns. Queuing a collect
-        # step right behind it, instead of waiting for the notification, overlaps the two
-        # crossings; the step is told so that JavaScript does not notify in vain.
-        follow = bool(batch) and self._async_entry
-        if follow:
+        # Async handlers settle in the microtask drain right after a step that started them, so
+        # the next step is sent at once rather than after the notification (which JavaScript then
+        # skips); calls that arrived meanwhile ride along with it.
+        if batch and self._async_entry:
             payload["follow"] = True
         deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
         code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
-        steps = [asyncio.ensure_future(self._mr.eval_cancelable(code))]
-        if follow:
-            steps.append(asyncio.ensure_future(self._mr.eval_cancelable(_COLLECT)))
         try:
-            for pending in steps:
-                raw = await asyncio.wait_for(pending, max(deadline - time.monotonic(), 0.001))
-                assert isinstance(raw, str)
-                output = _decode_output(raw)
-                if pending is steps[0] and batch:
-                    self._async_entry = output.inflight > 0
-                self._apply(output)
+            raw = await asyncio.wait_for(
+                self._mr.eval_cancelable(code), max(deadline - time.monotonic(), 0.001)
+            )
+            assert isinstance(raw, str)
         except TimeoutError:
-            for pending in steps:
-                pending.cancel()
             await self._recover(deadline)
+            return
         except JSOOMException:
             self._fail_all_memory()
+            return
         except JSEvalException as error:
             # The step itself failed: user code broke a built-in the prelude relies on.
             log.warning("isolate step failed", function=self.spec.name, error=str(error))
             self._fail_all_interrupted()
+            return
+        output = _decode_output(raw)
+        if batch:
+            self._async_entry = output.inflight > 0
+            if self._async_entry:
+                self._wanted = True
+        self._apply(output)
 
     async def _recover(self, deadline: float) -> None:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""

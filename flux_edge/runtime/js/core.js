@@ -517,7 +517,8 @@
   function flush() {
     const out = outbox;
     outbox = emptyOutbox();
-    // A collect step queued right behind this one reads what settles in between.
+    // Python sends the next step at once after a step that started async calls: what settles
+    // in between needs no notification.
     notified = followed;
     followed = false;
     out.inflight = calls.size;
