@@ -13,6 +13,10 @@ from flux_edge.runtime.webapi import web_prelude_source
 
 JS_DIR = Path(__file__).parent / "js"
 
+# The calling convention: value formatting, response conversion and the Deno namespace, then
+# core.js, which uses them.
+CORE_FILES = ("format.js", "response.js", "deno.js", "core.js")
+
 # Capability shims (fetch, files) that talk to Python through `__flux_host`; loaded after core.js.
 CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js")
 
@@ -54,9 +58,9 @@ def configure_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
 
 @cache
 def prelude_source() -> str:
-    """memory.js, the web platform, core.js and the capability shims, in load order."""
+    """memory.js, the web platform, the core files and the capability shims, in load order."""
     parts = [(JS_DIR / "memory.js").read_text(encoding="utf-8"), web_prelude_source()]
-    parts.append((JS_DIR / "core.js").read_text(encoding="utf-8"))
+    parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CORE_FILES)
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
     parts.append("delete globalThis.__flux_host; delete globalThis.__flux_web;")

@@ -14,20 +14,23 @@
   "use strict";
   const memory = g.__flux_memory;
   const notifyPython = g.__flux_notify;
-  const web = g.__flux_web || {};
+  const { formatValue, formatArgs } = g.__flux_format;
+  const { toResponse } = g.__flux_response;
+  const deno = g.__flux_deno;
+  const { PermissionDenied, NotFound } = deno;
   delete g.__flux_memory;
   delete g.__flux_notify;
+  delete g.__flux_format;
+  delete g.__flux_response;
+  delete g.__flux_deno;
   delete g.__flux_entropy;
 
   const { stringify } = JSON;
   const parseJSON = JSON.parse;
   const OriginalError = Error;
-  const hasOwn = Object.prototype.hasOwnProperty;
   // Set by configure() when the isolate is given to a function (isolates boot before that, so a
   // spare with the prelude loaded can take a new function in about a millisecond).
   let maxLogBytes = 256 * 1024;
-  let env = {};
-  let allowEnv = false;
   const permissions = { net: false, read: false, write: false, env: false };
   const maxTimers = 10000;
 
@@ -89,73 +92,6 @@
   }
 
   // ---- console ---------------------------------------------------------------------------------
-  function formatValue(value, depth, seen) {
-    switch (typeof value) {
-      case "string":
-        return depth === 0 ? value : stringify(value);
-      case "function":
-        return `[Function: ${value.name || "anonymous"}]`;
-      case "symbol":
-        return value.toString();
-      case "bigint":
-        return `${value}n`;
-      case "undefined":
-        return "undefined";
-      case "object":
-        break;
-      default:
-        return String(value);
-    }
-    if (value === null) return "null";
-    if (value instanceof OriginalError) return value.stack || `${value.name}: ${value.message}`;
-    if (seen.has(value)) return "[Circular]";
-    if (depth > 4) return Array.isArray(value) ? "[Array]" : "[Object]";
-    seen.add(value);
-    try {
-      if (Array.isArray(value)) {
-        const items = value.slice(0, 100).map((item) => formatValue(item, depth + 1, seen));
-        if (value.length > 100) items.push(`... ${value.length - 100} more items`);
-        return `[ ${items.join(", ")} ]`;
-      }
-      if (value instanceof Map) {
-        const items = [...value].slice(0, 100).map(
-          ([k, v]) => `${formatValue(k, depth + 1, seen)} => ${formatValue(v, depth + 1, seen)}`,
-        );
-        return `Map(${value.size}) { ${items.join(", ")} }`;
-      }
-      if (value instanceof Set) {
-        const items = [...value].slice(0, 100).map((v) => formatValue(v, depth + 1, seen));
-        return `Set(${value.size}) { ${items.join(", ")} }`;
-      }
-      if (value instanceof Date) return value.toISOString();
-      if (ArrayBuffer.isView(value)) {
-        return `${value.constructor.name}(${value.length}) [ ${Array.prototype.slice
-          .call(value, 0, 50)
-          .join(", ")}${value.length > 50 ? ", ..." : ""} ]`;
-      }
-      const keys = Object.keys(value);
-      const items = keys
-        .slice(0, 100)
-        .map((key) => `${key}: ${formatValue(value[key], depth + 1, seen)}`);
-      if (keys.length > 100) items.push(`... ${keys.length - 100} more keys`);
-      const tag = value.constructor && value.constructor !== Object ? `${value.constructor.name} ` : "";
-      return items.length ? `${tag}{ ${items.join(", ")} }` : `${tag}{}`;
-    } catch (error) {
-      return `[unprintable: ${error && error.message}]`;
-    } finally {
-      seen.delete(value);
-    }
-  }
-
-  function formatArgs(args) {
-    let text = "";
-    for (let i = 0; i < args.length; i++) {
-      if (i) text += " ";
-      text += formatValue(args[i], 0, new Set());
-    }
-    return text;
-  }
-
   function log(level, args) {
     const id = owner();
     const call = calls.get(id);
@@ -346,87 +282,6 @@
   }
 
   // ---- results -----------------------------------------------------------------------------------
-  const responseKeys = new Set(["status", "statusText", "headers", "body"]);
-
-  function isResponseObject(value) {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-    const keys = Object.keys(value);
-    if (!keys.length) return false;
-    for (const key of keys) if (!responseKeys.has(key)) return false;
-    return hasOwn.call(value, "status") || hasOwn.call(value, "body");
-  }
-
-  function bytesToBase64(bytes) {
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) {
-      binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
-    }
-    return g.btoa(binary);
-  }
-
-  function encodeBody(body, headers) {
-    if (body === undefined || body === null) return { body: "" };
-    if (typeof body === "string") return { body };
-    if (body instanceof ArrayBuffer) return { body: bytesToBase64(new Uint8Array(body)), base64: true };
-    if (ArrayBuffer.isView(body)) {
-      const view = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-      return { body: bytesToBase64(view), base64: true };
-    }
-    if (!hasHeader(headers, "content-type")) headers["content-type"] = "application/json";
-    return { body: stringify(body) };
-  }
-
-  function hasHeader(headers, name) {
-    for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
-    return false;
-  }
-
-  function plainHeaders(value) {
-    const headers = {};
-    if (value === undefined || value === null) return headers;
-    if (typeof value.forEach === "function" && !Array.isArray(value) && g.Headers && value instanceof g.Headers) {
-      value.forEach((v, k) => (headers[k] = v));
-      return headers;
-    }
-    const entries = Array.isArray(value) ? value : Object.entries(value);
-    for (const [k, v] of entries) headers[String(k).toLowerCase()] = String(v);
-    return headers;
-  }
-
-  /** Turns whatever the handler returned into {status, headers, body, base64?} (may be async). */
-  function toResponse(value) {
-    if (g.Response && value instanceof g.Response) {
-      return web.responseToPlain(value).then((plain) => ({
-        status: plain.status,
-        headers: plain.headers,
-        body: plain.bodyText !== null ? plain.bodyText : plain.bodyBase64 || "",
-        base64: plain.bodyText === null && plain.bodyBase64 !== null,
-      }));
-    }
-    if (value === undefined) return { status: 204, headers: {}, body: "" };
-    if (typeof value === "string") {
-      return { status: 200, headers: { "content-type": "text/plain; charset=utf-8" }, body: value };
-    }
-    if (isResponseObject(value)) {
-      const status = hasOwn.call(value, "status") ? value.status : 200;
-      if (!Number.isInteger(status) || status < 200 || status > 599) {
-        throw new TypeError(
-          `the handler returned status ${formatValue(status, 1, new Set())}; ` +
-            "status must be an integer from 200 to 599",
-        );
-      }
-      const headers = plainHeaders(value.headers);
-      const encoded = encodeBody(value.body, headers);
-      return { status, headers, body: encoded.body, base64: encoded.base64 || false };
-    }
-    const headers = { "content-type": "application/json" };
-    const body = stringify(value);
-    if (body === undefined) return { status: 204, headers: {}, body: "" };
-    return { status: 200, headers, body };
-  }
-
   function deliver(callId, value) {
     let response;
     try {
@@ -448,15 +303,15 @@
   // ---- the entry point -------------------------------------------------------------------------
   const exportsObject = {};
   define(g, "__flux_exports", exportsObject);
-  let served = null; // Deno.serve handler
 
   function resolveEntry() {
     const candidate = exportsObject.default;
     if (typeof candidate === "function") return { kind: "handler", fn: candidate };
     if (candidate && typeof candidate === "object" && typeof candidate.fetch === "function") {
-      return { kind: "fetch", fn: (request) => candidate.fetch(request, envObject(), {}) };
+      return { kind: "fetch", fn: (request) => candidate.fetch(request, deno.envObject(), {}) };
     }
     if (typeof exportsObject.handler === "function") return { kind: "handler", fn: exportsObject.handler };
+    const served = deno.served();
     if (served) return { kind: "fetch", fn: (request) => served(request, {}) };
     return null;
   }
@@ -539,90 +394,6 @@
     return flush();
   }
 
-  // ---- Deno / process namespaces -------------------------------------------------------------------
-  function requireEnv() {
-    if (!allowEnv) {
-      throw new (g.Deno.errors.PermissionDenied)(
-        "environment access is not allowed for this function (allow_env is false)",
-      );
-    }
-  }
-  function envObject() {
-    return allowEnv ? Object.assign({}, env) : {};
-  }
-  class PermissionDenied extends OriginalError {
-    constructor(message) {
-      super(message);
-      this.name = "PermissionDenied";
-    }
-  }
-  class NotFound extends OriginalError {
-    constructor(message) {
-      super(message);
-      this.name = "NotFound";
-    }
-  }
-  const deno = {
-    errors: { PermissionDenied, NotFound },
-    env: {
-      get(name) {
-        requireEnv();
-        return hasOwn.call(env, name) ? env[name] : undefined;
-      },
-      has(name) {
-        requireEnv();
-        return hasOwn.call(env, name);
-      },
-      toObject() {
-        requireEnv();
-        return Object.assign({}, env);
-      },
-      set() {
-        throw new PermissionDenied("environment variables are read-only in flux-edge");
-      },
-      delete() {
-        throw new PermissionDenied("environment variables are read-only in flux-edge");
-      },
-    },
-    serve(optionsOrHandler, maybeHandler) {
-      const handler = typeof optionsOrHandler === "function" ? optionsOrHandler : maybeHandler;
-      const options = typeof optionsOrHandler === "object" && optionsOrHandler ? optionsOrHandler : {};
-      const fn = typeof handler === "function" ? handler : options.handler;
-      if (typeof fn !== "function") throw new TypeError("Deno.serve needs a handler function");
-      served = fn;
-      return { finished: new Promise(() => {}), shutdown: async () => {}, ref() {}, unref() {} };
-    },
-  };
-  define(g, "Deno", deno);
-  define(g, "process", {
-    env: new Proxy(
-      {},
-      {
-        get(_, name) {
-          requireEnv();
-          return typeof name === "string" && hasOwn.call(env, name) ? env[name] : undefined;
-        },
-        has(_, name) {
-          requireEnv();
-          return hasOwn.call(env, name);
-        },
-        ownKeys() {
-          requireEnv();
-          return Object.keys(env);
-        },
-        getOwnPropertyDescriptor(_, name) {
-          requireEnv();
-          return hasOwn.call(env, name)
-            ? { value: env[name], enumerable: true, configurable: true, writable: false }
-            : undefined;
-        },
-        set() {
-          throw new PermissionDenied("environment variables are read-only in flux-edge");
-        },
-      },
-    ),
-  });
-
   function define(target, name, value) {
     const existing = Object.getOwnPropertyDescriptor(target, name);
     if (existing && !existing.configurable) {
@@ -667,8 +438,7 @@
     const settings = parseJSON(json);
     maxLogBytes = settings.maxLogBytes;
     memory.setLimit(settings.bufferLimit);
-    env = Object.freeze(Object.assign(Object.create(null), settings.env));
-    allowEnv = settings.allowEnv;
+    deno.configure(settings.env, settings.allowEnv);
     permissions.env = settings.allowEnv;
     permissions.net = settings.allowNet;
     permissions.read = settings.allowRead;
