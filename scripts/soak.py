@@ -187,6 +187,22 @@ def growth_failures(samples: list[dict], rss_tolerance_mb: float) -> list[str]:
     return failures
 
 
+def slope_per_hour(samples: list[dict], key: str) -> float:
+    """Least-squares growth of `key` per hour over the second half of the run (after warm-up)."""
+    half = samples[len(samples) // 2 :]
+    if len(half) < 2:
+        return 0.0
+    ts = [s["t"] for s in half]
+    ys = [s[key] for s in half]
+    mean_t, mean_y = statistics.fmean(ts), statistics.fmean(ys)
+    spread = sum((t - mean_t) ** 2 for t in ts)
+    if spread == 0:
+        return 0.0
+    return round(
+        sum((t - mean_t) * (y - mean_y) for t, y in zip(ts, ys, strict=True)) / spread * 3600, 1
+    )
+
+
 def recorded_executions(database: Path) -> dict[str, tuple[str, int | None]]:
     conn = apsw.Connection(str(database), flags=apsw.SQLITE_OPEN_READONLY)
     try:
@@ -326,6 +342,9 @@ def main() -> int:
         "first_sample": first,
         "last_sample": last,
         "peak": peak,
+        "second_half_growth_per_hour": {
+            k: slope_per_hour(samples, k) for k in ("rss_mb", "fds", "db_mb")
+        },
         "failures": failures,
     }
     print("SUMMARY " + json.dumps(summary), flush=True)
