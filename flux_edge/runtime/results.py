@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import time
 from typing import Any
 
@@ -12,6 +13,21 @@ import msgspec
 from flux_edge.runtime.types import FunctionSpec, InvokeRequest, InvokeResult, LimitHit, Outcome
 
 _encode = msgspec.json.encode
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_HOP_BY_HOP = (
+    "connection",
+    "content-length",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+)
+
+
+def _valid_header(name: str, value: str) -> bool:
+    return bool(_TOKEN.match(name)) and not any(c in value for c in "\r\n\0")
 
 
 class CallOutcome(msgspec.Struct):
@@ -175,6 +191,24 @@ def result_from_payload(
             None,
         )
     headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
+    bad = next((name for name, value in headers.items() if not _valid_header(name, value)), None)
+    if bad is not None:
+        return CallOutcome(
+            error_result(
+                spec,
+                request,
+                started=started,
+                logs=logs,
+                status_code=500,
+                outcome="error",
+                title="Function execution failed",
+                message=f"the response header {bad[:100]!r} has an invalid name or value "
+                "(names are HTTP tokens; values may not contain CR, LF or NUL)",
+            ),
+            None,
+        )
+    for name in _HOP_BY_HOP:
+        headers.pop(name, None)  # framing belongs to the server, not the function
     return CallOutcome(
         InvokeResult(
             outcome="success",

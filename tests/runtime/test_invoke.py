@@ -190,3 +190,22 @@ async def test_the_module_and_deno_forms_find_their_entry_point(runtime: Runtime
     default = make_spec("__flux_exports.default = async (req) => 'default ' + req.method")
     assert (await runtime.invoke(exported, make_request())).body == b"exported POST"
     assert (await runtime.invoke(default, make_request())).body == b"default POST"
+
+
+async def test_a_header_that_would_split_the_response_is_a_500(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { return {status: 200, headers: {'x-a': 'b\\r\\nSet-Cookie: x=1'}, body: ''} }"
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert result.status_code == 500
+    assert "invalid name or value" in (result.error_message or "")
+
+
+async def test_framing_headers_from_the_function_are_dropped(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { return {status: 200, headers: {'Content-Length': '999',"
+        " 'Transfer-Encoding': 'chunked', 'X-Kept': '1'}, body: 'abc'} }"
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert result.status_code == 200
+    assert result.headers == {"x-kept": "1"}
