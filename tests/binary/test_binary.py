@@ -7,6 +7,7 @@ every file it is made from.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -89,7 +90,7 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 @pytest.fixture
 def start_binary(binary: Path, tmp_path: Path) -> Iterator[object]:
-    """Factory: start the binary from an unrelated cwd on a free port; all are killed afterwards."""
+    """Factory: start the binary from an unrelated cwd on a free port; all are stopped afterwards."""
     started: list[ServerProcess] = []
 
     def start(*args: str) -> ServerProcess:
@@ -97,11 +98,18 @@ def start_binary(binary: Path, tmp_path: Path) -> Iterator[object]:
         elsewhere.mkdir(exist_ok=True)
         data_dir, port = tmp_path / "data", free_port()
         out, err = tmp_path / f"server-{len(started)}.out", tmp_path / f"server-{len(started)}.err"
-        env = clean_env(tmp_path, FLUX_EDGE_ADMIN_TOKEN=ADMIN_TOKEN, FLUX_EDGE_LOG_LEVEL="info")
+        # TMPDIR: the binary unpacks itself there (90 MB); a killed one leaves that behind.
+        (tmp_path / "tmp").mkdir(exist_ok=True)
+        env = clean_env(
+            tmp_path,
+            TMPDIR=str(tmp_path / "tmp"),
+            FLUX_EDGE_ADMIN_TOKEN=ADMIN_TOKEN,
+            FLUX_EDGE_LOG_LEVEL="info",
+        )
         with out.open("wb") as stdout, err.open("wb") as stderr:
             process = subprocess.Popen(
                 [str(binary), "serve", "--port", str(port), "--data-dir", str(data_dir), *args],
-                cwd=elsewhere, env=env, stdout=stdout, stderr=stderr,
+                cwd=elsewhere, env=env, stdout=stdout, stderr=stderr, start_new_session=True,
             )  # fmt: skip
         server = ServerProcess(process, port, data_dir, out, err, ADMIN_TOKEN)
         started.append(server)
@@ -110,7 +118,10 @@ def start_binary(binary: Path, tmp_path: Path) -> Iterator[object]:
 
     yield start
     for server in started:
-        server.stop(signal.SIGKILL)
+        # Not SIGKILL first: killing the one-file launcher leaves the server it started running.
+        server.stop(signal.SIGTERM, timeout=15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.process.pid, signal.SIGKILL)
 
 
 def stopped_cleanly(server: ServerProcess) -> bool:
