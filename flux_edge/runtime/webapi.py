@@ -7,8 +7,11 @@ from pathlib import Path
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
-# Order matters: later files use globals the earlier ones define.
+# Order matters: later files use globals the earlier ones define. webutil.js comes first: it puts
+# the helpers every file shares on `__flux_webutil`, which the last file, request_response.js,
+# deletes.
 WEB_FILES = (
+    "webutil.js",
     "base64.js",
     "encoding.js",
     "url.js",

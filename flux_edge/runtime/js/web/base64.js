@@ -2,13 +2,7 @@
 (function (global) {
   "use strict";
 
-  const defineGlobal = (name, value) =>
-    Object.defineProperty(global, name, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+  const { defineGlobal, defineInterface } = global.__flux_webutil;
 
   // WebIDL's legacy numeric codes; names not listed here have code 0.
   const LEGACY_CODES = {
@@ -54,11 +48,7 @@
         return Object.hasOwn(LEGACY_CODES, this.#name) ? LEGACY_CODES[this.#name] : 0;
       }
     }
-    Object.defineProperty(DOMException.prototype, Symbol.toStringTag, {
-      value: "DOMException",
-      configurable: true,
-    });
-    defineGlobal("DOMException", DOMException);
+    defineInterface("DOMException", DOMException);
   }
   const DOMExceptionCtor = global.DOMException;
   const fromCharCode = String.fromCharCode;

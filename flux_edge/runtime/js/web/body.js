@@ -7,43 +7,15 @@
 
   const { Uint8Array, TypeError, Object, Symbol, String, Promise, JSON } = global;
   const webInternals = global.__flux_web;
-  if (webInternals === undefined || typeof webInternals.bufferSourceBytes !== 'function') {
-    throw new Error('body.js: load crypto.js first (it defines the shared BufferSource helper)');
-  }
-  const bufferSourceBytes = webInternals.bufferSourceBytes;
-  const isView = global.ArrayBuffer.isView;
-  const arrayBufferLength = Object.getOwnPropertyDescriptor(global.ArrayBuffer.prototype, 'byteLength').get;
-  const atLoad = {
-    TextEncoder: global.TextEncoder,
-    TextDecoder: global.TextDecoder,
-    URLSearchParams: global.URLSearchParams,
-  };
-
-  function defineHidden(target, name, value) {
-    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-  }
-
-  // encoding.js and url.js load earlier; the late lookup only lets this file load on its own.
-  function earlierGlobal(name) {
-    const value = atLoad[name] ?? global[name];
-    if (typeof value !== 'function') throw new TypeError(`${name} is not available in this isolate`);
-    return value;
-  }
+  if (webInternals === undefined) throw new Error('body.js: load headers.js first (it makes __flux_web)');
+  const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
+  // encoding.js and url.js load earlier.
+  const earlierGlobal = earlierGlobals('TextEncoder', 'TextDecoder', 'URLSearchParams');
 
   let encoder;
   let decoder;
   const utf8Encode = (text) => (encoder ??= new (earlierGlobal('TextEncoder'))()).encode(text);
   const utf8Decode = (bytes) => (decoder ??= new (earlierGlobal('TextDecoder'))()).decode(bytes);
-
-  const isBufferSource = (value) => {
-    if (isView(value)) return true;
-    try {
-      arrayBufferLength.call(value);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   // ---- Blob ----
   let blobBytes;
@@ -60,9 +32,12 @@
           throw new TypeError("Failed to construct 'Blob': blobParts must be a sequence");
         }
         for (const part of blobParts) {
-          if (part !== null && typeof part === 'object' && #bytes in part) chunks.push(part.#bytes);
-          else if (isBufferSource(part)) chunks.push(bufferSourceBytes(part, 'blob part').slice());
-          else chunks.push(utf8Encode(String(part)));
+          if (part !== null && typeof part === 'object' && #bytes in part) {
+            chunks.push(part.#bytes);
+            continue;
+          }
+          const bytes = bufferSourceBytes(part);
+          chunks.push(bytes !== undefined ? bytes.slice() : utf8Encode(String(part)));
         }
       }
       this.#bytes = concat(chunks);
@@ -95,7 +70,6 @@
     arrayBuffer() { return Promise.resolve(this.#bytes.slice().buffer); }
     bytes() { return Promise.resolve(this.#bytes.slice()); }
   }
-  Object.defineProperty(Blob.prototype, Symbol.toStringTag, { value: 'Blob', configurable: true });
 
   function concat(chunks) {
     if (chunks.length === 1) return chunks[0];
@@ -180,9 +154,10 @@
   function extractBody(object) {
     if (typeof object === 'string') return { bytes: utf8Encode(object), type: 'text/plain;charset=UTF-8' };
     if (isBlob(object)) return { bytes: blobBytes(object), type: object.type === '' ? null : object.type };
-    if (isBufferSource(object)) return { bytes: bufferSourceBytes(object, 'body').slice(), type: null };
-    const params = atLoad.URLSearchParams ?? global.URLSearchParams;
-    if (typeof params === 'function' && object instanceof params) {
+    const bytes = bufferSourceBytes(object);
+    if (bytes !== undefined) return { bytes: bytes.slice(), type: null };
+    const params = earlierGlobal('URLSearchParams', false);
+    if (params !== undefined && object instanceof params) {
       return { bytes: utf8Encode(object.toString()), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
     }
     const source = streamState(object);
@@ -253,5 +228,5 @@
   defineHidden(webInternals, 'consumeBodyBytes', (state) => (state.bytes === null ? null : takeBytes(state)));
   defineHidden(webInternals, 'utf8Encode', utf8Encode);
 
-  defineHidden(global, 'Blob', Blob);
+  defineInterface('Blob', Blob);
 })(globalThis);

@@ -2,24 +2,12 @@
 (function (global) {
   "use strict";
 
-  const defineGlobal = (name, value) =>
-    Object.defineProperty(global, name, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+  const { defineInterface, bufferSourceBytes } = global.__flux_webutil;
 
   // Captured now, so user code replacing globals cannot change how the prelude behaves.
   const Uint8ArrayCtor = Uint8Array;
   const Uint16ArrayCtor = Uint16Array;
-  const isView = ArrayBuffer.isView;
   const fromCharCode = String.fromCharCode;
-  const arrayBufferByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, "byteLength").get;
-  const sharedByteLength =
-    typeof SharedArrayBuffer === "function"
-      ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, "byteLength").get
-      : null;
   // fromCharCode.apply takes its arguments on the stack: convert in bounded slices.
   const CHUNK = 8192;
   const REPLACEMENT = 0xfffd;
@@ -32,22 +20,10 @@
     "x-unicode20utf8",
   ]);
 
-  const isBufferOf = (getter, value) => {
-    if (getter === null) return false;
-    try {
-      getter.call(value);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-
-  // BufferSource -> a Uint8Array over the same bytes (no copy).
+  // [AllowShared] BufferSource -> a Uint8Array over the same bytes (no copy).
   const bytesOf = (input, method) => {
-    if (isView(input)) return new Uint8ArrayCtor(input.buffer, input.byteOffset, input.byteLength);
-    if (isBufferOf(arrayBufferByteLength, input) || isBufferOf(sharedByteLength, input)) {
-      return new Uint8ArrayCtor(input);
-    }
+    const bytes = bufferSourceBytes(input, true);
+    if (bytes !== undefined) return bytes;
     throw new TypeError(
       `Failed to execute '${method}': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.`,
     );
@@ -272,12 +248,6 @@
     }
   }
 
-  for (const [ctor, tag] of [
-    [TextEncoder, "TextEncoder"],
-    [TextDecoder, "TextDecoder"],
-  ]) {
-    Object.defineProperty(ctor.prototype, Symbol.toStringTag, { value: tag, configurable: true });
-  }
-  defineGlobal("TextEncoder", TextEncoder);
-  defineGlobal("TextDecoder", TextDecoder);
+  defineInterface("TextEncoder", TextEncoder);
+  defineInterface("TextDecoder", TextDecoder);
 })(globalThis);

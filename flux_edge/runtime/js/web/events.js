@@ -3,27 +3,13 @@
 (function (global) {
   "use strict";
 
-  const defineGlobal = (name, value) =>
-    Object.defineProperty(global, name, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+  const { defineInterface, requireArguments } = global.__flux_webutil;
 
   const DOMExceptionCtor = global.DOMException;
   const NONE = 0,
     CAPTURING_PHASE = 1,
     AT_TARGET = 2,
     BUBBLING_PHASE = 3;
-
-  const requireArguments = (given, needed, method) => {
-    if (given < needed) {
-      throw new TypeError(
-        `Failed to execute '${method}': ${needed} argument(s) required, but only ${given} present.`,
-      );
-    }
-  };
 
   // Looked up at call time: performance.js and core.js (console) load after this file.
   const currentTime = () => (typeof global.performance?.now === "function" ? global.performance.now() : 0);
@@ -419,14 +405,9 @@
     }
   }
 
-  for (const [ctor, tag] of [
-    [Event, "Event"],
-    [CustomEvent, "CustomEvent"],
-    [EventTarget, "EventTarget"],
-    [AbortSignal, "AbortSignal"],
-    [AbortController, "AbortController"],
-  ]) {
-    Object.defineProperty(ctor.prototype, Symbol.toStringTag, { value: tag, configurable: true });
-    defineGlobal(tag, ctor);
-  }
+  defineInterface("Event", Event);
+  defineInterface("CustomEvent", CustomEvent);
+  defineInterface("EventTarget", EventTarget);
+  defineInterface("AbortSignal", AbortSignal);
+  defineInterface("AbortController", AbortController);
 })(globalThis);

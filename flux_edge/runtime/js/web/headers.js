@@ -9,10 +9,7 @@
   const apply = Reflect.apply;
   const ownKeys = Reflect.ownKeys;
   const getOwnDescriptor = Reflect.getOwnPropertyDescriptor;
-
-  function defineHidden(target, name, value) {
-    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-  }
+  const { defineHidden, defineInterface } = global.__flux_webutil;
 
   const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
   const NOT_BYTE = /[^\x00-\xff]/;
@@ -190,9 +187,9 @@
   Object.defineProperty(Headers.prototype, Symbol.iterator, {
     value: Headers.prototype.entries, writable: true, configurable: true,
   });
-  Object.defineProperty(Headers.prototype, Symbol.toStringTag, { value: 'Headers', configurable: true });
 
-  // Internal hooks for body.js and request_response.js (and the core prelude's fetch).
+  // Internal hooks for body.js and request_response.js (and the core prelude's fetch), on the
+  // object the core prelude captures as its web internals before the prelude deletes it.
   const webInternals = global.__flux_web ?? Object.create(null);
   if (global.__flux_web === undefined) defineHidden(global, '__flux_web', webInternals);
   defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
@@ -206,5 +203,5 @@
     return copy;
   });
 
-  defineHidden(global, 'Headers', Headers);
+  defineInterface('Headers', Headers);
 })(globalThis);

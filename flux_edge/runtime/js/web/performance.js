@@ -28,10 +28,5 @@
     configurable: true,
   });
 
-  Object.defineProperty(global, "performance", {
-    value: new Performance(),
-    writable: true,
-    enumerable: false,
-    configurable: true,
-  });
+  global.__flux_webutil.defineGlobal("performance", new Performance());
 })(globalThis);

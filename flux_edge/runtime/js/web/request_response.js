@@ -14,18 +14,11 @@
   const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
   const { setHeadersImmutable, copyHeaders, headerPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
-  const atLoad = { URL: global.URL, AbortSignal: global.AbortSignal, TextDecoder: global.TextDecoder };
-
-  function defineHidden(target, name, value) {
-    Object.defineProperty(target, name, { value, writable: true, configurable: true, enumerable: false });
-  }
-
-  // url.js, events.js and encoding.js load earlier; the late lookup only lets this file load alone.
-  function earlierGlobal(name) {
-    const value = atLoad[name] ?? global[name];
-    if (typeof value !== 'function') throw new TypeError(`${name} is not available in this isolate`);
-    return value;
-  }
+  // The last web file: the shared helpers are captured here and removed from the global scope.
+  const { defineHidden, defineInterface, earlierGlobals } = global.__flux_webutil;
+  delete global.__flux_webutil;
+  // url.js, events.js and encoding.js load earlier.
+  const earlierGlobal = earlierGlobals('URL', 'AbortSignal', 'AbortController', 'TextDecoder');
 
   // There is no document base URL in an edge isolate: URLs must be absolute.
   function parseURL(input, what) {
@@ -190,7 +183,6 @@
       return copy;
     }
   }
-  Object.defineProperty(Request.prototype, Symbol.toStringTag, { value: 'Request', configurable: true });
 
   // ---- Response ----
   const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
@@ -324,7 +316,6 @@
       };
     }
   }
-  Object.defineProperty(Response.prototype, Symbol.toStringTag, { value: 'Response', configurable: true });
 
   // ---- The isolate boundary ----
   const fromBase64 = Uint8Array.fromBase64;
@@ -383,6 +374,6 @@
   defineHidden(web, 'isResponse', (value) => responseState(value) !== undefined);
   defineHidden(web, 'isRequest', (value) => requestState(value) !== undefined);
 
-  defineHidden(global, 'Request', Request);
-  defineHidden(global, 'Response', Response);
+  defineInterface('Request', Request);
+  defineInterface('Response', Response);
 })(globalThis);

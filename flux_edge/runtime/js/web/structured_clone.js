@@ -2,13 +2,7 @@
 (function (global) {
   "use strict";
 
-  const defineGlobal = (name, value) =>
-    Object.defineProperty(global, name, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+  const { defineGlobal } = global.__flux_webutil;
 
   const DOMExceptionCtor = global.DOMException;
   const MapCtor = Map;

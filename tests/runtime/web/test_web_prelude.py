@@ -1,0 +1,29 @@
+"""The web prelude as the runtime loads it: webapi.py's files concatenated, in one script."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from py_mini_racer import MiniRacer
+
+from flux_edge.runtime.webapi import web_prelude_source
+
+from ._jsload import entropy_script
+
+# The globals through which web files hand internals to later ones; each is deleted by its last reader.
+HANDOFF_GLOBALS = ["__flux_entropy", "__flux_webutil", "__flux_url", "__flux_crypto"]
+
+
+async def test_the_web_prelude_leaves_only_the_boundary_internals_for_the_core_prelude() -> None:
+    mr = MiniRacer()
+    try:
+        await mr.eval_cancelable(entropy_script(os.urandom(64)))
+        await mr.eval_cancelable(web_prelude_source())
+        left = await mr.eval_cancelable(
+            f"JSON.stringify({json.dumps(HANDOFF_GLOBALS)}.filter((name) => name in globalThis))"
+        )
+        assert json.loads(left) == []
+        assert await mr.eval_cancelable("typeof globalThis.__flux_web") == "object"
+    finally:
+        mr.close()
