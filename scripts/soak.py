@@ -61,6 +61,7 @@ class Tally:
     """What the clients saw."""
 
     answered: dict[str, int] = field(default_factory=dict)  # execution id -> HTTP status
+    by_function: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> status -> count
     by_status: dict[int, int] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
     transport_errors: int = 0
@@ -120,6 +121,8 @@ async def client_loop(
             tally.transport_errors += 1
             continue
         tally.by_status[response.status_code] = tally.by_status.get(response.status_code, 0) + 1
+        counts = tally.by_function.setdefault(name, {})
+        counts[response.status_code] = counts.get(response.status_code, 0) + 1
         execution_id = response.headers.get("x-flux-execution-id")
         if execution_id is None and response.headers.get("content-type", "").startswith(
             "application/json"
@@ -337,6 +340,9 @@ def main() -> int:
         "requests_answered": len(tally.answered),
         "requests_per_s": round(len(tally.answered) / elapsed, 1),
         "by_status": dict(sorted(tally.by_status.items())),
+        "by_function": {
+            name: dict(sorted(c.items())) for name, c in sorted(tally.by_function.items())
+        },
         "shed_without_record": tally.unanswered,
         "executions_recorded": len(records),
         "first_sample": first,
