@@ -9,11 +9,14 @@ JS_DIR = Path(__file__).parent / "js" / "web"
 
 # Order matters: later files use globals the earlier ones define. webutil.js comes first: it puts
 # the helpers every file shares on `__flux_webutil`, which the last file, request_response.js,
-# deletes.
+# deletes. The URL files hand their internals on through `__flux_url` (deleted by url.js).
 WEB_FILES = (
     "webutil.js",
     "base64.js",
     "encoding.js",
+    "url_search_params.js",
+    "url_host.js",
+    "url_parser.js",
     "url.js",
     "events.js",
     "structured_clone.js",
