@@ -9,7 +9,8 @@ JS_DIR = Path(__file__).parent / "js" / "web"
 
 # Order matters: later files use globals the earlier ones define. webutil.js comes first: it puts
 # the helpers every file shares on `__flux_webutil`, which the last file, request_response.js,
-# deletes. The URL files hand their internals on through `__flux_url` (deleted by url.js).
+# deletes. The URL files hand their internals on through `__flux_url` (deleted by url.js), the
+# crypto files through `__flux_crypto` (deleted by subtle.js).
 WEB_FILES = (
     "webutil.js",
     "base64.js",
@@ -22,6 +23,8 @@ WEB_FILES = (
     "structured_clone.js",
     "performance.js",
     "crypto.js",
+    "sha.js",
+    "subtle.js",
     "headers.js",
     "body.js",
     "request_response.js",

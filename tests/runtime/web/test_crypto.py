@@ -1,4 +1,4 @@
-"""crypto.js in a real isolate: digests and HMAC against hashlib/hmac, the ChaCha20 generator
+"""crypto.js, sha.js and subtle.js in a real isolate: digests and HMAC against hashlib/hmac, the ChaCha20 generator
 against RFC 8439 vectors and a Python model, getRandomValues limits and randomUUID."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def pattern(n: int) -> bytes:
 
 @pytest.fixture
 async def mr() -> AsyncIterator[MiniRacer]:
-    isolate = await web_isolate(upto="crypto.js")
+    isolate = await web_isolate(upto="subtle.js")
     yield isolate
     isolate.close()
 
@@ -354,7 +354,7 @@ def model_stream(entropy: bytes, n: int) -> bytes:
 async def test_chacha20_block_function_matches_rfc_8439_test_vectors() -> None:
     # RFC 8439 appendix A.1, test vectors 1 and 2: all-zero key and nonce, counters 0 and 1.
     # With all-zero entropy the first output is block 0 minus its first 32 bytes (the next key).
-    mr = await web_isolate(entropy=bytes(64), upto="crypto.js")
+    mr = await web_isolate(entropy=bytes(64), upto="subtle.js")
     try:
         got = await js(mr, "return hex(crypto.getRandomValues(new Uint8Array(96)))")
     finally:
@@ -368,7 +368,7 @@ async def test_chacha20_block_function_matches_rfc_8439_test_vectors() -> None:
 
 async def test_generator_output_follows_the_fast_key_erasure_model_across_refills() -> None:
     entropy = os.urandom(64)
-    mr = await web_isolate(entropy=entropy, upto="crypto.js")
+    mr = await web_isolate(entropy=entropy, upto="subtle.js")
     try:
         # Odd request sizes cross the 992-byte refill boundary at different offsets.
         got = await js(
@@ -401,7 +401,7 @@ async def test_crypto_refuses_to_load_without_64_bytes_of_entropy(value: str) ->
 
 
 async def test_isolates_with_different_entropy_produce_different_streams() -> None:
-    first, second = await web_isolate(upto="crypto.js"), await web_isolate(upto="crypto.js")
+    first, second = await web_isolate(upto="subtle.js"), await web_isolate(upto="subtle.js")
     try:
         code = "return hex(crypto.getRandomValues(new Uint8Array(32)))"
         assert await js(first, code) != await js(second, code)

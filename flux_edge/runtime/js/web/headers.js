@@ -190,8 +190,8 @@
 
   // Internal hooks for body.js and request_response.js (and the core prelude's fetch), on the
   // object the core prelude captures as its web internals before the prelude deletes it.
-  const webInternals = global.__flux_web ?? Object.create(null);
-  if (global.__flux_web === undefined) defineHidden(global, '__flux_web', webInternals);
+  const webInternals = Object.create(null);
+  defineHidden(global, '__flux_web', webInternals);
   defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
   // The sorted and combined [name, value] pairs, safe from changes to Headers.prototype.
   defineHidden(webInternals, 'headerPairs', (headers) => pairsOf(headers));
