@@ -120,34 +120,22 @@ def test_breaking_built_ins_in_the_returning_call_still_gives_its_answer(
 @pytest.mark.parametrize(
     "code",
     [
-        "function handler() { Object.prototype.toJSON = () => { throw new Error('poisoned toJSON') }; return 'ok' }",
         "function handler() { globalThis.__flux_step = () => 'garbage'; return 'ok' }",
         "function handler() { globalThis.__flux_step = () => { for (;;) {} }; return 'ok' }",
         "function handler() { globalThis.__flux_recover = null; globalThis.__flux_step = null; return 'ok' }",
         "function handler() { JSON.stringify = () => "
         '\'{"done": [[1, {"response": {"status": 200}}]]}\'; return \'ok\' }',
     ],
-    ids=[
-        "tojson-throws",
-        "step-returns-garbage",
-        "step-loops",
-        "entry-points-removed",
-        "forged-step-output",
-    ],
+    ids=["step-returns-garbage", "step-loops", "entry-points-removed", "forged-step-output"],
 )
-def test_overwriting_runtime_entry_points_breaks_only_that_function(admin, unharmed, code):
+def test_overwriting_runtime_entry_points_changes_nothing_the_runtime_sees(admin, unharmed, code):
+    # The runtime holds its own references to its entry points and to JSON, so replacing the
+    # globals neither forges results nor wedges later calls of the function.
     name = deploy(admin, code)
-    first = invoke(admin, name)
-    # Whatever the first call saw, it has a status, a matching record and no stack from Python.
-    assert first.status in (200, 408, 500), first.response.text
-    assert first.record["status_code"] == first.status
-    assert "Traceback" not in (first.record["error_message"] or "")
-    # Later calls of the broken function fail cleanly or recover on a fresh isolate, never hang.
-    for _ in range(2):
-        later = invoke(admin, name)
-        assert later.status in (200, 408, 500), later.response.text
-        assert later.record["status_code"] == later.status
-    # A fixed version answers on a fresh isolate.
+    for _ in range(3):
+        outcome = invoke(admin, name)
+        assert_record(outcome, "success", 200)
+        assert outcome.response.text == "ok"
     assert (
         admin.put(
             f"/api/v1/functions/{name}", json={"code": "function handler() { return 'fixed' }"}
