@@ -37,6 +37,7 @@ from py_mini_racer import (
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     CallOutcome,
+    broken_result,
     interrupted_result,
     memory_result,
     result_from_payload,
@@ -85,7 +86,7 @@ class HostOpError(Exception):
 
 
 class _Call:
-    __slots__ = ("deadline", "future", "id", "request", "started", "timer")
+    __slots__ = ("deadline", "future", "id", "request", "sent", "started", "timer")
 
     def __init__(self, call_id: int, request: InvokeRequest, deadline: float) -> None:
         self.id = call_id
@@ -94,6 +95,10 @@ class _Call:
         self.started = time.monotonic()
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
+        self.sent = False  # included in a step (JavaScript may have started it)
+
+
+Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]"], None]
 
 
 class _StepOutput(msgspec.Struct):
@@ -104,6 +109,7 @@ class _StepOutput(msgspec.Struct):
     inflight: int = 0
     bufferBytes: int = 0
     busyMs: float = 0
+    known: list[int] | None = None  # after a recovery: the calls JavaScript still has
 
 
 # `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
@@ -160,6 +166,7 @@ class Isolate:
         max_response_bytes: int = 10 * 1024 * 1024,
         on_call_done: Callable[[Isolate], None] | None = None,
         on_closed: Callable[[Isolate], None] | None = None,
+        on_orphaned: Orphaned | None = None,
     ) -> None:
         self.spec = spec
         self._host = host
@@ -167,6 +174,7 @@ class Isolate:
         self._max_response_bytes = max_response_bytes
         self._on_call_done = on_call_done
         self._on_closed = on_closed
+        self._on_orphaned = on_orphaned
         self._mr: MiniRacer | None = None
         self._engine: Engine | None = None
         self._calls: dict[int, _Call] = {}
@@ -187,6 +195,7 @@ class Isolate:
         # Smoothed JavaScript time of a step: long steps mean CPU-heavy code, which another
         # isolate can run in parallel; short ones mean batching on this isolate is cheaper.
         self.step_seconds = 0.0
+        self.step_started: float | None = None  # when the step in progress began
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
 
     # ---- lifecycle -------------------------------------------------------------------------------
@@ -267,9 +276,16 @@ class Isolate:
         return self._driver is not None
 
     # ---- calls -----------------------------------------------------------------------------------
-    def submit(self, request: InvokeRequest) -> asyncio.Future[InvokeResult]:
-        """Queue a call for the next step; the future resolves with its result."""
-        call = _Call(next(_call_ids), request, time.monotonic() + self.spec.timeout_seconds)
+    def submit(
+        self, request: InvokeRequest, deadline: float | None = None
+    ) -> asyncio.Future[InvokeResult]:
+        """Queue a call for the next step; the future resolves with its result.
+
+        `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self.spec.timeout_seconds
+        call = _Call(next(_call_ids), request, deadline)
         self._calls[call.id] = call
         self._to_start.append(call)
         self.calls_started += 1
@@ -280,8 +296,8 @@ class Isolate:
         return call.future
 
     def _expire(self, call_id: int) -> None:
-        # The step in progress (if any) has this deadline too and recovers on its own.
-        if call_id in self._calls and self._driver is None:
+        # Ended by the next step; a step still running past this deadline recovers on its own.
+        if call_id in self._calls:
             self._to_cancel.append(call_id)
             self._want_step()
 
@@ -341,7 +357,7 @@ class Isolate:
             await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
         except (TimeoutError, JSEvalException):
             log.warning("closing an isolate that stopped answering", function=self.spec.name)
-            self._timeout_or_interrupt_all(time.monotonic())
+            self._settle_stopped(time.monotonic(), known=None)
             self.close()
         finally:
             self._driver = None
@@ -364,6 +380,8 @@ class Isolate:
             payload["cancel"] = expired
         if batch:
             payload["start"] = [(call.id, call.request) for call in batch]
+            for call in batch:
+                call.sent = True
         # Async handlers settle in the microtask drain right after a step that started them, so
         # the next step is sent at once rather than after the notification (which JavaScript then
         # skips); calls that arrived meanwhile ride along with it.
@@ -372,6 +390,7 @@ class Isolate:
         deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
         code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
+        self.step_started = time.monotonic()
         try:
             raw = await asyncio.wait_for(
                 self._mr.eval_cancelable(code), max(deadline - time.monotonic(), 0.001)
@@ -386,8 +405,10 @@ class Isolate:
         except JSEvalException as error:
             # The step itself failed: user code broke a built-in the prelude relies on.
             log.warning("isolate step failed", function=self.spec.name, error=str(error))
-            self._fail_all_interrupted()
+            self._fail_all_broken(str(error).strip().splitlines()[0] if str(error).strip() else "")
             return
+        finally:
+            self.step_started = None
         output = _decode_output(raw)
         if batch:
             self._async_entry = output.inflight > 0
@@ -413,19 +434,34 @@ class Isolate:
             assert isinstance(raw, str)
         except (TimeoutError, JSEvalException):
             # Wedged (a runaway outside the step, or a dead heap): closing terminates it.
-            self._timeout_or_interrupt_all(now)
+            self._settle_stopped(now, known=None)
             self.close()
             return
-        self._apply(_decode_output(raw), now=now)
-        # What is left was interrupted mid-step or never started; it cannot finish here any more.
-        self._timeout_or_interrupt_all(now)
+        output = _decode_output(raw)
+        self._apply(output, now=now)
+        # Async calls JavaScript still holds may finish here (the isolate is retiring); the rest
+        # never started and move to another isolate.
+        self._settle_stopped(now, known=set(output.known or ()))
 
-    def _timeout_or_interrupt_all(self, now: float) -> None:
+    def _settle_stopped(self, now: float, known: set[int] | None) -> None:
+        """After a stop: time out what is past its deadline, move what never started elsewhere,
+        and fail what was cut off (`known` None: the isolate is closing, nothing else can finish)."""
         for call in list(self._calls.values()):
             if call.deadline <= now:
                 self._resolve(call, timeout_result(self.spec, call.request, call.started, ""))
-            else:
+            elif not call.sent or (known is not None and call.id not in known):
+                self._orphan(call)
+            elif known is None:
                 self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+
+    def _orphan(self, call: _Call) -> None:
+        if self._on_orphaned is None:
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            return
+        self._calls.pop(call.id, None)
+        if call.timer is not None:
+            call.timer.cancel()
+        self._on_orphaned(call.request, call.deadline, call.future)
 
     def _fail_all_memory(self) -> None:
         for call in list(self._calls.values()):
@@ -434,7 +470,19 @@ class Isolate:
 
     def _fail_all_interrupted(self) -> None:
         for call in list(self._calls.values()):
-            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            if call.sent:
+                self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            else:
+                self._orphan(call)
+        self.close()
+
+    def _fail_all_broken(self, detail: str) -> None:
+        """The step itself threw: the function's code broke something the runtime relies on."""
+        for call in list(self._calls.values()):
+            if call.sent:
+                self._resolve(call, broken_result(self.spec, call.request, call.started, detail))
+            else:
+                self._orphan(call)
         self.close()
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:

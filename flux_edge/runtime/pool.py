@@ -52,6 +52,14 @@ class _FunctionIsolates:
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
 
+def _cpu_heavy(isolate: Isolate) -> bool:
+    """Its steps take long: smoothed over past steps, or the one running now."""
+    if isolate.step_seconds > GROW_STEP_SECONDS:
+        return True
+    started = isolate.step_started
+    return started is not None and time.monotonic() - started > GROW_STEP_SECONDS
+
+
 class IsolatePool:
     """Routes calls to warm isolates of the right version, creating and evicting isolates as needed.
 
@@ -67,6 +75,7 @@ class IsolatePool:
         self._closing = False
         self._reaper: asyncio.Task[None] | None = None
         self._spares: list[Engine] = []
+        self._reruns: set[asyncio.Task[None]] = set()
         self._filling: asyncio.Task[None] | None = None
         self.on_isolate_count: Callable[[int], None] | None = None
 
@@ -174,7 +183,7 @@ class IsolatePool:
                 return min(idle, key=lambda i: i.load)
             if len(live) + group.starting < limits.max_isolates_per_function:
                 first = not live and not group.starting
-                cpu_bound = bool(usable) and all(i.step_seconds > GROW_STEP_SECONDS for i in usable)
+                cpu_bound = bool(usable) and all(_cpu_heavy(i) for i in usable)
                 full = not usable and not group.starting
                 if (first or cpu_bound or full) and (
                     self._room_for(spec) or self._evict_one(spec.memory_limit_mb)
@@ -285,10 +294,37 @@ class IsolatePool:
             max_response_bytes=self.limits.max_response_bytes,
             on_call_done=self._on_call_done,
             on_closed=self._on_closed,
+            on_orphaned=lambda request, deadline, future: self._rerun(
+                spec, request, deadline, future
+            ),
         )
         self._live.add(isolate)
         self._count_changed()
         return isolate
+
+    def _rerun(
+        self,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        deadline: float,
+        future: asyncio.Future[InvokeResult],
+    ) -> None:
+        """Run a call that never started on an isolate that was stopped, within its deadline."""
+
+        async def rerun() -> None:
+            try:
+                isolate = await self._acquire(spec)
+                result = await isolate.submit(request, deadline=deadline)
+            except Exception as error:
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                if not future.done():
+                    future.set_result(result)
+
+        task = asyncio.get_running_loop().create_task(rerun())
+        self._reruns.add(task)
+        task.add_done_callback(self._reruns.discard)
 
     def new_isolate(self, spec: FunctionSpec) -> Isolate:
         """An isolate counted by this pool but not yet routed to (for deploy-time checks)."""

@@ -129,6 +129,23 @@ def interrupted_result(
     )
 
 
+def broken_result(
+    spec: FunctionSpec, request: InvokeRequest, started: float, detail: str
+) -> InvokeResult:
+    """The function's code broke a built-in the runtime relies on (e.g. Array.prototype.push)."""
+    return error_result(
+        spec,
+        request,
+        started=started,
+        logs="",
+        status_code=500,
+        outcome="error",
+        title="Function execution failed",
+        message="the function broke a built-in the runtime relies on, so its call could not "
+        f"complete: {detail or 'the runtime step failed'}",
+    )
+
+
 def result_from_payload(
     spec: FunctionSpec,
     request: InvokeRequest,

@@ -172,3 +172,39 @@ async def test_a_never_settling_call_keeps_its_logs_too(runtime: Runtime, make_s
     result = await runtime.invoke(spec, make_request())
     assert result.status_code == 408
     assert result.logs == "console.warn: waiting"
+
+
+async def test_a_call_queued_behind_a_looping_call_still_answers(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler(req) { if (req.body === 'loop') while (true) {} return 'fine' }",
+        timeout_seconds=1.5,
+    )
+    await runtime.invoke(spec, make_request("warm"))
+    looping = asyncio.ensure_future(runtime.invoke(spec, make_request("loop")))
+    await asyncio.sleep(0.2)
+    queued = await runtime.invoke(spec, make_request("ok"))
+    assert queued.body == b"fine"
+    assert (await looping).status_code == 408
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "function handler() { const f = () => setTimeout(f, 0); f(); return new Promise(() => {}) }",
+        "function handler() { setInterval(() => {}, 0); return new Promise(() => {}) }",
+        "async function handler() { for (;;) await null }",
+    ],
+    ids=["timeout-rearming", "interval-zero", "await-loop"],
+)
+async def test_work_that_never_stops_scheduling_itself_is_a_408(runtime: Runtime, make_spec, code):
+    result = await runtime.invoke(make_spec(code, timeout_seconds=0.5), make_request())
+    assert (result.status_code, result.outcome) == (408, "timeout")
+    await assert_still_serving(runtime, make_spec)
+
+
+async def test_breaking_a_built_in_the_runtime_uses_is_a_500_that_says_so(runtime, make_spec):
+    spec = make_spec("function handler() { delete Array.prototype.push; return 'x' }")
+    result = await runtime.invoke(spec, make_request())
+    assert result.status_code == 500
+    assert "broke a built-in" in (result.error_message or "")
+    await assert_still_serving(runtime, make_spec)

@@ -391,7 +391,9 @@
     current = null;
     for (const callId of parseJSON(expiredJson)) finish(callId, { cancelled: true });
     if (interrupted !== null) finish(interrupted, { interrupted: true });
-    return flush();
+    const out = parseJSON(flush());
+    out.known = [...calls.keys()];
+    return stringify(out);
   }
 
   function define(target, name, value) {

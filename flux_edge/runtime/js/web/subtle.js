@@ -53,7 +53,6 @@
     get algorithm() { return this.#algorithm; }
     get usages() { return this.#usages; }
   }
-  Object.defineProperty(CryptoKey.prototype, Symbol.toStringTag, { value: 'CryptoKey', configurable: true });
 
   function algorithmName(algorithm) {
     if (typeof algorithm === 'string') return algorithm;
@@ -200,7 +199,6 @@
   for (const operation of ['encrypt', 'decrypt', 'deriveBits', 'deriveKey', 'wrapKey', 'unwrapKey']) {
     defineHidden(SubtleCrypto.prototype, operation, unsupported(operation));
   }
-  Object.defineProperty(SubtleCrypto.prototype, Symbol.toStringTag, { value: 'SubtleCrypto', configurable: true });
   const subtle = Object.create(SubtleCrypto.prototype);
 
   // As a class getter would be: non-enumerable, configurable, named "get subtle".

@@ -5,11 +5,12 @@
   "use strict";
 
   const { defineInterface, requireArguments } = global.__flux_webutil;
-  const url = global.__flux_url;
+  const internals = global.__flux_url;
   delete global.__flux_url;
-  const { S, basicParse, serializeURL, serializePath, serializeOrigin } = url;
-  const { hasOpaquePath, cannotHaveCredentialsOrPort, percentEncode, toUSVString, USERINFO_SET } = url;
-  const { URLSearchParams, bindSearchParams, replaceSearchParams } = url;
+  const { S, basicParse, serializeURL, serializePath, serializeOrigin } = internals;
+  const { hasOpaquePath, cannotHaveCredentialsOrPort } = internals;
+  const { percentEncode, toUSVString, USERINFO_SET } = internals;
+  const { URLSearchParams, bindSearchParams, replaceSearchParams } = internals;
   const FAILURE = null;
 
   const parseOrThrow = (url, base) => {

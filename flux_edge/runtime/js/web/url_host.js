@@ -4,8 +4,8 @@
 (function (global) {
   "use strict";
 
-  const url = global.__flux_url;
-  const { percentEncode, percentDecode, hexValue, C0_CONTROL_SET } = url;
+  const internals = global.__flux_url;
+  const { percentEncode, percentDecode, hexValue, C0_CONTROL_SET } = internals;
 
   // ---- Hosts --------------------------------------------------------------------------------------
 
@@ -278,5 +278,5 @@
     return endsInANumber(asciiDomain) ? parseIPv4(asciiDomain) : asciiDomain;
   };
 
-  url.parseHost = parseHost;
+  internals.parseHost = parseHost;
 })(globalThis);

@@ -5,9 +5,9 @@
 (function (global) {
   "use strict";
 
-  const url = global.__flux_url;
-  const { percentEncode, parseHost, C0_CONTROL_SET, FRAGMENT_SET, QUERY_SET, SPECIAL_QUERY_SET } = url;
-  const { PATH_SET, USERINFO_SET } = url;
+  const internals = global.__flux_url;
+  const { percentEncode, parseHost } = internals;
+  const { C0_CONTROL_SET, FRAGMENT_SET, QUERY_SET, SPECIAL_QUERY_SET, PATH_SET, USERINFO_SET } = internals;
   const FAILURE = null;
 
   // ---- The URL record and its parser --------------------------------------------------------------
@@ -441,7 +441,7 @@
     return record.scheme + "://" + record.host + (record.port !== null ? ":" + record.port : "");
   };
 
-  Object.assign(url, {
+  Object.assign(internals, {
     S,
     basicParse,
     serializeURL,

@@ -55,7 +55,8 @@
   // TypeError. Intrinsic getters, so properties user code defines on a view cannot mislead it.
   const bufferSourceBytes = (source, allowShared = false) => {
     if (typedArrayTag.call(source) !== undefined) {
-      return new Uint8Array(typedArrayBuffer.call(source), typedArrayOffset.call(source), typedArrayLength.call(source));
+      const length = typedArrayLength.call(source);
+      return new Uint8Array(typedArrayBuffer.call(source), typedArrayOffset.call(source), length);
     }
     const viewLength = tryCall(dataViewLength, source);
     if (viewLength !== undefined) {
