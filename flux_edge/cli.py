@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
 
+import apsw
 import msgspec
 
 from flux_edge import __version__
@@ -117,9 +118,15 @@ def _serve(args: argparse.Namespace) -> int:
     )
     configure_logging(settings.log_format, settings.log_level)
     # Done once here, before any worker starts, so workers never race to create the admin token.
-    admin_token = _run_with_store(
-        settings, lambda store: ensure_admin_token(store, settings.admin_token)
-    )
+    try:
+        admin_token = _run_with_store(
+            settings, lambda store: ensure_admin_token(store, settings.admin_token)
+        )
+    except (OSError, apsw.Error) as exc:
+        writable = os.access(settings.data_dir, os.W_OK) if settings.data_dir.exists() else True
+        why = "is read-only or not writable by this user" if not writable else "cannot be used"
+        print(f"flux-edge: the data directory {settings.data_dir} {why}: {exc}", file=sys.stderr)
+        return 1
     if admin_token is not None:
         print(f"admin token: {admin_token}", file=sys.stderr, flush=True)
     _export(settings)

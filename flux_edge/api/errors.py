@@ -9,6 +9,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import apsw
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -59,8 +60,16 @@ def _forbidden(_: Request[Any, Any, Any], exc: PermissionDeniedError) -> Respons
     return error_response(403, "Forbidden", str(exc))
 
 
-def _validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
-    # Litestar puts one entry per bad parameter in `extra`: {"key": ..., "message": ...}.
+def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
+    # Litestar puts one entry per bad parameter in `extra`: {"key": ..., "message": ...}; a missing
+    # body comes as key "data" with no useful message.
+    entries = exc.extra if isinstance(exc.extra, list) else []
+    if any(isinstance(item, dict) and item.get("key") == "data" for item in entries):
+        return error_response(
+            400,
+            "Invalid request body",
+            f"{request.method} {request.url.path} needs a JSON object as its body.",
+        )
     problems = [
         f"{item.get('key', 'request')}: {item.get('message', '')}".strip()
         for item in (exc.extra if isinstance(exc.extra, list) else [])
@@ -84,6 +93,25 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Error
     return error_response(status, title, message, headers=exc.headers)
 
 
+def _storage(request: Request[Any, Any, Any], exc: apsw.Error) -> Response[ErrorBody]:
+    # The database refused a write: say so, so the operator knows where to look.
+    log.error("storage_error", method=request.method, path=request.url.path, error=str(exc))
+    data_dir = request.app.state.settings.data_dir
+    if isinstance(exc, apsw.FullError):
+        return error_response(
+            507, "Insufficient storage", f"The disk holding {data_dir} is full; nothing was saved."
+        )
+    if isinstance(exc, apsw.ReadOnlyError | apsw.IOError | apsw.CantOpenError):
+        return error_response(
+            503,
+            "Storage unavailable",
+            f"The database in {data_dir} cannot be written (read-only or failing disk); "
+            "nothing was saved.",
+            headers={"Retry-After": "30"},
+        )
+    return _unexpected(request, exc)
+
+
 def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled_error", method=request.method, path=request.url.path)
     return error_response(
@@ -97,5 +125,6 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     PermissionDeniedError: _forbidden,
     ValidationException: _validation,
     HTTPException: _http,
+    apsw.Error: _storage,
     Exception: _unexpected,
 }

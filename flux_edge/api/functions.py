@@ -12,6 +12,7 @@ from msgspec import UNSET
 
 from flux_edge.api.auth import management_guard, provide_principal
 from flux_edge.api.schemas import (
+    ERROR_RESPONSES,
     ExecutionResponse,
     FunctionCreate,
     FunctionResponse,
@@ -63,7 +64,13 @@ class FunctionController(Controller):
         "principal": Provide(provide_principal, sync_to_thread=False),
     }
 
-    @post("/", dto=StrictJSON[FunctionCreate], return_dto=None, status_code=201)
+    @post(
+        "/",
+        dto=StrictJSON[FunctionCreate],
+        return_dto=None,
+        status_code=201,
+        responses=ERROR_RESPONSES,
+    )
     async def create_function(
         self, data: FunctionCreate, services: Services, principal: Principal
     ) -> FunctionResponse:
@@ -71,17 +78,17 @@ class FunctionController(Controller):
         record = await services.functions.create(data.name, _changes(data), principal.id)
         return _full(record)
 
-    @get("/")
+    @get("/", responses=ERROR_RESPONSES)
     async def list_functions(self, services: Services) -> list[FunctionSummary]:
         """Every function without its code, ordered by name."""
         return [_summary(r) for r in await services.functions.list_functions()]
 
-    @get("/{name:str}")
+    @get("/{name:str}", responses=ERROR_RESPONSES)
     async def get_function(self, name: str, services: Services) -> FunctionResponse:
         """One function with its code; `env_names` lists its variables (values are write-only)."""
         return _full(await services.functions.get(name))
 
-    @put("/{name:str}", dto=StrictJSON[FunctionUpdate], return_dto=None)
+    @put("/{name:str}", dto=StrictJSON[FunctionUpdate], return_dto=None, responses=ERROR_RESPONSES)
     async def update_function(
         self, name: str, data: FunctionUpdate, services: Services
     ) -> FunctionResponse:
@@ -93,12 +100,12 @@ class FunctionController(Controller):
             )
         return _full(await services.functions.update(name, _changes(data)))
 
-    @delete("/{name:str}", status_code=204)
+    @delete("/{name:str}", status_code=204, responses=ERROR_RESPONSES)
     async def delete_function(self, name: str, services: Services) -> None:
         """Delete the function with its versions, executions, files and schedule."""
         await services.functions.delete(name)
 
-    @get("/{name:str}/versions")
+    @get("/{name:str}/versions", responses=ERROR_RESPONSES)
     async def list_versions(self, name: str, services: Services) -> list[VersionSummary]:
         """The version history, oldest first (extension)."""
         current = await services.functions.get(name)
@@ -112,7 +119,7 @@ class FunctionController(Controller):
             for v in await services.functions.list_versions(name)
         ]
 
-    @get("/{name:str}/versions/{version:int}")
+    @get("/{name:str}/versions/{version:int}", responses=ERROR_RESPONSES)
     async def get_version(self, name: str, version: int, services: Services) -> VersionResponse:
         """One version with its code (extension)."""
         v = await services.functions.get_version(name, version)
@@ -120,14 +127,20 @@ class FunctionController(Controller):
             version=v.version, code=v.code, created_at=v.created_at, created_by=v.created_by
         )
 
-    @post("/{name:str}/rollback", dto=StrictJSON[RollbackRequest], return_dto=None, status_code=200)
+    @post(
+        "/{name:str}/rollback",
+        dto=StrictJSON[RollbackRequest],
+        return_dto=None,
+        status_code=200,
+        responses=ERROR_RESPONSES,
+    )
     async def rollback(
         self, name: str, data: RollbackRequest, services: Services
     ) -> FunctionResponse:
         """Create a new version holding version N's code (extension)."""
         return _full(await services.functions.rollback(name, data.version))
 
-    @get("/{name:str}/executions")
+    @get("/{name:str}/executions", responses=ERROR_RESPONSES)
     async def list_executions(
         self,
         name: str,

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.dto import MsgspecDTO
+from litestar.openapi import ResponseSpec
 from litestar.typing import FieldDefinition
 from msgspec import UNSET, Meta, UnsetType
 
@@ -183,6 +184,24 @@ class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
     column: int | None = None
     function: str | None = None
     execution_id: str | None = None
+
+
+def error_spec(description: str) -> ResponseSpec:
+    """An error response documented with the contract's body."""
+    return ResponseSpec(data_container=ErrorBody, description=description, generate_examples=False)
+
+
+# What every endpoint may answer besides success, in the contract's error shape (Litestar would
+# otherwise document its own {status_code, detail, extra} body for 400s).
+ERROR_RESPONSES: dict[int, ResponseSpec] = {
+    400: error_spec("Invalid request: the message names the field or rule"),
+    401: error_spec("Missing or invalid credential"),
+    403: error_spec("The credential may not do this"),
+    404: error_spec("No such function (or version)"),
+    409: error_spec("The name is taken"),
+    413: error_spec("The request body is over the size limit"),
+    429: error_spec("Rate limit exceeded; see Retry-After"),
+}
 
 
 class HealthResponse(msgspec.Struct, kw_only=True):

@@ -202,11 +202,6 @@ def test_an_unwritable_wal_index_under_a_running_server_does_not_kill_it(start_s
         chattr("-i", frozen)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="CLI bug (flux_edge/cli.py _run_with_store): a read-only data dir at startup ends in a "
-    "Python traceback from SQLiteStore.open instead of a one-line 'flux-edge: ...' message",
-)
 def test_a_server_started_on_a_read_only_data_dir_exits_with_a_clear_message(
     start_server, tmp_path
 ):
@@ -231,15 +226,6 @@ def test_a_server_started_on_a_read_only_data_dir_exits_with_a_clear_message(
     assert "Traceback" not in stderr, stderr[-3000:]
 
 
-STORAGE_ERRORS_BUG = (
-    "API bug (flux_edge/api/errors.py): a write the database refuses (apsw.FullError, "
-    "ReadOnlyError, IOError) falls through to the generic 500 'The server failed unexpectedly', "
-    "which does not tell the operator that the disk is full or read-only; map them to 507/503 "
-    "with a message naming the data dir"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=STORAGE_ERRORS_BUG)
 def test_a_write_on_a_full_disk_says_the_disk_is_full(start_server, tmp_path):
     with tmpfs(tmp_path / "small", "16m") as disk:
         server = start_server(disk / "data", extra_env=SERVER_ENV)
@@ -253,7 +239,6 @@ def test_a_write_on_a_full_disk_says_the_disk_is_full(start_server, tmp_path):
     assert "full" in message or "space" in message, message
 
 
-@pytest.mark.xfail(strict=True, reason=STORAGE_ERRORS_BUG)
 def test_a_write_on_a_read_only_data_dir_says_it_is_read_only(start_server, tmp_path):
     data = tmp_path / "data"
     server = start_server(data, extra_env=SERVER_ENV)

@@ -96,12 +96,6 @@ def test_successful_management_responses_match_the_documented_schema(api_schema,
         assert response.status_code < 300, (path, method, response.text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API docs bug (flux_edge/api): the OpenAPI document describes 400s with Litestar's "
-    "default {status_code, detail, extra} body while the server answers {error, message} as the "
-    "contract says",
-)
 def test_documented_400_bodies_match_what_the_server_sends(api_schema, server):
     case = _case(api_schema, "/api/v1/functions", "POST", body={"name": "bad name!", "code": "x"})
     response = case.call_and_validate(
@@ -110,11 +104,6 @@ def test_documented_400_bodies_match_what_the_server_sends(api_schema, server):
     assert response.status_code == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API docs bug (flux_edge/api/metrics.py): GET /metrics is documented without its "
-    "text/plain Prometheus content type",
-)
 def test_the_metrics_content_type_is_documented(api_schema, server):
     case = _case(api_schema, "/metrics", "GET")
     case.call_and_validate(base_url=server.url, checks=CONFORMANCE, timeout=30)

@@ -165,11 +165,6 @@ def test_a_duplicate_create_is_409_and_changes_no_row(admin, db_rows, existing):
     assert db_rows() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="API bug (flux_edge/api/schemas.py StrictJSON): an empty body is a 400 whose message is "
-    "data: 'data', which tells the caller nothing; it should say a JSON object is required",
-)
 def test_an_empty_body_is_a_400_that_says_a_json_object_is_needed(admin, existing):
     response = admin.post("/api/v1/functions", content=b"")
     assert response.status_code == 400
