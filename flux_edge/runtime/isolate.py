@@ -392,9 +392,9 @@ class Isolate:
         assert self._mr is not None
         self.step_started = time.monotonic()
         try:
-            raw = await asyncio.wait_for(
-                self._mr.eval_cancelable(code), max(deadline - time.monotonic(), 0.001)
-            )
+            # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
+                raw = await self._mr.eval_cancelable(code)
             assert isinstance(raw, str)
         except TimeoutError:
             await self._recover(deadline)
