@@ -18,13 +18,6 @@ __all__ = ["SERVER_ENV"]  # read by tests/conftest.py's `server` fixture
 
 TIMED_OUT = "the function did not finish within its timeout of 1 s (timeout_seconds)"
 
-# The uvloop timer that ends a step can fire up to a millisecond before the call's deadline as
-# time.monotonic() sees it; Isolate._recover then classes the call as "interrupted" (500), not 408.
-EARLY_TIMER_BUG = (
-    "runtime bug: Isolate._recover compares call.deadline <= time.monotonic() after a uvloop "
-    "timeout that fires up to 1 ms early, so a timed-out call is reported as interrupted (500)"
-)
-
 
 @pytest.mark.parametrize(
     "code",
@@ -60,8 +53,9 @@ def test_code_that_never_finishes_is_a_408_timeout(admin, unharmed, code):
     unharmed()
 
 
-# With a 2 s timeout each of these is misclassified about half of the time or more when run alone;
-# how often depends on the machine's load, so the test cannot be a strict xfail.
+# Calls whose isolate stays busy past the deadline: under uvloop the step's timer can fire a
+# little before time.monotonic() reaches the deadline, and such calls were once reported as
+# "interrupted" (500) about half of the time when run alone.
 BUSY_PAST_DEADLINE = [
     "function handler() { const f = () => setTimeout(f, 0); f(); return new Promise(() => {}) }",
     "function handler() { setInterval(() => {}, 0); return new Promise(() => {}) }",
@@ -70,7 +64,6 @@ BUSY_PAST_DEADLINE = [
 ]
 
 
-@pytest.mark.xfail(strict=False, reason=EARLY_TIMER_BUG + " (timing-dependent, so not strict)")
 def test_microtask_loops_and_timers_that_rearm_forever_are_408_timeouts(admin, unharmed):
     names = [deploy(admin, code, timeout_seconds=2) for code in BUSY_PAST_DEADLINE]
     outcomes = [invoke(admin, name) for name in names]
@@ -111,12 +104,6 @@ def test_a_top_level_infinite_loop_is_refused_at_deploy(admin, unharmed):
     unharmed()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runtime bug: IsolatePool._acquire routes a call to a busy isolate wedged in a loop "
-    "(step_seconds is only learnt after a step ends); when that isolate is closed at the "
-    "deadline, the queued call, which never started, fails with 500 'interrupted'",
-)
 def test_a_call_queued_behind_a_wedged_call_of_the_same_function_still_answers(admin, unharmed):
     name = deploy(
         admin,
