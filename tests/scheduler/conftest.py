@@ -55,14 +55,15 @@ class Stack:
 async def _stack(db_path: Path, runtime: Runtime) -> Stack:
     store = await SQLiteStore.open(db_path, flush_interval=30.0)
     functions_dir = db_path.parent / "functions"
+    invocations = InvocationService(store, runtime, functions_dir=functions_dir)
     functions = FunctionService(
         store,
         compile_source=compile_source,
-        checker=runtime,
+        checker=invocations,
         functions_dir=functions_dir,
         retire=runtime.retire,
+        on_saved=invocations.prewarm,
     )
-    invocations = InvocationService(store, runtime, functions_dir=functions_dir)
     return Stack(store, functions, invocations, db_path)
 
 
