@@ -40,6 +40,7 @@ class PoolLimits:
     spare_engines: int = 2  # booted isolates kept ready for new function versions
     idle_seconds: float = 600.0  # an isolate unused this long is closed to give its memory back
     probe_interval: float = 0.5  # how often isolates used since the last look are checked
+    compact_after_seconds: float = 30.0  # idle this long, an isolate gives its spare heap back
     max_log_bytes: int = 256 * 1024
     max_response_bytes: int = 10 * 1024 * 1024
 
@@ -137,6 +138,11 @@ class IsolatePool:
                     isolate.close()
                 elif isolate.last_used >= isolate.probed:
                     await isolate.probe()
+                elif (
+                    now - isolate.last_used > self.limits.compact_after_seconds
+                    and not isolate.compacted
+                ):
+                    isolate.compact()
 
     @property
     def isolate_count(self) -> int:

@@ -208,3 +208,15 @@ async def test_breaking_a_built_in_the_runtime_uses_is_a_500_that_says_so(runtim
     assert result.status_code == 500
     assert "broke a built-in" in (result.error_message or "")
     await assert_still_serving(runtime, make_spec)
+
+
+async def test_an_idle_isolate_gives_its_spare_heap_back(runtime: Runtime, make_spec):
+    spec = make_spec(
+        "function handler() { const a = []; for (let i = 0; i < 200000; i++) a.push({i}); return 'ok' }"
+    )
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    grown = isolate._mr.heap_stats()["total_heap_size"]
+    isolate.compact()
+    assert isolate._mr.heap_stats()["total_heap_size"] < grown
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
