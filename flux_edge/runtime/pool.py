@@ -24,6 +24,8 @@ log = structlog.get_logger("flux_edge.runtime")
 # A function gets another isolate only when its busy isolates spend this long per step: trivial
 # calls batch best on one isolate, CPU-heavy ones need parallel isolates.
 GROW_STEP_SECONDS = 0.004
+# A step running this long (wall time) is busy JavaScript or a loop: route new calls elsewhere.
+STUCK_STEP_SECONDS = 0.1
 REFILL_DELAY_SECONDS = 0.05
 
 
@@ -54,11 +56,12 @@ class _FunctionIsolates:
 
 
 def _cpu_heavy(isolate: Isolate) -> bool:
-    """Its steps take long: smoothed over past steps, or the one running now."""
+    """Its steps take long: JavaScript time smoothed over past steps, or the step running now
+    (wall time, which includes the event loop's own latency, hence the larger bound)."""
     if isolate.step_seconds > GROW_STEP_SECONDS:
         return True
     started = isolate.step_started
-    return started is not None and time.monotonic() - started > GROW_STEP_SECONDS
+    return started is not None and time.monotonic() - started > STUCK_STEP_SECONDS
 
 
 class IsolatePool:

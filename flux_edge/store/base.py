@@ -110,8 +110,8 @@ class Store(Protocol):
     """
 
     def change_counter(self) -> int:
-        """A cheap, non-blocking number that changes whenever stored data may have changed, in this
-        process or another; callers cache function rows until it changes."""
+        """A cheap, non-blocking number that moves whenever stored functions may have changed, in
+        this process or another; callers cache function rows until it moves."""
         ...
 
     async def create_function(self, record: FunctionRecord) -> None:

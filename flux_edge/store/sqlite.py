@@ -27,6 +27,7 @@ import apsw
 
 from flux_edge.store import _queries as q
 from flux_edge.store._connection import enable_wal, open_connection, transaction
+from flux_edge.store._generation import FunctionGeneration
 from flux_edge.store._migrations import migrate
 from flux_edge.store._rows import (
     execution_from_row,
@@ -67,6 +68,7 @@ class SQLiteStore:
         self._reader = reader
         self._lister = lister
         self._lister_thread = ThreadPoolExecutor(1, thread_name_prefix="flux-edge-store-reader")
+        self._generation = FunctionGeneration(path)
         self._closed = False
 
     @classmethod
@@ -112,12 +114,9 @@ class SQLiteStore:
         return self._writer.dropped
 
     def change_counter(self) -> int:
-        """A number that changes after any commit by another connection, ours or another worker's.
-
-        `PRAGMA data_version` on the read connection: a microsecond, no I/O beyond the WAL index.
-        """
-        row = self._reader.execute("PRAGMA data_version").fetchone()
-        return int(row[0]) if row else 0
+        """A number that moves after every committed change to functions, in any worker process
+        (one read of a memory-mapped counter; see `_generation.py`)."""
+        return self._generation.value()
 
     # Functions
 
@@ -132,6 +131,7 @@ class SQLiteStore:
                 conn.execute(q.INSERT_VERSION, _version_params(record))
 
         await self._writer.run(job)
+        self._generation.bump()
 
     async def get_function(self, name: str) -> FunctionRecord | None:
         """The function with its current code, or None."""
@@ -161,6 +161,7 @@ class SQLiteStore:
                     conn.execute(q.INSERT_VERSION, _version_params(record))
 
         await self._writer.run(job)
+        self._generation.bump()
 
     async def delete_function(self, name: str) -> FunctionRecord:
         """Delete the function; its versions and executions go with it (ON DELETE CASCADE)."""
@@ -174,7 +175,9 @@ class SQLiteStore:
                 conn.execute(q.DELETE_FUNCTION, (record.id,))
             return record
 
-        return await self._writer.run(job)
+        deleted = await self._writer.run(job)
+        self._generation.bump()
+        return deleted
 
     async def list_versions(self, function_id: str) -> list[FunctionVersionRecord]:
         """Every stored version of a function, oldest first."""
@@ -282,6 +285,7 @@ class SQLiteStore:
         await asyncio.get_running_loop().run_in_executor(self._lister_thread, self._lister.close)
         self._lister_thread.shutdown()
         self._reader.close()
+        self._generation.close()
 
     async def _list(self, read: Callable[[apsw.Connection], T]) -> T:
         """Run `read` on the reader thread with the lister connection."""
