@@ -114,6 +114,8 @@ class IsolatePool:
         self._closing = True
         if self._reaper is not None:
             self._reaper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reaper
         if self._filling is not None:
             self._filling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -130,22 +132,26 @@ class IsolatePool:
             isolate.close()
 
     async def _reap(self) -> None:
-        """Probe isolates used since the last look, and close the ones idle for too long."""
+        """Probe isolates used since the last look, compact idle ones, close long-idle ones."""
         while True:
             await asyncio.sleep(self.limits.probe_interval)
             now = time.monotonic()
             for isolate in list(self._live):
                 if isolate.closed or isolate.load:
                     continue
-                if now - isolate.last_used > self.limits.idle_seconds:
+                try:
+                    if now - isolate.last_used > self.limits.idle_seconds:
+                        isolate.close()
+                    elif isolate.last_used >= isolate.probed:
+                        await isolate.probe()
+                    elif (
+                        now - isolate.last_used > self.limits.compact_after_seconds
+                        and not isolate.compacted
+                    ):
+                        isolate.compact()
+                except Exception:  # one bad isolate must not end the reaper for all the others
+                    log.exception("reaping an isolate failed", function=isolate.spec.name)
                     isolate.close()
-                elif isolate.last_used >= isolate.probed:
-                    await isolate.probe()
-                elif (
-                    now - isolate.last_used > self.limits.compact_after_seconds
-                    and not isolate.compacted
-                ):
-                    isolate.compact()
 
     @property
     def isolate_count(self) -> int:
