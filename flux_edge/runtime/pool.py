@@ -55,6 +55,16 @@ class _FunctionIsolates:
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
 
+async def _booted_engine() -> Engine:
+    engine = Engine()
+    try:
+        await engine.boot()
+    except BaseException:  # cancelled or failed mid-boot: the isolate must not leak
+        engine.close()
+        raise
+    return engine
+
+
 def _cpu_heavy(isolate: Isolate) -> bool:
     """Its steps take long: JavaScript time smoothed over past steps, or the step running now
     (wall time, which includes the event loop's own latency, hence the larger bound)."""
@@ -249,15 +259,7 @@ class IsolatePool:
 
     async def take_engine(self) -> Engine:
         """A booted engine: a spare if one is ready (refilled in the background), else a new one."""
-        if self._spares:
-            engine = self._spares.pop()
-        else:
-            engine = Engine()
-            try:
-                await engine.boot()
-            except BaseException:
-                engine.close()
-                raise
+        engine = self._spares.pop() if self._spares else await _booted_engine()
         if self._filling is None and not self._closing:
             self._filling = asyncio.get_running_loop().create_task(self._refill_soon())
         return engine
@@ -272,12 +274,7 @@ class IsolatePool:
         """Boot engines until `spare_engines` are ready."""
         try:
             while len(self._spares) < self.limits.spare_engines and not self._closing:
-                engine = Engine()
-                try:
-                    await engine.boot()
-                except BaseException:
-                    engine.close()
-                    raise
+                engine = await _booted_engine()
                 if self._closing:
                     engine.close()
                 else:

@@ -41,16 +41,19 @@ def _elapsed_ms(started: float) -> float:
     return (time.monotonic() - started) * 1000
 
 
+FAILED = "Function execution failed"
+
+
 def error_result(
     spec: FunctionSpec,
     request: InvokeRequest,
-    *,
     started: float,
     logs: str,
-    status_code: int,
-    outcome: Outcome,
-    title: str,
     message: str,
+    *,
+    status_code: int = 500,
+    outcome: Outcome = "error",
+    title: str = FAILED,
     stack: str | None = None,
     limit: LimitHit | None = None,
 ) -> InvokeResult:
@@ -80,16 +83,19 @@ def timeout_result(
     spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
 ) -> InvokeResult:
     """The call ran past timeout_seconds: 408."""
+    message = (
+        f"the function did not finish within its timeout of {spec.timeout_seconds:g} s "
+        "(timeout_seconds)"
+    )
     return error_result(
         spec,
         request,
-        started=started,
-        logs=logs,
+        started,
+        logs,
+        message,
         status_code=408,
         outcome="timeout",
         title="Function timed out",
-        message=f"the function did not finish within its timeout of {spec.timeout_seconds:g} s "
-        "(timeout_seconds)",
         limit="timeout",
     )
 
@@ -98,52 +104,33 @@ def memory_result(
     spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
 ) -> InvokeResult:
     """The isolate's heap passed memory_limit_mb: 500."""
-    return error_result(
-        spec,
-        request,
-        started=started,
-        logs=logs,
-        status_code=500,
-        outcome="error",
-        title="Function execution failed",
-        message=f"Memory limit exceeded: the function used more than {spec.memory_limit_mb} MB "
-        "(memory_limit_mb)",
-        limit="memory",
+    message = (
+        f"Memory limit exceeded: the function used more than {spec.memory_limit_mb} MB "
+        "(memory_limit_mb)"
     )
+    return error_result(spec, request, started, logs, message, limit="memory")
 
 
 def interrupted_result(
     spec: FunctionSpec, request: InvokeRequest, started: float, logs: str
 ) -> InvokeResult:
     """The isolate was stopped under this call because another call of the function hit a limit."""
-    return error_result(
-        spec,
-        request,
-        started=started,
-        logs=logs,
-        status_code=500,
-        outcome="error",
-        title="Function execution failed",
-        message="the call was interrupted: its isolate was stopped because another call of this "
-        "function exceeded a limit",
+    message = (
+        "the call was interrupted: its isolate was stopped because another call of this "
+        "function exceeded a limit"
     )
+    return error_result(spec, request, started, logs, message)
 
 
 def broken_result(
     spec: FunctionSpec, request: InvokeRequest, started: float, detail: str
 ) -> InvokeResult:
     """The function's code broke a built-in the runtime relies on (e.g. Array.prototype.push)."""
-    return error_result(
-        spec,
-        request,
-        started=started,
-        logs="",
-        status_code=500,
-        outcome="error",
-        title="Function execution failed",
-        message="the function broke a built-in the runtime relies on, so its call could not "
-        f"complete: {detail or 'the runtime step failed'}",
+    message = (
+        "the function broke a built-in the runtime relies on, so its call could not complete: "
+        f"{detail or 'the runtime step failed'}"
     )
+    return error_result(spec, request, started, "", message)
 
 
 def result_from_payload(
@@ -168,21 +155,10 @@ def result_from_payload(
     error = payload.get("error")
     if error is not None:
         limit: LimitHit | None = "memory" if payload.get("limit") == "memory" else None
-        return CallOutcome(
-            error_result(
-                spec,
-                request,
-                started=started,
-                logs=logs,
-                status_code=500,
-                outcome="error",
-                title="Function execution failed",
-                message=str(error.get("message") or "Error"),
-                stack=str(error.get("stack") or "") or None,
-                limit=limit,
-            ),
-            limit,
-        )
+        message = str(error.get("message") or "Error")
+        stack = str(error.get("stack") or "") or None
+        failed = error_result(spec, request, started, logs, message, stack=stack, limit=limit)
+        return CallOutcome(failed, limit)
     response = payload.get("response") or {}
     body_text = str(response.get("body") or "")
     try:
@@ -194,36 +170,16 @@ def result_from_payload(
     except (binascii.Error, ValueError):
         body = body_text.encode()
     if len(body) > max_response_bytes:
-        return CallOutcome(
-            error_result(
-                spec,
-                request,
-                started=started,
-                logs=logs,
-                status_code=500,
-                outcome="error",
-                title="Function execution failed",
-                message=f"the response body is {len(body)} bytes; the limit is {max_response_bytes}",
-            ),
-            None,
-        )
+        message = f"the response body is {len(body)} bytes; the limit is {max_response_bytes}"
+        return CallOutcome(error_result(spec, request, started, logs, message), None)
     headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
     bad = next((name for name, value in headers.items() if not _valid_header(name, value)), None)
     if bad is not None:
-        return CallOutcome(
-            error_result(
-                spec,
-                request,
-                started=started,
-                logs=logs,
-                status_code=500,
-                outcome="error",
-                title="Function execution failed",
-                message=f"the response header {bad[:100]!r} has an invalid name or value "
-                "(names are HTTP tokens; values may not contain CR, LF or NUL)",
-            ),
-            None,
+        message = (
+            f"the response header {bad[:100]!r} has an invalid name or value "
+            "(names are HTTP tokens; values may not contain CR, LF or NUL)"
         )
+        return CallOutcome(error_result(spec, request, started, logs, message), None)
     for name in _HOP_BY_HOP:
         headers.pop(name, None)  # framing belongs to the server, not the function
     return CallOutcome(
