@@ -72,7 +72,7 @@ async def test_a_hung_function_does_not_delay_another_functions_calls(runtime, m
     started = loop.time()
     result = await runtime.invoke(control, make_request("now"))
     assert result.body == b"alive now"
-    assert loop.time() - started < 1.0
+    assert loop.time() - started < 1.5  # not behind the hung call (2 s), even on a loaded machine
     assert (await stuck).status_code == 408
 
 
