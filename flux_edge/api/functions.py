@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, delete, get, post, put
@@ -29,19 +29,21 @@ from flux_edge.service.errors import InvalidInputError
 from flux_edge.service.functions import FunctionChanges
 from flux_edge.store.base import ExecutionStatus, FunctionRecord, TriggerType
 
+SummaryT = TypeVar("SummaryT", bound=FunctionSummary)
+
+
+def _view(record: FunctionRecord, schema: type[SummaryT]) -> SummaryT:
+    """The record as `schema` shows it: variable names instead of values."""
+    fields = {f: getattr(record, f) for f in schema.__struct_fields__ if f != "env_names"}
+    return schema(**fields, env_names=sorted(record.env))
+
 
 def _full(record: FunctionRecord) -> FunctionResponse:
-    return FunctionResponse(
-        **{f: getattr(record, f) for f in FunctionResponse.__struct_fields__ if f != "env_names"},
-        env_names=sorted(record.env),
-    )
+    return _view(record, FunctionResponse)
 
 
 def _summary(record: FunctionRecord) -> FunctionSummary:
-    return FunctionSummary(
-        **{f: getattr(record, f) for f in FunctionSummary.__struct_fields__ if f != "env_names"},
-        env_names=sorted(record.env),
-    )
+    return _view(record, FunctionSummary)
 
 
 def _changes(data: FunctionCreate | FunctionUpdate) -> FunctionChanges:

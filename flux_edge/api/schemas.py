@@ -116,27 +116,10 @@ class FunctionSummary(msgspec.Struct, kw_only=True):
     created_by: str | None
 
 
-class FunctionResponse(msgspec.Struct, kw_only=True):
-    """A function with the code as it was submitted."""
+class FunctionResponse(FunctionSummary, kw_only=True):
+    """A function with the code as it was submitted (the summary's fields plus `code`)."""
 
-    id: str
-    name: str
-    description: str | None
     code: str
-    version: int
-    enabled: bool
-    timeout_seconds: int
-    memory_limit_mb: int
-    allow_net: bool
-    allow_env: bool
-    allow_read: bool
-    allow_write: bool
-    allow_unauthenticated: bool
-    cron_schedule: str | None
-    env_names: list[str]
-    created_at: str
-    updated_at: str
-    created_by: str | None
 
 
 class VersionSummary(msgspec.Struct, kw_only=True):
