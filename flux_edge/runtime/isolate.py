@@ -36,7 +36,6 @@ from py_mini_racer import (
 
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
-    CallOutcome,
     broken_result,
     interrupted_result,
     memory_result,
@@ -107,7 +106,6 @@ class _StepOutput(msgspec.Struct):
     timers: list[tuple[int, float]] = []
     cleared: list[int] = []
     inflight: int = 0
-    bufferBytes: int = 0
     busyMs: float = 0
     known: list[int] | None = None  # after a recovery: the calls JavaScript still has
 
@@ -192,7 +190,6 @@ class Isolate:
         self.last_used = time.monotonic()
         self.probed = self.last_used
         self.compacted = False  # heap given back since the last call (see compact)
-        self.buffer_bytes = 0
         # Smoothed JavaScript time of a step: long steps mean CPU-heavy code, which another
         # isolate can run in parallel; short ones mean batching on this isolate is cheaper.
         self.step_seconds = 0.0
@@ -495,7 +492,6 @@ class Isolate:
         self.close()
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:
-        self.buffer_bytes = output.bufferBytes
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
@@ -572,4 +568,4 @@ def _code_error(text: str) -> CodeError:
     return CodeError(message, line, column)
 
 
-__all__ = ["CallOutcome", "HostOpError", "Isolate"]
+__all__ = ["Engine", "HostBridge", "HostOpError", "Isolate"]

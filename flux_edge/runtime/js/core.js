@@ -378,7 +378,6 @@
     followed = false;
     out.inflight = calls.size;
     memory.reclaim();
-    out.bufferBytes = memory.liveBytes();
     return stringify(out);
   }
 

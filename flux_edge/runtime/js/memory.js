@@ -21,7 +21,6 @@
   const isView = ArrayBuffer.isView;
   const counted = new WeakSet();
   let live = 0;
-  let breached = false;
   let breachMessage = "";
   let onBreach = () => {};
   const released = new FinalizationRegistry((bytes) => {
@@ -40,7 +39,6 @@
   const typedBuffer = getOwnPropertyDescriptor(TypedArray.prototype, "buffer").get;
 
   function refuse(bytes) {
-    breached = true;
     breachMessage =
       `Memory limit exceeded: allocating ${bytes} bytes of ArrayBuffer memory would pass the ` +
       `function's limit of ${limit} bytes (memory_limit_mb)`;
@@ -216,7 +214,6 @@
 
   Object.defineProperty(g, "__flux_memory", {
     value: Object.freeze({
-      liveBytes: () => live,
       setLimit: (bytes) => {
         limit = bytes;
       },
@@ -225,7 +222,6 @@
       reclaim: () => {
         if (live > limit / 2) collectGarbage();
       },
-      wasBreached: () => breached,
       breachMessage: () => breachMessage,
       onBreach: (callback) => {
         onBreach = callback;
