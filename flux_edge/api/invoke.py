@@ -9,8 +9,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.errors import error_response
-from flux_edge.api.schemas import ERROR_RESPONSES
-from flux_edge.api.schemas import error_spec as _error_spec
+from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import RuntimeUnavailableError
 from flux_edge.service.invocations import CallInput
@@ -58,9 +57,9 @@ def _media_type(headers: dict[str, str], body: bytes) -> str:
     summary="Invoke a function",
     responses={
         **{code: spec for code, spec in ERROR_RESPONSES.items() if code in (401, 404, 413, 429)},
-        408: _error_spec("The function ran past timeout_seconds"),
-        500: _error_spec("The function threw, broke a limit, or returned something invalid"),
-        503: _error_spec("The pool is saturated or shutting down; see Retry-After"),
+        408: error_spec("The function ran past timeout_seconds"),
+        500: error_spec("The function threw, broke a limit, or returned something invalid"),
+        503: error_spec("The pool is saturated or shutting down; see Retry-After"),
     },
     description="Runs the function with the request; its return value is the response. Public "
     "unless the function sets allow_unauthenticated=false.",
@@ -83,9 +82,9 @@ async def invoke_function(request: Request[Any, Any, Any], name: str) -> Respons
             function=name,
         )
     headers = dict(result.headers)
+    headers["x-flux-execution-id"] = execution_id
     if result.status_code == HTTP_204_NO_CONTENT:
         return Response(content=b"", status_code=204, headers=headers)
-    headers["x-flux-execution-id"] = execution_id
     return Response(
         content=result.body,
         status_code=result.status_code,
