@@ -333,7 +333,7 @@ class Isolate:
         except Exception:
             # A bug here must not leave callers waiting forever: fail them and drop the isolate.
             log.exception("isolate driver failed", function=self.spec.name)
-            self._fail_all_interrupted()
+            self._fail_all(lambda c: interrupted_result(self.spec, c.request, c.started, ""))
         finally:
             self._driver = None
 
@@ -406,12 +406,13 @@ class Isolate:
             await self._recover(deadline)
             return
         except JSOOMException:
-            self._fail_all_memory()
+            self._fail_all(lambda c: memory_result(self.spec, c.request, c.started, ""))
             return
         except JSEvalException as error:
             # The step itself failed: user code broke a built-in the prelude relies on.
             log.warning("isolate step failed", function=self.spec.name, error=str(error))
-            self._fail_all_broken(str(error).strip().splitlines()[0] if str(error).strip() else "")
+            detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            self._fail_all(lambda c: broken_result(self.spec, c.request, c.started, detail))
             return
         finally:
             self.step_started = None
@@ -469,24 +470,12 @@ class Isolate:
             call.timer.cancel()
         self._on_orphaned(call.request, call.deadline, call.future)
 
-    def _fail_all_memory(self) -> None:
-        for call in list(self._calls.values()):
-            self._resolve(call, memory_result(self.spec, call.request, call.started, ""))
-        self.close()
-
-    def _fail_all_interrupted(self) -> None:
+    def _fail_all(self, failed: Callable[[_Call], InvokeResult]) -> None:
+        """The isolate cannot go on: calls JavaScript received end with `failed(call)`, calls it
+        never received move to another isolate, and the isolate closes."""
         for call in list(self._calls.values()):
             if call.sent:
-                self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
-            else:
-                self._orphan(call)
-        self.close()
-
-    def _fail_all_broken(self, detail: str) -> None:
-        """The step itself threw: the function's code broke something the runtime relies on."""
-        for call in list(self._calls.values()):
-            if call.sent:
-                self._resolve(call, broken_result(self.spec, call.request, call.started, detail))
+                self._resolve(call, failed(call))
             else:
                 self._orphan(call)
         self.close()
