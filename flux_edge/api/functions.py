@@ -156,4 +156,4 @@ class FunctionController(Controller):
         records = await services.executions.list_for(
             name, limit=limit, offset=offset, status=status, trigger_type=trigger_type
         )
-        return [msgspec.convert(msgspec.structs.asdict(r), ExecutionResponse) for r in records]
+        return [msgspec.convert(r, ExecutionResponse, from_attributes=True) for r in records]
