@@ -16,8 +16,10 @@ import contextlib
 import os
 import socket
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import structlog
 from croniter import croniter
@@ -25,6 +27,8 @@ from croniter import croniter
 from flux_edge.runtime import RuntimeUnavailableError
 from flux_edge.scheduler.ledger import Claim, CronLedger, Schedule
 from flux_edge.service.invocations import CallInput, InvocationService
+
+T = TypeVar("T")
 
 log = structlog.get_logger("flux_edge.scheduler")
 
@@ -79,6 +83,12 @@ class CronScheduler:
         self._runs: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self._last_prune: datetime | None = None
+        # The ledger's one connection is used from one thread only, in order: a cancelled tick
+        # cannot leave a query running while stop() closes the connection.
+        self._ledger_thread = ThreadPoolExecutor(1, thread_name_prefix="flux-edge-cron")
+
+    async def _ledger_call(self, method: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._ledger_thread, method, *args)
 
     @property
     def running(self) -> int:
@@ -104,13 +114,14 @@ class CronScheduler:
             self._loop_task = None
         if self._runs:
             await asyncio.wait(set(self._runs), timeout=grace)
-        self._ledger.close()
+        await self._ledger_call(self._ledger.close)  # after any query still on the thread
+        self._ledger_thread.shutdown()
 
     async def refresh(self, now: datetime) -> None:
         """Re-read the schedules if anything was committed since the last look."""
-        if not self._ledger.changed():
+        if not await self._ledger_call(self._ledger.changed):
             return
-        schedules = await asyncio.to_thread(self._ledger.schedules)
+        schedules = await self._ledger_call(self._ledger.schedules)
         seen: dict[str, _Entry] = {}
         for schedule in schedules:
             entry = self._entries.get(schedule.function_id)
@@ -146,7 +157,7 @@ class CronScheduler:
     async def _fire(self, schedule: Schedule, due: datetime) -> asyncio.Task[None] | None:
         due_at = rfc3339(due)
         try:
-            claim = await asyncio.to_thread(self._ledger.claim, schedule, due_at)
+            claim = await self._ledger_call(self._ledger.claim, schedule, due_at)
         except Exception:
             log.exception("cron_claim_failed", function=schedule.name, due_at=due_at)
             return None
@@ -200,7 +211,7 @@ class CronScheduler:
             log.exception("cron_run_failed", function=schedule.name, due_at=due_at)
         finally:
             try:
-                await asyncio.to_thread(self._ledger.finish, schedule.function_id, due_at)
+                await self._ledger_call(self._ledger.finish, schedule.function_id, due_at)
             except Exception:
                 # The lease expires by itself; until then the function's next runs are skipped.
                 log.exception("cron_finish_failed", function=schedule.name, due_at=due_at)
@@ -210,7 +221,7 @@ class CronScheduler:
             return
         self._last_prune = now
         try:
-            await asyncio.to_thread(self._ledger.prune, rfc3339(now - KEEP_CLAIMS))
+            await self._ledger_call(self._ledger.prune, rfc3339(now - KEEP_CLAIMS))
         except Exception:
             log.exception("cron_prune_failed")
 

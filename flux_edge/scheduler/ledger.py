@@ -54,8 +54,8 @@ class Claim(Enum):
 
 
 class CronLedger:
-    """Schedules and claims in the main SQLite database. Methods block; call them in a thread,
-    except `changed`, which costs a microsecond."""
+    """Schedules and claims in the main SQLite database. Methods block; the scheduler calls them
+    all on one thread of its own."""
 
     def __init__(self, path: Path, *, worker: str) -> None:
         self._conn: apsw.Connection = open_connection(path)
