@@ -14,7 +14,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends binutils \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY scripts/build-binary.sh scripts/
 COPY packaging/ packaging/
 COPY flux_edge/ flux_edge/

@@ -30,9 +30,9 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-# Editable, so a rebuild always takes the working tree's flux_edge; pip re-checks the dependency
-# pins of pyproject.toml on every run.
-"$VENV/bin/python" -m pip install --quiet "$PYINSTALLER" "$HOOKS" -e .
+# Editable, so a rebuild always takes the working tree's flux_edge; the dependencies are the exact
+# versions CI tests (constraints.txt), re-checked on every run.
+"$VENV/bin/python" -m pip install --quiet -c constraints.txt "$PYINSTALLER" "$HOOKS" -e .
 
 "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
     --distpath dist --workpath build/pyinstaller packaging/flux-edge.spec
