@@ -546,7 +546,8 @@ class Isolate:
         from flux_edge.runtime import webcrypto
 
         try:
-            self._io.append((op_id, True, await webcrypto.run(kind, payload)))
+            value = await webcrypto.run(kind, payload)  # before reading self._io: a step swaps it
+            self._io.append((op_id, True, value))
         except Exception as error:  # a bug in the crypto code becomes a JavaScript error
             log.exception("crypto operation failed", kind=kind, function=self.spec.name)
             self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
