@@ -31,6 +31,22 @@ def _curve_bytes(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) ->
     return (key.curve.key_size + 7) // 8
 
 
+_P25519 = 2**255 - 19
+# y of the points of order 8 (the other small orders have y 0, 1 and -1).
+_Y_ORDER_8 = 0x7A03AC9277FDC74EC6CC392CFA53202A0F67100D760B3CBA4FD84D3D706A17C7
+_SMALL_ORDER_Y = {0, 1, _P25519 - 1, _Y_ORDER_8, _P25519 - _Y_ORDER_8}
+
+
+def small_order_ed25519(encoded: bytes) -> bool:
+    """Whether a point encoding (canonical or not) is one of the 8 points of small order.
+
+    OpenSSL verifies signatures under such public keys (any message then verifies with the right
+    forged signature); WebCrypto implementations reject them, and so does this one.
+    """
+    y = (int.from_bytes(encoded, "little") & ((1 << 255) - 1)) % _P25519
+    return y in _SMALL_ORDER_Y
+
+
 def sign(algorithm: Algorithm, record: dict[str, Any], data: bytes) -> bytes:
     """The signature (or MAC) of `data` (usage and name already checked)."""
     name = algorithm.name
@@ -76,6 +92,8 @@ def verify(algorithm: Algorithm, record: dict[str, Any], signature: bytes, data:
         else:
             assert isinstance(key, ed25519.Ed25519PublicKey)
             if len(signature) != 64:
+                return False
+            if small_order_ed25519(key.public_bytes_raw()) or small_order_ed25519(signature[:32]):
                 return False
             key.verify(signature, data)
     except (InvalidSignature, ValueError):
