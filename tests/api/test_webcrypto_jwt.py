@@ -1,8 +1,9 @@
 """A function verifying RS256 and ES256 JWTs against a JWKS document, deployed to a real server.
 
 The keys are made here with `cryptography` and the tokens minted with PyJWT, as an identity provider
-would (in a header of its own: the server reads Authorization itself); the function imports the JWKS keys with crypto.subtle.importKey('jwk') and checks each token
-with crypto.subtle.verify, caching the imported keys by kid across calls.
+would (sent in a header of their own: the server reads Authorization itself). The function imports
+the JWKS keys with crypto.subtle.importKey('jwk') and checks each token with crypto.subtle.verify,
+caching the imported keys by kid across calls.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """crypto.js, sha.js and subtle.js in a real isolate (HMAC keys in a real runtime): digests and
-HMAC against hashlib/hmac, the ChaCha20 generator against RFC 8439 vectors and a Python model, getRandomValues limits and randomUUID."""
+HMAC against hashlib/hmac, the ChaCha20 generator against RFC 8439 vectors and a Python model,
+getRandomValues limits and randomUUID."""
 
 from __future__ import annotations
 
