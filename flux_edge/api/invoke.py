@@ -7,6 +7,7 @@ from typing import Any
 from litestar import HttpMethod, Request, Response, route
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.errors import error_response
 from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
@@ -81,6 +82,12 @@ async def invoke_function(request: Request[Any, Any, Any], name: str) -> Respons
             headers={"Retry-After": str(exc.retry_after)},
             function=name,
         )
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
     headers = dict(result.headers)
     headers["x-flux-execution-id"] = execution_id
     if result.status_code == HTTP_204_NO_CONTENT:
