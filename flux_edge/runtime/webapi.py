@@ -24,10 +24,12 @@ WEB_FILES = (
     "events.js",
     "structured_clone.js",
     "performance.js",
+    "blob.js",
     "crypto.js",
     "sha.js",
     "subtle.js",
     "headers.js",
+    "formdata.js",
     "body.js",
     "request_response.js",
 )

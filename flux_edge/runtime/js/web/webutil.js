@@ -118,6 +118,9 @@
       bufferSourceBytes,
       earlierGlobals,
       defineLazyGlobals,
+      // structuredClone asks each hook (value) => clone | undefined before its own rules, so files
+      // loaded after it (blob.js) can make their objects cloneable.
+      cloneHooks: [],
     }),
   );
 })(globalThis);
