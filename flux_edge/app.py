@@ -18,6 +18,7 @@ from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.api.stream import function_stream
+from flux_edge.api.supabase import invoke_supabase
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
@@ -44,6 +45,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         health,
         FunctionController,
         invoke_function,
+        invoke_supabase,
         metrics,
         function_stream,
     ]
