@@ -506,7 +506,7 @@ from flux_edge.runtime import FunctionSpec, InvokeRequest, Runtime
 
 async def main():
     runtime = Runtime()
-    request = InvokeRequest(method="GET", url="http://x/", headers={}, body="", execution_id="e")
+    request = InvokeRequest(method="GET", url="http://x/", headers=[], body=b"", execution_id="e")
     def spec(name, code):
         return FunctionSpec(function_id=name, name=name, version=1, compiled=code)
     trivial = await runtime.invoke(spec("t", "function handler() { return 'ok' }"), request)
