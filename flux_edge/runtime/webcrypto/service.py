@@ -11,7 +11,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flux_edge.runtime.webcrypto import ciphers, derivation, generation, keys, signatures
+from flux_edge.runtime.webcrypto import (
+    ciphers,
+    derivation,
+    exporting,
+    generation,
+    keys,
+    signatures,
+)
 from flux_edge.runtime.webcrypto.errors import (
     WebCryptoError,
     data_error,
@@ -57,7 +64,7 @@ def import_key(p: dict[str, Any]) -> Any:
 
 def export_key(p: dict[str, Any]) -> Any:
     """exportKey(format, key)."""
-    return _wire(keys.export_key(p["format"], record_of(p.get("key"))))
+    return _wire(exporting.export_key(p["format"], record_of(p.get("key"))))
 
 
 def generate_key(p: dict[str, Any]) -> Any:
@@ -153,7 +160,7 @@ def wrap_key(p: dict[str, Any]) -> Any:
     algorithm = _wrap_algorithm(p.get("algorithm"), "wrapKey", "encrypt")
     wrapping = record_of(p.get("wrappingKey"), "wrappingKey")
     check_usable(wrapping, algorithm.name, "wrapKey")
-    exported = keys.export_key(p["format"], record_of(p.get("key")))
+    exported = exporting.export_key(p["format"], record_of(p.get("key")))
     data = json.dumps(exported).encode() if isinstance(exported, dict) else exported
     if algorithm.name == "AES-KW":
         return _wire(ciphers.aes_kw(True, wrapping, data))
