@@ -50,6 +50,12 @@ def _usages(raw: Any) -> list[str]:
     return list(raw)
 
 
+def digest(p: dict[str, Any]) -> Any:
+    """digest(algorithm, data) for what subtle.js does not hash itself (SHA-3)."""
+    data = to_bytes(p.get("data"), "data")
+    return _wire(signatures.digest(normalize(p.get("algorithm"), "digest").name, data))
+
+
 def import_key(p: dict[str, Any]) -> Any:
     """importKey(format, keyData, algorithm, extractable, keyUsages)."""
     fmt = p["format"]
@@ -194,6 +200,7 @@ def unwrap_key(p: dict[str, Any]) -> Any:
 
 
 OPERATIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "crypto.digest": digest,
     "crypto.importKey": import_key,
     "crypto.exportKey": export_key,
     "crypto.generateKey": generate_key,
