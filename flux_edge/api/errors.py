@@ -47,8 +47,10 @@ def error_response(
 
 def _service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[ErrorBody]:
     status = next(code for kind, code in _SERVICE_STATUS.items() if isinstance(exc, kind))
-    if isinstance(exc, InvalidInputError) and exc.line is not None:
-        return error_response(status, exc.title, exc.message, line=exc.line, column=exc.column)
+    if isinstance(exc, InvalidInputError) and (exc.line is not None or exc.file is not None):
+        return error_response(
+            status, exc.title, exc.message, line=exc.line, column=exc.column, file=exc.file
+        )
     return error_response(status, exc.title, exc.message)
 
 

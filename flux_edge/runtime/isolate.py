@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -540,21 +541,38 @@ def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> fl
     return loop.time() + (monotonic_deadline - time.monotonic())
 
 
+_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
+# The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
+_PROLOGUE = re.compile(
+    r"\((?:async )?function\*\(__flux_e,.*?yield;|\(function\(exports,require,module,__filename,__dirname\)\{"
+)
+
+
 def _code_error(text: str) -> CodeError:
-    """Turn V8's '<anonymous>:LINE: SyntaxError: ...' report into a CodeError with its position."""
+    """Turn V8's '<where>:LINE: SyntaxError: ...' report into a CodeError with its position.
+
+    `<where>` is `<anonymous>` for the compiled script and the module's URL for a module of a
+    linked function (which then names the file).
+    """
     first = text.strip().splitlines()
     line: int | None = None
     column: int | None = None
+    file: str | None = None
     message = first[0] if first else text
-    if message.startswith("<anonymous>:"):
-        head, _, rest = message[len("<anonymous>:") :].partition(": ")
-        if head.isdigit():
-            line = int(head)
-            message = rest
+    found = _LOCATION.match(message)
+    if found is not None:
+        where, line, message = found.group(1), int(found.group(2)), message[found.end() :]
+        if where.startswith("file:///node_modules/"):
+            file = "npm:" + where.removeprefix("file:///node_modules/")
+        elif where.startswith(("file:///", "node:")):
+            file = where.removeprefix("file:///")
         # V8 prints the source line and a caret under the failing column.
         if len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
-    return CodeError(message, line, column)
+            prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
+            if prologue is not None:
+                column -= prologue.end()
+    return CodeError(message, line, column, file)
 
 
 __all__ = ["Engine", "HostBridge", "HostOpError", "Isolate"]
