@@ -498,11 +498,15 @@ class Isolate:
                 delay_ms / 1000, self._timer_due, timer_id
             )
         for op_id, call_id, kind, op_payload in output.ops:
-            call = self._calls.get(call_id)
-            if call is not None:
-                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
-                self._host_tasks.add(task)
-                task.add_done_callback(self._host_tasks.discard)
+            if kind.startswith("crypto."):
+                operation = self._run_crypto_op(op_id, kind, op_payload)
+            elif (call := self._calls.get(call_id)) is not None:
+                operation = self._run_host_op(op_id, kind, op_payload, call)
+            else:
+                continue
+            task = loop.create_task(operation)
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
         current = time.monotonic() if now is None else now
         for call_id, done in output.done:
             call = self._calls.get(call_id)
@@ -540,6 +544,21 @@ class Isolate:
             log.exception("host operation failed", kind=kind, function=self.spec.name)
             failure = {"type": "Error", "message": f"{kind} failed: internal error in the host"}
             self._io.append((op_id, False, failure))
+        if not self.closed:
+            self._want_step()
+
+    async def _run_crypto_op(self, op_id: int, kind: str, payload: Any) -> None:
+        # WebCrypto is part of every runtime, needs no permission and no call: it is answered
+        # here, not by the capability bridge (which a runtime may lack or replace). The module,
+        # and `cryptography` with it, is imported on the first use.
+        from flux_edge.runtime import webcrypto
+
+        try:
+            value = await webcrypto.run(kind, payload)  # before reading self._io: a step swaps it
+            self._io.append((op_id, True, value))
+        except Exception as error:  # a bug in the crypto code becomes a JavaScript error
+            log.exception("crypto operation failed", kind=kind, function=self.spec.name)
+            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
         if not self.closed:
             self._want_step()
 
