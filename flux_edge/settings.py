@@ -43,6 +43,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_concurrency_per_isolate: int = 64
     max_queue_per_function: int = 256
     isolate_max_calls: int = 100_000
+    # Each function's isolates run in a supervised host process (docs/runtime.md): a crash, an
+    # unstoppable builtin or memory past the function's limits ends that process, never the server.
+    isolate_hosts: bool = False
+    max_isolate_hosts: int = 64  # host processes at once; past it the least recently used idle goes
+    spare_isolate_hosts: int = 1  # hosts booted ahead for new functions
     max_result_bytes: int = 64 * 1024
     max_log_bytes: int = 256 * 1024
     retention_days: int = 30
