@@ -66,13 +66,11 @@ def process_rss(pid: int | str = "self") -> int:
         return 0
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """Be killed when the server dies, however it dies (a wedged host would otherwise spin on)."""
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() == 1:  # the server died before prctl took effect
-        os._exit(1)
 
 
 class IsolateHostProcess:
@@ -227,9 +225,8 @@ class IsolateHostProcess:
         self.connection.send(Checked(id=message.id))
 
 
-async def _serve(fd: int) -> None:
+async def _serve(sock: socket.socket) -> None:
     host = IsolateHostProcess()
-    sock = socket.socket(fileno=fd)
     loop = asyncio.get_running_loop()
     _, connection = await loop.connect_accepted_socket(
         lambda: FrameConnection(ToHost, host.on_messages, host.on_lost), sock
@@ -239,9 +236,20 @@ async def _serve(fd: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Run a host on the socket fd `argv[0]`, V8's heap capped at `argv[1]` MiB."""
-    _die_with_parent()
-    fd, heap_mb = int(argv[0]), int(argv[1])
+    """`zygote FD`: the fork server on control socket FD (see zygote.py); `FD HEAP_MB`: a host
+    on socket FD, V8's heap capped at HEAP_MB MiB."""
+    if argv[:1] == ["zygote"]:
+        from flux_edge.runtime.hosting.zygote import serve
+
+        serve(socket.socket(fileno=int(argv[1])))
+        return 0
+    run(socket.socket(fileno=int(argv[0])), int(argv[1]))
+    return 0
+
+
+def run(sock: socket.socket, heap_mb: int) -> None:
+    """Run a host on `sock`, V8's heap capped at `heap_mb` MiB; never returns."""
+    die_with_parent()
     # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     init_v8((f"--max-old-space-size={heap_mb}",))
@@ -252,10 +260,10 @@ def main(argv: list[str]) -> int:
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(fd))
+        runner.run(_serve(sock))
     # Never run interpreter teardown: it would close isolates, and one may be unstoppable.
     sys.stdout.flush()
     os._exit(0)
 
 
-__all__ = ["FromHost", "IsolateHostProcess", "main", "process_rss"]
+__all__ = ["FromHost", "IsolateHostProcess", "main", "process_rss", "run"]

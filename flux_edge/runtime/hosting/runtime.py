@@ -20,6 +20,7 @@ import structlog
 
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
+from flux_edge.runtime.hosting.zygote import Zygote
 from flux_edge.runtime.pool import PoolLimits
 from flux_edge.runtime.types import (
     FunctionSpec,
@@ -87,6 +88,7 @@ class HostedRuntime:
             slack_mb=self.host_limits.slack_mb,
         )
         self.pool = _Counts(self)
+        self._zygote = Zygote()
         self._by_function: dict[str, IsolateHost] = {}
         self._starting: dict[str, asyncio.Future[IsolateHost]] = {}
         self._spares: list[IsolateHost] = []
@@ -104,6 +106,7 @@ class HostedRuntime:
     # ---- the Runtime seam ------------------------------------------------------------------------
     async def start(self) -> None:
         """Boot the spare hosts and start watching."""
+        await self._zygote.start()
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
         await self._fill_spares()
 
@@ -165,6 +168,7 @@ class HostedRuntime:
             await asyncio.wait(in_flight, timeout=grace)
         for host in list(self._all):
             host.kill(None)
+        await self._zygote.close()
 
     # ---- hosts -----------------------------------------------------------------------------------
     async def _host_for(self, function_id: str) -> IsolateHost:
@@ -220,7 +224,7 @@ class HostedRuntime:
         victim.kill(None)
 
     async def _boot(self) -> IsolateHost:
-        host = IsolateHost(self._gone)
+        host = IsolateHost(self._zygote, self._gone)
         self._all.add(host)
         self._booting += 1
         try:

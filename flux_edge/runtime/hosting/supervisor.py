@@ -13,8 +13,6 @@ import itertools
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,6 +38,7 @@ from flux_edge.runtime.hosting.wire import (
     Unavailable,
     Usage,
 )
+from flux_edge.runtime.hosting.zygote import Zygote
 from flux_edge.runtime.results import error_result, interrupted_result, memory_result
 from flux_edge.runtime.results import timeout_result as _timeout_result
 from flux_edge.runtime.types import (
@@ -60,15 +59,9 @@ PING_ANSWER_SECONDS = 1.0
 # memory") or on another fatal error.
 _V8_FATAL_SIGNALS = {signal.SIGTRAP, signal.SIGABRT, signal.SIGILL, signal.SIGSEGV}
 _ids = itertools.count(1)
+_reaping: set[asyncio.Task[int | None]] = set()
 
 Failure = Callable[["_Pending"], InvokeResult]
-
-
-def host_command(fd: int, heap_mb: int) -> list[str]:
-    """The command line of a host on socket `fd` (the frozen binary runs it as a subcommand)."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "__isolate-host", str(fd), str(heap_mb)]
-    return [sys.executable, "-m", "flux_edge.runtime.hosting", str(fd), str(heap_mb)]
 
 
 class _Pending:
@@ -107,9 +100,11 @@ def _over_memory(p: _Pending) -> InvokeResult:
 class IsolateHost:
     """One host process and the calls it has not answered yet."""
 
-    def __init__(self, on_gone: Callable[[IsolateHost], None]) -> None:
+    def __init__(self, zygote: Zygote, on_gone: Callable[[IsolateHost], None]) -> None:
+        self._zygote = zygote
         self._on_gone = on_gone
-        self.process: asyncio.subprocess.Process | None = None
+        self._pid: int | None = None
+        self.returncode: int | None = None
         self.connection: FrameConnection | None = None
         self._pending: dict[int, _Pending] = {}
         self._loaded: set[tuple[str, int]] = set()
@@ -128,12 +123,7 @@ class IsolateHost:
         """Start the process and wait until it has booted V8 (kills it on failure)."""
         ours, theirs = socket.socketpair()
         try:
-            self.process = await asyncio.create_subprocess_exec(
-                *host_command(theirs.fileno(), heap_mb),
-                pass_fds=(theirs.fileno(),),
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a terminal's Ctrl-C is the server's, not the host's
-            )
+            self._pid = await self._zygote.launch(theirs, heap_mb)
         except BaseException:
             ours.close()
             raise
@@ -153,8 +143,8 @@ class IsolateHost:
     @property
     def pid(self) -> int:
         """The host's process id."""
-        assert self.process is not None
-        return self.process.pid
+        assert self._pid is not None
+        return self._pid
 
     @property
     def load(self) -> int:
@@ -170,9 +160,9 @@ class IsolateHost:
         if self.gone:
             return
         self.gone = True
-        if self.process is not None and self.process.returncode is None:
+        if self._pid is not None and self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGKILL)
+                os.kill(self._pid, signal.SIGKILL)
         self._fail_pending(failure or _timed_out_or_interrupted)
         if self.connection is not None:
             self.connection.close()
@@ -183,10 +173,10 @@ class IsolateHost:
         self._on_gone(self)
 
     def _reap_soon(self) -> None:
-        if self.process is not None:
-            # The event loop reaps the child; waiting for it here would block nothing but is
-            # not needed either.
-            asyncio.get_running_loop().create_task(self.process.wait())
+        if self._pid is not None and self.returncode is None:
+            task = asyncio.get_running_loop().create_task(self._zygote.wait(self._pid))
+            _reaping.add(task)
+            task.add_done_callback(_reaping.discard)
 
     def _fail_pending(self, failure: Failure) -> None:
         pending, self._pending = self._pending, {}
@@ -208,9 +198,10 @@ class IsolateHost:
     async def _lost(self) -> None:
         # The socket closed without us killing the host: it crashed. Its exit status says how.
         returncode = None
-        if self.process is not None:
+        if self._pid is not None:
             with contextlib.suppress(TimeoutError):
-                returncode = await asyncio.wait_for(self.process.wait(), 0.5)
+                returncode = await asyncio.wait_for(self._zygote.wait(self._pid), 0.5)
+                self.returncode = returncode
         if self.gone:
             return
         log.warning("isolate host stopped", pid=self.pid, returncode=returncode)
