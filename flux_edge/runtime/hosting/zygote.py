@@ -98,9 +98,12 @@ class Zygote:
             command = [
                 sys.executable, "-m", "flux_edge.runtime.hosting", "zygote", str(theirs.fileno())
             ]  # fmt: skip
+        # The server's own settings (its admin token among them) stay out of the hosts.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
         try:
             self._process = await asyncio.create_subprocess_exec(
                 *command,
+                env=env,
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # a terminal's Ctrl-C is the server's, not the hosts'
