@@ -45,7 +45,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     isolate_max_calls: int = 100_000
     # Each function's isolates run in a supervised host process (docs/runtime.md): a crash, an
     # unstoppable builtin or memory past the function's limits ends that process, never the server.
-    isolate_hosts: bool = False
+    isolate_hosts: bool = True
     max_isolate_hosts: int = 64  # host processes at once; past it the least recently used idle goes
     spare_isolate_hosts: int = 1  # hosts booted ahead for new functions
     max_result_bytes: int = 64 * 1024

@@ -224,11 +224,18 @@ class HostedRuntime:
         victim.kill(None)
 
     async def _boot(self) -> IsolateHost:
+        if not self._zygote.alive and not self._closing:
+            log.warning("the isolate host zygote stopped; starting another")
+            self._zygote = Zygote()
+            await self._zygote.start()
         host = IsolateHost(self._zygote, self._gone)
         self._all.add(host)
         self._booting += 1
         try:
             await host.start(self._config, self.host_limits.heap_cap_mb)
+        except ConnectionError as error:
+            self._all.discard(host)
+            raise RuntimeUnavailableError(f"an isolate host could not start: {error}") from None
         except BaseException:
             self._all.discard(host)
             raise

@@ -106,7 +106,8 @@ class Zygote:
                 env=env,
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,  # a terminal's Ctrl-C is the server's, not the hosts'
+                # In the server's process group (a supervisor that stops the group stops the
+                # hosts too); a terminal's Ctrl-C is ignored by the zygote and the hosts.
             )
         finally:
             theirs.close()
@@ -138,6 +139,16 @@ class Zygote:
             for waiter in self._exits.values():
                 if not waiter.done():
                     waiter.set_result(None)
+
+    @property
+    def alive(self) -> bool:
+        """The zygote runs and its control socket is open."""
+        return (
+            self._process is not None
+            and self._process.returncode is None
+            and self._reading is not None
+            and not self._reading.done()
+        )
 
     async def launch(self, sock: socket.socket, heap_mb: int) -> int:
         """Fork a host on `sock` (the caller closes its copy); returns its pid."""
