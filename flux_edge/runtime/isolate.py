@@ -43,6 +43,7 @@ from flux_edge.runtime.results import (
     timeout_result,
 )
 from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
@@ -211,6 +212,7 @@ class Isolate:
         self.step_seconds = 0.0
         self.step_started: float | None = None  # when the step in progress began
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
+        self.entry_kind: EntryKind = "plain"  # what the entry form takes (js/entry.js)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, engine: Engine | None = None, load_seconds: float | None = None) -> None:
@@ -232,7 +234,8 @@ class Isolate:
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
             )
             await self._eval(self.spec.compiled, timeout)
-            await self._eval("__flux_check_entry()", timeout)
+            kind = await self._eval("__flux_check_entry()", timeout)
+            self.entry_kind = "web" if kind == "web" else "plain"
         except JSParseException as error:
             self.close()
             raise _code_error(str(error)) from None
@@ -411,7 +414,9 @@ class Isolate:
         if expired:
             payload["cancel"] = expired
         if batch:
-            payload["start"] = [(call.id, call.request) for call in batch]
+            payload["start"] = [
+                (call.id, to_isolate(call.request, self.entry_kind)) for call in batch
+            ]
             for call in batch:
                 call.sent = True
         # Async handlers settle in the microtask drain right after a step that started them, so
@@ -556,9 +561,11 @@ class Isolate:
             self._io.append((op_id, True, value))
         except HostOpError as error:
             self._io.append((op_id, False, {"type": error.type, "message": error.message}))
-        except Exception as error:  # any host failure becomes a JavaScript error, never a crash
+        except Exception:  # any host failure becomes a JavaScript error, never a crash
+            # The details (Python's message, paths, descriptor numbers) go to the server log only.
             log.exception("host operation failed", kind=kind, function=self.spec.name)
-            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
+            failure = {"type": "Error", "message": f"{kind} failed: internal error in the host"}
+            self._io.append((op_id, False, failure))
         if not self.closed:
             self._want_step()
 

@@ -35,7 +35,7 @@ def test_frames_decode_whatever_way_the_bytes_arrive():
     result = InvokeResult(
         outcome="success",
         status_code=200,
-        headers={"a": "b"},
+        headers=[("a", "b")],
         body=b"\x00\xff",
         logs="",
         duration_ms=1,

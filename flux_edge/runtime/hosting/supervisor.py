@@ -253,7 +253,7 @@ class IsolateHost:
         self._load(spec)
         call_id = next(_ids)
         call = _Pending(
-            spec, InvokeRequest(method="", url="", headers={}, body="", execution_id="")
+            spec, InvokeRequest(method="", url="", headers=[], body=b"", execution_id="")
         )
         self._pending[call_id] = call
         assert self.connection is not None
