@@ -205,3 +205,15 @@ def test_rate_limits_count_per_client_address_and_refusals_are_relay_errors(star
     assert refused.headers["sb-error-code"] == "RATE_LIMITED"
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"] == "Rate limit exceeded"
+
+
+def test_methods_supabase_does_not_serve_are_relay_405s(admin, anonymous, fname):
+    deploy(admin, fname, ECHO)
+    response = anonymous.request("TRACE", f"/functions/v1/{fname}")
+    body = assert_relay_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert "TRACE" in body["message"]
+    assert "POST" in response.headers["allow"]
+
+
+def test_no_function_name_is_a_relay_404(anonymous):
+    assert_relay_error(anonymous.get("/functions/v1/"), 404, "NOT_FOUND")
