@@ -9,7 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
-from flux_edge.api.access_log import AccessLogMiddleware
+from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
@@ -151,7 +151,10 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
-    app.asgi_handler = AccessLogMiddleware(RateLimitMiddleware(app.asgi_handler))
+    app.asgi_handler = AccessLogMiddleware(
+        RateLimitMiddleware(app.asgi_handler),
+        access_writer(settings.log_format, settings.log_level),
+    )
     return app
 
 

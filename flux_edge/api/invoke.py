@@ -7,6 +7,7 @@ from typing import Any
 from litestar import HttpMethod, Request, Response, route
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.errors import error_response
 from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
@@ -75,6 +76,12 @@ async def invoke_function(request: Request[Any, Any, Any], name: str) -> Respons
         )
     except RuntimeUnavailableError as exc:
         return unavailable_response(exc, name)
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
     return result_response(result, execution_id)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
@@ -22,16 +24,58 @@ WEB_FILES = (
     "events.js",
     "structured_clone.js",
     "performance.js",
+    "blob.js",
     "crypto.js",
     "sha.js",
     "subtle.js",
     "headers.js",
+    "formdata.js",
     "body.js",
     "request_response.js",
 )
 
 
+class LazyWebFiles(NamedTuple):
+    """Files only some functions use: their globals are defined when first read, not at boot."""
+
+    after: str  # the WEB_FILES entry after which the stub goes (where the context still exists)
+    names: tuple[str, ...]  # the globals they define
+    # Function expressions `(global, context) => ...`, run in order; the last returns the exports.
+    files: tuple[str, ...]
+    context: str  # a JavaScript expression evaluated at boot and handed to every file
+
+
+# The stub embeds each file as a string: V8 only scans a string literal, so an isolate that never
+# uses these globals pays almost nothing for them (docs/web-platform.md, "Loaded on first use").
+LAZY_WEB_FILES = (
+    LazyWebFiles(
+        after="url_parser.js",
+        names=("URLPattern",),
+        files=("urlpattern_parser.js", "urlpattern.js"),
+        context="{ ...globalThis.__flux_url, webutil: globalThis.__flux_webutil }",
+    ),
+)
+
+
+def lazy_stub_source(lazy: LazyWebFiles) -> str:
+    """The boot-time JavaScript that defines `lazy.names` as globals loading `lazy.files` on first use."""
+    sources = [(JS_DIR / name).read_text(encoding="utf-8") for name in lazy.files]
+    return (
+        f"globalThis.__flux_webutil.defineLazyGlobals({json.dumps(list(lazy.names))}, "
+        f"{json.dumps(sources)}, {lazy.context});"
+    )
+
+
+def lazy_stubs_after(name: str) -> list[str]:
+    """The stubs of the lazy files that go right after the web file `name` (for loaders file by file)."""
+    return [lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name]
+
+
 @cache
 def web_prelude_source() -> str:
-    """All web-platform JavaScript, concatenated in load order."""
-    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in WEB_FILES)
+    """All web-platform JavaScript, concatenated in load order, with the stubs of the lazy files."""
+    parts = []
+    for name in WEB_FILES:
+        parts.append((JS_DIR / name).read_text(encoding="utf-8"))
+        parts.extend(lazy_stubs_after(name))
+    return "\n".join(parts)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import structlog
 
 from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
 from flux_edge.service.auth import AuthenticationError, Principal
@@ -20,6 +21,8 @@ from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
+
+log = structlog.get_logger("flux_edge.invocations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,4 +190,15 @@ class InvocationService:
         )
         if self._metrics is not None:
             self._metrics.observe(record.name, result.outcome, result.duration_ms / 1000)
+        if result.outcome != "success":
+            # The operator's log says which call failed and why; the record has the stack.
+            log.warning(
+                "function_failed",
+                function=record.name,
+                execution_id=execution_id,
+                outcome=result.outcome,
+                status=result.status_code,
+                limit=result.limit,
+                error=result.error_message,
+            )
         return result, execution_id
