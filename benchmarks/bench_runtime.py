@@ -26,8 +26,8 @@ def request() -> InvokeRequest:
     return InvokeRequest(
         method="POST",
         url="http://127.0.0.1/api/v1/functions/bench/invoke",
-        headers={"content-type": "application/json"},
-        body=PAYLOAD.decode(),
+        headers=[("content-type", "application/json")],
+        body=PAYLOAD,
         execution_id=f"e{next(_ids)}",
     )
 

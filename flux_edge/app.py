@@ -10,10 +10,16 @@ from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
+from flux_edge.api.any_method import AnyMethod, FunctionRoute
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
-from flux_edge.api.invoke import invoke_function
+from flux_edge.api.invoke import (
+    INVOKE_HANDLER,
+    INVOKE_PATTERN,
+    invoke_function,
+    respond_to_any_method,
+)
 from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
@@ -151,8 +157,9 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
+    function_routes = [FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method)]
     app.asgi_handler = AccessLogMiddleware(
-        RateLimitMiddleware(app.asgi_handler),
+        RateLimitMiddleware(AnyMethod(app.asgi_handler, app, function_routes)),
         access_writer(settings.log_format, settings.log_level),
     )
     return app

@@ -13,6 +13,7 @@ import apsw
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response.base import ASGIResponse
 from litestar.types import ExceptionHandlersMap
 
 from flux_edge.api.relay import SUPABASE_PREFIX, relay_error
@@ -134,3 +135,13 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     apsw.Error: _storage,
     Exception: _unexpected,
 }
+
+
+def exception_response(request: Request[Any, Any, Any], exc: Exception) -> ASGIResponse:
+    """What EXCEPTION_HANDLERS answer for `exc`, for code that runs outside Litestar's routing."""
+    for kind in type(exc).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            response: Response[Any] = handler(request, exc)
+            return response.to_asgi_response(app=None, request=request)
+    return _unexpected(request, exc).to_asgi_response(app=None, request=request)

@@ -43,6 +43,7 @@ from flux_edge.runtime.results import (
     timeout_result,
 )
 from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
@@ -195,6 +196,7 @@ class Isolate:
         self.step_seconds = 0.0
         self.step_started: float | None = None  # when the step in progress began
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
+        self.entry_kind: EntryKind = "plain"  # what the entry form takes (js/entry.js)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, engine: Engine | None = None, load_seconds: float | None = None) -> None:
@@ -216,7 +218,8 @@ class Isolate:
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
             )
             await self._eval(self.spec.compiled, timeout)
-            await self._eval("__flux_check_entry()", timeout)
+            kind = await self._eval("__flux_check_entry()", timeout)
+            self.entry_kind = "web" if kind == "web" else "plain"
         except JSParseException as error:
             self.close()
             raise _code_error(str(error)) from None
@@ -385,7 +388,9 @@ class Isolate:
         if expired:
             payload["cancel"] = expired
         if batch:
-            payload["start"] = [(call.id, call.request) for call in batch]
+            payload["start"] = [
+                (call.id, to_isolate(call.request, self.entry_kind)) for call in batch
+            ]
             for call in batch:
                 call.sent = True
         # Async handlers settle in the microtask drain right after a step that started them, so

@@ -37,17 +37,28 @@ class FunctionSpec(msgspec.Struct, frozen=True, kw_only=True):
     files_dir: str | None = None
 
 
+Headers = list[tuple[str, str]]
+
+
 class InvokeRequest(msgspec.Struct, kw_only=True):
-    """The reference's FunctionRequest plus our extensions (`params`, `execution_id`)."""
+    """One call: the HTTP request as received, plus what the runtime adds (`execution_id`, ...).
+
+    `headers` are (lower-case name, value) pairs in the order received; `body` is the raw bytes.
+    The reference's bare `handler(req)` sees `url`, headers combined into an object and the body
+    as a string (runtime/wire.py); every module and serve form sees a web `Request` for `function_url`
+    (Supabase's `http://host/<name>/<sub-path>?query`; `url` when empty) and `remote_addr`.
+    """
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: str
+    headers: Headers
+    body: bytes
     execution_id: str
     params: dict[str, str] = {}
     user_id: str | None = None
     trigger_type: str = "http"
+    function_url: str = ""
+    remote_addr: tuple[str, int] | None = None
 
 
 class InvokeResult(msgspec.Struct, kw_only=True):
@@ -59,13 +70,17 @@ class InvokeResult(msgspec.Struct, kw_only=True):
 
     outcome: Outcome
     status_code: int
-    headers: dict[str, str]
+    headers: Headers
     body: bytes
     logs: str
     duration_ms: float
     error_message: str | None = None
     error_stack: str | None = None
     limit: LimitHit | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of the (lower-case) header `name`, or None."""
+        return next((value for key, value in self.headers if key == name), None)
 
 
 class CodeError(Exception):

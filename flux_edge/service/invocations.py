@@ -27,14 +27,28 @@ log = structlog.get_logger("flux_edge.invocations")
 
 @dataclass(frozen=True, slots=True)
 class CallInput:
-    """The HTTP-independent description of one call."""
+    """The HTTP-independent description of one call (see InvokeRequest for the fields)."""
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: str
+    headers: list[tuple[str, str]]
+    body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    function_url: str = ""
+    remote_addr: tuple[str, int] | None = None
+
+
+def recorded_result(result: InvokeResult) -> str | None:
+    """What an execution record keeps of a response: text as text; a body that is not UTF-8
+    described by its size and content type instead of stored as mojibake."""
+    if result.outcome != "success":
+        return None
+    try:
+        return result.body.decode("utf-8")
+    except UnicodeDecodeError:
+        content_type = result.header("content-type") or "no content type"
+        return f"[binary body: {len(result.body)} bytes, {content_type}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +181,8 @@ class InvocationService:
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            function_url=call.function_url,
+            remote_addr=call.remote_addr,
         )
         result = await self._runtime.invoke(spec, request)
         self._store.enqueue_execution(
@@ -178,9 +194,7 @@ class InvocationService:
                 status=result.outcome,
                 status_code=result.status_code,
                 duration_ms=round(result.duration_ms),
-                result=result.body.decode("utf-8", "replace")
-                if result.outcome == "success"
-                else None,
+                result=recorded_result(result),
                 logs=result.logs or None,
                 # The stack starts with the message and keeps the user's line numbers.
                 error_message=result.error_stack or result.error_message,
