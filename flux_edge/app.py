@@ -29,7 +29,6 @@ from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
-from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.codeforms.build import FunctionLinker
 from flux_edge.runtime.hosting import HostedRuntime, HostLimits
 from flux_edge.runtime.types import FunctionRunner
@@ -47,6 +46,13 @@ log = structlog.get_logger("flux_edge.app")
 
 SCHEDULER_KEY = "scheduler"
 PRUNER_KEY = "pruner"
+
+
+def _compile_source(source: str) -> str:
+    """codeforms.compile_source, imported on the first deploy rather than at server start."""
+    from flux_edge.runtime.codeforms import compile_source
+
+    return compile_source(source)
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -120,7 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             authenticator=authenticator,
             functions=FunctionService(
                 store,
-                compile_source=compile_source,
+                compile_source=_compile_source,
                 checker=invocations,
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
