@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
@@ -46,6 +49,21 @@ log = structlog.get_logger("flux_edge.app")
 
 SCHEDULER_KEY = "scheduler"
 PRUNER_KEY = "pruner"
+
+
+def _import_deferred() -> None:
+    """Imports what a server start skips (fetch, the compiler, JWTs) once the server is up.
+
+    In a thread, so /health answers first and the first fetch or deploy does not pay the imports
+    on the event loop (where they would count against that call's time limit).
+    """
+    for module in (
+        "flux_edge.runtime.capabilities.net",
+        "flux_edge.runtime.codeforms.script",
+        "flux_edge.runtime.codeforms.linker",
+        "jwt",
+    ):
+        importlib.import_module(module)
 
 
 def _compile_source(source: str) -> str:
@@ -153,6 +171,7 @@ def create_app(settings: Settings) -> Litestar:
         pruner = RetentionPruner(store, settings.retention_days)
         pruner.start()
         app.state[PRUNER_KEY] = pruner
+        threading.Thread(target=_import_deferred, name="flux-edge-imports", daemon=True).start()
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
 
     async def stop(app: Litestar) -> None:
