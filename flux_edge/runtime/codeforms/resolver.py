@@ -11,6 +11,7 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -21,6 +22,7 @@ from flux_edge.runtime.types import CodeError
 Kind = Literal["esm", "cjs", "json"]
 
 BUILTINS_DIR: Final = Path(__file__).parent / "node"
+JS_DIR: Final = Path(__file__).parent.parent / "js"
 # Node built-ins we provide (as ES modules in ./node), and the names they answer to.
 NODE_BUILTINS: Final = frozenset({"buffer", "events", "util", "crypto", "process"})
 _ALL_NODE_MODULES: Final = frozenset(
@@ -122,8 +124,7 @@ class ModuleResolver:
         if url.startswith("node:"):
             name = url[5:]
             file = name[5:] if name.startswith("flux/") else name + ".js"
-            source = (BUILTINS_DIR / file).read_text(encoding="utf-8")
-            return Loaded(url, "esm", source)
+            return Loaded(url, "esm", builtin_source(file))
         if url.startswith(NPM_PREFIX):
             package, relative = self._package_of(url)
             source = (package.root / relative).read_text(encoding="utf-8", errors="replace")
@@ -238,6 +239,18 @@ class ModuleResolver:
             f"import of {specifier!r}: URL imports are not fetched yet; upload the file with the "
             "function under its URL as path"
         )
+
+
+@cache
+def builtin_source(file: str) -> str:
+    """A built-in module's source; node:crypto gets the runtime's SHA code over a private scope."""
+    source = (BUILTINS_DIR / file).read_text(encoding="utf-8")
+    if file == "crypto.js":
+        sha = (JS_DIR / "web" / "sha.js").read_text(encoding="utf-8").rstrip()
+        if not sha.endswith("})(globalThis);"):
+            raise RuntimeError("web/sha.js no longer ends with its (globalThis) call")
+        source = source.replace("/*__FLUX_SHA__*/", sha.removesuffix("(globalThis);") + "(sha);")
+    return source
 
 
 def _builtin(name: str) -> str:
