@@ -6,9 +6,12 @@ fixture fills one package cache, and each server starts with a copy of it in its
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import http.server
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -284,3 +287,56 @@ def test_a_deploy_works_offline_from_the_package_cache(tmp_path, package_cache, 
         )
     finally:
         server.stop()
+
+
+@pytest.fixture
+def module_host(tmp_path: Path) -> Iterator[str]:
+    """A static HTTP server on loopback serving a small module tree; yields its base URL."""
+    root = tmp_path / "www"
+    (root / "lib").mkdir(parents=True)
+    (root / "lib" / "mod.ts").write_text(
+        'import { twice } from "./twice.ts";\nexport const answer: number = twice(21);\n'
+    )
+    (root / "lib" / "twice.ts").write_text("export const twice = (n: number) => n * 2;\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_url_imports_from_an_allowed_host_are_fetched_and_locked(
+    tmp_path, package_cache, module_host, fname
+):
+    server = _server_with_cache(
+        tmp_path / "data", package_cache, FLUX_EDGE_IMPORT_HOSTS="127.0.0.1"
+    )
+    try:
+        api = server.client(ADMIN_TOKEN)
+        code = (
+            f'import {{ answer }} from "{module_host}/lib/mod.ts";\nexport default () => answer;\n'
+        )
+        created = api.post("/api/v1/functions", json={"name": fname, "code": code, "enabled": True})
+        assert created.status_code == 201, created.text
+        assert sorted(created.json()["packages"]) == [
+            f"{module_host}/lib/mod.ts",
+            f"{module_host}/lib/twice.ts",
+        ]
+        assert api.get(f"/api/v1/functions/{fname}/invoke").json() == 42
+    finally:
+        server.stop()
+
+
+def test_a_url_import_can_be_uploaded_with_the_function(api, fname):
+    url = "https://example.com/util/mod.ts"
+    files = {
+        "index.ts": f'import {{ word }} from "{url}";\nexport default () => word;\n',
+        url: 'export { word } from "./word.ts";\n',
+        "https://example.com/util/word.ts": 'export const word = "vendored";\n',
+    }
+    _deploy(api, fname, files=files)
+    assert api.get(f"/api/v1/functions/{fname}/invoke").text == "vendored"

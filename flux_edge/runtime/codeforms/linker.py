@@ -33,7 +33,8 @@ class LinkedFunction:
     """The linked script and what went into it."""
 
     script: str
-    packages: dict[str, str] = field(default_factory=dict)  # "name@version" -> integrity
+    # "name@version" (npm) or the URL (URL imports) -> integrity: the version's lockfile.
+    packages: dict[str, str] = field(default_factory=dict)
     modules: int = 0
 
 
@@ -75,6 +76,7 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
         loaded = resolver.load(url)
         records[index[url]] = _record(loaded, resolver, number)
     packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
+    packages.update(sorted(resolver.urls.items()))
     payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
     script = f"{_loader_source()}({payload},0);\n"
     return LinkedFunction(script=script, packages=packages, modules=len(records))
