@@ -31,6 +31,8 @@ from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.codeforms.build import FunctionLinker
+from flux_edge.runtime.hosting import HostedRuntime, HostLimits
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
@@ -71,6 +73,20 @@ def _pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
+def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
+    if not settings.isolate_hosts:
+        return Runtime(_pool_limits(settings), host=host)
+    hosts = HostLimits(
+        max_hosts=settings.max_isolate_hosts,
+        spare_hosts=settings.spare_isolate_hosts,
+        net_allow=settings.net_allow,
+        max_subrequests=settings.max_subrequests,
+        max_fetch_response_bytes=settings.max_fetch_response_bytes,
+        file_quota_bytes=settings.file_quota_bytes,
+    )
+    return HostedRuntime(_pool_limits(settings), hosts)
+
+
 def create_app(settings: Settings) -> Litestar:
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
     host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
@@ -89,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
         await authenticator.load()
         app.state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
-        runtime = Runtime(_pool_limits(settings), host=host)
+        runtime = _runtime(settings, host)
         await runtime.start()
         invocation_metrics = InvocationMetrics()
         invocation_metrics.watch_pool(

@@ -50,6 +50,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_concurrency_per_isolate: AtLeastOne = 64
     max_queue_per_function: NonNegative = 256
     isolate_max_calls: AtLeastOne = 100_000
+    # Each function's isolates run in a supervised host process (docs/runtime.md): a crash, an
+    # unstoppable builtin or memory past the function's limits ends that process, never the server.
+    isolate_hosts: bool = True
+    max_isolate_hosts: AtLeastOne = 64  # host processes at once; then the LRU idle one goes
+    spare_isolate_hosts: NonNegative = 1  # hosts booted ahead for new functions
     max_result_bytes: AtLeastOne = 64 * 1024
     max_log_bytes: AtLeastOne = 256 * 1024
     retention_days: AtLeastOne = 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -106,3 +106,50 @@ class RuntimeUnavailableError(Exception):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PoolCounts(Protocol):
+    """What the metrics read from a runtime."""
+
+    @property
+    def isolate_count(self) -> int:
+        """Live isolates."""
+        ...
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls waiting."""
+        ...
+
+
+class FunctionRunner(Protocol):
+    """The runtime seam the service layer uses: in-process `Runtime` or `HostedRuntime`."""
+
+    @property
+    def pool(self) -> PoolCounts:
+        """Counts for the metrics."""
+        ...
+
+    async def start(self) -> None:
+        """Get ready to take calls."""
+        ...
+
+    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
+        """Run one call."""
+        ...
+
+    async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
+        """Load code and find its handler (raises CodeError)."""
+        ...
+
+    async def prewarm(self, spec: FunctionSpec) -> None:
+        """Keep a warm isolate for `spec`'s version."""
+        ...
+
+    def retire(self, function_id: str) -> None:
+        """Stop running a function."""
+        ...
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let calls finish for up to `grace` seconds, then stop."""
+        ...

@@ -15,7 +15,8 @@ from pathlib import Path
 import msgspec
 import structlog
 
-from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
+from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
@@ -83,7 +84,7 @@ class InvocationService:
     def __init__(
         self,
         store: Store,
-        runtime: Runtime,
+        runtime: FunctionRunner,
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
