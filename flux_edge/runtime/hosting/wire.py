@@ -121,6 +121,7 @@ class Checked(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     message: str | None = None
     line: int | None = None
     column: int | None = None
+    file: str | None = None  # the module, for a linked (multi-file) function
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, tag=True):
