@@ -10,6 +10,7 @@ import functools
 import hashlib
 import hmac
 import http.server
+import json
 import shutil
 import threading
 import time
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from flux_edge.runtime.codeforms.build import FunctionLinker
 from tests.conftest import ADMIN_TOKEN, ServerProcess, launch_server
@@ -340,3 +343,34 @@ def test_a_url_import_can_be_uploaded_with_the_function(api, fname):
     }
     _deploy(api, fname, files=files)
     assert api.get(f"/api/v1/functions/{fname}/invoke").text == "vendored"
+
+
+def test_jose_verifies_an_rs256_jwt_with_a_public_key(api, fname):
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private_key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    code = (
+        'import { importSPKI, jwtVerify } from "npm:jose@5";\n'
+        f"const publicKey = await importSPKI({json.dumps(public_pem)}, 'RS256');\n"
+        "export default async (req: Request) => {\n"
+        "  try {\n"
+        '    const { payload } = await jwtVerify(req.headers.get("x-session") ?? "", publicKey);\n'
+        "    return Response.json({ sub: payload.sub });\n"
+        "  } catch (error) {\n"
+        "    return Response.json({ error: (error as Error).name }, { status: 401 });\n"
+        "  }\n"
+        "};\n"
+    )
+    _deploy(api, fname, code=code)
+    good = jwt.encode({"sub": "rsa-user", "exp": int(time.time()) + 60}, private_key, "RS256")
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = jwt.encode({"sub": "rsa-user"}, other, "RS256")
+    url = f"/api/v1/functions/{fname}/invoke"
+    ok = api.post(url, headers={"x-session": good})
+    assert (ok.status_code, ok.json()) == (200, {"sub": "rsa-user"}), ok.text
+    refused = api.post(url, headers={"x-session": forged})
+    assert refused.status_code == 401
+    assert refused.json() == {"error": "JWSSignatureVerificationFailed"}

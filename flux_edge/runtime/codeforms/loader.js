@@ -194,11 +194,13 @@
   if (pending === undefined) {
     publish();
   } else {
-    then(pending, publish, (error) => {
-      // Top-level await failed after the script returned: every call reports why.
-      exportsObject.default = () => {
-        throw error;
-      };
+    // Top-level await: if it is still running when the runtime checks the entry (it may wait for
+    // host work such as crypto.subtle), the check finds this promise and calls wait for it
+    // (core.js loadingEntry). Settled by then (microtasks only), the entry is checked as usual.
+    const loading = then(pending, () => {
+      delete exportsObject.__flux_loading;
+      publish();
     });
+    ObjectDefineProperty(exportsObject, "__flux_loading", { value: loading, configurable: true });
   }
 })

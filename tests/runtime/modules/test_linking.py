@@ -234,3 +234,26 @@ async def test_an_error_thrown_while_a_module_loads_names_the_module(runtime: Ru
     with pytest.raises(CodeError) as caught:
         await runtime.check(link_files(files))
     assert (caught.value.file, caught.value.line, caught.value.column) == ("boot.ts", 3, 10)
+
+
+async def test_top_level_await_on_host_work_delays_calls_until_it_settles(run: Run) -> None:
+    files = {
+        "index.ts": (
+            "const key = await crypto.subtle.generateKey(\n"
+            "  { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);\n"
+            "export default async () => {\n"
+            "  const data = new TextEncoder().encode('signed');\n"
+            "  const algorithm = { name: 'ECDSA', hash: 'SHA-256' };\n"
+            "  const signature = await crypto.subtle.sign(algorithm, key.privateKey, data);\n"
+            "  const valid = await crypto.subtle.verify(algorithm, key.publicKey, signature, data);\n"
+            "  return Response.json({ valid });\n"
+            "};\n"
+        ),
+    }
+    assert await run(files) == {"valid": True}
+
+
+async def test_a_graph_with_top_level_await_and_no_handler_is_refused(runtime: Runtime) -> None:
+    files = {"index.ts": "await Promise.resolve();\nexport const notAHandler = 1;\n"}
+    with pytest.raises(CodeError, match="no handler found"):
+        await runtime.check(link_files(files))
