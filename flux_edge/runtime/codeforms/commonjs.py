@@ -60,7 +60,8 @@ def compile_commonjs(source: str) -> CommonJsModule:
         body = (
             " " * (end if end >= 0 else len(body)) + body[max(end, len(body)) if end < 0 else end :]
         )
-    prologue = "(function(exports,require,module,__filename,__dirname){"
+    # Node's wrapper, plus `global` (Node's name for globalThis, which older packages use).
+    prologue = "(function(exports,require,module,__filename,__dirname,global){"
     return CommonJsModule(factory=prologue + body + "\n})", requires=requires)
 
 

@@ -126,6 +126,7 @@
       if (pending !== undefined && target.state !== EVALUATED) {
         throw new ErrorCtor(`require() of a module that awaits at top level: ${target.url}`);
       }
+      if (target.kind === "json") return target.ns.default;
       return hasOwn(target.ns, "module.exports") ? target.ns["module.exports"] : target.ns;
     };
   }
@@ -146,7 +147,7 @@
     m.cjsModule = module;
     const slash = m.url.lastIndexOf("/");
     ReflectApply(m.cjs, module.exports, [
-      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash),
+      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash), globalThis,
     ]);
     module.loaded = true;
     const value = module.exports;

@@ -257,3 +257,34 @@ async def test_a_graph_with_top_level_await_and_no_handler_is_refused(runtime: R
     files = {"index.ts": "await Promise.resolve();\nexport const notAHandler = 1;\n"}
     with pytest.raises(CodeError, match="no handler found"):
         await runtime.check(link_files(files))
+
+
+async def test_commonjs_modules_require_json_each_other_and_see_global(run: Run) -> None:
+    files = {
+        "index.ts": (
+            'import counter, { label } from "./counter.cjs";\n'
+            "export default () => Response.json({ count: counter.next(), label,"
+            " sameGlobal: counter.sameGlobal });\n"
+        ),
+        "counter.cjs": (
+            "const config = require('./config.json');\n"
+            "const { start } = require('./start.cjs');\n"
+            "let n = start;\n"
+            "exports.next = () => ++n;\n"
+            "exports.label = config.label;\n"
+            "exports.sameGlobal = global === globalThis && this === module.exports;\n"
+        ),
+        "start.cjs": "module.exports = { start: 40 };\n",
+        "config.json": '{"label": "from json"}',
+    }
+    assert await run(files) == {"count": 41, "label": "from json", "sameGlobal": True}
+
+
+async def test_an_error_in_a_commonjs_module_names_the_file_and_line(runtime: Runtime) -> None:
+    files = {
+        "index.ts": 'import "./broken.cjs";\nexport default () => 1;\n',
+        "broken.cjs": "'use strict';\nconst x = undefined;\nmodule.exports = x.y;\n",
+    }
+    with pytest.raises(CodeError) as caught:
+        await runtime.check(link_files(files))
+    assert (caught.value.file, caught.value.line, caught.value.column) == ("broken.cjs", 3, 20)
