@@ -598,7 +598,7 @@ _LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): "
 # The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
 _PROLOGUE = re.compile(
     r"\((?:async )?function\*\(__flux_e,.*?yield;"
-    r"|\(function\(exports,require,module,__filename,__dirname,global\)\{"
+    r"|\(function\(exports,require,module,__filename,__dirname,global,Buffer\)\{"
 )
 
 

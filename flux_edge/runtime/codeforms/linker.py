@@ -26,6 +26,8 @@ from flux_edge.runtime.codeforms.syntax import error_at
 from flux_edge.runtime.types import CodeError
 
 _LOADER: Final = Path(__file__).parent / "loader.js"
+# The table entry loader.js reads to hand a CommonJS module Node's global `Buffer`.
+GLOBAL_BUFFER: Final = "\u0000Buffer"
 
 
 @dataclass
@@ -102,6 +104,8 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
                 except ResolveError as exc:
                     if unconditional:
                         raise _located(exc, data, offset) from None
+            if cjs.uses_buffer:
+                table[GLOBAL_BUFFER] = number(resolver.resolve("node:buffer", url))
             return [url, "cjs", cjs.factory, [], table, [], False]
         esm = compile_module(source)
     except CodeError as exc:

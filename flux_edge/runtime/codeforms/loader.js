@@ -146,8 +146,14 @@
     const module = { exports: {}, id: m.url, filename: m.url, loaded: false };
     m.cjsModule = module;
     const slash = m.url.lastIndexOf("/");
+    let buffer;
+    if (hasOwn(m.table, "\u0000Buffer")) {
+      const bufferModule = modules[m.table["\u0000Buffer"]];
+      evaluate(bufferModule);
+      buffer = bufferModule.ns.Buffer;
+    }
     ReflectApply(m.cjs, module.exports, [
-      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash), globalThis,
+      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash), globalThis, buffer,
     ]);
     module.loaded = true;
     const value = module.exports;

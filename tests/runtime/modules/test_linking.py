@@ -264,7 +264,7 @@ async def test_commonjs_modules_require_json_each_other_and_see_global(run: Run)
         "index.ts": (
             'import counter, { label } from "./counter.cjs";\n'
             "export default () => Response.json({ count: counter.next(), label,"
-            " sameGlobal: counter.sameGlobal });\n"
+            " sameGlobal: counter.sameGlobal, hex: counter.hex });\n"
         ),
         "counter.cjs": (
             "const config = require('./config.json');\n"
@@ -273,11 +273,17 @@ async def test_commonjs_modules_require_json_each_other_and_see_global(run: Run)
             "exports.next = () => ++n;\n"
             "exports.label = config.label;\n"
             "exports.sameGlobal = global === globalThis && this === module.exports;\n"
+            "exports.hex = Buffer.from('ok').toString('hex');\n"
         ),
         "start.cjs": "module.exports = { start: 40 };\n",
         "config.json": '{"label": "from json"}',
     }
-    assert await run(files) == {"count": 41, "label": "from json", "sameGlobal": True}
+    assert await run(files) == {
+        "count": 41,
+        "label": "from json",
+        "sameGlobal": True,
+        "hex": "6f6b",
+    }
 
 
 async def test_an_error_in_a_commonjs_module_names_the_file_and_line(runtime: Runtime) -> None:
