@@ -26,6 +26,8 @@ from flux_edge.runtime.codeforms.syntax import error_at
 from flux_edge.runtime.types import CodeError
 
 _LOADER: Final = Path(__file__).parent / "loader.js"
+# The stored script (the function's modules and packages) may not grow past this.
+MAX_SCRIPT_BYTES: Final = 20 * 1024 * 1024
 # The table entry loader.js reads to hand a CommonJS module Node's global `Buffer`.
 GLOBAL_BUFFER: Final = "\u0000Buffer"
 
@@ -81,6 +83,12 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
     packages.update(sorted(resolver.urls.items()))
     payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
     script = f"{_loader_source()}({payload},0);\n"
+    size = len(script.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_SCRIPT_BYTES:
+        raise CodeError(
+            f"the linked function is {size / 2**20:.1f} MiB with its {len(records)} modules, over "
+            f"the {MAX_SCRIPT_BYTES // 2**20} MiB limit"
+        )
     return LinkedFunction(script=script, packages=packages, modules=len(records))
 
 

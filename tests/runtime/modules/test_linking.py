@@ -294,3 +294,11 @@ async def test_an_error_in_a_commonjs_module_names_the_file_and_line(runtime: Ru
     with pytest.raises(CodeError) as caught:
         await runtime.check(link_files(files))
     assert (caught.value.file, caught.value.line, caught.value.column) == ("broken.cjs", 3, 20)
+
+
+def test_a_linked_function_over_twenty_mib_is_refused() -> None:
+    chunk = "export const s = '" + "x" * (3 * 1024 * 1024) + "';\n"
+    files = {f"m{n}.ts": chunk for n in range(7)}
+    files["index.ts"] = "".join(f'import "./m{n}.ts";\n' for n in range(7)) + "export default 1;\n"
+    with pytest.raises(CodeError, match="over the 20 MiB limit"):
+        link_files(files)
