@@ -16,6 +16,7 @@ import msgspec
 from litestar import HttpMethod, Request, route
 from litestar.response.base import ASGIResponse
 
+from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.schemas import ERROR_RESPONSES, ErrorBody, error_spec
 from flux_edge.api.state import services_of
@@ -141,6 +142,12 @@ async def respond(
             [("retry-after", str(exc.retry_after))],
             function=name,
         )
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
     return function_response(request, result, execution_id)
 
 

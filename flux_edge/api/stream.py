@@ -80,8 +80,10 @@ class StreamSession:
         self._principal: Principal | None = None
         self._open = True
         self._calls = 0
+        # Plain str (Litestar's header names are multidict `istr`, which msgpack cannot carry
+        # to an isolate host).
         self._headers = {
-            name: value
+            str(name): str(value)
             for name, value in socket.headers.items()
             if name not in _HOP_HEADERS and not name.startswith("sec-websocket-")
         }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -86,11 +87,18 @@ class InvokeResult(msgspec.Struct, kw_only=True):
 class CodeError(Exception):
     """Function code that cannot be deployed: a syntax error, no handler, an unsupported construct."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        file: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.file = file  # the module's path, for multi-file functions
 
 
 class RuntimeUnavailableError(Exception):
@@ -99,3 +107,56 @@ class RuntimeUnavailableError(Exception):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+# Gets the complete result of a call once it has ended (see Runtime.invoke).
+OnComplete = Callable[[InvokeResult], None]
+
+
+class PoolCounts(Protocol):
+    """What the metrics read from a runtime."""
+
+    @property
+    def isolate_count(self) -> int:
+        """Live isolates."""
+        ...
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls waiting."""
+        ...
+
+
+class FunctionRunner(Protocol):
+    """The runtime seam the service layer uses: in-process `Runtime` or `HostedRuntime`."""
+
+    @property
+    def pool(self) -> PoolCounts:
+        """Counts for the metrics."""
+        ...
+
+    async def start(self) -> None:
+        """Get ready to take calls."""
+        ...
+
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call; return its response; `on_complete` gets what to record (Runtime.invoke)."""
+        ...
+
+    async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
+        """Load code and find its handler (raises CodeError)."""
+        ...
+
+    async def prewarm(self, spec: FunctionSpec) -> None:
+        """Keep a warm isolate for `spec`'s version."""
+        ...
+
+    def retire(self, function_id: str) -> None:
+        """Stop running a function."""
+        ...
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let calls finish for up to `grace` seconds, then stop."""
+        ...

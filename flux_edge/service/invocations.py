@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import structlog
 
-from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
+from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
+
+log = structlog.get_logger("flux_edge.invocations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +84,7 @@ class InvocationService:
     def __init__(
         self,
         store: Store,
-        runtime: Runtime,
+        runtime: FunctionRunner,
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
@@ -107,6 +111,14 @@ class InvocationService:
             self._cache[name] = cached
         return cached
 
+    async def requires_credential(self, name: str) -> bool:
+        """Whether calling `name` needs a credential (False for a missing function: invoking it
+        then raises NotFoundError, which must not be hidden behind a 401)."""
+        cached = await self.find(name)
+        return (
+            cached is not None and cached.record.enabled and not cached.record.allow_unauthenticated
+        )
+
     async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
         """Load code in a fresh isolate and find its handler (raises CodeError); for an enabled
         `record`, that isolate then serves the version's first calls."""
@@ -124,12 +136,19 @@ class InvocationService:
             self._runtime.retire(record.id)
 
     async def invoke(
-        self, name: str, call: CallInput, principal: Principal | None
+        self,
+        name: str,
+        call: CallInput,
+        principal: Principal | None,
+        *,
+        credential_exempt: bool = False,
     ) -> tuple[InvokeResult, str]:
         """Run one call; returns the result and its execution id.
 
         Raises NotFoundError (missing or disabled), AuthenticationError (the function requires a
         credential and none was sent) and RuntimeUnavailableError (pool saturated or stopping).
+        `credential_exempt` lets a call without credential reach a function that requires one
+        (CORS preflights on the Supabase route: browsers never send credentials with them).
         """
         cached = await self.find(name)
         if cached is None or not cached.record.enabled:
@@ -138,7 +157,7 @@ class InvocationService:
                 f"No enabled function named {name!r}. Create it, or enable it with "
                 f'PUT /api/v1/functions/{name} {{"enabled": true}}.',
             )
-        if principal is None and not cached.record.allow_unauthenticated:
+        if principal is None and not cached.record.allow_unauthenticated and not credential_exempt:
             raise AuthenticationError(
                 f"Function {name!r} requires a credential: send 'Authorization: Bearer <token>'."
             )
@@ -188,6 +207,17 @@ class InvocationService:
             )
             if self._metrics is not None:
                 self._metrics.observe(name, complete.outcome, complete.duration_ms / 1000)
+            if complete.outcome != "success":
+                # The operator's log says which call failed and why; the record has the stack.
+                log.warning(
+                    "function_failed",
+                    function=name,
+                    execution_id=execution_id,
+                    outcome=complete.outcome,
+                    status=complete.status_code,
+                    limit=complete.limit,
+                    error=complete.error_message,
+                )
 
         # The record is written when the call has ended, which for work passed to waitUntil is
         # after the response has gone.
