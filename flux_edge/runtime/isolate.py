@@ -57,6 +57,8 @@ log = structlog.get_logger("flux_edge.runtime")
 
 # How long a stalled isolate gets to answer a recovery step before it is closed.
 PROBE_SECONDS = 0.25
+# How long a step that ends expired calls may take before the isolate counts as wedged.
+CANCEL_GRACE_SECONDS = 0.05
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
 
@@ -467,13 +469,16 @@ class Isolate:
         # skips); calls that arrived meanwhile ride along with it.
         if batch and self._async_entry:
             payload["follow"] = True
-        # Calls this step cancels end first thing in it: their (passed) deadlines must not bound
-        # it, or a step that takes more than a moment is cut off and what it returned (their logs)
-        # is lost.
+        # Calls this step cancels end first thing in it: their passed deadlines give it a short
+        # grace, not nothing, or a step that takes more than a moment under load is cut off and
+        # what it returned (their logs) is lost. Short, because a wedged isolate (a microtask
+        # storm) keeps running, and growing, until the step gives up on it.
         deadline = min(
             (c.deadline for c in self._calls.values() if c.id not in expired),
             default=now + PROBE_SECONDS,
         )
+        if expired:
+            deadline = min(deadline, now + CANCEL_GRACE_SECONDS)
         code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
         self.step_started = time.monotonic()
