@@ -69,7 +69,7 @@ def error_result(
     return InvokeResult(
         outcome=outcome,
         status_code=status_code,
-        headers={"content-type": "application/json"},
+        headers=[("content-type", "application/json")],
         body=body,
         logs=logs,
         duration_ms=_elapsed_ms(started),
@@ -172,16 +172,16 @@ def result_from_payload(
     if len(body) > max_response_bytes:
         message = f"the response body is {len(body)} bytes; the limit is {max_response_bytes}"
         return CallOutcome(error_result(spec, request, started, logs, message), None)
-    headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
-    bad = next((name for name, value in headers.items() if not _valid_header(name, value)), None)
+    headers = [(str(pair[0]).lower(), str(pair[1])) for pair in response.get("headers") or ()]
+    bad = next((name for name, value in headers if not _valid_header(name, value)), None)
     if bad is not None:
         message = (
             f"the response header {bad[:100]!r} has an invalid name or value "
             "(names are HTTP tokens; values may not contain CR, LF or NUL)"
         )
         return CallOutcome(error_result(spec, request, started, logs, message), None)
-    for name in _HOP_BY_HOP:
-        headers.pop(name, None)  # framing belongs to the server, not the function
+    # Framing belongs to the server, not the function.
+    headers = [pair for pair in headers if pair[0] not in _HOP_BY_HOP]
     return CallOutcome(
         InvokeResult(
             outcome="success",

@@ -18,6 +18,9 @@
   const { toResponse } = g.__flux_response;
   const deno = g.__flux_deno;
   const { PermissionDenied, NotFound } = deno;
+  const web = g.__flux_web; // deleted after the capability shims load (prelude.py)
+  const entryForms = g.__flux_entry;
+  delete g.__flux_entry;
   delete g.__flux_memory;
   delete g.__flux_notify;
   delete g.__flux_format;
@@ -141,7 +144,10 @@
    * `await` the stack may no longer say whose work this is.
    */
   function hostCall(kind, payload, callId) {
-    const id = callId !== undefined && calls.has(callId) ? callId : owner();
+    let id = callId !== undefined && calls.has(callId) ? callId : owner();
+    // WebCrypto belongs to no call (it outlives none and touches nothing outside the isolate), so
+    // top-level code may import keys too: its operations run as call 0.
+    if (id === null && typeof kind === "string" && kind.startsWith("crypto.")) id = 0;
     if (id === null) return Promise.reject(new TypeError(`${kind} is only available during a call`));
     const opId = nextOpId++;
     return new Promise((resolve, reject) => {
@@ -304,19 +310,13 @@
   const exportsObject = {};
   define(g, "__flux_exports", exportsObject);
 
-  function resolveEntry() {
-    const candidate = exportsObject.default;
-    if (typeof candidate === "function") return { kind: "handler", fn: candidate };
-    if (candidate && typeof candidate === "object" && typeof candidate.fetch === "function") {
-      return { kind: "fetch", fn: (request) => candidate.fetch(request, deno.envObject(), {}) };
-    }
-    if (typeof exportsObject.handler === "function") return { kind: "handler", fn: exportsObject.handler };
-    const served = deno.served();
-    if (served) return { kind: "fetch", fn: (request) => served(request, {}) };
-    return null;
-  }
-
   let entry = null;
+
+  // What the serve and module forms get besides the request: `env` and `ctx` for
+  // `export default { fetch }`, `info` for Deno.serve.
+  function callContext() {
+    return { env: deno.envObject(), ctx: {}, info: {} };
+  }
 
   function start(callId, request) {
     calls.set(callId, { id: callId, logs: [], logBytes: 0, logTruncated: false });
@@ -326,8 +326,9 @@
     lastOwner = callId;
     let result;
     try {
-      const input = entry.kind === "fetch" ? web.requestFromPlain(request) : request;
-      result = { [name]: () => entry.fn(input) }[name]();
+      const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
+      const context = entry.kind === "web" ? callContext() : undefined;
+      result = { [name]: () => entry.fn(input, context) }[name]();
     } catch (error) {
       current = saved;
       fail(callId, error);
@@ -418,15 +419,12 @@
 
   /** Checks that loaded user code has an entry point; returns its kind or throws. */
   function checkEntry() {
-    entry = resolveEntry();
-    if (entry === null) {
-      const fn = globalHandler();
-      if (fn) entry = { kind: "handler", fn };
-    }
+    entry = entryForms.resolve(exportsObject, globalHandler);
     if (entry === null) {
       throw new TypeError(
         "no handler found: define `function handler(req)`, `export default` a function or " +
-          "`{ fetch }`, `export function handler`, or call `Deno.serve(fn)`",
+          "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
+          '`addEventListener("fetch", ...)`',
       );
     }
     return entry.kind;
@@ -453,9 +451,9 @@
     const request = { method: "GET", url: "http://warm.up/", headers: {}, body: "", params: {} };
     const saved = entry;
     try {
-      entry = { kind: "handler", fn: () => ({ status: 200, body: "" }) };
+      entry = { kind: "plain", fn: () => ({ status: 200, body: "" }) };
       step(stringify({ start: [[-1, request]] }));
-      entry = { kind: "handler", fn: async () => "warm" };
+      entry = { kind: "plain", fn: async () => "warm" };
       step(stringify({ start: [[-2, request]] }));
     } finally {
       entry = saved;
