@@ -26,6 +26,7 @@ WEB_FILES = (
     "url_parser.js",
     "url.js",
     "events.js",
+    "globals.js",
     "structured_clone.js",
     "performance.js",
     "blob.js",

@@ -123,6 +123,9 @@
       // structuredClone asks each hook (value) => clone | undefined before its own rules, so files
       // loaded after it (blob.js) can make their objects cloneable.
       cloneHooks: [],
+      // Brand checks of platform objects structuredClone must refuse (DataCloneError), pushed
+      // by the files defining them (URL, Headers, Request, Event, ...).
+      uncloneable: [],
     }),
   );
 })(globalThis);
