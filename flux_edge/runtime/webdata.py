@@ -10,9 +10,17 @@ read and delete them.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import hashlib
 import json
+import os
+import sys
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.metadata import version
+from pathlib import Path
 
 from webencodings.labels import LABELS
 
@@ -77,6 +85,36 @@ def single_byte_table(name: str) -> str:
     return "".join(chars)
 
 
+def _disk_cached(name: str, build: Callable[[], str]) -> str:
+    """`build()`, kept in this package's __pycache__ like Python's own bytecode.
+
+    Building the tables takes ~0.1-0.5 s, and every process that boots isolates (forked hosts,
+    test workers) would pay it again. The key covers this file and the versions of the packages
+    and Unicode data the tables come from; where the directory is not writable, it is built.
+    """
+    key = hashlib.sha256(
+        "|".join(
+            [
+                Path(__file__).read_text(encoding="utf-8"),
+                version("idna"),
+                version("webencodings"),
+                unicodedata.unidata_version,
+                sys.version,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    path = Path(__file__).parent / "__pycache__" / f"webdata-{name}-{key}.js"
+    with contextlib.suppress(OSError):
+        return path.read_text(encoding="ascii")
+    text = build()
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="ascii")
+        os.replace(partial, path)
+    return text
+
+
 def lazy_literal(text: str) -> str:
     """A JavaScript function returning the string `text`.
 
@@ -88,6 +126,11 @@ def lazy_literal(text: str) -> str:
 
 @cache
 def encoding_data_script() -> str:
+    """Defines `__flux_encoding_data` (see `_encoding_data_script`), cached on disk."""
+    return _disk_cached("encoding", _encoding_data_script)
+
+
+def _encoding_data_script() -> str:
     """Defines `__flux_encoding_data` (labels, and a function returning the single-byte tables as
     JSON, called when a legacy encoding is first used); encoding.js deletes it."""
     tables = {name: single_byte_table(name) for name in _SINGLE_BYTE}
@@ -187,8 +230,6 @@ _ASSIGNED = (*range(0x32400), *range(0xE0000, 0xE1000))
 
 def _bidi_ranges() -> str:
     """Bidi classes as ranges "<start delta, base 36><letter>" (Python's unicodedata)."""
-    import unicodedata
-
     tokens, last_start, last_letter = [], 0, ""
     for point in _ASSIGNED:
         letter = _BIDI_LETTERS.get(unicodedata.bidirectional(chr(point)), "Z")
@@ -211,11 +252,14 @@ def _joining_ranges() -> dict[str, list[list[int]]]:
 
 @cache
 def idna_data_script() -> str:
+    """Defines `__flux_idna_data` (see `_idna_data_script`), cached on disk."""
+    return _disk_cached("idna", _idna_data_script)
+
+
+def _idna_data_script() -> str:
     """Defines `__flux_idna_data`: a function returning the UTS #46 mapping, Bidi classes, joining
     types and viramas (canonical combining class 9) as JSON, which url_idna.js calls when the first
     host needing IDNA processing arrives; url_idna.js deletes the global."""
-    import unicodedata
-
     table, mappings = _uts46_ranges()
     data = {
         "table": table,

@@ -113,7 +113,7 @@ def test_a_form_data_response_is_multipart_python_parses(admin, anonymous, fname
     ]
     assert parts == [
         ("greeting", None, "text/plain", b"hello"),
-        ("report", "report.csv", "text/csv", b"a,b\r\n1,2\r\n"),
+        ("report", "report.csv", "text/csv", b"a,b\n1,2\n"),  # file bytes are never rewritten
     ]
 
 
