@@ -10,6 +10,7 @@ from flux_edge.runtime.types import CodeError
 if TYPE_CHECKING:
     from flux_edge.runtime.codeforms.linker import LinkedFunction
     from flux_edge.runtime.codeforms.npm import PackageCache
+    from flux_edge.runtime.codeforms.remote import RemoteModules
 
 # compile_source's refusals that the linker handles: the code is a module graph, not a script.
 _LINKABLE = (
@@ -44,6 +45,7 @@ class FunctionLinker:
         self.registry = registry
         self.import_hosts = import_hosts
         self._cache: PackageCache | None = None
+        self._remote: RemoteModules | None = None
 
     @property
     def cache(self) -> PackageCache:
@@ -54,17 +56,28 @@ class FunctionLinker:
             self._cache = PackageCache(self.cache_dir, self.registry or DEFAULT_REGISTRY)
         return self._cache
 
+    @property
+    def remote(self) -> RemoteModules:
+        """The URL-import fetcher for the allowed hosts, made on first use."""
+        if self._remote is None:
+            from flux_edge.runtime.codeforms.remote import RemoteModules
+
+            self._remote = RemoteModules(self.cache_dir, self.import_hosts)
+        return self._remote
+
     def __call__(self, files: dict[str, str], entrypoint: str) -> LinkedFunction:
         """The linked script of `files` run from `entrypoint` (raises CodeError)."""
         from flux_edge.runtime.codeforms.linker import link
         from flux_edge.runtime.codeforms.resolver import ModuleResolver
 
         resolver = ModuleResolver.for_upload(
-            files, entrypoint, cache=self.cache, import_hosts=self.import_hosts
+            files, entrypoint, cache=self.cache, remote=self.remote
         )
         return link(resolver, entrypoint)
 
     def close(self) -> None:
-        """Release the registry connection, if one was made."""
+        """Release the registry connections, if any were made."""
         if self._cache is not None:
             self._cache.close()
+        if self._remote is not None:
+            self._remote.close()
