@@ -212,7 +212,9 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
-    function_routes = [FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method)]
+    function_routes = [
+        FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method, every_method=True)
+    ]
     app.asgi_handler = AccessLogMiddleware(
         RateLimitMiddleware(AnyMethod(app.asgi_handler, app, function_routes)),
         access_writer(settings.log_format, settings.log_level),
