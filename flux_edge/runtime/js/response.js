@@ -4,20 +4,29 @@
 // and format.js, before core.js, which takes `__flux_response` and removes it.
 (function (g) {
   "use strict";
-  const { stringify } = JSON;
-  const hasOwn = Object.prototype.hasOwnProperty;
+  // Built-ins captured before user code loads: a handler's changes to them must not change how
+  // its return value is read (see primordials.js).
+  const P = g.__flux_primordials;
+  const stringify = P.JSONStringify;
+  const hasOwn = { call: P.ObjectHasOwn };
+  const objectKeys = Object.keys;
+  const objectEntries = Object.entries;
+  const getPrototypeOf = P.ReflectGetPrototypeOf;
+  const isArray = P.ArrayIsArray;
+  const setHas = P.SetPrototypeHas;
+  const ObjectPrototype = Object.prototype;
   const web = g.__flux_web || {};
   const { formatValue } = g.__flux_format;
 
   const responseKeys = new Set(["status", "statusText", "headers", "body"]);
 
   function isResponseObject(value) {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-    const keys = Object.keys(value);
+    if (value === null || typeof value !== "object" || isArray(value)) return false;
+    const proto = getPrototypeOf(value);
+    if (proto !== ObjectPrototype && proto !== null) return false;
+    const keys = objectKeys(value);
     if (!keys.length) return false;
-    for (const key of keys) if (!responseKeys.has(key)) return false;
+    for (let i = 0; i < keys.length; i++) if (!setHas(responseKeys, keys[i])) return false;
     return hasOwn.call(value, "status") || hasOwn.call(value, "body");
   }
 
@@ -42,7 +51,8 @@
   }
 
   function hasHeader(headers, name) {
-    for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
+    const keys = objectKeys(headers);
+    for (let i = 0; i < keys.length; i++) if (P.String(keys[i]).toLowerCase() === name) return true;
     return false;
   }
 
@@ -53,8 +63,10 @@
       value.forEach((v, k) => (headers[k] = v));
       return headers;
     }
-    const entries = Array.isArray(value) ? value : Object.entries(value);
-    for (const [k, v] of entries) headers[String(k).toLowerCase()] = String(v);
+    const entries = isArray(value) ? value : objectEntries(value);
+    for (let i = 0; i < entries.length; i++) {
+      headers[P.String(entries[i][0]).toLowerCase()] = P.String(entries[i][1]);
+    }
     return headers;
   }
 
