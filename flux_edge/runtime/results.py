@@ -42,8 +42,9 @@ def _clip(text: str, limit: int) -> str:
     return f"{text[:limit]}…[truncated: {len(text)} characters]"
 
 
-def _header_problem(raw: object) -> tuple[dict[str, str], str | None]:
-    """The response headers as a dict, or the reason they cannot be sent (RFC 9110 rules)."""
+def _header_problem(raw: object) -> tuple[list[tuple[str, str]], str | None]:
+    """The response headers as (lower-case name, value) pairs in order, or the reason they cannot
+    be sent (RFC 9110 rules, with a count and a size cap)."""
     pairs: list[tuple[object, object]]
     if isinstance(raw, dict):
         pairs = list(raw.items())
@@ -52,30 +53,30 @@ def _header_problem(raw: object) -> tuple[dict[str, str], str | None]:
     elif raw is None:
         pairs = []
     else:
-        return {}, "the response headers are not a list of name/value pairs"
+        return [], "the response headers are not a list of name/value pairs"
     if len(pairs) > MAX_RESPONSE_HEADERS:
         return (
-            {},
+            [],
             f"the response has {len(pairs)} headers; at most {MAX_RESPONSE_HEADERS} are allowed",
         )
-    headers: dict[str, str] = {}
+    headers: list[tuple[str, str]] = []
     size = 0
     for name, value in pairs:
         if not isinstance(name, str) or not isinstance(value, str):
-            return {}, "a response header name or value is not a string"
+            return [], "a response header name or value is not a string"
         value = value.strip(" \t")  # as the fetch standard's Headers normalise a value
         size += len(name) + len(value) + 4
         if not _TOKEN.fullmatch(name):
-            return {}, f"the response header name {name[:100]!r} is not an HTTP token (RFC 9110)"
+            return [], f"the response header name {name[:100]!r} is not an HTTP token (RFC 9110)"
         if not _FIELD_VALUE.fullmatch(value):
-            return {}, (
+            return [], (
                 f"the response header {name[:100]!r} has a value HTTP cannot carry: only visible "
                 "ASCII, spaces, tabs and bytes 0x80-0xFF are allowed (RFC 9110); encode other "
                 "text first, e.g. with encodeURIComponent"
             )
-        headers[name.lower()] = value
+        headers.append((name.lower(), value))
     if size > MAX_RESPONSE_HEADER_BYTES:
-        return {}, (
+        return [], (
             f"the response headers take {size} bytes; at most {MAX_RESPONSE_HEADER_BYTES} are allowed"
         )
     return headers, None
@@ -123,7 +124,7 @@ def error_result(
     return InvokeResult(
         outcome=outcome,
         status_code=status_code,
-        headers={"content-type": "application/json"},
+        headers=[("content-type", "application/json")],
         body=body,
         logs=logs,
         duration_ms=_elapsed_ms(started),
@@ -256,8 +257,8 @@ def result_from_payload(
     headers, problem = _header_problem(response.get("headers"))
     if problem is not None:
         return CallOutcome(error_result(spec, request, started, logs, problem), None)
-    for name in _HOP_BY_HOP:
-        headers.pop(name, None)  # framing belongs to the server, not the function
+    # Framing belongs to the server, not the function.
+    headers = [pair for pair in headers if pair[0] not in _HOP_BY_HOP]
     return CallOutcome(
         InvokeResult(
             outcome="success",

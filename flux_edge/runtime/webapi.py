@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
+
+from flux_edge.runtime.webdata import encoding_data_script
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
@@ -22,16 +27,71 @@ WEB_FILES = (
     "events.js",
     "structured_clone.js",
     "performance.js",
+    "blob.js",
     "crypto.js",
     "sha.js",
     "subtle.js",
     "headers.js",
+    "formdata.js",
     "body.js",
     "request_response.js",
 )
 
 
+class LazyWebFiles(NamedTuple):
+    """Files only some functions use: their globals are defined when first read, not at boot."""
+
+    after: str  # the WEB_FILES entry after which the stub goes (where the context still exists)
+    names: tuple[str, ...]  # the globals they define
+    # Function expressions `(global, context) => ...`, run in order; the last returns the exports.
+    files: tuple[str, ...]
+    context: str  # a JavaScript expression evaluated at boot and handed to every file
+
+
+# The stub embeds each file as a string: V8 only scans a string literal, so an isolate that never
+# uses these globals pays almost nothing for them (docs/web-platform.md, "Loaded on first use").
+LAZY_WEB_FILES = (
+    LazyWebFiles(
+        after="url_parser.js",
+        names=("URLPattern",),
+        files=("urlpattern_parser.js", "urlpattern.js"),
+        context="{ ...globalThis.__flux_url, webutil: globalThis.__flux_webutil }",
+    ),
+    LazyWebFiles(
+        after="formdata.js",
+        names=("FileReader", "ProgressEvent"),
+        files=("filereader.js",),
+        context=(
+            "{ blob: globalThis.__flux_blob, webutil: globalThis.__flux_webutil,"
+            " EventTarget, Event, DOMException, TextDecoder, btoa }"
+        ),
+    ),
+)
+
+
+def lazy_stub_source(lazy: LazyWebFiles) -> str:
+    """The boot-time JavaScript that defines `lazy.names` as globals loading `lazy.files` on first use."""
+    sources = [(JS_DIR / name).read_text(encoding="utf-8") for name in lazy.files]
+    return (
+        f"globalThis.__flux_webutil.defineLazyGlobals({json.dumps(list(lazy.names))}, "
+        f"{json.dumps(sources)}, {lazy.context});"
+    )
+
+
+# Generated data a file reads (and deletes) when it loads, evaluated right before that file.
+DATA_BEFORE: dict[str, Callable[[], str]] = {"encoding.js": encoding_data_script}
+
+
+def web_file_scripts(name: str) -> list[str]:
+    """What loading the web file `name` evaluates, in order: its generated data, the file, then
+    the stubs of the lazy files placed after it. Loaders that go file by file use this."""
+    scripts = [DATA_BEFORE[name]()] if name in DATA_BEFORE else []
+    scripts.append((JS_DIR / name).read_text(encoding="utf-8"))
+    scripts.extend(lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name)
+    return scripts
+
+
 @cache
 def web_prelude_source() -> str:
-    """All web-platform JavaScript, concatenated in load order."""
-    return "\n".join((JS_DIR / name).read_text(encoding="utf-8") for name in WEB_FILES)
+    """All web-platform JavaScript in load order, with its data and the stubs of the lazy files."""
+    return "\n".join(script for name in WEB_FILES for script in web_file_scripts(name))

@@ -13,25 +13,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import structlog
 
-from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
+from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
 
+log = structlog.get_logger("flux_edge.invocations")
+
 
 @dataclass(frozen=True, slots=True)
 class CallInput:
-    """The HTTP-independent description of one call."""
+    """The HTTP-independent description of one call (see InvokeRequest for the fields)."""
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: str
+    headers: list[tuple[str, str]]
+    body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    function_url: str = ""
+    remote_addr: tuple[str, int] | None = None
+
+
+def recorded_result(result: InvokeResult) -> str | None:
+    """What an execution record keeps of a response: text as text; a body that is not UTF-8
+    described by its size and content type instead of stored as mojibake."""
+    if result.outcome != "success":
+        return None
+    try:
+        return result.body.decode("utf-8")
+    except UnicodeDecodeError:
+        content_type = result.header("content-type") or "no content type"
+        return f"[binary body: {len(result.body)} bytes, {content_type}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +84,7 @@ class InvocationService:
     def __init__(
         self,
         store: Store,
-        runtime: Runtime,
+        runtime: FunctionRunner,
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
@@ -93,6 +111,14 @@ class InvocationService:
             self._cache[name] = cached
         return cached
 
+    async def requires_credential(self, name: str) -> bool:
+        """Whether calling `name` needs a credential (False for a missing function: invoking it
+        then raises NotFoundError, which must not be hidden behind a 401)."""
+        cached = await self.find(name)
+        return (
+            cached is not None and cached.record.enabled and not cached.record.allow_unauthenticated
+        )
+
     async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
         """Load code in a fresh isolate and find its handler (raises CodeError); for an enabled
         `record`, that isolate then serves the version's first calls."""
@@ -110,12 +136,19 @@ class InvocationService:
             self._runtime.retire(record.id)
 
     async def invoke(
-        self, name: str, call: CallInput, principal: Principal | None
+        self,
+        name: str,
+        call: CallInput,
+        principal: Principal | None,
+        *,
+        credential_exempt: bool = False,
     ) -> tuple[InvokeResult, str]:
         """Run one call; returns the result and its execution id.
 
         Raises NotFoundError (missing or disabled), AuthenticationError (the function requires a
         credential and none was sent) and RuntimeUnavailableError (pool saturated or stopping).
+        `credential_exempt` lets a call without credential reach a function that requires one
+        (CORS preflights on the Supabase route: browsers never send credentials with them).
         """
         cached = await self.find(name)
         if cached is None or not cached.record.enabled:
@@ -124,7 +157,7 @@ class InvocationService:
                 f"No enabled function named {name!r}. Create it, or enable it with "
                 f'PUT /api/v1/functions/{name} {{"enabled": true}}.',
             )
-        if principal is None and not cached.record.allow_unauthenticated:
+        if principal is None and not cached.record.allow_unauthenticated and not credential_exempt:
             raise AuthenticationError(
                 f"Function {name!r} requires a credential: send 'Authorization: Bearer <token>'."
             )
@@ -149,6 +182,8 @@ class InvocationService:
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            function_url=call.function_url,
+            remote_addr=call.remote_addr,
         )
         result = await self._runtime.invoke(spec, request)
         self._store.enqueue_execution(
@@ -160,9 +195,7 @@ class InvocationService:
                 status=result.outcome,
                 status_code=result.status_code,
                 duration_ms=round(result.duration_ms),
-                result=result.body.decode("utf-8", "replace")
-                if result.outcome == "success"
-                else None,
+                result=recorded_result(result),
                 logs=result.logs or None,
                 # The stack starts with the message and keeps the user's line numbers.
                 error_message=result.error_stack or result.error_message,
@@ -172,4 +205,15 @@ class InvocationService:
         )
         if self._metrics is not None:
             self._metrics.observe(record.name, result.outcome, result.duration_ms / 1000)
+        if result.outcome != "success":
+            # The operator's log says which call failed and why; the record has the stack.
+            log.warning(
+                "function_failed",
+                function=record.name,
+                execution_id=execution_id,
+                outcome=result.outcome,
+                status=result.status_code,
+                limit=result.limit,
+                error=result.error_message,
+            )
         return result, execution_id

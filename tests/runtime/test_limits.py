@@ -216,7 +216,7 @@ async def test_breaking_built_ins_does_not_break_the_runtime(runtime, make_spec)
     for _ in range(2):
         result = await runtime.invoke(spec, make_request())
         assert (result.outcome, result.status_code, result.body) == ("success", 201, b"x")
-        assert result.headers["x-a"] == "b"
+        assert ("x-a", "b") in result.headers
     await assert_still_serving(runtime, make_spec)
 
 

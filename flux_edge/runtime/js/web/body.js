@@ -1,4 +1,5 @@
-// The Fetch "Body" mixin shared by Request and Response, and a minimal Blob. Bodies are held as
+// The Fetch "Body" mixin shared by Request and Response (Blob and File are blob.js's, FormData
+// formdata.js's). Bodies are held as
 // whole byte arrays (edge requests and responses are size-capped): there are no ReadableStreams.
 // `body` is a small stream-like object (getReader(), async iteration, cancel()) that yields the
 // whole body as one Uint8Array chunk, enough for `new Response(request.body)` and `for await`.
@@ -9,80 +10,12 @@
   const webInternals = global.__flux_web;
   if (webInternals === undefined) throw new Error('body.js: load headers.js first (it makes __flux_web)');
   const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
-  // encoding.js and url.js load earlier.
-  const earlierGlobal = earlierGlobals('TextEncoder', 'TextDecoder', 'URLSearchParams');
+  // url.js loads earlier.
+  const earlierGlobal = earlierGlobals('URLSearchParams');
 
-  let encoder;
-  let decoder;
-  const utf8Encode = (text) => (encoder ??= new (earlierGlobal('TextEncoder'))()).encode(text);
-  const utf8Decode = (bytes) => (decoder ??= new (earlierGlobal('TextDecoder'))()).decode(bytes);
-
-  // ---- Blob ----
-  let blobBytes;
-  let isBlob;
-
-  class Blob {
-    #bytes;
-    #type;
-
-    constructor(blobParts = undefined, options = undefined) {
-      const chunks = [];
-      if (blobParts !== undefined) {
-        if (blobParts === null || typeof blobParts !== 'object' || typeof blobParts[Symbol.iterator] !== 'function') {
-          throw new TypeError("Failed to construct 'Blob': blobParts must be a sequence");
-        }
-        for (const part of blobParts) {
-          if (part !== null && typeof part === 'object' && #bytes in part) {
-            chunks.push(part.#bytes);
-            continue;
-          }
-          const bytes = bufferSourceBytes(part);
-          chunks.push(bytes !== undefined ? bytes.slice() : utf8Encode(String(part)));
-        }
-      }
-      this.#bytes = concat(chunks);
-      const type = options === undefined || options === null || options.type === undefined ? '' : String(options.type);
-      // The File API: a type with characters outside U+0020..U+007E becomes the empty string.
-      this.#type = /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : '';
-    }
-
-    static {
-      blobBytes = (blob) => blob.#bytes;
-      isBlob = (value) => value !== null && typeof value === 'object' && #bytes in value;
-    }
-
-    get size() { return this.#bytes.length; }
-    get type() { return this.#type; }
-
-    slice(start = undefined, end = undefined, contentType = undefined) {
-      const size = this.#bytes.length;
-      const clamp = (value, fallback) => {
-        if (value === undefined) return fallback;
-        const n = Math.trunc(Number(value)) || 0;
-        return n < 0 ? Math.max(size + n, 0) : Math.min(n, size);
-      };
-      const from = clamp(start, 0);
-      const to = Math.max(clamp(end, size), from);
-      return new Blob([this.#bytes.subarray(from, to)], { type: contentType === undefined ? '' : contentType });
-    }
-
-    text() { return Promise.resolve(utf8Decode(this.#bytes)); }
-    arrayBuffer() { return Promise.resolve(this.#bytes.slice().buffer); }
-    bytes() { return Promise.resolve(this.#bytes.slice()); }
-  }
-
-  function concat(chunks) {
-    if (chunks.length === 1) return chunks[0];
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
-  }
+  // blob.js hands over its internals and the UTF-8 helpers; this is their last reader.
+  const { blobBytes, isBlob, newBlob, utf8Encode, utf8Decode } = global.__flux_blob;
+  delete global.__flux_blob;
 
   // ---- Body state ----
   // { bytes: Uint8Array | null, used, locked, stream }. `used` is the standard's "disturbed" (read
@@ -165,9 +98,7 @@
       if (unusable(source)) throw new TypeError('The body stream is locked or already read');
       return { bytes: takeBytes(source), type: null };
     }
-    if (typeof global.FormData === 'function' && object instanceof global.FormData) {
-      throw new TypeError('FormData bodies are not supported by flux-edge');
-    }
+    if (webInternals.isFormData(object)) return webInternals.encodeFormData(object);
     return { bytes: utf8Encode(String(object)), type: 'text/plain;charset=UTF-8' };
   }
 
@@ -199,10 +130,10 @@
       text() { return consume(this, (bytes) => utf8Decode(bytes)); },
       json() { return consume(this, (bytes) => JSON.parse(utf8Decode(bytes))); },
       blob() {
-        return consume(this, (bytes, self) => new Blob([bytes], { type: headersOf(self).get('content-type') ?? '' }));
+        return consume(this, (bytes, self) => newBlob(bytes.slice(), headersOf(self).get('content-type') ?? ''));
       },
       formData() {
-        return consume(this, () => { throw new TypeError('formData() is not supported by flux-edge'); });
+        return consume(this, (bytes, self) => webInternals.parseFormData(bytes, headersOf(self).get('content-type')));
       },
     };
     for (const name of Object.getOwnPropertyNames(members)) {
@@ -227,6 +158,4 @@
   });
   defineHidden(webInternals, 'consumeBodyBytes', (state) => (state.bytes === null ? null : takeBytes(state)));
   defineHidden(webInternals, 'utf8Encode', utf8Encode);
-
-  defineInterface('Blob', Blob);
 })(globalThis);

@@ -73,6 +73,7 @@
 
   let requestState;
   let setRequestBody;
+  let setRequestMethod;
 
   class Request {
     #method;
@@ -147,6 +148,7 @@
           signal: value.#signal, options: value.#options }
         : undefined);
       setRequestBody = (request, state) => { request.#body = state; };
+      setRequestMethod = (request, method) => { request.#method = method; };
       installBody(Request.prototype, (self) => self.#body, (self) => self.#headers);
     }
 
@@ -343,11 +345,8 @@
     return new Promise((resolve) => {
       const state = responseState(response);
       if (state === undefined) throw new TypeError('Expected a Response object');
-      const headers = {};
-      // Repeated names arrive combined with ", " (set-cookie too: a plain object holds one value).
-      for (const [name, value] of headerPairs(state.headers)) {
-        headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-      }
+      // [name, value] pairs as Fetch's "sort and combine" gives them: each set-cookie separate.
+      const headers = headerPairs(state.headers).map((pair) => [pair[0], pair[1]]);
       const bytes = consumeBodyBytes(state.body); // a TypeError if the body is used or locked
       const bodyText = bytes === null ? null : utf8OrNull(bytes);
       const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
@@ -355,14 +354,16 @@
     });
   }
 
+  // An incoming request: the method as the client sent it (any token the server accepted, TRACE
+  // included: the constructor's forbidden-method check is for requests a script makes).
   function requestFromPlain(plain) {
     const request = new Request(String(plain.url), {
-      method: plain.method ?? 'GET',
       headers: plain.headers ?? undefined,
       signal: plain.signal ?? undefined,
     });
+    const method = plain.method === undefined ? 'GET' : String(plain.method);
+    setRequestMethod(request, method);
     // The body arrives as sent: no default Content-Type, and an empty body is no body.
-    const method = request.method;
     const bytes = method === 'GET' || method === 'HEAD' ? null : plainBodyBytes(plain);
     if (bytes !== null && bytes.length > 0) setRequestBody(request, newBodyState(bytes));
     return request;
