@@ -163,8 +163,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
+    from flux_edge.http_protocol import BoundedHttpToolsProtocol
+
     uvicorn.run(
         "flux_edge.app:app_from_environment",
+        http=BoundedHttpToolsProtocol,  # request head limits (see http_protocol.py)
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -22,8 +22,9 @@ _FIELD_VALUE = re.compile(
 # What one response may carry in headers (nginx and Cloudflare allow less per request line).
 MAX_RESPONSE_HEADERS = 100
 MAX_RESPONSE_HEADER_BYTES = 64 * 1024
-# What an error report keeps of the message and the stack.
-MAX_ERROR_CHARS = 64 * 1024
+# What an error report keeps of the message and the stack (core.js clips at 64 KiB first and
+# says so; this is the backstop).
+MAX_ERROR_CHARS = 65 * 1024
 _HOP_BY_HOP = (
     "connection",
     "content-length",
