@@ -88,7 +88,7 @@ def test_pipelined_requests_with_bodies_are_not_counted_as_heads(
             chunk = sock.recv(65536)
             assert chunk, received[:500]
             received += chunk
-    assert b"431" not in received
+    assert b"HTTP/1.1 431" not in received
     unharmed()
 
 
