@@ -168,7 +168,7 @@
 
   function clip(text) {
     return text.length > maxErrorChars
-      ? StringPrototypeSlice(text, 0, maxErrorChars) + `…[truncated: ${text.length} characters]`
+      ? StringPrototypeSlice(text, 0, maxErrorChars) + `\u2026[truncated: ${text.length} characters]`
       : text;
   }
 
