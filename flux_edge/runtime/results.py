@@ -228,6 +228,8 @@ def result_from_payload(
         failed = error_result(spec, request, started, logs, message, stack=stack, limit=limit)
         return CallOutcome(failed, limit)
     response = payload.get("response")
+    if response is None and payload.get("background") is True:
+        response = {}  # waitUntil work ended well after the response went out (core.js settleWait)
     if not isinstance(response, dict):
         return _invalid(spec, request, started, logs, "the runtime received no response")
     status = response.get("status", 200)
@@ -278,3 +280,21 @@ def _invalid(
 ) -> CallOutcome:
     message = f"the function's response cannot be sent: {why}"
     return CallOutcome(error_result(spec, request, started, logs, message), None)
+
+
+def after_response(response: InvokeResult, rest: InvokeResult) -> InvokeResult:
+    """The record of a call that answered before the work it passed to waitUntil had ended: the
+    response as sent, the logs of the whole call, and how that work ended (an error, the timeout)."""
+    if rest.outcome == "success":
+        return msgspec.structs.replace(response, logs=rest.logs, duration_ms=rest.duration_ms)
+    return msgspec.structs.replace(
+        response,
+        outcome=rest.outcome,
+        logs=rest.logs or response.logs,
+        duration_ms=rest.duration_ms,
+        error_message=rest.error_message
+        if rest.limit is None
+        else f"after the response: {rest.error_message}",
+        error_stack=rest.error_stack,
+        limit=rest.limit,
+    )

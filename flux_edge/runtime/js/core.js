@@ -44,6 +44,7 @@
     StringPrototypeToWellFormed,
     RegExpPrototypeTest,
     PromisePrototypeThen,
+    PromiseResolve,
     CallSitePrototypeGetFunctionName,
     JSONStringify,
     JSONParse,
@@ -404,7 +405,7 @@
   define(g, "clearInterval", (id) => clearTimer(id));
   define(g, "queueMicrotask", (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask needs a function");
-    PromisePrototypeThen(Promise.resolve(), () => callback());
+    PromisePrototypeThen(PromiseResolve(), () => callback());
   });
   // mini-racer's own setTimeout schedules work outside our steps; it must not be reachable.
   // (its `var __timer_manager` cannot be deleted, only emptied; without Atomics.waitAsync its class
@@ -497,14 +498,88 @@
     return payload;
   }
 
-  function fail(callId, error) {
-    if (!MapPrototypeHas(calls, callId)) return;
+  function failure(error, prefix = "") {
+    const info = errorInfo(error);
+    const limited = error instanceof RangeError &&
+      RegExpPrototypeTest(/^RangeError: Memory limit exceeded/, info.message);
+    info.message = prefix + info.message;
+    if (info.stack) info.stack = prefix + info.stack;
     const payload = record();
-    payload.error = errorInfo(error);
-    if (error instanceof RangeError && RegExpPrototypeTest(/^RangeError: Memory limit exceeded/, payload.error.message)) {
+    payload.error = info;
+    if (limited) {
       payload.limit = "memory";
     }
-    finish(callId, payload);
+    return payload;
+  }
+
+  function fail(callId, error) {
+    if (MapPrototypeHas(calls, callId)) finish(callId, failure(error));
+  }
+
+  // ---- work after the response: waitUntil, info.completed ------------------------------------------
+  // A call that used either answers as soon as its response is ready (a `pending` entry, no logs)
+  // and ends when the work passed to waitUntil has settled (a `background` entry with every log
+  // line and the first failure), within the call's deadline, which Python keeps.
+  function keepAlive(callId, promise) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call) throw new TypeError("waitUntil() can only be called while the call is running");
+    call.waits += 1;
+    call.waited = true;
+    PromisePrototypeThen(
+      PromiseResolve(promise),
+      () => settleWait(callId, false, undefined),
+      (error) => settleWait(callId, true, error),
+    );
+  }
+
+  function settleWait(callId, failed, error) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call) return;
+    if (failed && !call.waitFailed) {
+      call.waitFailed = true;
+      call.waitError = error;
+    }
+    call.waits -= 1;
+    if (call.waits === 0 && call.response !== undefined) {
+      const payload = call.waitFailed ? failure(call.waitError, "waitUntil: ") : record();
+      payload.background = true;
+      finish(callId, payload);
+    }
+  }
+
+  // Deno.serve's `info.completed`, made on first use: it settles once the response is ready.
+  function completedOf(callId) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call) return PromiseResolve();
+    call.completed ??= new Promise((resolve) => (call.resolveCompleted = resolve));
+    return call.completed;
+  }
+
+  function respond(callId, response) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call) return;
+    const payload = record();
+    payload.response = response;
+    if (!call.waited && call.completed === undefined) {
+      finish(callId, payload);
+      return;
+    }
+    try {
+      payload.response = plain(response);
+    } catch (error) {
+      fail(callId, error);
+      return;
+    }
+    call.response = response;
+    payload.pending = true;
+    const entry = list();
+    push(entry, callId);
+    push(entry, payload);
+    push(outbox.done, entry);
+    wake();
+    if (call.resolveCompleted) call.resolveCompleted();
+    // One more turn, so `info.completed` callbacks run (and log) inside the call.
+    keepAlive(callId, undefined);
   }
 
   // ---- results -----------------------------------------------------------------------------------
@@ -516,15 +591,10 @@
       fail(callId, error);
       return;
     }
-    const answer = (value) => {
-      const payload = record();
-      payload.response = value;
-      finish(callId, payload);
-    };
     if (response instanceof Promise) {
-      PromisePrototypeThen(response, answer, (error) => fail(callId, error));
+      PromisePrototypeThen(response, (plainValue) => respond(callId, plainValue), (error) => fail(callId, error));
     } else {
-      answer(response);
+      respond(callId, response);
     }
   }
 
@@ -534,11 +604,22 @@
 
   let entry = null;
 
-  // What the serve and module forms get besides the request: `env` and `ctx` for
-  // `export default { fetch }`, `info` for Deno.serve.
-  function callContext() {
-    return { env: deno.envObject(), ctx: {}, info: {} };
+  // What the serve and module forms get besides the request (js/entry.js `callContext`).
+  function contextFor(callId, request) {
+    return entryForms.callContext(
+      request.remote,
+      (promise) => keepAlive(callId, promise),
+      () => completedOf(callId),
+    );
   }
+
+  define(g, "EdgeRuntime", Object.freeze({
+    waitUntil(promise) {
+      const callId = owner();
+      if (callId === null) throw new TypeError("EdgeRuntime.waitUntil() needs a running call");
+      keepAlive(callId, promise);
+    },
+  }));
 
   function start(callId, request) {
     MapPrototypeSet(calls, callId, {
@@ -549,6 +630,13 @@
       logTruncated: false,
       memoryBreached: false,
       timers: 0,
+      waits: 0,
+      waited: false,
+      response: undefined,
+      completed: undefined,
+      resolveCompleted: undefined,
+      waitFailed: false,
+      waitError: undefined,
     });
     const name = `__flux_call_${callId}`;
     const saved = current;
@@ -557,7 +645,7 @@
     let result;
     try {
       const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
-      const context = entry.kind === "web" ? callContext() : undefined;
+      const context = entry.kind === "web" ? contextFor(callId, request) : undefined;
       result = { [name]: () => entry.fn(input, context) }[name]();
     } catch (error) {
       current = saved;
@@ -656,17 +744,42 @@
     }
   }
 
+  const NO_HANDLER =
+    "no handler found: define `function handler(req)`, `export default` a function or " +
+    "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
+    '`addEventListener("fetch", ...)`';
+
   /** Checks that loaded user code has an entry point; returns its kind or throws. */
   function checkEntry() {
-    entry = entryForms.resolve(exportsObject, globalHandler);
-    if (entry === null) {
-      throw new TypeError(
-        "no handler found: define `function handler(req)`, `export default` a function or " +
-          "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
-          '`addEventListener("fetch", ...)`',
-      );
+    // A linked module graph still in its top-level await (codeforms/loader.js) leaves its
+    // promise here: calls wait for it, then find the entry (always a module form: a web Request).
+    const loading = exportsObject.__flux_loading;
+    if (loading !== undefined) {
+      delete exportsObject.__flux_loading;
+      entry = loadingEntry(loading);
+      return entry.kind;
     }
+    entry = entryForms.resolve(exportsObject, globalHandler);
+    if (entry === null) throw new TypeError(NO_HANDLER);
     return entry.kind;
+  }
+
+  function loadingEntry(loading) {
+    let resolved = null;
+    const ready = loading.then(() => {
+      resolved = entryForms.resolve(exportsObject, globalHandler);
+      if (resolved === null) throw new TypeError(NO_HANDLER);
+      if (resolved.kind !== "web") throw new TypeError("a plain handler(req) cannot follow top-level await");
+    });
+    ready.catch(() => {}); // each call reports the failure
+    const waiting = {
+      kind: "web",
+      fn: (input, context) =>
+        resolved !== null
+          ? resolved.fn(input, context)
+          : ready.then(() => resolved.fn(input, context)),
+    };
+    return waiting;
   }
 
   /** Once, before user code loads: the function's limits, permissions and variables. */

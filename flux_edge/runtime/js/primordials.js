@@ -57,6 +57,7 @@
     StringPrototypeToWellFormed: uncurryThis(String.prototype.toWellFormed),
     RegExpPrototypeTest: uncurryThis(RegExp.prototype.test),
     PromisePrototypeThen: uncurryThis(Promise.prototype.then),
+    PromiseResolve: Promise.resolve.bind(Promise),
     CallSitePrototypeGetFunctionName: uncurryThis(callSitePrototype.getFunctionName),
     JSONStringify: JSON.stringify,
     JSONParse: JSON.parse,
