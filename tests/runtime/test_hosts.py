@@ -7,6 +7,7 @@ once with a result that says what happened, and the function's next call gets a 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -58,6 +59,16 @@ async def test_calls_run_in_a_host_process_not_the_server(hosted, make_spec):
     (host,) = [h for h in hosted.hosts() if h.served]
     assert host.pid != os.getpid()
     assert hosted.pool.isolate_count >= 1
+
+
+async def test_header_names_of_str_subclasses_cross_as_strings(hosted, make_spec):
+    from multidict import istr  # what the web layer hands over for WebSocket headers
+
+    spec = make_spec("function handler(req) { return req.headers }")
+    await hosted.check(spec.compiled, spec)
+    result = await hosted.invoke(spec, make_request(headers=[(istr("X-Name"), istr("v"))]))
+    assert result.status_code == 200, result.body
+    assert json.loads(result.body) == {"X-Name": "v"}
 
 
 async def test_code_errors_come_back_with_their_position(hosted, make_spec):
