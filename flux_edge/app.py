@@ -30,6 +30,7 @@ from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms import compile_source
+from flux_edge.runtime.codeforms.build import FunctionLinker
 from flux_edge.runtime.hosting import HostedRuntime, HostLimits
 from flux_edge.runtime.types import FunctionRunner
 from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
@@ -124,6 +125,11 @@ def create_app(settings: Settings) -> Litestar:
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
                 on_saved=invocations.prewarm,
+                link_files=FunctionLinker(
+                    settings.package_cache_dir,
+                    registry=settings.npm_registry,
+                    import_hosts=settings.allowed_import_hosts,
+                ),
             ),
             executions=ExecutionService(store),
             invocations=invocations,

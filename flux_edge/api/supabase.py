@@ -13,28 +13,26 @@ semantics on top (docs/supabase.md):
   `x-relay-error: true`, which the clients turn into `FunctionsRelayError`, and Supabase's
   `sb-error-code` header and `code` field.
 
-The function sees the URL `http://<host>/<name>/<rest>?<query>`, as on Supabase.
+Module and serve forms see the URL `http://<host>/<name>/<rest>?<query>`, as on Supabase.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import msgspec
-from litestar import HttpMethod, MediaType, Request, Response, route
+from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response.base import ASGIResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.invoke import call_input, function_response, raw_sub_path
+from flux_edge.api.relay import SUPABASE_PREFIX, RelayErrorBody, relay_error
 from flux_edge.api.schemas import error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import RuntimeUnavailableError
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
-
-SUPABASE_PREFIX = "/functions/v1"
 
 # Supabase serves these methods; HEAD is answered like GET without the body.
 SUPABASE_METHODS = [
@@ -46,41 +44,6 @@ SUPABASE_METHODS = [
     HttpMethod.DELETE,
     HttpMethod.OPTIONS,
 ]
-
-# On every answer of the gateway itself. A browser caller reads x-relay-error only when the
-# response allows its origin and exposes the header.
-RELAY_HEADERS = {
-    "x-relay-error": "true",
-    "access-control-allow-origin": "*",
-    "access-control-expose-headers": "x-relay-error, sb-error-code",
-}
-
-
-class RelayErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A gateway error: the project's `error`/`message` plus Supabase's `code`."""
-
-    error: str
-    message: str
-    code: str
-    function: str | None = None
-
-
-def relay_error(
-    status: int,
-    code: str,
-    title: str,
-    message: str,
-    *,
-    function: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[RelayErrorBody]:
-    """An answer of the gateway (not of the function), marked as such for the Supabase clients."""
-    return Response(
-        RelayErrorBody(error=title, message=message, code=code, function=function),
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers={**RELAY_HEADERS, "sb-error-code": code, **(headers or {})},
-    )
 
 
 async def _required_principal(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -524,11 +525,15 @@ class Isolate:
                 delay_ms / 1000, self._timer_due, timer_id
             )
         for op_id, call_id, kind, op_payload in output.ops:
-            call = self._calls.get(call_id)
-            if call is not None:
-                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
-                self._host_tasks.add(task)
-                task.add_done_callback(self._host_tasks.discard)
+            if kind.startswith("crypto."):
+                operation = self._run_crypto_op(op_id, kind, op_payload)
+            elif (call := self._calls.get(call_id)) is not None:
+                operation = self._run_host_op(op_id, kind, op_payload, call)
+            else:
+                continue
+            task = loop.create_task(operation)
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
         current = time.monotonic() if now is None else now
         for call_id, done in output.done:
             call = self._calls.get(call_id)
@@ -569,26 +574,58 @@ class Isolate:
         if not self.closed:
             self._want_step()
 
+    async def _run_crypto_op(self, op_id: int, kind: str, payload: Any) -> None:
+        # WebCrypto is part of every runtime, needs no permission and no call: it is answered
+        # here, not by the capability bridge (which a runtime may lack or replace). The module,
+        # and `cryptography` with it, is imported on the first use.
+        from flux_edge.runtime import webcrypto
+
+        try:
+            value = await webcrypto.run(kind, payload)  # before reading self._io: a step swaps it
+            self._io.append((op_id, True, value))
+        except Exception as error:  # a bug in the crypto code becomes a JavaScript error
+            log.exception("crypto operation failed", kind=kind, function=self.spec.name)
+            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
+        if not self.closed:
+            self._want_step()
+
 
 def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:
     return loop.time() + (monotonic_deadline - time.monotonic())
 
 
+_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
+# The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
+_PROLOGUE = re.compile(
+    r"\((?:async )?function\*\(__flux_e,.*?yield;|\(function\(exports,require,module,__filename,__dirname\)\{"
+)
+
+
 def _code_error(text: str) -> CodeError:
-    """Turn V8's '<anonymous>:LINE: SyntaxError: ...' report into a CodeError with its position."""
+    """Turn V8's '<where>:LINE: SyntaxError: ...' report into a CodeError with its position.
+
+    `<where>` is `<anonymous>` for the compiled script and the module's URL for a module of a
+    linked function (which then names the file).
+    """
     first = text.strip().splitlines()
     line: int | None = None
     column: int | None = None
+    file: str | None = None
     message = first[0] if first else text
-    if message.startswith("<anonymous>:"):
-        head, _, rest = message[len("<anonymous>:") :].partition(": ")
-        if head.isdigit():
-            line = int(head)
-            message = rest
+    found = _LOCATION.match(message)
+    if found is not None:
+        where, line, message = found.group(1), int(found.group(2)), message[found.end() :]
+        if where.startswith("file:///node_modules/"):
+            file = "npm:" + where.removeprefix("file:///node_modules/")
+        elif where.startswith(("file:///", "node:")):
+            file = where.removeprefix("file:///")
         # V8 prints the source line and a caret under the failing column.
         if len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
-    return CodeError(message, line, column)
+            prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
+            if prologue is not None:
+                column -= prologue.end()
+    return CodeError(message, line, column, file)
 
 
 __all__ = ["Engine", "HostBridge", "HostOpError", "Isolate"]

@@ -86,11 +86,18 @@ class InvokeResult(msgspec.Struct, kw_only=True):
 class CodeError(Exception):
     """Function code that cannot be deployed: a syntax error, no handler, an unsupported construct."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        file: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.file = file  # the module's path, for multi-file functions
 
 
 class RuntimeUnavailableError(Exception):

@@ -7,6 +7,7 @@ import os
 
 from py_mini_racer import MiniRacer
 
+from flux_edge.runtime.prelude import prelude_source
 from flux_edge.runtime.webapi import web_prelude_source
 
 from ._jsload import entropy_script
@@ -27,3 +28,10 @@ async def test_the_web_prelude_leaves_only_the_boundary_internals_for_the_core_p
         assert await mr.eval_cancelable("typeof globalThis.__flux_web") == "object"
     finally:
         mr.close()
+
+
+def test_the_whole_prelude_is_ascii_so_v8_keeps_its_source_one_byte() -> None:
+    # V8 keeps every script's source for lazy compilation; one character above U+00FF anywhere
+    # stores the whole ~300 KB prelude as two-byte, ~290 KB more heap in every isolate.
+    source = prelude_source()
+    assert [ch for ch in source if ord(ch) > 0x7F] == []
