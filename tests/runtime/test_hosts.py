@@ -71,6 +71,19 @@ async def test_header_names_of_str_subclasses_cross_as_strings(hosted, make_spec
     assert json.loads(result.body) == {"X-Name": "v"}
 
 
+async def test_a_call_that_cannot_be_sent_fails_alone(hosted, make_spec):
+    spec = make_spec("function handler(req) { return 'ok' }")
+    await hosted.check(spec.compiled, spec)
+    bad = make_request(headers=[("x", object())])
+    results = await asyncio.gather(
+        hosted.invoke(spec, make_request()),
+        hosted.invoke(spec, bad),
+        hosted.invoke(spec, make_request()),
+    )
+    assert [r.status_code for r in results] == [200, 500, 200]
+    assert results[1].error_message.startswith("the call could not be sent to its isolate host")
+
+
 async def test_code_errors_come_back_with_their_position(hosted, make_spec):
     spec = make_spec("function handler() {\n  return 1 +;\n}")
     with pytest.raises(CodeError) as error:

@@ -135,6 +135,7 @@ class IsolateHost:
         _, self.connection = await loop.create_unix_connection(
             lambda: FrameConnection(FromHost, self._on_messages, self._on_lost), sock=ours
         )
+        self.connection.on_unsendable = self._unsendable
         self.connection.send(config)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), READY_SECONDS)
@@ -275,6 +276,18 @@ class IsolateHost:
         """Drain a function's isolates in the host."""
         if self.connection is not None and not self.gone:
             self.connection.send(Retire(function_id=function_id))
+
+    def _unsendable(self, message: Any, error: Exception) -> None:
+        call_id = getattr(message, "id", None)
+        call = self._pending.pop(call_id, None) if isinstance(call_id, int) else None
+        log.error("a message could not be sent to an isolate host", error=str(error))
+        if call is None or call.future.done():
+            return
+        text = f"the call could not be sent to its isolate host: {error}"
+        if call.request.execution_id:
+            call.future.set_result(error_result(call.spec, call.request, call.started, "", text))
+        else:
+            call.future.set_exception(CodeError(text))
 
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:

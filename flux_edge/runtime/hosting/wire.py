@@ -198,6 +198,8 @@ class FrameConnection(asyncio.Protocol):
         self._outbox: list[Any] = []
         self._flush_handle: asyncio.Handle | None = None
         self.closed = False
+        # Told about a message that could not be encoded (it was not sent).
+        self.on_unsendable: Callable[[Any, Exception], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport (asyncio calls this)."""
@@ -232,7 +234,22 @@ class FrameConnection(asyncio.Protocol):
         if not self._outbox or self._transport is None or self.closed:
             return
         messages, self._outbox = self._outbox, []
-        self._transport.write(encode_frame(messages))
+        try:
+            frame = encode_frame(messages)
+        except (TypeError, ValueError, NotImplementedError):
+            # One message that cannot be encoded must not take the batch with it (its callers
+            # would wait forever): send the others, hand the bad ones back.
+            good = []
+            for message in messages:
+                try:
+                    _encode(message)
+                except (TypeError, ValueError, NotImplementedError) as error:
+                    if self.on_unsendable is not None:
+                        self.on_unsendable(message, error)
+                else:
+                    good.append(message)
+            frame = encode_frame(good)
+        self._transport.write(frame)
 
     def close(self) -> None:
         """Close the socket (pending messages are flushed first)."""
