@@ -58,7 +58,8 @@ class HostBridge(Protocol):
     """The privileged side of the isolate: the one place JavaScript reaches Python (fetch, files).
 
     JavaScript asks with `__flux_host.hostCall(kind, payload)` (prelude code only); the answer must
-    be JSON-able. Raising HostOpError rejects the JavaScript promise with that error class.
+    be JSON-able. `crypto.*` kinds never reach it: the isolate runs them (`_run_crypto_op`).
+    Raising HostOpError rejects the JavaScript promise with that error class.
     """
 
     async def run(

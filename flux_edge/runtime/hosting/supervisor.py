@@ -135,7 +135,6 @@ class IsolateHost:
         _, self.connection = await loop.create_unix_connection(
             lambda: FrameConnection(FromHost, self._on_messages, self._on_lost), sock=ours
         )
-        self.connection.on_unsendable = self._unsendable
         self.connection.send(config)
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), READY_SECONDS)
@@ -247,9 +246,17 @@ class IsolateHost:
         self._pending[call_id] = call
         self.last_used = call.started
         assert self.connection is not None
-        self.connection.send(
-            Invoke(id=call_id, function_id=spec.function_id, version=spec.version, request=request)
-        )
+        try:
+            self.connection.send(
+                Invoke(
+                    id=call_id, function_id=spec.function_id, version=spec.version, request=request
+                )
+            )
+        except (TypeError, ValueError, NotImplementedError) as error:  # encoded at send
+            del self._pending[call_id]
+            log.error("a call could not be sent to its isolate host", error=str(error))
+            text = f"the call could not be sent to its isolate host: {error}"
+            return error_result(spec, request, call.started, "", text)
         result: InvokeResult = await call.future
         return result
 
@@ -276,18 +283,6 @@ class IsolateHost:
         """Drain a function's isolates in the host."""
         if self.connection is not None and not self.gone:
             self.connection.send(Retire(function_id=function_id))
-
-    def _unsendable(self, message: Any, error: Exception) -> None:
-        call_id = getattr(message, "id", None)
-        call = self._pending.pop(call_id, None) if isinstance(call_id, int) else None
-        log.error("a message could not be sent to an isolate host", error=str(error))
-        if call is None or call.future.done():
-            return
-        text = f"the call could not be sent to its isolate host: {error}"
-        if call.request.execution_id:
-            call.future.set_result(error_result(call.spec, call.request, call.started, "", text))
-        else:
-            call.future.set_exception(CodeError(text))
 
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
