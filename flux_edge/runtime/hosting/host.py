@@ -24,6 +24,7 @@ from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
+    Completed,
     FrameConnection,
     FromHost,
     HostConfig,
@@ -191,15 +192,28 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
+        responded = False
+        finished: list[InvokeResult] = []
+
+        def complete(final: InvokeResult) -> None:
+            # Before `invoke` returns, unless the call works on after its response (waitUntil).
+            if not responded:
+                finished.append(final)
+            elif self.connection is not None:
+                final = self._within_budget(spec, message.request, started, final)
+                self.connection.send(Completed(id=message.id, result=final))
+
         try:
-            result = await self.runtime.invoke(spec, message.request)
+            result = await self.runtime.invoke(spec, message.request, complete)
         except RuntimeUnavailableError as error:
             self.connection.send(
                 Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
             )
             return
-        result = self._within_budget(spec, message.request, started, result)
-        self.connection.send(Result(id=message.id, result=result))
+        responded = not finished
+        if finished:  # the complete result: the response, with every log line
+            result = self._within_budget(spec, message.request, started, finished[0])
+        self.connection.send(Result(id=message.id, result=result, pending=responded))
 
     def _within_budget(
         self, spec: FunctionSpec, request: InvokeRequest, started: float, result: InvokeResult
@@ -222,7 +236,13 @@ class IsolateHostProcess:
             await self.runtime.check(spec.compiled, spec if spec.function_id else None)
         except CodeError as error:
             self.connection.send(
-                Checked(id=message.id, message=error.message, line=error.line, column=error.column)
+                Checked(
+                    id=message.id,
+                    message=error.message,
+                    line=error.line,
+                    column=error.column,
+                    file=error.file,
+                )
             )
             return
         except RuntimeUnavailableError as error:

@@ -100,7 +100,16 @@ class Ready(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """The result of an `Invoke`."""
+    """The result of an `Invoke`. `pending`: the call answered and works on (waitUntil); its
+    complete result follows in a `Completed` with the same id."""
+
+    id: int
+    result: InvokeResult
+    pending: bool = False
+
+
+class Completed(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The complete result of a call whose `Result` was pending: what to record."""
 
     id: int
     result: InvokeResult
@@ -121,6 +130,7 @@ class Checked(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     message: str | None = None
     line: int | None = None
     column: int | None = None
+    file: str | None = None  # the module, for a linked (multi-file) function
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -138,7 +148,7 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping
-FromHost = Ready | Result | Unavailable | Checked | Usage | Recycle | Pong
+FromHost = Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong
 
 
 class FrameReader:

@@ -276,15 +276,72 @@
     wake();
   }
 
-  function fail(callId, error) {
-    const call = calls.get(callId);
-    if (!call) return;
+  function failure(error, prefix = "") {
     const info = errorInfo(error);
+    info.message = prefix + info.message;
+    if (info.stack) info.stack = prefix + info.stack;
     const payload = { error: info };
     if (error instanceof RangeError && /^Memory limit exceeded/.test(error.message)) {
       payload.limit = "memory";
     }
-    finish(callId, payload);
+    return payload;
+  }
+
+  function fail(callId, error) {
+    if (calls.has(callId)) finish(callId, failure(error));
+  }
+
+  // ---- work after the response: waitUntil, info.completed ------------------------------------------
+  // A call that used either answers as soon as its response is ready (a `pending` entry, no logs)
+  // and ends when the work passed to waitUntil has settled (a `background` entry with every log
+  // line and the first failure), within the call's deadline, which Python keeps.
+  function keepAlive(callId, promise) {
+    const call = calls.get(callId);
+    if (!call) throw new TypeError("waitUntil() can only be called while the call is running");
+    call.waits += 1;
+    call.waited = true;
+    Promise.resolve(promise).then(
+      () => settleWait(callId, false, undefined),
+      (error) => settleWait(callId, true, error),
+    );
+  }
+
+  function settleWait(callId, failed, error) {
+    const call = calls.get(callId);
+    if (!call) return;
+    if (failed && !call.waitFailed) {
+      call.waitFailed = true;
+      call.waitError = error;
+    }
+    call.waits -= 1;
+    if (call.waits === 0 && call.response !== undefined) {
+      const payload = call.waitFailed ? failure(call.waitError, "waitUntil: ") : {};
+      payload.background = true;
+      finish(callId, payload);
+    }
+  }
+
+  // Deno.serve's `info.completed`, made on first use: it settles once the response is ready.
+  function completedOf(callId) {
+    const call = calls.get(callId);
+    if (!call) return Promise.resolve();
+    call.completed ??= new Promise((resolve) => (call.resolveCompleted = resolve));
+    return call.completed;
+  }
+
+  function respond(callId, response) {
+    const call = calls.get(callId);
+    if (!call) return;
+    if (!call.waited && call.completed === undefined) {
+      finish(callId, { response });
+      return;
+    }
+    call.response = response;
+    outbox.done.push([callId, { response, pending: true }]);
+    wake();
+    if (call.resolveCompleted) call.resolveCompleted();
+    // One more turn, so `info.completed` callbacks run (and log) inside the call.
+    keepAlive(callId, undefined);
   }
 
   // ---- results -----------------------------------------------------------------------------------
@@ -298,11 +355,11 @@
     }
     if (response && typeof response.then === "function") {
       response.then(
-        (plain) => finish(callId, { response: plain }),
+        (plain) => respond(callId, plain),
         (error) => fail(callId, error),
       );
     } else {
-      finish(callId, { response });
+      respond(callId, response);
     }
   }
 
@@ -312,14 +369,29 @@
 
   let entry = null;
 
-  // What the serve and module forms get besides the request: `env` and `ctx` for
-  // `export default { fetch }`, `info` for Deno.serve.
-  function callContext() {
-    return { env: deno.envObject(), ctx: {}, info: {} };
+  // What the serve and module forms get besides the request (js/entry.js `callContext`).
+  function contextFor(callId, request) {
+    return entryForms.callContext(
+      request.remote,
+      (promise) => keepAlive(callId, promise),
+      () => completedOf(callId),
+    );
   }
 
+  define(g, "EdgeRuntime", Object.freeze({
+    waitUntil(promise) {
+      const callId = owner();
+      if (callId === null) throw new TypeError("EdgeRuntime.waitUntil() needs a running call");
+      keepAlive(callId, promise);
+    },
+  }));
+
   function start(callId, request) {
-    calls.set(callId, { id: callId, logs: [], logBytes: 0, logTruncated: false });
+    calls.set(callId, {
+      id: callId, logs: [], logBytes: 0, logTruncated: false, waits: 0, waited: false,
+      response: undefined, completed: undefined, resolveCompleted: undefined,
+      waitFailed: false, waitError: undefined,
+    });
     const name = `__flux_call_${callId}`;
     const saved = current;
     current = callId;
@@ -327,7 +399,7 @@
     let result;
     try {
       const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
-      const context = entry.kind === "web" ? callContext() : undefined;
+      const context = entry.kind === "web" ? contextFor(callId, request) : undefined;
       result = { [name]: () => entry.fn(input, context) }[name]();
     } catch (error) {
       current = saved;
@@ -417,17 +489,42 @@
     }
   }
 
+  const NO_HANDLER =
+    "no handler found: define `function handler(req)`, `export default` a function or " +
+    "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
+    '`addEventListener("fetch", ...)`';
+
   /** Checks that loaded user code has an entry point; returns its kind or throws. */
   function checkEntry() {
-    entry = entryForms.resolve(exportsObject, globalHandler);
-    if (entry === null) {
-      throw new TypeError(
-        "no handler found: define `function handler(req)`, `export default` a function or " +
-          "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
-          '`addEventListener("fetch", ...)`',
-      );
+    // A linked module graph still in its top-level await (codeforms/loader.js) leaves its
+    // promise here: calls wait for it, then find the entry (always a module form: a web Request).
+    const loading = exportsObject.__flux_loading;
+    if (loading !== undefined) {
+      delete exportsObject.__flux_loading;
+      entry = loadingEntry(loading);
+      return entry.kind;
     }
+    entry = entryForms.resolve(exportsObject, globalHandler);
+    if (entry === null) throw new TypeError(NO_HANDLER);
     return entry.kind;
+  }
+
+  function loadingEntry(loading) {
+    let resolved = null;
+    const ready = loading.then(() => {
+      resolved = entryForms.resolve(exportsObject, globalHandler);
+      if (resolved === null) throw new TypeError(NO_HANDLER);
+      if (resolved.kind !== "web") throw new TypeError("a plain handler(req) cannot follow top-level await");
+    });
+    ready.catch(() => {}); // each call reports the failure
+    const waiting = {
+      kind: "web",
+      fn: (input, context) =>
+        resolved !== null
+          ? resolved.fn(input, context)
+          : ready.then(() => resolved.fn(input, context)),
+    };
+    return waiting;
   }
 
   /** Once, before user code loads: the function's limits, permissions and variables. */
