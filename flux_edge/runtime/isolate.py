@@ -34,6 +34,7 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
+from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     broken_result,
@@ -182,6 +183,7 @@ class Isolate:
         self._to_cancel: list[int] = []
         self._timer_handles: dict[int, asyncio.TimerHandle] = {}
         self._host_tasks: set[asyncio.Task[None]] = set()
+        self._codecs: dict[int, CallCodecs] = {}  # per call: CompressionStream's zlib codecs
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
         self.calls_started = 0
@@ -302,6 +304,7 @@ class Isolate:
 
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
+        self._codecs.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
         if self._host is not None:
@@ -328,6 +331,8 @@ class Isolate:
                 # One turn of the event loop first: calls arriving in the same turn (a burst of
                 # requests parsed together) join this step instead of waiting for the next one.
                 await asyncio.sleep(0)
+                if self.closed:  # closed during that turn (its last call ended, say)
+                    break
                 self._wanted = False
                 await self._step()
         except Exception:
@@ -493,7 +498,10 @@ class Isolate:
             )
         for op_id, call_id, kind, op_payload in output.ops:
             call = self._calls.get(call_id)
-            if call is not None:
+            if call is not None and kind == "zlib":
+                # In-process C work of microseconds to a few milliseconds per chunk: no task.
+                self._run_codec(op_id, op_payload, call)
+            elif call is not None:
                 task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
                 self._host_tasks.add(task)
                 task.add_done_callback(self._host_tasks.discard)
@@ -519,6 +527,16 @@ class Isolate:
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)
         self._due_timers.append(timer_id)
+        self._want_step()
+
+    def _run_codec(self, op_id: int, payload: Any, call: _Call) -> None:
+        codecs = self._codecs.get(call.id)
+        if codecs is None:
+            codecs = self._codecs[call.id] = CallCodecs(self.spec.memory_limit_mb * 1024 * 1024)
+        try:
+            self._io.append((op_id, True, codecs.run(payload)))
+        except CodecError as error:
+            self._io.append((op_id, False, {"type": error.type, "message": error.message}))
         self._want_step()
 
     async def _run_host_op(self, op_id: int, kind: str, payload: Any, call: _Call) -> None:

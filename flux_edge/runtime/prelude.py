@@ -63,5 +63,8 @@ def prelude_source() -> str:
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CORE_FILES)
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
-    parts.append("delete globalThis.__flux_host; delete globalThis.__flux_web;")
+    parts.append(
+        "__flux_web.attachHost(__flux_host); delete globalThis.__flux_host; "
+        "delete globalThis.__flux_web;"
+    )
     return "\n;\n".join(parts)

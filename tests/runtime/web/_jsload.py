@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from py_mini_racer import MiniRacer
 
-from flux_edge.runtime.webapi import JS_DIR, WEB_FILES
+from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, web_file_source
 
 # Test-only helpers: bytes <-> hex, so test data crosses into JavaScript without TextEncoder.
 HELPERS_JS = """
@@ -58,7 +58,7 @@ async def web_isolate(entropy: bytes | None = None, upto: str = WEB_FILES[-1]) -
     for name in WEB_FILES[: WEB_FILES.index(upto) + 1]:
         path = JS_DIR / name
         if path.exists():
-            await mr.eval_cancelable(path.read_text(encoding="utf-8"))
+            await mr.eval_cancelable(web_file_source(name))
     await mr.eval_cancelable(HELPERS_JS)
     return mr
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from py_mini_racer import MiniRacer
 
-from flux_edge.runtime.webapi import JS_DIR, WEB_FILES
+from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, web_file_source
 
 # The files under test here, and everything before them in webapi.py's load order.
 BASE_WEB_FILES = WEB_FILES[: WEB_FILES.index("performance.js") + 1]
@@ -24,7 +24,7 @@ def load_web_files(mr: MiniRacer, names: Iterable[str]) -> list[str]:
     for name in names:
         path = JS_DIR / name
         if path.exists():
-            mr.eval(path.read_text(encoding="utf-8"))
+            mr.eval(web_file_source(name))
             loaded.append(name)
     return loaded
 
