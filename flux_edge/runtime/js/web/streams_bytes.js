@@ -52,7 +52,7 @@
 
     constructor(token = undefined) {
       if (token !== INTERNAL) throw new TypeError('Illegal constructor');
-      const c = { object: this, kind: 'byte', stream: undefined, byobRequest: null, pendingPullIntos: [] };
+      const c = { __proto__: null, object: this, kind: 'byte', stream: undefined, byobRequest: null, pendingPullIntos: [] };
       c.cancelSteps = (reason) => {
         clearPendingPullIntos(c);
         S.resetQueue(c);
@@ -213,7 +213,7 @@
   }
 
   function enqueueChunkToQueue(c, buffer, byteOffset, byteLength) {
-    c.queue.push({ buffer, byteOffset, byteLength });
+    c.queue.push({ __proto__: null, buffer, byteOffset, byteLength });
     c.queueTotalSize += byteLength;
   }
 
@@ -336,7 +336,7 @@
       request.error(error);
       return;
     }
-    const pid = { buffer, bufferByteLength: S.bufferByteLength(buffer), byteOffset: info.byteOffset,
+    const pid = { __proto__: null, buffer, bufferByteLength: S.bufferByteLength(buffer), byteOffset: info.byteOffset,
       byteLength: info.byteLength, bytesFilled: 0, minimumFill, elementSize: info.elementSize,
       viewConstructor: info.ctor, readerType: 'byob' };
     if (c.pendingPullIntos.length > 0) {
@@ -452,7 +452,7 @@
         request.error(error);
         return;
       }
-      c.pendingPullIntos.push({ buffer, bufferByteLength: size, byteOffset: 0, byteLength: size, bytesFilled: 0,
+      c.pendingPullIntos.push({ __proto__: null, buffer, bufferByteLength: size, byteOffset: 0, byteLength: size, bytesFilled: 0,
         minimumFill: 1, elementSize: 1, viewConstructor: Uint8Array, readerType: 'default' });
     }
     stream.reader.readRequests.push(request);
@@ -503,7 +503,7 @@
     #r;
     constructor(token = undefined, controller = undefined, view = undefined) {
       if (token !== INTERNAL) throw new TypeError('Illegal constructor');
-      this.#r = { controller, view };
+      this.#r = { __proto__: null, controller, view };
     }
     static { requestOf = (value) => (S.isObject(value) && #r in value ? value.#r : undefined); }
 
@@ -546,7 +546,7 @@
       S.requireArguments(arguments.length, 1, "construct 'ReadableStreamBYOBReader'");
       const record = S.streamOf(stream);
       if (record === undefined) throw new TypeError("Failed to construct 'ReadableStreamBYOBReader': not a ReadableStream");
-      this.#r = { object: this, kind: 'byob', stream: undefined, closed: undefined, readIntoRequests: new Queue() };
+      this.#r = { __proto__: null, object: this, kind: 'byob', stream: undefined, closed: undefined, readIntoRequests: new Queue() };
       if (S.isLocked(record)) throw new TypeError('The ReadableStream is already locked to a reader');
       if (record.controller.kind !== 'byte') throw new TypeError('A BYOB reader needs a byte stream');
       S.readerGenericInitialize(this.#r, record);

@@ -27,7 +27,7 @@
     webutil,
     promiseThen: Promise.prototype.then,
     AbortController: global.AbortController,
-    abortSignal: global.AbortSignal,
+    isAbortSignal: abort.isSignal,
     addAbortAlgorithm: abort.onAbort,
     removeAbortAlgorithm: abort.offAbort,
     TextEncoder: global.TextEncoder,

@@ -69,8 +69,10 @@
       return react(writer.ready.promise, () => {
         const read = newPromise();
         S.defaultReaderRead(reader, {
+          // The write waits for a microtask: a chunk read inside enqueue() must not run the
+          // sink's write() synchronously inside it.
           chunk: (chunk) => {
-            currentWrite = react(S.writerWrite(writer, chunk), undefined, () => {});
+            currentWrite = react(react(S.UNDEFINED, () => S.writerWrite(writer, chunk)), undefined, () => {});
             read.resolve(false);
           },
           close: () => read.resolve(true),

@@ -21,10 +21,12 @@
     constructor(underlyingSource = undefined, strategy = undefined) {
       this.#r = newStreamRecord(this);
       if (underlyingSource === INTERNAL) return;
-      if (underlyingSource === undefined) underlyingSource = null;
-      const source = S.dictionary(underlyingSource, "Failed to construct 'ReadableStream': underlyingSource");
-      const dict = sourceDictionary(source);
+      // WebIDL converts the arguments (an optional object, then the strategy) before the body
+      // converts the source to its dictionary.
+      S.optionalObject(underlyingSource, "Failed to construct 'ReadableStream': underlyingSource");
       const strat = S.strategy(strategy, "Failed to construct 'ReadableStream': strategy");
+      const source = underlyingSource === undefined ? {} : underlyingSource;
+      const dict = sourceDictionary(source);
       if (dict.type === 'bytes') {
         if (strat.size !== undefined) throw new RangeError('The strategy of a byte stream cannot have a size function');
         const hwm = S.extractHighWaterMark(strat, 0);
@@ -121,7 +123,7 @@
 
   function sourceDictionary(source) {
     // WebIDL reads dictionary members in lexicographic order.
-    const dict = {};
+    const dict = { __proto__: null };
     const size = source.autoAllocateChunkSize;
     dict.autoAllocateChunkSize = size === undefined ? undefined : S.enforceRange(size, 'autoAllocateChunkSize');
     dict.cancel = S.callback(source.cancel, 'underlyingSource.cancel');
@@ -130,7 +132,9 @@
     const type = source.type;
     if (type !== undefined) {
       dict.type = String(type);
-      if (dict.type !== 'bytes') throw new TypeError(`'${dict.type}' is not a valid ReadableStream type`);
+      if (dict.type !== 'bytes' && dict.type !== 'owning') {
+        throw new TypeError(`'${dict.type}' is not a valid ReadableStream type`);
+      }
     }
     return dict;
   }
@@ -146,13 +150,10 @@
     if (out.signal !== undefined && !S.isAbortSignal(out.signal)) throw new TypeError('signal must be an AbortSignal');
     return out;
   }
-  S.isAbortSignal = (value) => {
-    const AbortSignal = flux.abortSignal;
-    return typeof AbortSignal === 'function' && value instanceof AbortSignal;
-  };
+  S.isAbortSignal = flux.isAbortSignal;
 
   function newStreamRecord(object) {
-    return { object, state: 'readable', reader: undefined, storedError: undefined, disturbed: false, controller: undefined };
+    return { __proto__: null, object, state: 'readable', reader: undefined, storedError: undefined, disturbed: false, controller: undefined };
   }
 
   // CreateReadableStream
@@ -248,7 +249,7 @@
       S.requireArguments(arguments.length, 1, "construct 'ReadableStreamDefaultReader'");
       const record = streamOf(stream);
       if (record === undefined) throw new TypeError("Failed to construct 'ReadableStreamDefaultReader': not a ReadableStream");
-      this.#r = { object: this, kind: 'default', stream: undefined, closed: undefined, readRequests: new Queue() };
+      this.#r = { __proto__: null, object: this, kind: 'default', stream: undefined, closed: undefined, readRequests: new Queue() };
       setUpDefaultReader(this.#r, record);
     }
 
@@ -326,7 +327,7 @@
 
     constructor(token = undefined) {
       if (token !== INTERNAL) throw new TypeError('Illegal constructor');
-      const c = { object: this, kind: 'default', stream: undefined };
+      const c = { __proto__: null, object: this, kind: 'default', stream: undefined };
       c.cancelSteps = (reason) => {
         S.resetQueue(c);
         const result = c.cancelAlgorithm(reason);
@@ -353,10 +354,14 @@
       defaultControllerClose(c);
     }
 
-    enqueue(chunk = undefined) {
+    enqueue(chunk = undefined, options = undefined) {
       const c = controllerOf(this);
       if (c === undefined) throw illegal();
+      const dict = S.dictionary(options, "Failed to execute 'enqueue': options");
+      const transfer = dict.transfer === undefined ? [] : [...dict.transfer];
+      if (!c.owning && transfer.length > 0) throw new TypeError('Only an owning stream can transfer chunks');
       if (!canCloseOrEnqueue(c)) throw new TypeError('The stream is not in a state that permits enqueue');
+      if (c.owning) chunk = global.structuredClone(chunk, { transfer });
       defaultControllerEnqueue(c, chunk);
     }
 
@@ -480,6 +485,8 @@
   function setUpDefaultControllerFromSource(stream, source, dict, highWaterMark, sizeAlgorithm) {
     const controller = new ReadableStreamDefaultController(INTERNAL);
     const c = controllerOf(controller);
+    // An "owning" stream (a proposal in the Streams standard) transfers what enqueue() lists.
+    c.owning = dict.type === 'owning';
     const start = dict.start === undefined ? () => undefined : () => Reflect.apply(dict.start, source, [controller]);
     const pull = () => promiseCall(dict.pull, source, [controller]);
     const cancel = (reason) => promiseCall(dict.cancel, source, [reason]);
@@ -491,12 +498,21 @@
   const END = {};
   let iteratorOf;
 
-  class ReadableStreamAsyncIterator {
+  // The iterator's state lives in a private field of a base class whose constructor returns the
+  // object to brand, so the prototype (next, return) has no `constructor`, as WebIDL's has none.
+  class Brand {
+    constructor(object) { return object; }
+  }
+  class IteratorState extends Brand {
     #r;
-    constructor(reader, preventCancel) {
-      this.#r = { reader, preventCancel, ongoing: undefined, finished: false };
+    constructor(object, reader, preventCancel) {
+      super(object);
+      this.#r = { __proto__: null, reader, preventCancel, ongoing: undefined, finished: false };
     }
     static { iteratorOf = (value) => (S.isObject(value) && #r in value ? value.#r : undefined); }
+  }
+
+  const iteratorMethods = {
 
     next() {
       const it = iteratorOf(this);
@@ -526,8 +542,9 @@
       it.ongoing = it.ongoing === undefined ? nextSteps() : react(it.ongoing, nextSteps, nextSteps);
       return it.ongoing;
     }
+,
 
-    return(value = undefined) {
+    return(value) {
       const it = iteratorOf(this);
       if (it === undefined) return rejected(illegal());
       const returnSteps = () => {
@@ -547,13 +564,17 @@
       it.ongoing = it.ongoing === undefined ? returnSteps() : react(it.ongoing, returnSteps, returnSteps);
       return react(it.ongoing, () => ({ value, done: true }));
     }
+  };
+  const iteratorPrototype = Object.create(AsyncIteratorPrototype);
+  for (const name of ['next', 'return']) {
+    Object.defineProperty(iteratorPrototype, name, {
+      value: iteratorMethods[name], writable: true, enumerable: true, configurable: true,
+    });
   }
-  Object.setPrototypeOf(ReadableStreamAsyncIterator.prototype, AsyncIteratorPrototype);
-  Object.defineProperty(ReadableStreamAsyncIterator.prototype, Symbol.toStringTag, {
+  Object.defineProperty(iteratorPrototype, Symbol.toStringTag, {
     value: 'ReadableStream AsyncIterator', configurable: true,
   });
-  S.enumerable(ReadableStreamAsyncIterator.prototype, ['next', 'return']);
-  const newAsyncIterator = (reader, preventCancel) => new ReadableStreamAsyncIterator(reader, preventCancel);
+  const newAsyncIterator = (reader, preventCancel) => new IteratorState(Object.create(iteratorPrototype), reader, preventCancel);
 
   // ---- ReadableStream.from ----
   function getAsyncIterator(object) {

@@ -13,9 +13,12 @@
     #r;
 
     constructor(transformer = undefined, writableStrategy = undefined, readableStrategy = undefined) {
-      if (transformer === undefined) transformer = null;
-      const source = S.dictionary(transformer, "Failed to construct 'TransformStream': transformer");
+      S.optionalObject(transformer, "Failed to construct 'TransformStream': transformer");
+      const writable = S.strategy(writableStrategy, "Failed to construct 'TransformStream': writableStrategy");
+      const readable = S.strategy(readableStrategy, "Failed to construct 'TransformStream': readableStrategy");
+      const source = transformer === undefined ? {} : transformer;
       const dict = {
+        __proto__: null,
         cancel: S.callback(source.cancel, 'transformer.cancel'),
         flush: S.callback(source.flush, 'transformer.flush'),
         readableType: source.readableType,
@@ -23,8 +26,6 @@
         transform: S.callback(source.transform, 'transformer.transform'),
         writableType: source.writableType,
       };
-      const writable = S.strategy(writableStrategy, "Failed to construct 'TransformStream': writableStrategy");
-      const readable = S.strategy(readableStrategy, "Failed to construct 'TransformStream': readableStrategy");
       if (dict.readableType !== undefined) throw new RangeError('Invalid readableType specified');
       if (dict.writableType !== undefined) throw new RangeError('Invalid writableType specified');
       const readableHWM = S.extractHighWaterMark(readable, 0);
@@ -32,7 +33,7 @@
       const writableHWM = S.extractHighWaterMark(writable, 1);
       const writableSize = S.extractSizeAlgorithm(writable);
       const start = deferred();
-      const stream = { object: this };
+      const stream = { __proto__: null, object: this };
       this.#r = stream;
       initialize(stream, start.promise, writableHWM, writableSize, readableHWM, readableSize);
       const controller = setUpControllerFromTransformer(stream, source, dict);
@@ -97,7 +98,7 @@
 
     constructor(token = undefined) {
       if (token !== INTERNAL) throw new TypeError('Illegal constructor');
-      this.#r = { object: this, stream: undefined, finish: undefined };
+      this.#r = { __proto__: null, object: this, stream: undefined, finish: undefined };
     }
 
     static { controllerOf = (value) => (S.isObject(value) && #r in value ? value.#r : undefined); }
@@ -270,7 +271,7 @@
   // A TransformStream made by prelude code (TextEncoderStream, CompressionStream): `transform` and
   // `flush` get the internal controller record; returns the stream record.
   S.createTransformStream = (transform, flush, cancel = () => resolved(undefined)) => {
-    const stream = { object: undefined };
+    const stream = { __proto__: null, object: undefined };
     const start = deferred();
     initialize(stream, start.promise, 1, () => 1, 0, () => 1);
     const c = controllerOf(new TransformStreamDefaultController(INTERNAL));

@@ -16,7 +16,7 @@
     let resolve;
     let reject;
     const promise = new Promise((a, b) => { resolve = a; reject = b; });
-    return { promise, resolve, reject };
+    return { __proto__: null, promise, resolve, reject };
   };
   S.resolved = (value) => new Promise((resolve) => resolve(value));
   S.rejected = (reason) => new Promise((_, reject) => reject(reason));
@@ -41,8 +41,7 @@
   // A deferred with a `settled` state for the spec's "[[closedPromise]]"-like slots that are
   // replaced and inspected.
   S.deferred = () => {
-    const d = S.newPromise();
-    d.state = 'pending';
+    const d = { __proto__: null, ...S.newPromise(), state: 'pending' };
     const { resolve, reject } = d;
     d.resolve = (v) => { if (d.state === 'pending') { d.state = 'fulfilled'; resolve(v); } };
     d.reject = (e) => { if (d.state === 'pending') { d.state = 'rejected'; reject(e); } };
@@ -76,7 +75,7 @@
   S.enqueueValueWithSize = (c, value, size) => {
     size = Number(size);
     if (!(size >= 0) || size === Infinity) throw new RangeError('The chunk size must be a finite, non-negative number');
-    c.queue.push({ value, size });
+    c.queue.push({ __proto__: null, value, size });
     c.queueTotalSize += size;
   };
   S.dequeueValue = (c) => {
@@ -94,6 +93,10 @@
     if (value === undefined || value === null) return {};
     if (!isObject(value)) throw new TypeError(`${what} must be an object`);
     return value;
+  };
+  // WebIDL `optional object`: undefined (missing) or an object; null is not an object.
+  S.optionalObject = (value, what) => {
+    if (value !== undefined && !isObject(value)) throw new TypeError(`${what} must be an object`);
   };
   S.callback = (value, what) => {
     if (value === undefined) return undefined;
@@ -116,9 +119,8 @@
   S.strategy = (value, what) => {
     const dict = S.dictionary(value, what);
     const highWaterMark = dict.highWaterMark;
-    const out = { highWaterMark: highWaterMark === undefined ? undefined : Number(highWaterMark), size: undefined };
-    out.size = S.callback(dict.size, `${what}: size`);
-    return out;
+    const hwm = highWaterMark === undefined ? undefined : Number(highWaterMark);
+    return { __proto__: null, highWaterMark: hwm, size: S.callback(dict.size, `${what}: size`) };
   };
   S.extractHighWaterMark = (strategy, fallback) => {
     if (strategy.highWaterMark === undefined) return fallback;

@@ -16,20 +16,21 @@
     #r;
 
     constructor(underlyingSink = undefined, strategy = undefined) {
-      this.#r = { object: this, state: 'writable', storedError: undefined, writer: undefined, controller: undefined,
+      this.#r = { __proto__: null, object: this, state: 'writable', storedError: undefined, writer: undefined, controller: undefined,
         inFlightWriteRequest: undefined, closeRequest: undefined, inFlightCloseRequest: undefined,
         pendingAbortRequest: undefined, writeRequests: new Queue(), backpressure: false };
       if (underlyingSink === INTERNAL) return;
-      if (underlyingSink === undefined) underlyingSink = null;
-      const sink = S.dictionary(underlyingSink, "Failed to construct 'WritableStream': underlyingSink");
+      S.optionalObject(underlyingSink, "Failed to construct 'WritableStream': underlyingSink");
+      const strat = S.strategy(strategy, "Failed to construct 'WritableStream': strategy");
+      const sink = underlyingSink === undefined ? {} : underlyingSink;
       const dict = {
+        __proto__: null,
         abort: S.callback(sink.abort, 'underlyingSink.abort'),
         close: S.callback(sink.close, 'underlyingSink.close'),
         start: S.callback(sink.start, 'underlyingSink.start'),
         type: sink.type,
         write: S.callback(sink.write, 'underlyingSink.write'),
       };
-      const strat = S.strategy(strategy, "Failed to construct 'WritableStream': strategy");
       if (dict.type !== undefined) throw new RangeError('Invalid type is specified');
       const sizeAlgorithm = S.extractSizeAlgorithm(strat);
       const hwm = S.extractHighWaterMark(strat, 1);
@@ -224,7 +225,7 @@
       const record = streamOf(stream);
       if (record === undefined) throw new TypeError("Failed to construct 'WritableStreamDefaultWriter': not a WritableStream");
       if (isLocked(record)) throw new TypeError('The WritableStream is already locked to a writer');
-      const writer = { object: this, stream: record, ready: deferred(), closed: deferred() };
+      const writer = { __proto__: null, object: this, stream: record, ready: deferred(), closed: deferred() };
       this.#r = writer;
       record.writer = writer;
       const state = record.state;
@@ -356,7 +357,7 @@
 
     constructor(token = undefined) {
       if (token !== INTERNAL) throw new TypeError('Illegal constructor');
-      this.#r = { object: this, stream: undefined };
+      this.#r = { __proto__: null, object: this, stream: undefined };
     }
 
     static { controllerOf = (value) => (S.isObject(value) && #r in value ? value.#r : undefined); }
