@@ -44,7 +44,7 @@
   let followed = false;
 
   function emptyOutbox() {
-    return { done: [], ops: [], timers: [], cleared: [], busyMs: 0 };
+    return { done: [], ops: [], timers: [], cleared: [], heads: [], chunks: [], busyMs: 0 };
   }
 
   function ownerFromStack() {
@@ -257,6 +257,12 @@
     const call = calls.get(callId);
     if (!call) return;
     calls.delete(callId);
+    if (call.reader && !call.ended) {
+      // A streamed body that did not end (timeout, abort, error): the function's stream is
+      // cancelled, so its cancel() runs and its producer stops.
+      call.ended = true;
+      call.reader.cancel(new OriginalError("the response stream was cancelled")).catch(() => {});
+    }
     dropTimersOf(callId);
     for (const [opId, op] of pendingOps) if (op.call === callId) pendingOps.delete(opId);
     payload.logs = call.logs.join("\n");
@@ -281,8 +287,78 @@
     finish(callId, payload);
   }
 
+  // ---- streamed responses ----------------------------------------------------------------------------
+  // A Response with a stream body, for a call whose request asked for streaming: the head (status,
+  // headers) goes to Python at once, then one chunk per credit Python grants (`pull` in a step),
+  // so a slow client holds the function's stream back instead of filling memory. The call ends
+  // (finish, with its logs) when the stream does.
+  function sendHead(callId, head) {
+    const call = calls.get(callId);
+    call.reader = head.reader;
+    call.credit = 0;
+    call.reading = false;
+    call.ended = false;
+    outbox.heads.push([callId, { status: head.status, headers: head.headers }]);
+    wake();
+  }
+
+  function pump(callId) {
+    const call = calls.get(callId);
+    if (!call || call.ended || call.reading || call.credit <= 0) return;
+    call.reading = true;
+    runAs(callId, () => call.reader.read()).then(
+      (chunk) => {
+        call.reading = false;
+        if (!calls.has(callId) || call.ended) return;
+        if (chunk === null) {
+          call.ended = true;
+          finish(callId, { end: true });
+          return;
+        }
+        call.credit -= 1;
+        if (chunk.length > 0) outbox.chunks.push([callId, toBase64.call(chunk)]);
+        else call.credit += 1; // an empty chunk sends nothing: read on
+        wake();
+        pump(callId);
+      },
+      (error) => {
+        call.reading = false;
+        call.ended = true;
+        fail(callId, error);
+      },
+    );
+  }
+
+  function grant(callId) {
+    const call = calls.get(callId);
+    if (!call || !call.reader) return;
+    call.credit += 1;
+    pump(callId);
+  }
+
+  // The client went away: the stream is cancelled and the call ends normally.
+  function abortStream(callId) {
+    const call = calls.get(callId);
+    if (!call || !call.reader) return;
+    finish(callId, { end: true, aborted: true });
+  }
+
   // ---- results -----------------------------------------------------------------------------------
   function deliver(callId, value) {
+    const call = calls.get(callId);
+    if (call && call.streamResponse && web.isResponse(value)) {
+      let head;
+      try {
+        head = web.responseStreamHead(value);
+      } catch (error) {
+        fail(callId, error);
+        return;
+      }
+      if (head !== undefined) {
+        sendHead(callId, head);
+        return;
+      }
+    }
     let response;
     try {
       response = toResponse(value);
@@ -319,7 +395,13 @@
   let entry = null;
 
   function start(callId, request) {
-    calls.set(callId, { id: callId, logs: [], logBytes: 0, logTruncated: false });
+    calls.set(callId, {
+      id: callId,
+      logs: [],
+      logBytes: 0,
+      logTruncated: false,
+      streamResponse: request.stream_response === true,
+    });
     const name = `__flux_call_${callId}`;
     const saved = current;
     current = callId;
@@ -365,6 +447,8 @@
     if (input.start) {
       for (const [callId, request] of input.start) start(callId, request);
     }
+    if (input.pull) for (const callId of input.pull) grant(callId);
+    if (input.abort) for (const callId of input.abort) abortStream(callId);
     outbox.busyMs = Date.now() - began;
     return flush();
   }
