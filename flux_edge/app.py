@@ -9,7 +9,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
-from flux_edge.api.access_log import AccessLogMiddleware
+from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
@@ -18,6 +18,7 @@ from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.api.stream import function_stream
+from flux_edge.api.supabase import invoke_supabase
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
@@ -44,6 +45,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         health,
         FunctionController,
         invoke_function,
+        invoke_supabase,
         metrics,
         function_stream,
     ]
@@ -149,7 +151,10 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
-    app.asgi_handler = AccessLogMiddleware(RateLimitMiddleware(app.asgi_handler))
+    app.asgi_handler = AccessLogMiddleware(
+        RateLimitMiddleware(app.asgi_handler),
+        access_writer(settings.log_format, settings.log_level),
+    )
     return app
 
 

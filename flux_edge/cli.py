@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -15,7 +16,7 @@ import msgspec
 from flux_edge import __version__
 from flux_edge.logging import configure_logging
 from flux_edge.service.errors import ServiceError
-from flux_edge.service.tokens import TokenService, ensure_admin_token
+from flux_edge.service.tokens import TokenService, ensure_admin_token, replace_admin_token
 from flux_edge.settings import ENV_PREFIX, Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
 
@@ -82,7 +83,13 @@ def _parser() -> argparse.ArgumentParser:
     create = actions.add_parser(
         "create", parents=[data_dir], help="create a token and print it (shown only once)"
     )
-    create.add_argument("--name", required=True, help="a label: letters, digits, '-' or '_'")
+    kind = create.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--name", help="a label: letters, digits, '-' or '_'")
+    kind.add_argument(
+        "--admin",
+        action="store_true",
+        help="replace the generated admin token (a lost one); the server takes it on restart",
+    )
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
@@ -117,6 +124,15 @@ def _serve(args: argparse.Namespace) -> int:
         settings, admin_token=settings.admin_token or None, jwt_secret=settings.jwt_secret or None
     )
     configure_logging(settings.log_format, settings.log_level)
+    # Checked before a first start generates the admin token, which is shown only once: a start
+    # that cannot listen must not spend it.
+    unusable = _unbindable(settings.host, settings.port)
+    if unusable is not None:
+        print(
+            f"flux-edge: cannot listen on {settings.host}:{settings.port}: {unusable}",
+            file=sys.stderr,
+        )
+        return 1
     # Done once here, before any worker starts, so workers never race to create the admin token.
     try:
         admin_token = _run_with_store(
@@ -129,6 +145,13 @@ def _serve(args: argparse.Namespace) -> int:
         return 1
     if admin_token is not None:
         print(f"admin token: {admin_token}", file=sys.stderr, flush=True)
+    elif settings.admin_token is None:
+        print(
+            "note: the admin token was generated on the first start and shown only then; if it is lost, "
+            f"`flux-edge token create --admin --data-dir {settings.data_dir}` makes a new one",
+            file=sys.stderr,
+            flush=True,
+        )
     _export(settings)
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
@@ -147,6 +170,19 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unbindable(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on now, or None if it can."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def _export(settings: Settings) -> None:
     """Put every setting in the environment, where each worker process's app factory reads it."""
     for name, value in msgspec.structs.asdict(settings).items():
@@ -161,9 +197,27 @@ def _token(args: argparse.Namespace) -> int:
     # stdout carries only the command's output (e.g. the new token), so logs go to stderr.
     configure_logging("console", "warning", stream=sys.stderr)
 
+    database = settings.database_path
+    if not database.exists():
+        # Creating an empty database here would leave the token where no server looks for it.
+        print(
+            f"flux-edge: no flux-edge database at {database}: pass the server's --data-dir "
+            "(or FLUX_EDGE_DATA_DIR); `flux-edge serve` creates the database on its first start",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"data dir: {settings.data_dir}", file=sys.stderr)
+
     async def run(store: SQLiteStore) -> int:
         tokens = TokenService(store)
-        if args.action == "create":
+        if args.action == "create" and args.admin:
+            print(await replace_admin_token(store))
+            print(
+                "replaced the admin token; it is shown only once, and a running server takes it "
+                "when restarted",
+                file=sys.stderr,
+            )
+        elif args.action == "create":
             record, secret = await tokens.create(args.name)
             print(secret)
             print(

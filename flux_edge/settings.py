@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 ENV_PREFIX = "FLUX_EDGE_"
+
+# Constraints checked when settings are read, so a bad value stops `serve` with one line before
+# anything starts (a port of 70000 used to reach the socket layer and hang there).
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+AtLeastOne = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Server settings. Each field `x` is read from `FLUX_EDGE_X`; flags override the environment."""
 
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: Port = 8080
     data_dir: Path = Path("./flux-edge-data")
-    workers: int = 1
+    workers: AtLeastOne = 1
     admin_token: str | None = None
     jwt_secret: str | None = None
     rate_limits: bool = True
@@ -27,30 +33,31 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     rate_limit_read: str = "300/min"  # GET one function, its versions
     rate_limit_invoke: str = "600/min"  # per caller and function, HTTP and WebSocket
     rate_limit_executions: str = "300/min"  # execution history
-    ws_max_in_flight: int = 32  # invocations one WebSocket may have running before reads pause
-    log_format: str = (
-        "json"  # "json" (one JSON object a line) or "console" (readable, for development)
+    ws_max_in_flight: AtLeastOne = (
+        32  # invocations one WebSocket may have running before reads pause
     )
-    log_level: str = "info"
-    max_body_bytes: int = 6 * 1024 * 1024
+    # "json" (one JSON object a line) or "console" (readable, for development)
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    max_body_bytes: AtLeastOne = 6 * 1024 * 1024
     # Runtime
-    max_isolates: int = 256
+    max_isolates: AtLeastOne = 256
     # Cap on the sum of memory_limit_mb over live isolates (0: the machine's physical memory), so
     # every isolate may reach its limit at once without the process running out of memory.
-    max_memory_mb: int = 0
-    spare_engines: int = 2
-    max_isolates_per_function: int = 4
-    max_concurrency_per_isolate: int = 64
-    max_queue_per_function: int = 256
-    isolate_max_calls: int = 100_000
-    max_result_bytes: int = 64 * 1024
-    max_log_bytes: int = 256 * 1024
-    retention_days: int = 30
+    max_memory_mb: NonNegative = 0
+    spare_engines: NonNegative = 2
+    max_isolates_per_function: AtLeastOne = 4
+    max_concurrency_per_isolate: AtLeastOne = 64
+    max_queue_per_function: NonNegative = 256
+    isolate_max_calls: AtLeastOne = 100_000
+    max_result_bytes: AtLeastOne = 64 * 1024
+    max_log_bytes: AtLeastOne = 256 * 1024
+    retention_days: AtLeastOne = 30
     # Capabilities
     net_allow: str = ""  # comma-separated CIDRs fetch may reach despite the private-address block
-    max_subrequests: int = 50
-    max_fetch_response_bytes: int = 10 * 1024 * 1024
-    file_quota_bytes: int = 64 * 1024 * 1024
+    max_subrequests: NonNegative = 50
+    max_fetch_response_bytes: AtLeastOne = 10 * 1024 * 1024
+    file_quota_bytes: NonNegative = 64 * 1024 * 1024
 
     @property
     def database_path(self) -> Path:
@@ -67,7 +74,7 @@ _FALSE = {"0", "false", "no", "off"}
 
 
 def _parse(field_type: Any, raw: str) -> Any:
-    if field_type is bool or field_type == "bool":
+    if field_type is bool:
         return raw.strip().lower() not in _FALSE
     return raw
 

@@ -1,44 +1,125 @@
-"""One structured log line per HTTP request: method, path, status, duration_ms."""
+"""One structured log line per HTTP request: method, path, status, duration, client, and for calls
+of a function its name, execution id and caller kind.
+
+This runs on every request, so the JSON line is rendered by msgspec and written with one
+`os.write` (a few microseconds), not through the standard library's logging and structlog's
+`ProcessorFormatter` (about 150 µs a line). The console format for development keeps structlog.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
+import msgspec
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-log = structlog.get_logger("flux_edge.access")
+# The handler of a request adds fields for the access line here (see `note_access`).
+ACCESS_FIELDS_KEY = "flux_edge.access"
+
+AccessWriter = Callable[[dict[str, Any]], None]
+
+
+def note_access(scope: Scope | Any, **fields: str) -> None:
+    """Add fields (function, execution_id, caller) to this request's access line."""
+    noted = scope.get(ACCESS_FIELDS_KEY)
+    if isinstance(noted, dict):
+        noted.update(fields)
+
+
+class _JsonLines:
+    """Renders an access entry as the JSON line the rest of the log uses, and writes it at once."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._encode = msgspec.json.Encoder().encode
+        self._second = -1
+        self._prefix = ""
+
+    def _timestamp(self, now: float) -> str:
+        # The date and time change once a second; only the microseconds are formatted per line.
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
+
+    def __call__(self, entry: dict[str, Any]) -> None:
+        line = {
+            "event": "request",
+            **entry,
+            "logger": "flux_edge.access",
+            "level": "info",
+            "timestamp": self._timestamp(time.time()),
+        }
+        with contextlib.suppress(OSError):  # a closed or full log stream must not fail a request
+            os.write(self._fd, self._encode(line) + b"\n")
+
+
+def access_writer(log_format: str, log_level: str, fd: int = 1) -> AccessWriter | None:
+    """The access-line writer for these settings, or None when info lines are not logged."""
+    if log_level.lower() not in ("debug", "info"):
+        return None
+    if log_format == "console":
+        log = structlog.get_logger("flux_edge.access")
+        return lambda entry: log.info("request", **entry)
+    return _JsonLines(fd)
 
 
 class AccessLogMiddleware:
-    """Pure ASGI middleware, so it times the whole request including errors and body streaming."""
+    """Pure ASGI middleware, so it times the whole request including errors and body streaming.
 
-    def __init__(self, app: ASGIApp) -> None:
+    The line is written just before the response's last body message goes out, so whoever reads
+    the log after getting the response finds the line there.
+    """
+
+    def __init__(self, app: ASGIApp, write: AccessWriter | None) -> None:
         self.app = app
+        self.write = write
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request through and log it once its response has started."""
-        if scope["type"] != ScopeType.HTTP:
+        """Pass the request through and log it once its response is complete."""
+        write = self.write
+        if write is None or scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        method = scope["method"]
         started = time.perf_counter()
+        noted: dict[str, str] = {}
+        scope[ACCESS_FIELDS_KEY] = noted  # type: ignore[literal-required]
         status = 500  # what the client sees if the app fails before sending anything
+        logged = False
+
+        def log_now() -> None:
+            nonlocal logged
+            logged = True
+            client = scope.get("client")
+            write(
+                {
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    "client": client[0] if client else None,
+                    **noted,
+                }
+            )
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body", False):
+                log_now()
             await send(message)
 
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            log.info(
-                "request",
-                method=method,
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            )
+            if not logged:
+                log_now()

@@ -7,11 +7,12 @@ from typing import Any
 from litestar import HttpMethod, Request, Response, route
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.errors import error_response
 from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
 from flux_edge.api.state import services_of
-from flux_edge.runtime import RuntimeUnavailableError
+from flux_edge.runtime import InvokeResult, RuntimeUnavailableError
 from flux_edge.service.invocations import CallInput
 
 _JSON_START = (b"{", b"[")
@@ -74,13 +75,29 @@ async def invoke_function(request: Request[Any, Any, Any], name: str) -> Respons
             name, call_input(request, body), principal
         )
     except RuntimeUnavailableError as exc:
-        return error_response(
-            503,
-            "Service unavailable",
-            str(exc),
-            headers={"Retry-After": str(exc.retry_after)},
-            function=name,
-        )
+        return unavailable_response(exc, name)
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
+    return result_response(result, execution_id)
+
+
+def unavailable_response(exc: RuntimeUnavailableError, name: str) -> Response[Any]:
+    """503 with Retry-After: the pool is saturated or shutting down."""
+    return error_response(
+        503,
+        "Service unavailable",
+        str(exc),
+        headers={"Retry-After": str(exc.retry_after)},
+        function=name,
+    )
+
+
+def result_response(result: InvokeResult, execution_id: str) -> Response[Any]:
+    """The HTTP response for what a function returned (shared by every invocation route)."""
     headers = dict(result.headers)
     headers["x-flux-execution-id"] = execution_id
     if result.status_code == HTTP_204_NO_CONTENT:

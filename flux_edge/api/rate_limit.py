@@ -18,6 +18,10 @@ from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
 RATE_LIMITER_KEY = "rate_limiter"
 _PREFIX = "/api/v1/functions"
+# The Supabase route counts per client address: its bearer is usually the anon key every user
+# shares, and public functions do not check it, so fresh made-up bearers must not buy fresh budgets.
+_SUPABASE_PREFIX = "/functions/v1/"
+_RELAY_HEADERS = [(b"x-relay-error", b"true"), (b"sb-error-code", b"RATE_LIMITED")]
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -37,6 +41,9 @@ def rate_limiter_of(scope: Scope | Any) -> RateLimiter | None:
 
 def classify(method: str, path: str) -> tuple[LimitClass, str | None] | None:
     """The limit class of a request and, for invocations, the function; None when unlimited."""
+    if path.startswith(_SUPABASE_PREFIX):
+        name = path[len(_SUPABASE_PREFIX) :].split("/", 1)[0]
+        return ("invoke", name) if name else None
     if not path.startswith(_PREFIX):
         return None
     parts = [p for p in path[len(_PREFIX) :].split("/") if p]
@@ -85,8 +92,8 @@ def _authorization(scope: Scope) -> str | None:
 
 
 class RateLimitMiddleware:
-    """Pure ASGI middleware over HTTP requests under /api/v1/functions (WebSocket messages are
-    counted by the stream handler itself, one invocation each)."""
+    """Pure ASGI middleware over HTTP requests under /api/v1/functions and /functions/v1
+    (WebSocket messages are counted by the stream handler itself, one invocation each)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -101,11 +108,14 @@ class RateLimitMiddleware:
         if limiter is None or kind is None:
             await self.app(scope, receive, send)
             return
-        caller = caller_of(_authorization(scope), scope.get("client"))
+        supabase = scope["path"].startswith(_SUPABASE_PREFIX)
+        authorization = None if supabase else _authorization(scope)
+        caller = caller_of(authorization, scope.get("client"))
         decision = limiter.check(kind[0], caller, kind[1])
         headers = limit_headers(decision)
         if not decision.allowed:
-            await _refuse(send, rate_limited_body(decision, kind[0]), decision, headers)
+            refusal = [*headers, *_RELAY_HEADERS] if supabase else headers
+            await _refuse(send, rate_limited_body(decision, kind[0]), decision, refusal)
             return
 
         async def send_with_headers(message: Message) -> None:

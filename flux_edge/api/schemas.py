@@ -17,13 +17,15 @@ from msgspec import UNSET, Meta, UnsetType
 from flux_edge.service.errors import InvalidInputError
 from flux_edge.store.base import ExecutionStatus, TriggerType
 
-Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", examples=["send-welcome-email"])]
+# msgspec matches patterns with re.search, where "$" also matches before a final newline: the
+# lookahead refuses "name\n" (the pattern means the same in the OpenAPI document's ECMAScript).
+Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}(?!\n)$", examples=["send-welcome-email"])]
 Description = Annotated[str, Meta(max_length=4096)]
 Code = Annotated[str, Meta(min_length=1, max_length=5 * 1024 * 1024)]
 Timeout = Annotated[int, Meta(ge=1, le=300)]
 MemoryLimit = Annotated[int, Meta(ge=64, le=1024)]
 Cron = Annotated[str, Meta(max_length=256, examples=["*/5 * * * *"])]
-EnvName = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+EnvName = Annotated[str, Meta(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}(?!\n)$")]
 EnvValue = Annotated[str, Meta(max_length=32 * 1024)]
 Env = Annotated[dict[EnvName, EnvValue], Meta(max_length=100)]
 

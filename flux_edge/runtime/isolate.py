@@ -547,9 +547,11 @@ class Isolate:
             self._io.append((op_id, True, value))
         except HostOpError as error:
             self._io.append((op_id, False, {"type": error.type, "message": error.message}))
-        except Exception as error:  # any host failure becomes a JavaScript error, never a crash
+        except Exception:  # any host failure becomes a JavaScript error, never a crash
+            # The details (Python's message, paths, descriptor numbers) go to the server log only.
             log.exception("host operation failed", kind=kind, function=self.spec.name)
-            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
+            failure = {"type": "Error", "message": f"{kind} failed: internal error in the host"}
+            self._io.append((op_id, False, failure))
         if not self.closed:
             self._want_step()
 

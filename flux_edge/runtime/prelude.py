@@ -15,7 +15,7 @@ JS_DIR = Path(__file__).parent / "js"
 
 # The calling convention: value formatting, response conversion and the Deno namespace, then
 # core.js, which uses them.
-CORE_FILES = ("format.js", "response.js", "deno.js", "core.js")
+CORE_FILES = ("format.js", "response.js", "deno.js", "entry.js", "core.js")
 
 # Capability shims (fetch, files) that talk to Python through `__flux_host`; loaded after core.js.
 CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js")
@@ -64,7 +64,7 @@ def prelude_source() -> str:
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
     parts.append(
-        "__flux_web.attachHost(__flux_host); delete globalThis.__flux_host; "
+        "__flux_web.attachStreamsHost(__flux_host); delete globalThis.__flux_host; "
         "delete globalThis.__flux_web;"
     )
     return "\n;\n".join(parts)

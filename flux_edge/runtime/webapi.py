@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
@@ -22,18 +24,52 @@ WEB_FILES = (
     "events.js",
     "structured_clone.js",
     "performance.js",
+    "streams_lazy.js",
+    "blob.js",
     "crypto.js",
     "sha.js",
     "subtle.js",
     "headers.js",
-    "streams_lazy.js",
+    "formdata.js",
     "body.js",
     "request_response.js",
 )
 
 
-# The streams and the APIs built on them, loaded on first use by streams_lazy.js (which lists the
-# globals that trigger it). Each file is one `(function (global, flux) {...})` expression.
+class LazyWebFiles(NamedTuple):
+    """Files only some functions use: their globals are defined when first read, not at boot."""
+
+    after: str  # the WEB_FILES entry after which the stub goes (where the context still exists)
+    names: tuple[str, ...]  # the globals they define
+    # Function expressions `(global, context) => ...`, run in order; the last returns the exports.
+    files: tuple[str, ...]
+    context: str  # a JavaScript expression evaluated at boot and handed to every file
+
+
+# The stub embeds each file as a string: V8 only scans a string literal, so an isolate that never
+# uses these globals pays almost nothing for them (docs/web-platform.md, "Loaded on first use").
+LAZY_WEB_FILES = (
+    LazyWebFiles(
+        after="url_parser.js",
+        names=("URLPattern",),
+        files=("urlpattern_parser.js", "urlpattern.js"),
+        context="{ ...globalThis.__flux_url, webutil: globalThis.__flux_webutil }",
+    ),
+)
+
+
+def lazy_stub_source(lazy: LazyWebFiles) -> str:
+    """The boot-time JavaScript that defines `lazy.names` as globals loading `lazy.files` on first use."""
+    sources = [(JS_DIR / name).read_text(encoding="utf-8") for name in lazy.files]
+    return (
+        f"globalThis.__flux_webutil.defineLazyGlobals({json.dumps(list(lazy.names))}, "
+        f"{json.dumps(sources)}, {lazy.context});"
+    )
+
+
+# The streams and the APIs built on them (streams_lazy.js loads them on first use; body.js and
+# blob.js need a handle on that loader, so the stub is that file rather than a LazyWebFiles entry).
+# Each file is one `(function (global, flux) {...})` expression; the last returns the exports.
 STREAM_FILES = (
     "streams_util.js",
     "streams_readable.js",
@@ -45,27 +81,29 @@ STREAM_FILES = (
     "text_streams.js",
     "compression.js",
 )
-_STREAM_MARKER = "/* STREAM FILES */"
-
-
-def _read(name: str) -> str:
-    return (JS_DIR / name).read_text(encoding="utf-8")
-
-
-def _lazy_streams_source() -> str:
-    # Inside a function that runs on first use, V8 only pre-parses these files at boot.
-    files = ",\n".join(_read(name).strip().rstrip(";") for name in STREAM_FILES)
-    loader = _read("streams_lazy.js")
-    assert _STREAM_MARKER in loader
-    return loader.replace(_STREAM_MARKER, files)
+_STREAM_MARKER = "/* STREAM SOURCES */ []"
 
 
 def web_file_source(name: str) -> str:
-    """The script WEB_FILES entry `name` contributes (streams_lazy.js with the stream files in)."""
-    return _lazy_streams_source() if name == "streams_lazy.js" else _read(name)
+    """The script the WEB_FILES entry `name` contributes (streams_lazy.js with the sources in)."""
+    source = (JS_DIR / name).read_text(encoding="utf-8")
+    if name != "streams_lazy.js":
+        return source
+    sources = [(JS_DIR / file).read_text(encoding="utf-8").strip() for file in STREAM_FILES]
+    assert _STREAM_MARKER in source
+    return source.replace(_STREAM_MARKER, json.dumps(sources))
+
+
+def lazy_stubs_after(name: str) -> list[str]:
+    """The stubs of the lazy files that go right after the web file `name` (for loaders file by file)."""
+    return [lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name]
 
 
 @cache
 def web_prelude_source() -> str:
-    """All web-platform JavaScript, concatenated in load order."""
-    return "\n".join(web_file_source(name) for name in WEB_FILES)
+    """All web-platform JavaScript, concatenated in load order, with the stubs of the lazy files."""
+    parts = []
+    for name in WEB_FILES:
+        parts.append(web_file_source(name))
+        parts.extend(lazy_stubs_after(name))
+    return "\n".join(parts)

@@ -213,6 +213,8 @@ class FunctionService:
             self._retire(deleted.id)
         jail = self._functions_dir / deleted.id
         await asyncio.to_thread(shutil.rmtree, jail, True)
+        # The jail's usage ledger (see runtime/capabilities/files.py) goes with it.
+        (self._functions_dir / f"{deleted.id}.usage").unlink(missing_ok=True)
 
     async def _save_new_version(
         self, name: str, change: Callable[[FunctionRecord], FunctionRecord]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import structlog
 
 from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
 from flux_edge.service.auth import AuthenticationError, Principal
@@ -20,6 +21,8 @@ from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
+
+log = structlog.get_logger("flux_edge.invocations")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,14 @@ class InvocationService:
             self._cache[name] = cached
         return cached
 
+    async def requires_credential(self, name: str) -> bool:
+        """Whether calling `name` needs a credential (False for a missing function: invoking it
+        then raises NotFoundError, which must not be hidden behind a 401)."""
+        cached = await self.find(name)
+        return (
+            cached is not None and cached.record.enabled and not cached.record.allow_unauthenticated
+        )
+
     async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
         """Load code in a fresh isolate and find its handler (raises CodeError); for an enabled
         `record`, that isolate then serves the version's first calls."""
@@ -110,12 +121,19 @@ class InvocationService:
             self._runtime.retire(record.id)
 
     async def invoke(
-        self, name: str, call: CallInput, principal: Principal | None
+        self,
+        name: str,
+        call: CallInput,
+        principal: Principal | None,
+        *,
+        credential_exempt: bool = False,
     ) -> tuple[InvokeResult, str]:
         """Run one call; returns the result and its execution id.
 
         Raises NotFoundError (missing or disabled), AuthenticationError (the function requires a
         credential and none was sent) and RuntimeUnavailableError (pool saturated or stopping).
+        `credential_exempt` lets a call without credential reach a function that requires one
+        (CORS preflights on the Supabase route: browsers never send credentials with them).
         """
         cached = await self.find(name)
         if cached is None or not cached.record.enabled:
@@ -124,7 +142,7 @@ class InvocationService:
                 f"No enabled function named {name!r}. Create it, or enable it with "
                 f'PUT /api/v1/functions/{name} {{"enabled": true}}.',
             )
-        if principal is None and not cached.record.allow_unauthenticated:
+        if principal is None and not cached.record.allow_unauthenticated and not credential_exempt:
             raise AuthenticationError(
                 f"Function {name!r} requires a credential: send 'Authorization: Bearer <token>'."
             )
@@ -172,4 +190,15 @@ class InvocationService:
         )
         if self._metrics is not None:
             self._metrics.observe(record.name, result.outcome, result.duration_ms / 1000)
+        if result.outcome != "success":
+            # The operator's log says which call failed and why; the record has the stack.
+            log.warning(
+                "function_failed",
+                function=record.name,
+                execution_id=execution_id,
+                outcome=result.outcome,
+                status=result.status_code,
+                limit=result.limit,
+                error=result.error_message,
+            )
         return result, execution_id

@@ -11,7 +11,7 @@ from flux_edge.store import base
 from flux_edge.store.base import Store, TokenRecord
 from flux_edge.store.clock import utc_now
 
-TOKEN_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOKEN_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # used with fullmatch
 
 
 class TokenService:
@@ -60,6 +60,14 @@ async def ensure_admin_token(store: Store, configured: str | None) -> str | None
     """
     if configured is not None or await store.get_meta(ADMIN_TOKEN_META_KEY) is not None:
         return None
+    secret = generate_token()
+    await store.set_meta(ADMIN_TOKEN_META_KEY, hash_token(secret))
+    return secret
+
+
+async def replace_admin_token(store: Store) -> str:
+    """Generate a new admin token in place of the stored one (a lost token's way back); a running
+    server reads the stored hash at start, so it takes the new token after a restart."""
     secret = generate_token()
     await store.set_meta(ADMIN_TOKEN_META_KEY, hash_token(secret))
     return secret

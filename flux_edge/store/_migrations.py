@@ -111,10 +111,18 @@ CREATE TABLE cron_claims (
 CREATE INDEX cron_claims_running ON cron_claims (function_id) WHERE outcome = 'running';
 """
 
+# Multi-file functions: the uploaded files, entrypoint and resolved packages as one JSON object
+# (NULL for a single-`code` function), on the function and on each version so rollback restores it.
+_V3_SOURCES = """
+ALTER TABLE functions ADD COLUMN sources TEXT;
+ALTER TABLE function_versions ADD COLUMN sources TEXT;
+"""
+
 # Append new steps here (one line each; put long SQL in a constant above). Never edit applied steps.
 MIGRATIONS: list[Migration] = [
     _V1_CORE,
     _V2_CRON_CLAIMS,
+    _V3_SOURCES,
 ]
 
 

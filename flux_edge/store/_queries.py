@@ -18,7 +18,7 @@ from flux_edge.store.base import ExecutionQuery
 
 # Functions and versions
 
-INSERT_FUNCTION = f"INSERT INTO functions ({FUNCTION_COLUMNS}) VALUES ({', '.join('?' * 19)})"
+INSERT_FUNCTION = f"INSERT INTO functions ({FUNCTION_COLUMNS}) VALUES ({', '.join('?' * 20)})"
 # Every column but the id, in FUNCTION_COLUMNS order, so function_params(r)[1:] + (r.id,) binds it.
 _FUNCTION_SETS = ", ".join(f"{name.strip()} = ?" for name in FUNCTION_COLUMNS.split(",")[1:])
 UPDATE_FUNCTION = f"UPDATE functions SET {_FUNCTION_SETS} WHERE id = ?"
@@ -27,7 +27,7 @@ SELECT_FUNCTION_BY_NAME = f"SELECT {FUNCTION_COLUMNS} FROM functions WHERE name 
 SELECT_FUNCTIONS = f"SELECT {FUNCTION_COLUMNS} FROM functions ORDER BY name"
 DELETE_FUNCTION = "DELETE FROM functions WHERE id = ?"
 
-INSERT_VERSION = f"INSERT INTO function_versions ({VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+INSERT_VERSION = f"INSERT INTO function_versions ({VERSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)"
 VERSION_EXISTS = "SELECT 1 FROM function_versions WHERE function_id = ? AND version = ?"
 SELECT_VERSION = (
     f"SELECT {VERSION_COLUMNS} FROM function_versions WHERE function_id = ? AND version = ?"

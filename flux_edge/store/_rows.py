@@ -10,15 +10,16 @@ from flux_edge.store.base import (
     ExecutionRecord,
     FunctionRecord,
     FunctionVersionRecord,
+    SourceSet,
     TokenRecord,
 )
 
 FUNCTION_COLUMNS = (
     "id, name, description, code, compiled, version, enabled, timeout_seconds, memory_limit_mb, "
     "allow_net, allow_env, allow_read, allow_write, allow_unauthenticated, cron_schedule, env, "
-    "created_at, updated_at, created_by"
+    "created_at, updated_at, created_by, sources"
 )
-VERSION_COLUMNS = "function_id, version, code, compiled, created_at, created_by"
+VERSION_COLUMNS = "function_id, version, code, compiled, created_at, created_by, sources"
 EXECUTION_COLUMNS = (
     "id, function_id, function_version, trigger_type, status, status_code, duration_ms, result, "
     "logs, error_message, executed_at, completed_at"
@@ -27,6 +28,16 @@ TOKEN_COLUMNS = "id, name, token_hash, created_at, revoked_at"  # noqa: S105 (no
 
 _env_encoder = msgspec.json.Encoder()
 _env_decoder = msgspec.json.Decoder(dict[str, str])
+_sources_decoder = msgspec.json.Decoder(SourceSet)
+
+
+def sources_param(sources: SourceSet | None) -> str | None:
+    """A SourceSet as its JSON column value (NULL for a single-`code` function)."""
+    return None if sources is None else _env_encoder.encode(sources).decode()
+
+
+def _sources(value: str | None) -> SourceSet | None:
+    return None if value is None else _sources_decoder.decode(value)
 
 
 def function_params(r: FunctionRecord) -> tuple[Any, ...]:
@@ -51,6 +62,7 @@ def function_params(r: FunctionRecord) -> tuple[Any, ...]:
         r.created_at,
         r.updated_at,
         r.created_by,
+        sources_param(r.sources),
     )
 
 
@@ -76,6 +88,7 @@ def function_from_row(row: tuple[Any, ...]) -> FunctionRecord:
         created_at=row[16],
         updated_at=row[17],
         created_by=row[18],
+        sources=_sources(row[19]),
     )
 
 
@@ -88,6 +101,7 @@ def version_from_row(row: tuple[Any, ...]) -> FunctionVersionRecord:
         compiled=row[3],
         created_at=row[4],
         created_by=row[5],
+        sources=_sources(row[6]),
     )
 
 

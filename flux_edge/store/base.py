@@ -14,6 +14,15 @@ ExecutionStatus = Literal["success", "error", "timeout"]
 TriggerType = Literal["http", "cron", "trigger", "websocket"]
 
 
+class SourceSet(msgspec.Struct, kw_only=True):
+    """A multi-file function as deployed: its files by path, the entrypoint among them, and the
+    packages resolved for it ("name@version" -> integrity hash): the version's lockfile."""
+
+    entrypoint: str
+    files: dict[str, str]
+    packages: dict[str, str] = {}
+
+
 class FunctionRecord(msgspec.Struct, kw_only=True):
     """One deployed function at its current version.
 
@@ -40,6 +49,7 @@ class FunctionRecord(msgspec.Struct, kw_only=True):
     created_at: str  # RFC 3339 UTC, e.g. 2024-10-26T10:00:00Z
     updated_at: str
     created_by: str | None
+    sources: SourceSet | None = None  # set for multi-file functions; `code` is then the entrypoint
 
 
 class FunctionVersionRecord(msgspec.Struct, kw_only=True):
@@ -51,6 +61,7 @@ class FunctionVersionRecord(msgspec.Struct, kw_only=True):
     compiled: str
     created_at: str
     created_by: str | None
+    sources: SourceSet | None = None
 
 
 class ExecutionRecord(msgspec.Struct, kw_only=True):

@@ -33,6 +33,7 @@ from flux_edge.store._rows import (
     execution_from_row,
     function_from_row,
     function_params,
+    sources_param,
     token_from_row,
     token_params,
     version_from_row,
@@ -302,4 +303,5 @@ def _version_params(record: FunctionRecord) -> tuple[Any, ...]:
         record.compiled,
         record.updated_at,
         record.created_by,
+        sources_param(record.sources),
     )

@@ -41,7 +41,7 @@ def test_the_openapi_request_schema_carries_the_validation_rules(anonymous):
     create = schemas["FunctionCreate"]["properties"]
     assert create["timeout_seconds"]["minimum"] == 1
     assert create["timeout_seconds"]["maximum"] == 300
-    assert create["name"]["pattern"] == "^[A-Za-z0-9_-]{1,64}$"
+    assert create["name"]["pattern"] == r"^[A-Za-z0-9_-]{1,64}(?!\n)$"
 
 
 def test_every_request_is_logged_as_one_json_line(server, anonymous):

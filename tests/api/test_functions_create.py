@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 # More writes a minute than the default limits allow; rate limits have their own tests.
 SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
 
@@ -96,3 +98,17 @@ def test_the_stream_endpoints_name_is_reserved(admin):
     )
     assert response.status_code == 400
     assert "reserved" in response.json()["message"]
+
+
+@pytest.mark.parametrize("name", ["trailing-newline\n", "a\nb", "\nleading"])
+def test_a_name_with_a_newline_is_400_and_creates_nothing(admin, name):
+    created = admin.post("/api/v1/functions", json={"name": name, "code": "function handler() {}"})
+    assert created.status_code == 400, created.text
+    names = [f["name"] for f in admin.get("/api/v1/functions").json()]
+    assert name not in names
+    assert name.strip() not in names
+
+
+def test_an_env_name_with_a_trailing_newline_is_400(admin, fname):
+    body = {"name": fname, "code": "function handler() {}", "env": {"KEY\n": "v"}}
+    assert admin.post("/api/v1/functions", json=body).status_code == 400

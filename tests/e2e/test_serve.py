@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -37,6 +39,37 @@ def test_first_start_prints_a_working_admin_token_once(start_server, tmp_path):
     second = start_server(tmp_path / "data", admin_token=None)
     assert admin_token_lines(second) == []
     assert second.client(token).get("/api/v1/functions").status_code == 200
+
+
+def serve_until_exit(*args, timeout=20):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
+    command = [sys.executable, "-m", "flux_edge", "serve", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_a_first_start_that_cannot_listen_keeps_the_admin_token_for_the_next(
+    start_server, tmp_path
+):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        failed = serve_until_exit("--port", str(port), "--data-dir", str(tmp_path / "data"))
+    assert failed.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in failed.stderr
+    assert "admin token: " not in failed.stderr
+    later = start_server(tmp_path / "data", admin_token=None)
+    [line] = admin_token_lines(later)
+    token = line.removeprefix("admin token: ")
+    assert later.client(token).get("/api/v1/functions").status_code == 200
+
+
+def test_an_out_of_range_port_exits_at_once_with_one_line(tmp_path):
+    result = serve_until_exit("--port", "70000", "--data-dir", str(tmp_path / "data"), timeout=10)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "flux-edge: invalid setting: Expected `int` <= 65535 - at `$.port`"
+    ]
 
 
 def test_the_generated_admin_token_is_stored_only_as_a_hash(start_server, tmp_path):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+
+import pytest
+
+from flux_edge.store.sqlite import SQLiteStore
 
 
 def flux_edge(data_dir, *args):
@@ -16,6 +21,19 @@ def flux_edge(data_dir, *args):
         env=env,
         timeout=60,
     )
+
+
+@pytest.fixture
+def data_dir(tmp_path):
+    """A data dir whose database exists, as a server's first start leaves it."""
+    path = tmp_path / "data"
+
+    async def create():
+        store = await SQLiteStore.open(path / "flux-edge.db")
+        await store.close()
+
+    asyncio.run(create())
+    return path
 
 
 def test_a_created_token_works_at_once_on_a_running_server(start_server):
@@ -57,36 +75,62 @@ def test_a_revoked_token_is_refused_at_once(start_server):
     assert "revoked" in flux_edge(server.data_dir, "list").stdout
 
 
-def test_create_on_a_fresh_data_dir_prints_only_the_token(tmp_path):
-    created = flux_edge(tmp_path / "fresh", "create", "--name", "first")
+def test_create_prints_only_the_token_on_stdout(data_dir):
+    created = flux_edge(data_dir, "create", "--name", "first")
     assert created.returncode == 0, created.stderr
     assert len(created.stdout.splitlines()) == 1
     assert created.stdout.startswith("fe_")
+    assert f"data dir: {data_dir}" in created.stderr
 
 
-def test_the_data_dir_may_follow_the_action(tmp_path):
+def test_a_data_dir_without_a_database_is_refused_and_left_alone(tmp_path):
+    missing = tmp_path / "elsewhere"
+    for args in (("create", "--name", "lost"), ("list",), ("create", "--admin")):
+        result = flux_edge(missing, *args)
+        assert result.returncode == 1
+        assert result.stdout == ""
+        assert str(missing / "flux-edge.db") in result.stderr
+    assert not missing.exists()
+
+
+def test_the_data_dir_may_follow_the_action(data_dir):
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
     command = [sys.executable, "-m", "flux_edge", "token", "create", "--name", "late"]
     result = subprocess.run(
-        [*command, "--data-dir", str(tmp_path / "late")], capture_output=True, text=True, env=env
+        [*command, "--data-dir", str(data_dir)], capture_output=True, text=True, env=env
     )
     assert result.returncode == 0, result.stderr
-    assert "late" in flux_edge(tmp_path / "late", "list").stdout
+    assert "late" in flux_edge(data_dir, "list").stdout
 
 
-def test_revoking_an_unknown_token_fails(tmp_path):
-    result = flux_edge(tmp_path / "data", "revoke", "nobody")
+def test_revoking_an_unknown_token_fails(data_dir):
+    result = flux_edge(data_dir, "revoke", "nobody")
     assert result.returncode == 1
     assert "nobody" in result.stderr
 
 
-def test_a_second_active_token_with_the_same_name_is_refused(tmp_path):
-    assert flux_edge(tmp_path / "data", "create", "--name", "twice").returncode == 0
-    again = flux_edge(tmp_path / "data", "create", "--name", "twice")
+def test_a_second_active_token_with_the_same_name_is_refused(data_dir):
+    assert flux_edge(data_dir, "create", "--name", "twice").returncode == 0
+    again = flux_edge(data_dir, "create", "--name", "twice")
     assert again.returncode == 1
     assert again.stdout == ""
 
 
-def test_a_token_name_must_be_simple(tmp_path):
-    result = flux_edge(tmp_path / "data", "create", "--name", "no spaces/or slashes")
+def test_a_token_name_must_be_simple(data_dir):
+    result = flux_edge(data_dir, "create", "--name", "no spaces/or slashes")
     assert result.returncode == 1
+    result = flux_edge(data_dir, "create", "--name", "trailing-newline\n")
+    assert result.returncode == 1
+
+
+def test_a_lost_admin_token_is_replaced_and_the_restarted_server_takes_it(start_server, tmp_path):
+    server = start_server(admin_token=None)
+    first = server.stderr()
+    assert "admin token: " in first
+    server.stop()
+    replaced = flux_edge(server.data_dir, "create", "--admin")
+    assert replaced.returncode == 0, replaced.stderr
+    new_token = replaced.stdout.strip()
+    restarted = start_server(server.data_dir, admin_token=None)
+    assert "token create --admin" in restarted.stderr()
+    assert restarted.client(new_token).get("/api/v1/functions").status_code == 200

@@ -52,7 +52,8 @@ async def test_reopening_keeps_the_data(db_path: Path) -> None:
 async def test_foreign_keys_are_enforced_on_the_store_connections(store: SQLiteStore) -> None:
     def insert_orphan_version(conn: apsw.Connection) -> None:
         conn.execute(
-            "INSERT INTO function_versions VALUES ('missing', 1, 'c', 'c', '2024-01-01T00:00:00Z',"
+            "INSERT INTO function_versions (function_id, version, code, compiled, created_at, created_by)"
+            " VALUES ('missing', 1, 'c', 'c', '2024-01-01T00:00:00Z',"
             " NULL)"
         )
 

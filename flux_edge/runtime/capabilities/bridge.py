@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import os
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from flux_edge.runtime.capabilities.files import FileJail
+from flux_edge.runtime.capabilities.files import ERRNO_TYPES, FileJail
 from flux_edge.runtime.capabilities.net import NetCapability
 from flux_edge.runtime.capabilities.policy import OutboundPolicy
 from flux_edge.runtime.isolate import HostOpError
@@ -136,30 +137,43 @@ class CapabilityBridge:
         if kind == "fs.writeFile":
             write = _convert(payload, WritePayload)
             data = _write_bytes(write)
-            lock = self._write_locks.get(spec.function_id)
-            if lock is None:
-                lock = self._write_locks[spec.function_id] = asyncio.Lock()
-            async with lock:
-                await asyncio.to_thread(
-                    jail.write,
-                    write.path,
-                    data,
-                    append=write.append,
-                    create=write.create,
-                    create_new=write.createNew,
-                )
-            return None
-        op = _convert(payload, PathPayload)
-        operations: dict[str, Callable[[], Any]] = {
-            "fs.readFile": lambda: {"base64": base64.b64encode(jail.read(op.path)).decode()},
-            "fs.readTextFile": lambda: jail.read(op.path).decode("utf-8", "replace"),
-            "fs.readDir": lambda: jail.read_dir(op.path),
-            "fs.stat": lambda: jail.stat(op.path),
-            "fs.mkdir": lambda: jail.mkdir(op.path, recursive=op.recursive),
-            "fs.remove": lambda: jail.remove(op.path, recursive=op.recursive),
-        }
-        pending: Awaitable[Any] = asyncio.to_thread(operations[kind])
-        return await pending
+            job: Callable[[], Any] = lambda: jail.write(  # noqa: E731
+                write.path, data, append=write.append, create=write.create,
+                create_new=write.createNew,
+            )  # fmt: skip
+        else:
+            op = _convert(payload, PathPayload)
+            operations: dict[str, Callable[[], Any]] = {
+                "fs.readFile": lambda: {"base64": base64.b64encode(jail.read(op.path)).decode()},
+                "fs.readTextFile": lambda: jail.read(op.path).decode("utf-8", "replace"),
+                "fs.readDir": lambda: jail.read_dir(op.path),
+                "fs.stat": lambda: jail.stat(op.path),
+                "fs.mkdir": lambda: jail.mkdir(op.path, recursive=op.recursive),
+                "fs.remove": lambda: jail.remove(op.path, recursive=op.recursive),
+            }
+            job = operations[kind]
+        if kind not in _MUTATING:
+            return await asyncio.to_thread(_host_errors, job, kind)
+        # One change at a time per function: the jail's ledger is locked for the change anyway,
+        # and queueing here keeps waiting changes off the worker threads other functions need.
+        lock = self._write_locks.get(spec.function_id)
+        if lock is None:
+            lock = self._write_locks[spec.function_id] = asyncio.Lock()
+        async with lock:
+            return await asyncio.to_thread(_host_errors, job, kind)
+
+
+_MUTATING = frozenset({"fs.writeFile", "fs.mkdir", "fs.remove"})
+
+
+def _host_errors(job: Callable[[], Any], kind: str) -> Any:
+    """Runs a file operation; an OS error the jail did not map becomes a clean JavaScript error
+    (its errno's class and text), never Python's own message with descriptor numbers."""
+    try:
+        return job()
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else "the operation failed"
+        raise HostOpError(ERRNO_TYPES.get(error.errno or 0, "Error"), f"{reason}: {kind}") from None
 
 
 def _convert(raw: Any, type_: type[Any]) -> Any:

@@ -18,6 +18,9 @@
   const { toResponse } = g.__flux_response;
   const deno = g.__flux_deno;
   const { PermissionDenied, NotFound } = deno;
+  const web = g.__flux_web; // deleted after the capability shims load (prelude.py)
+  const entryForms = g.__flux_entry;
+  delete g.__flux_entry;
   delete g.__flux_memory;
   delete g.__flux_notify;
   delete g.__flux_format;
@@ -380,19 +383,13 @@
   const exportsObject = {};
   define(g, "__flux_exports", exportsObject);
 
-  function resolveEntry() {
-    const candidate = exportsObject.default;
-    if (typeof candidate === "function") return { kind: "handler", fn: candidate };
-    if (candidate && typeof candidate === "object" && typeof candidate.fetch === "function") {
-      return { kind: "fetch", fn: (request) => candidate.fetch(request, deno.envObject(), {}) };
-    }
-    if (typeof exportsObject.handler === "function") return { kind: "handler", fn: exportsObject.handler };
-    const served = deno.served();
-    if (served) return { kind: "fetch", fn: (request) => served(request, {}) };
-    return null;
-  }
-
   let entry = null;
+
+  // What the serve and module forms get besides the request: `env` and `ctx` for
+  // `export default { fetch }`, `info` for Deno.serve.
+  function callContext() {
+    return { env: deno.envObject(), ctx: {}, info: {} };
+  }
 
   function start(callId, request) {
     calls.set(callId, {
@@ -408,8 +405,9 @@
     lastOwner = callId;
     let result;
     try {
-      const input = entry.kind === "fetch" ? web.requestFromPlain(request) : request;
-      result = { [name]: () => entry.fn(input) }[name]();
+      const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
+      const context = entry.kind === "web" ? callContext() : undefined;
+      result = { [name]: () => entry.fn(input, context) }[name]();
     } catch (error) {
       current = saved;
       fail(callId, error);
@@ -502,15 +500,12 @@
 
   /** Checks that loaded user code has an entry point; returns its kind or throws. */
   function checkEntry() {
-    entry = resolveEntry();
-    if (entry === null) {
-      const fn = globalHandler();
-      if (fn) entry = { kind: "handler", fn };
-    }
+    entry = entryForms.resolve(exportsObject, globalHandler);
     if (entry === null) {
       throw new TypeError(
         "no handler found: define `function handler(req)`, `export default` a function or " +
-          "`{ fetch }`, `export function handler`, or call `Deno.serve(fn)`",
+          "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
+          '`addEventListener("fetch", ...)`',
       );
     }
     return entry.kind;
@@ -537,9 +532,9 @@
     const request = { method: "GET", url: "http://warm.up/", headers: {}, body: "", params: {} };
     const saved = entry;
     try {
-      entry = { kind: "handler", fn: () => ({ status: 200, body: "" }) };
+      entry = { kind: "plain", fn: () => ({ status: 200, body: "" }) };
       step(stringify({ start: [[-1, request]] }));
-      entry = { kind: "handler", fn: async () => "warm" };
+      entry = { kind: "plain", fn: async () => "warm" };
       step(stringify({ start: [[-2, request]] }));
     } finally {
       entry = saved;

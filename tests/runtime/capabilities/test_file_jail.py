@@ -11,7 +11,8 @@ import pytest
 from flux_edge.runtime import Permissions
 from tests.runtime.capabilities.conftest import RunFunction, answer
 
-QUOTA = 1000
+ENTRY = 4096  # what each file or directory costs in the quota besides its bytes
+QUOTA = 3 * ENTRY + 1000
 
 TRY = """
   try {{ const value = await {call}; return ["ok", value === undefined ? null : String(value)]; }}
@@ -125,9 +126,9 @@ async def test_the_directory_itself_cannot_be_removed(run_js: RunFunction, tmp_p
 
 async def test_writes_past_the_quota_are_refused(run_js: RunFunction, tmp_path: Path):
     result = await run_js(f"""
-        await Deno.writeTextFile("a.txt", "x".repeat({QUOTA - 100}));
+        await Deno.writeTextFile("a.txt", "x".repeat({QUOTA - ENTRY - 100}));
         // Replacing a file counts its new size, not both.
-        await Deno.writeTextFile("a.txt", "y".repeat({QUOTA - 50}));
+        await Deno.writeTextFile("a.txt", "y".repeat({QUOTA - ENTRY - 50}));
         const errors = [];
         for (const write of [
           () => Deno.writeTextFile("b.txt", "z".repeat(51)),
@@ -135,12 +136,36 @@ async def test_writes_past_the_quota_are_refused(run_js: RunFunction, tmp_path: 
         ]) {{
           try {{ await write(); }} catch (e) {{ errors.push([e.name, e instanceof Deno.errors.QuotaExceeded]); }}
         }}
-        await Deno.writeTextFile("c.txt", "z".repeat(50));  // exactly at the quota
+        await Deno.writeTextFile("a.txt", "z".repeat(50), {{ append: true }});  // exactly at it
         return errors;
     """)
     assert answer(result) == [["QuotaExceeded", True], ["QuotaExceeded", True]]
     jail = tmp_path / "jail"
-    assert sum(p.stat().st_size for p in jail.iterdir()) == QUOTA
+    files = list(jail.iterdir())
+    assert sum(p.stat().st_size for p in files) + ENTRY * len(files) == QUOTA
+
+
+async def test_entries_count_in_the_quota_and_removing_gives_it_back(
+    run_js: RunFunction, tmp_path: Path
+):
+    result = await run_js("""
+        const seen = [];
+        const attempt = async (f) => {
+          try { await f(); seen.push("ok") } catch (e) { seen.push(e.name) }
+        };
+        await attempt(() => Deno.mkdir("a/b/c", { recursive: true }));  // three entries: full
+        await attempt(() => Deno.writeTextFile("empty", ""));  // an empty file is an entry too
+        await attempt(() => Deno.mkdir("d"));
+        await attempt(() => Deno.remove("a", { recursive: true }));
+        await attempt(() => Deno.writeTextFile("f", "x".repeat(1000)));
+        await attempt(() => Deno.mkdir("d"));
+        await attempt(() => Deno.mkdir("e"));
+        return seen;
+    """)
+    assert answer(result) == [
+        "ok", "QuotaExceeded", "QuotaExceeded", "ok", "ok", "ok", "ok"
+    ]  # fmt: skip
+    assert (tmp_path / "jail.usage").read_text() == str(3 * ENTRY + 1000)
 
 
 async def test_reading_needs_allow_read(run_js: RunFunction, tmp_path: Path):

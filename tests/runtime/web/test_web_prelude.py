@@ -12,7 +12,7 @@ from flux_edge.runtime.webapi import web_prelude_source
 from ._jsload import entropy_script
 
 # The globals through which web files hand internals to later ones; each is deleted by its last reader.
-HANDOFF_GLOBALS = ["__flux_entropy", "__flux_webutil", "__flux_url", "__flux_crypto"]
+HANDOFF_GLOBALS = ["__flux_entropy", "__flux_webutil", "__flux_url", "__flux_crypto", "__flux_blob"]
 
 
 async def test_the_web_prelude_leaves_only_the_boundary_internals_for_the_core_prelude() -> None:

@@ -1,99 +1,34 @@
-// The Fetch "Body" mixin shared by Request and Response, and a minimal Blob. A body is held as
-// bytes until a ReadableStream is asked for (`body`) or given (`new Response(stream)`); see
-// "Body state" below.
+// The Fetch "Body" mixin shared by Request and Response (Blob and File are blob.js's, FormData
+// formdata.js's). A body is held as bytes until a ReadableStream is asked for (`body`) or given
+// (`new Response(stream)`); see "Body state" below.
 (function (global) {
   'use strict';
 
-  const { Uint8Array, TypeError, Object, Symbol, String, Promise, JSON } = global;
+  const { Uint8Array, TypeError, Object, String, Promise, JSON } = global;
   const webInternals = global.__flux_web;
   if (webInternals === undefined) throw new Error('body.js: load headers.js first (it makes __flux_web)');
   const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
-  // encoding.js and url.js load earlier.
-  const earlierGlobal = earlierGlobals('TextEncoder', 'TextDecoder', 'URLSearchParams');
+  // url.js loads earlier.
+  const earlierGlobal = earlierGlobals('URLSearchParams');
 
-  let encoder;
-  let decoder;
-  const utf8Encode = (text) => (encoder ??= new (earlierGlobal('TextEncoder'))()).encode(text);
-  const utf8Decode = (bytes) => (decoder ??= new (earlierGlobal('TextDecoder'))()).decode(bytes);
+  // The streams, loaded on first use (streams_lazy.js); this is the last reader of the hooks.
+  const streamsHooks = global.__flux_streams;
+  delete global.__flux_streams;
+  const streams = streamsHooks.load;
 
-  // ---- Blob ----
-  let blobBytes;
-  let isBlob;
-
-  class Blob {
-    #bytes;
-    #type;
-
-    constructor(blobParts = undefined, options = undefined) {
-      const chunks = [];
-      if (blobParts !== undefined) {
-        if (blobParts === null || typeof blobParts !== 'object' || typeof blobParts[Symbol.iterator] !== 'function') {
-          throw new TypeError("Failed to construct 'Blob': blobParts must be a sequence");
-        }
-        for (const part of blobParts) {
-          if (part !== null && typeof part === 'object' && #bytes in part) {
-            chunks.push(part.#bytes);
-            continue;
-          }
-          const bytes = bufferSourceBytes(part);
-          chunks.push(bytes !== undefined ? bytes.slice() : utf8Encode(String(part)));
-        }
-      }
-      this.#bytes = concat(chunks);
-      const type = options === undefined || options === null || options.type === undefined ? '' : String(options.type);
-      // The File API: a type with characters outside U+0020..U+007E becomes the empty string.
-      this.#type = /^[\x20-\x7e]*$/.test(type) ? type.toLowerCase() : '';
-    }
-
-    static {
-      blobBytes = (blob) => blob.#bytes;
-      isBlob = (value) => value !== null && typeof value === 'object' && #bytes in value;
-    }
-
-    get size() { return this.#bytes.length; }
-    get type() { return this.#type; }
-
-    slice(start = undefined, end = undefined, contentType = undefined) {
-      const size = this.#bytes.length;
-      const clamp = (value, fallback) => {
-        if (value === undefined) return fallback;
-        const n = Math.trunc(Number(value)) || 0;
-        return n < 0 ? Math.max(size + n, 0) : Math.min(n, size);
-      };
-      const from = clamp(start, 0);
-      const to = Math.max(clamp(end, size), from);
-      return new Blob([this.#bytes.subarray(from, to)], { type: contentType === undefined ? '' : contentType });
-    }
-
-    text() { return Promise.resolve(utf8Decode(this.#bytes)); }
-    arrayBuffer() { return Promise.resolve(this.#bytes.slice().buffer); }
-    bytes() { return Promise.resolve(this.#bytes.slice()); }
-    stream() { return webInternals.streams().streamFromBytes(this.#bytes).object; }
-  }
-
-  function concat(chunks) {
-    if (chunks.length === 1) return chunks[0];
-    let length = 0;
-    for (const chunk of chunks) length += chunk.length;
-    const out = new Uint8Array(length);
-    let offset = 0;
-    for (const chunk of chunks) {
-      out.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return out;
-  }
+  // blob.js hands over its internals and the UTF-8 helpers; this is their last reader.
+  const { blobBytes, isBlob, newBlob, utf8Encode, utf8Decode } = global.__flux_blob;
+  delete global.__flux_blob;
 
   // ---- Body state ----
   // { bytes: Uint8Array | null, stream: ReadableStream | null, used }. A body is bytes (what the
   // isolate boundary, strings and buffers give) until something asks for a stream: `body` makes a
   // ReadableStream over the bytes on first access, and from then on the stream is the body (reads
   // disturb it). A body given as a ReadableStream has only the stream. `bytes` is never written
-  // after extraction, so clones share it; every consumer gets a copy. The streams load lazily
-  // (web.streams()), so a function that only calls text() or json() never loads them.
-  const newBodyState = (bytes, stream = null) => ({ bytes, stream, used: false });
+  // after extraction, so clones share it; every consumer gets a copy. The streams load on first
+  // use (web.streams()), so a function that only calls text() or json() never loads them.
+  const newBodyState = (bytes, stream = null) => ({ bytes, stream: stream ?? null, used: false });
   const isNullBody = (state) => state.bytes === null && state.stream === null;
-  const streams = () => webInternals.streams();
   const streamRecord = (stream) => streams().streamOf(stream);
 
   function unusable(state) {
@@ -117,17 +52,15 @@
   }
 
   // Whether `value` is a ReadableStream. Before the streams load, no value can be one.
-  const isReadableStream = (value) => webInternals.streamsLoaded() && streamRecord(value) !== undefined;
+  const isReadableStream = (value) => streamsHooks.loaded() && streamRecord(value) !== undefined;
 
-  // The whole body: synchronously (a Uint8Array) for bytes, else a promise of one.
-  function bodyBytes(state) {
-    if (state.stream === null) return takeBytes(state);
+  // The whole body of a stream body (a promise of a Uint8Array); bytes bodies use takeBytes.
+  function streamBodyBytes(state) {
     if (unusable(state)) throw new TypeError('Body has already been used');
-    const S = streams();
-    return S.readAllBytes(streamRecord(state.stream));
+    return streams().readAllBytes(streamRecord(state.stream));
   }
 
-  // Fetch "extract a body": the bytes and the Content-Type to default to (or null).
+  // Fetch "extract a body": the bytes (or the stream) and the Content-Type to default to (or null).
   function extractBody(object) {
     if (typeof object === 'string') return { bytes: utf8Encode(object), stream: null, type: 'text/plain;charset=UTF-8' };
     if (isBlob(object)) return { bytes: blobBytes(object), stream: null, type: object.type === '' ? null : object.type };
@@ -141,9 +74,7 @@
       if (streams().isUnusable(streamRecord(object))) throw new TypeError('The body stream is locked or already read');
       return { bytes: null, stream: object, type: null };
     }
-    if (typeof global.FormData === 'function' && object instanceof global.FormData) {
-      throw new TypeError('FormData bodies are not supported by flux-edge');
-    }
+    if (webInternals.isFormData(object)) return { stream: null, ...webInternals.encodeFormData(object) };
     return { bytes: utf8Encode(String(object)), stream: null, type: 'text/plain;charset=UTF-8' };
   }
 
@@ -156,7 +87,7 @@
         // A null body is never "used": reading it again yields empty content (Fetch "consume body").
         if (isNullBody(state)) return Promise.resolve(convert(new Uint8Array(0), self));
         if (state.stream === null) return Promise.resolve(convert(takeBytes(state), self));
-        return bodyBytes(state).then((all) => convert(all, self));
+        return streamBodyBytes(state).then((all) => convert(all, self));
       } catch (error) {
         return Promise.reject(error);
       }
@@ -175,10 +106,10 @@
       text() { return consume(this, (bytes) => utf8Decode(bytes)); },
       json() { return consume(this, (bytes) => JSON.parse(utf8Decode(bytes))); },
       blob() {
-        return consume(this, (bytes, self) => new Blob([bytes], { type: headersOf(self).get('content-type') ?? '' }));
+        return consume(this, (bytes, self) => newBlob(bytes.slice(), headersOf(self).get('content-type') ?? ''));
       },
       formData() {
-        return consume(this, () => { throw new TypeError('formData() is not supported by flux-edge'); });
+        return consume(this, (bytes, self) => webInternals.parseFormData(bytes, headersOf(self).get('content-type')));
       },
     };
     for (const name of Object.getOwnPropertyNames(members)) {
@@ -192,6 +123,7 @@
   defineHidden(webInternals, 'extractBody', extractBody);
   defineHidden(webInternals, 'installBody', installBody);
   defineHidden(webInternals, 'isNullBody', isNullBody);
+  defineHidden(webInternals, 'attachStreamsHost', streamsHooks.attachHost);
   defineHidden(webInternals, 'isReadableStream', isReadableStream);
   // A second state for clone(): over the same (never written) bytes, or one branch of a tee.
   defineHidden(webInternals, 'cloneBodyState', (state) => {
@@ -211,7 +143,10 @@
     return moved;
   });
   // The body at the isolate boundary: null, a Uint8Array, or a promise of one (a stream body).
-  defineHidden(webInternals, 'consumeBodyBytes', (state) => (isNullBody(state) ? null : bodyBytes(state)));
+  defineHidden(webInternals, 'consumeBodyBytes', (state) => {
+    if (isNullBody(state)) return null;
+    return state.stream === null ? takeBytes(state) : streamBodyBytes(state);
+  });
   // A stream body (not bytes) for a streamed response: a chunk reader, or null.
   defineHidden(webInternals, 'bodyChunkReader', (state) => {
     if (state.stream === null) return null;
@@ -219,6 +154,4 @@
     return streams().chunkReader(streamRecord(state.stream));
   });
   defineHidden(webInternals, 'utf8Encode', utf8Encode);
-
-  defineInterface('Blob', Blob);
 })(globalThis);

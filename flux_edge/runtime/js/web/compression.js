@@ -6,7 +6,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, TypeError, String, Uint8Array } = global;
+  const { Object, TypeError, String, Uint8Array } = flux.intrinsics;
   const S = flux.streams;
   const { react } = S;
   const toBase64 = Uint8Array.prototype.toBase64;
@@ -71,4 +71,5 @@
 
   defineCodecClass('CompressionStream', 'compress');
   defineCodecClass('DecompressionStream', 'decompress');
+  return S.exports; // the last streams file: webutil.defineLazyGlobals defines these globals
 })

@@ -3,7 +3,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, TypeError, RangeError, Symbol, Reflect, ArrayBuffer, Uint8Array, DataView, Math } = global;
+  const { Object, TypeError, RangeError, Symbol, Reflect, ArrayBuffer, Uint8Array, DataView, Math } = flux.intrinsics;
   const S = flux.streams;
   const { Queue, react, resolved, rejected, newPromise, promiseCall, INTERNAL } = S;
   const illegal = () => new TypeError('Illegal invocation');
@@ -22,7 +22,7 @@
   const TYPED = Object.create(null);
   for (const name of ['Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array', 'Uint16Array', 'Int32Array',
     'Uint32Array', 'Float16Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array']) {
-    if (typeof global[name] === 'function') TYPED[name] = global[name];
+    if (typeof flux.intrinsics[name] === 'function') TYPED[name] = flux.intrinsics[name];
   }
 
   // {buffer, byteOffset, byteLength, elementSize, ctor, length} of an ArrayBufferView, else undefined.

@@ -1,30 +1,30 @@
 // Loads the streams files (and the APIs built on them) on first use, so a function that never
-// touches a stream does not pay for compiling and running them at boot. The stream interfaces
-// are accessors on the global object until then; the first read or write of any of them runs the
-// files (webapi.py puts them where the STREAM FILES marker is, each as a function of
-// `(global, flux)`). The files see `global`: the global object's values as they were when the
-// prelude ran, so user code replacing a global before the first use cannot change how streams
-// behave; and `flux`: internals no user code can reach (the shared helpers, abort algorithms,
-// the host bridge for compression). body.js and request_response.js reach the streams through
-// `__flux_web.streams()`.
+// touches a stream pays almost nothing for them at boot: webapi.py puts their sources here as
+// strings (STREAM SOURCES marker), which webutil.defineLazyGlobals evaluates when one of the
+// globals is first read or written. The files are functions of `(global, flux)`: `flux` holds
+// what no user code can reach (the shared helpers, abort algorithms, the host bridge for
+// compression) and `flux.intrinsics`, the global object's values as they were when the prelude
+// ran, so user code replacing a global before the first use cannot change how streams behave.
+// blob.js and body.js reach the streams through the internal global `__flux_streams`, which
+// body.js deletes.
 (function (global) {
   'use strict';
 
-  const { Object, Promise } = global;
+  const { Object, Promise, TypeError } = global;
   const webutil = global.__flux_webutil;
-  const web = global.__flux_web;
   const abort = global.__flux_abort;
   delete global.__flux_abort;
-  const { defineHidden } = webutil;
 
-  const snapshot = Object.create(null);
+  const intrinsics = Object.create(null);
   for (const name of Object.getOwnPropertyNames(global)) {
     const descriptor = Object.getOwnPropertyDescriptor(global, name);
-    if ('value' in descriptor) snapshot[name] = descriptor.value;
+    if ('value' in descriptor) intrinsics[name] = descriptor.value;
   }
 
   const flux = {
+    __proto__: null,
     webutil,
+    intrinsics,
     promiseThen: Promise.prototype.then,
     AbortController: global.AbortController,
     isAbortSignal: abort.isSignal,
@@ -45,39 +45,24 @@
     'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream', 'CompressionStream',
     'DecompressionStream',
   ];
+  const SOURCES = /* STREAM SOURCES */ [];
 
-  let loaded = false;
-  function load() {
-    if (!loaded) {
-      loaded = true;
-      const files = [
-        /* STREAM FILES */
-      ];
-      for (const file of files) file(snapshot, flux);
-    }
-    return flux.streams;
-  }
+  const load = webutil.defineLazyGlobals(NAMES, SOURCES, flux);
 
-  for (const name of NAMES) {
-    Object.defineProperty(global, name, {
-      get() {
+  Object.defineProperty(global, '__flux_streams', {
+    value: Object.freeze({
+      // The streams' internals (flux.streams), loading them first if need be.
+      load: () => {
         load();
-        return global[name];
+        return flux.streams;
       },
-      set(value) {
-        load();
-        global[name] = value;
+      loaded: () => flux.streams !== null,
+      // core.js's host bridge, handed over (through body.js) once core.js has made it.
+      attachHost: (host) => {
+        flux.hostCall = host.hostCall;
+        flux.hostOwner = host.owner;
       },
-      enumerable: false,
-      configurable: true,
-    });
-  }
-
-  defineHidden(web, 'streams', load);
-  defineHidden(web, 'streamsLoaded', () => loaded);
-  // core.js's host bridge, handed over by prelude.py once core.js has made it.
-  defineHidden(web, 'attachHost', (host) => {
-    flux.hostCall = host.hostCall;
-    flux.hostOwner = host.owner;
+    }),
+    configurable: true,
   });
 })(globalThis);

@@ -4,7 +4,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { TypeError, Uint8Array } = global;
+  const { TypeError, Uint8Array } = flux.intrinsics;
   const S = flux.streams;
   const { react, resolved, newPromise, deferred, markHandled } = S;
   const microtask = (fn) => { react(S.UNDEFINED, fn); };

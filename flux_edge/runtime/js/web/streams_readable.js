@@ -5,7 +5,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, TypeError, RangeError, String, Symbol, Reflect, Boolean } = global;
+  const { Object, TypeError, RangeError, String, Symbol, Reflect, Boolean } = flux.intrinsics;
   const S = flux.streams;
   const { Queue, react, resolved, rejected, newPromise, deferred, markHandled, promiseCall } = S;
   const INTERNAL = (S.INTERNAL = Object.freeze({}));
@@ -361,7 +361,7 @@
       const transfer = dict.transfer === undefined ? [] : [...dict.transfer];
       if (!c.owning && transfer.length > 0) throw new TypeError('Only an owning stream can transfer chunks');
       if (!canCloseOrEnqueue(c)) throw new TypeError('The stream is not in a state that permits enqueue');
-      if (c.owning) chunk = global.structuredClone(chunk, { transfer });
+      if (c.owning) chunk = flux.intrinsics.structuredClone(chunk, { transfer });
       defaultControllerEnqueue(c, chunk);
     }
 

@@ -2,7 +2,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, TypeError, RangeError, Reflect } = global;
+  const { Object, TypeError, RangeError, Reflect } = flux.intrinsics;
   const S = flux.streams;
   const { react, resolved, rejected, deferred, promiseCall, INTERNAL } = S;
   const illegal = () => new TypeError('Illegal invocation');

@@ -6,9 +6,14 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, Promise, TypeError, RangeError, Number, Symbol, ArrayBuffer, Uint8Array, Reflect, Math } = global;
+  const { Object, Promise, TypeError, RangeError, Number, Symbol, ArrayBuffer, Uint8Array, Reflect, Math } = flux.intrinsics;
   const { defineInterface, requireArguments } = flux.webutil;
   const S = (flux.streams = Object.create(null));
+  S.exports = Object.create(null);
+  S.defineInterface = (name, ctor) => {
+    defineInterface(name, ctor);
+    S.exports[name] = ctor;
+  };
 
   // ---- promises ----
   const then = flux.promiseThen;
@@ -188,7 +193,7 @@
     for (const name of ['highWaterMark', 'size']) {
       Object.defineProperty(C.prototype, name, { ...Object.getOwnPropertyDescriptor(C.prototype, name), enumerable: true });
     }
-    defineInterface(C.name, C);
+    S.defineInterface(C.name, C);
   }
 
   // Makes the listed prototype members enumerable, as WebIDL operations and attributes are.
@@ -199,5 +204,4 @@
       Object.defineProperty(proto, name, d);
     }
   };
-  S.defineInterface = defineInterface;
 })

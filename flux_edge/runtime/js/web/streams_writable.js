@@ -3,7 +3,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { Object, TypeError, RangeError, Reflect } = global;
+  const { Object, TypeError, RangeError, Reflect } = flux.intrinsics;
   const S = flux.streams;
   const { Queue, react, resolved, rejected, deferred, markHandled, promiseCall, INTERNAL } = S;
   const illegal = () => new TypeError('Illegal invocation');

@@ -2,7 +2,7 @@
 (function (global) {
   "use strict";
 
-  const { defineGlobal } = global.__flux_webutil;
+  const { defineGlobal, cloneHooks } = global.__flux_webutil;
 
   const DOMExceptionCtor = global.DOMException;
   const MapCtor = Map;
@@ -154,6 +154,13 @@
       return copy;
     }
 
+    for (const hook of cloneHooks) {
+      const hooked = hook(value);
+      if (hooked !== undefined) {
+        memory.set(value, hooked);
+        return hooked;
+      }
+    }
     const tag = objectToString.call(value);
     let copy;
     if (tag === "[object ArrayBuffer]" && hasBrand(bufferByteLength, value)) {

@@ -3,7 +3,7 @@
 (function (global, flux) {
   'use strict';
 
-  const { TypeError, String, Uint8Array } = global;
+  const { TypeError, String, Uint8Array } = flux.intrinsics;
   const S = flux.streams;
   const { TextEncoder, TextDecoder } = flux;
   const illegal = () => new TypeError('Illegal invocation');

@@ -443,6 +443,9 @@
 
   Object.assign(internals, {
     S,
+    newRecord,
+    isSpecialScheme,
+    defaultPort,
     basicParse,
     serializeURL,
     serializePath,

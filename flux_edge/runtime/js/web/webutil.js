@@ -81,6 +81,34 @@
     };
   };
 
+  // Globals whose files load on first use (webapi.py LAZY_WEB_FILES): each name is an accessor
+  // until first read, which evaluates the sources (function expressions called in order with the
+  // global and `context`, the last returning the exports) and turns every name into a plain global.
+  // Prelude code captured `evaluate` now, so user code replacing `eval` cannot interfere.
+  const evaluate = global.eval;
+  const defineLazyGlobals = (names, sources, context) => {
+    let exports = null;
+    const load = () => {
+      if (exports === null) {
+        for (const source of sources) exports = evaluate(source)(global, context);
+        for (const name of names) defineGlobal(name, exports[name]);
+      }
+      return exports;
+    };
+    for (const name of names) {
+      Object.defineProperty(global, name, {
+        get: () => load()[name],
+        set: (value) => {
+          load();
+          defineGlobal(name, value);
+        },
+        enumerable: false,
+        configurable: true,
+      });
+    }
+    return load; // for prelude code that needs the files loaded (body.js for streams)
+  };
+
   defineGlobal(
     "__flux_webutil",
     Object.freeze({
@@ -90,6 +118,10 @@
       requireArguments,
       bufferSourceBytes,
       earlierGlobals,
+      defineLazyGlobals,
+      // structuredClone asks each hook (value) => clone | undefined before its own rules, so files
+      // loaded after it (blob.js) can make their objects cloneable.
+      cloneHooks: [],
     }),
   );
 })(globalThis);

@@ -7,8 +7,8 @@ from typing import Final
 
 from tree_sitter import Node
 
-from flux_edge.runtime._edits import Edit
-from flux_edge.runtime._syntax import text
+from flux_edge.runtime.codeforms.edits import Edit
+from flux_edge.runtime.codeforms.syntax import text
 
 # Run by tree-sitter in C (a Python walk over every node of a large file is far slower), in one
 # pass with MODULES_QUERY: each pass over a 5 MiB file's tree costs about a third of a second.
@@ -175,7 +175,7 @@ def _decorator(node: Node, source: bytes) -> Iterator[Edit]:
 
 
 def _enum(node: Node, source: bytes) -> Iterator[Edit]:
-    from flux_edge.runtime._enums import enum_edit
+    from flux_edge.runtime.codeforms.enums import enum_edit
 
     yield enum_edit(node, source)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flux_edge.runtime._syntax import LINE_TERMINATORS, error_at, utf16_len
+from flux_edge.runtime.codeforms.syntax import LINE_TERMINATORS, error_at, utf16_len
 
 # Every ASCII byte but CR and LF becomes a space.
 _ASCII_BLANK = bytes(b if b in (0x0A, 0x0D) else 0x20 for b in range(128)) + bytes(128)

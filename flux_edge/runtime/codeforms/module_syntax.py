@@ -10,9 +10,9 @@ from typing import Final
 
 from tree_sitter import Node
 
-from flux_edge.runtime._edits import Edit
-from flux_edge.runtime._syntax import text
-from flux_edge.runtime._typescript import erase, is_type_only, reject
+from flux_edge.runtime.codeforms.edits import Edit
+from flux_edge.runtime.codeforms.syntax import text
+from flux_edge.runtime.codeforms.typescript import erase, is_type_only, reject
 
 MODULES_QUERY: Final = """
 (import_statement) @import

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from tree_sitter import Node
 
-from flux_edge.runtime._edits import apply
-from flux_edge.runtime._modules import MODULES_QUERY, module_form
-from flux_edge.runtime._syntax import (
+from flux_edge.runtime.codeforms.edits import apply
+from flux_edge.runtime.codeforms.module_syntax import MODULES_QUERY, module_form
+from flux_edge.runtime.codeforms.syntax import (
     TYPESCRIPT,
     captures,
     error_at,
@@ -19,10 +19,9 @@ from flux_edge.runtime._syntax import (
     jsx_error,
     parse,
 )
-from flux_edge.runtime._typescript import TYPES_QUERY, type_edits
-from flux_edge.runtime.types import CodeError
+from flux_edge.runtime.codeforms.typescript import TYPES_QUERY, type_edits
 
-__all__ = ["CodeError", "compile_source"]
+__all__ = ["compile_source"]
 
 
 def compile_source(source: str) -> str:

@@ -6,8 +6,8 @@ import json
 
 from tree_sitter import Node
 
-from flux_edge.runtime._edits import Edit
-from flux_edge.runtime._syntax import text
+from flux_edge.runtime.codeforms.edits import Edit
+from flux_edge.runtime.codeforms.syntax import text
 
 _UNSUPPORTED = (
     "enum member {name} has a computed value: only number and string literals are supported"
