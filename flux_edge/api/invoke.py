@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import HttpMethod, Request, Response, route
+from litestar.response import Stream
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from flux_edge.api.access_log import note_access
@@ -13,6 +15,7 @@ from flux_edge.api.errors import error_response
 from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import InvokeResult, RuntimeUnavailableError
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.service.invocations import CallInput
 
 _JSON_START = (b"{", b"[")
@@ -34,6 +37,7 @@ def call_input(request: Request[Any, Any, Any], body: bytes) -> CallInput:
         headers=headers,
         body=body.decode("utf-8", "replace"),
         params=params,
+        stream_response=True,
     )
 
 
@@ -100,6 +104,15 @@ def result_response(result: InvokeResult, execution_id: str) -> Response[Any]:
     """The HTTP response for what a function returned (shared by every invocation route)."""
     headers = dict(result.headers)
     headers["x-flux-execution-id"] = execution_id
+    if result.stream is not None:
+        # Sent as the function produces it (chunked); see flux_edge.runtime.streaming.
+        media_type = headers.pop("content-type", None) or "application/octet-stream"
+        return Stream(
+            _chunks(result.stream),
+            status_code=result.status_code,
+            headers=headers,
+            media_type=media_type,
+        )
     if result.status_code == HTTP_204_NO_CONTENT:
         return Response(content=b"", status_code=204, headers=headers)
     return Response(
@@ -108,3 +121,15 @@ def result_response(result: InvokeResult, execution_id: str) -> Response[Any]:
         headers=headers,
         media_type=_media_type(headers, result.body),
     )
+
+
+async def _chunks(stream: ResponseStream) -> AsyncIterator[bytes]:
+    """The body of a streamed response. The server pulls a chunk only when the client has taken
+    the previous ones, which is the back-pressure; a client that goes away stops the function's
+    stream; a stream that fails raises, which cuts the connection (the client sees a truncated
+    body, not a clean end)."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        await stream.aclose()

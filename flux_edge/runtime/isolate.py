@@ -15,6 +15,7 @@ lower-level `_register_js_notification` of mini-racer 0.14 (pinned below 0.15 fo
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import time
 from collections import deque
@@ -38,11 +39,14 @@ from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     broken_result,
+    head_result,
     interrupted_result,
     memory_result,
     result_from_payload,
+    stream_end_result,
     timeout_result,
 )
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
 
 log = structlog.get_logger("flux_edge.runtime")
@@ -86,7 +90,17 @@ class HostOpError(Exception):
 
 
 class _Call:
-    __slots__ = ("deadline", "future", "id", "request", "sent", "started", "timer")
+    __slots__ = (
+        "deadline",
+        "future",
+        "head",
+        "id",
+        "request",
+        "sent",
+        "started",
+        "stream",
+        "timer",
+    )
 
     def __init__(self, call_id: int, request: InvokeRequest, deadline: float) -> None:
         self.id = call_id
@@ -96,6 +110,8 @@ class _Call:
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.sent = False  # included in a step (JavaScript may have started it)
+        self.stream: ResponseStream | None = None  # a streamed response's body, after its head
+        self.head: InvokeResult | None = None
 
 
 Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]"], None]
@@ -106,6 +122,8 @@ class _StepOutput(msgspec.Struct):
     ops: list[tuple[int, int, str, Any]] = []
     timers: list[tuple[int, float]] = []
     cleared: list[int] = []
+    heads: list[tuple[int, dict[str, Any]]] = []  # streamed responses: status and headers
+    chunks: list[tuple[int, str]] = []  # streamed responses: body chunks, base64
     inflight: int = 0
     busyMs: float = 0
     known: list[int] | None = None  # after a recovery: the calls JavaScript still has
@@ -184,6 +202,8 @@ class Isolate:
         self._timer_handles: dict[int, asyncio.TimerHandle] = {}
         self._host_tasks: set[asyncio.Task[None]] = set()
         self._codecs: dict[int, CallCodecs] = {}  # per call: CompressionStream's zlib codecs
+        self._pulls: list[int] = []  # streamed responses: one chunk wanted (a credit) per entry
+        self._aborts: list[int] = []  # streamed responses the consumer stopped
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
         self.calls_started = 0
@@ -305,6 +325,8 @@ class Isolate:
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
         self._codecs.pop(call.id, None)
+        if call.stream is not None:
+            call.stream.end(result, failed=result.outcome != "success")
         if call.timer is not None:
             call.timer.cancel()
         if self._host is not None:
@@ -389,6 +411,10 @@ class Isolate:
             payload["timers"], self._due_timers = self._due_timers, []
         if expired:
             payload["cancel"] = expired
+        if self._pulls:
+            payload["pull"], self._pulls = self._pulls, []
+        if self._aborts:
+            payload["abort"], self._aborts = self._aborts, []
         if batch:
             payload["start"] = [(call.id, call.request) for call in batch]
             for call in batch:
@@ -470,6 +496,9 @@ class Isolate:
         if self._on_orphaned is None:
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
             return
+        if call.stream is not None:  # its head was sent: it cannot move to another isolate
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            return
         self._calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
@@ -505,10 +534,29 @@ class Isolate:
                 task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
                 self._host_tasks.add(task)
                 task.add_done_callback(self._host_tasks.discard)
+        for call_id, head in output.heads:
+            self._start_stream(call_id, head)
+        for call_id, chunk in output.chunks:
+            call = self._calls.get(call_id)
+            if call is not None and call.stream is not None:
+                call.stream.push(base64.b64decode(chunk))
         current = time.monotonic() if now is None else now
         for call_id, done in output.done:
             call = self._calls.get(call_id)
             if call is None:
+                continue
+            if call.head is not None:
+                ended = stream_end_result(
+                    self.spec,
+                    call.request,
+                    call.head,
+                    done,
+                    started=call.started,
+                    timed_out=call.deadline <= current,
+                )
+                if ended.limit is not None:
+                    self.retiring = True
+                self._resolve(call, ended.result)
                 continue
             outcome = result_from_payload(
                 self.spec,
@@ -523,6 +571,34 @@ class Isolate:
             self._resolve(call, outcome.result)
         if self.retiring and not self._calls:
             self.close()
+
+    def _start_stream(self, call_id: int, head: dict[str, Any]) -> None:
+        """A streamed response's head: the call's result resolves now, with a ResponseStream that
+        asks for chunks one credit at a time; the call stays in flight until the stream ends."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        result, valid = head_result(self.spec, call.request, head, call.started)
+        if not valid:
+            self._aborts.append(call_id)
+            self._want_step()
+            self._resolve(call, result)
+            return
+
+        def request_more() -> None:
+            if call_id in self._calls:
+                self._pulls.append(call_id)
+                self._want_step()
+
+        def abort() -> None:
+            if call_id in self._calls:
+                self._aborts.append(call_id)
+                self._want_step()
+
+        call.head = result
+        call.stream = ResponseStream(request_more, abort)
+        if not call.future.done():
+            call.future.set_result(msgspec.structs.replace(result, stream=call.stream))
 
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)

@@ -8,6 +8,7 @@ costs no commit either.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,9 @@ class CallInput:
     body: str
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
+    # stream is read to its end first (cron, WebSocket messages).
+    stream_response: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,7 @@ class InvocationService:
         self._metrics = metrics
         self._cache: dict[str, _Cached] = {}
         self._cache_counter = -1
+        self._streams: set[asyncio.Task[None]] = set()  # records written when streams end
 
     async def find(self, name: str) -> _Cached | None:
         """The function and its runtime spec, from the cache while nothing has changed."""
@@ -167,8 +172,43 @@ class InvocationService:
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            stream_response=call.stream_response,
         )
         result = await self._runtime.invoke(spec, request)
+        if result.stream is None:
+            self._record(record, spec, call, execution_id, executed_at, result)
+        else:
+            # A streamed response is recorded when its stream ends, fails or is stopped.
+            task = asyncio.get_running_loop().create_task(
+                self._record_stream(record, spec, call, execution_id, executed_at, result)
+            )
+            self._streams.add(task)
+            task.add_done_callback(self._streams.discard)
+        return result, execution_id
+
+    async def _record_stream(
+        self,
+        record: FunctionRecord,
+        spec: FunctionSpec,
+        call: CallInput,
+        execution_id: str,
+        executed_at: str,
+        head: InvokeResult,
+    ) -> None:
+        assert head.stream is not None
+        final = await head.stream.outcome()
+        self._record(record, spec, call, execution_id, executed_at, final)
+
+    def _record(
+        self,
+        record: FunctionRecord,
+        spec: FunctionSpec,
+        call: CallInput,
+        execution_id: str,
+        executed_at: str,
+        result: InvokeResult,
+    ) -> None:
+        """Queue the execution record of a finished call and count it."""
         self._store.enqueue_execution(
             ExecutionRecord(
                 id=execution_id,
@@ -201,4 +241,3 @@ class InvocationService:
                 limit=result.limit,
                 error=result.error_message,
             )
-        return result, execution_id

@@ -30,6 +30,7 @@
 
   const { stringify } = JSON;
   const parseJSON = JSON.parse;
+  const toBase64 = Uint8Array.prototype.toBase64;
   const OriginalError = Error;
   // Set by configure() when the isolate is given to a function (isolates boot before that, so a
   // spare with the prelude loaded can take a new function in about a millisecond).
@@ -259,13 +260,21 @@
   function finish(callId, payload) {
     const call = calls.get(callId);
     if (!call) return;
-    calls.delete(callId);
     if (call.reader && !call.ended) {
-      // A streamed body that did not end (timeout, abort, error): the function's stream is
-      // cancelled, so its cancel() runs and its producer stops.
+      // A streamed body that did not end (timeout, client gone): the function's stream is
+      // cancelled, so its cancel() runs (its console lines still count) and its producer stops.
       call.ended = true;
-      call.reader.cancel(new OriginalError("the response stream was cancelled")).catch(() => {});
+      const saved = current;
+      current = callId;
+      try {
+        call.reader.cancel(new OriginalError("the response stream was cancelled")).catch(() => {});
+      } catch {
+        // the function's cancel() threw: the call ends all the same
+      } finally {
+        current = saved;
+      }
     }
+    calls.delete(callId);
     dropTimersOf(callId);
     for (const [opId, op] of pendingOps) if (op.call === callId) pendingOps.delete(opId);
     payload.logs = call.logs.join("\n");
