@@ -10,7 +10,7 @@ import time
 import pytest
 
 from flux_edge.runtime import Runtime
-from flux_edge.runtime.streaming import WINDOW, ResponseStreamError
+from flux_edge.runtime.streaming import WINDOW, ResponseStream, ResponseStreamError
 
 from .conftest import make_request
 
@@ -35,6 +35,12 @@ Deno.serve(() => {
 """
 
 
+async def drain(stream: ResponseStream, into: list[bytes]) -> None:
+    """Collects the chunks of `stream` into `into` until it ends (or raises)."""
+    async for chunk in stream:
+        into.append(chunk)
+
+
 def streaming(**extra: object):
     return make_request(method="GET", stream_response=True, **extra)
 
@@ -42,7 +48,8 @@ def streaming(**extra: object):
 async def test_chunks_arrive_one_by_one_as_the_function_writes_them(runtime: Runtime, make_spec):
     result = await runtime.invoke(make_spec(TICKS), streaming())
     assert (result.status_code, result.headers["content-type"]) == (200, "text/event-stream")
-    assert result.stream is not None and result.body == b""
+    assert result.stream is not None
+    assert result.body == b""
     seen = []
     async for chunk in result.stream:
         # Each event was written by JavaScript before it got here, and not long before.
@@ -99,11 +106,10 @@ async def test_the_timeout_still_applies_and_cuts_the_stream(runtime: Runtime, m
     )
     result = await runtime.invoke(spec, streaming())
     assert result.stream is not None
-    received = b""
+    received: list[bytes] = []
     with pytest.raises(ResponseStreamError) as failure:
-        async for chunk in result.stream:
-            received += chunk
-    assert received.startswith(b"tick\ntick\n")
+        await drain(result.stream, received)
+    assert b"".join(received).startswith(b"tick\ntick\n")
     assert failure.value.result.outcome == "timeout"
     assert (await result.stream.outcome()).outcome == "timeout"
 
@@ -119,10 +125,9 @@ async def test_an_error_in_the_stream_ends_the_call_with_that_error(runtime: Run
     """)
     result = await runtime.invoke(spec, streaming())
     assert result.stream is not None
-    chunks = []
+    chunks: list[bytes] = []
     with pytest.raises(ResponseStreamError):
-        async for chunk in result.stream:
-            chunks.append(chunk)
+        await drain(result.stream, chunks)
     assert chunks == [b"first"]
     final = await result.stream.outcome()
     assert (final.outcome, final.error_message) == ("error", "RangeError: the feed broke")
@@ -137,8 +142,7 @@ async def test_a_chunk_that_is_not_bytes_fails_the_call(runtime: Runtime, make_s
     result = await runtime.invoke(spec, streaming())
     assert result.stream is not None
     with pytest.raises(ResponseStreamError):
-        async for _ in result.stream:
-            pass
+        await drain(result.stream, [])
     final = await result.stream.outcome()
     assert final.error_message == "TypeError: A response body chunk is not a Uint8Array"
 
