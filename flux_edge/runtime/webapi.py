@@ -84,12 +84,20 @@ STREAM_FILES = (
 _STREAM_MARKER = "/* STREAM SOURCES */ []"
 
 
+def _compact(source: str) -> str:
+    """The source without indentation and whole-line comments: every isolate holds these bytes
+    (as the string and in the prelude's script source), and the stream files have no multi-line
+    strings that this would change."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
 def web_file_source(name: str) -> str:
     """The script the WEB_FILES entry `name` contributes (streams_lazy.js with the sources in)."""
     source = (JS_DIR / name).read_text(encoding="utf-8")
     if name != "streams_lazy.js":
         return source
-    sources = [(JS_DIR / file).read_text(encoding="utf-8").strip() for file in STREAM_FILES]
+    sources = [_compact((JS_DIR / file).read_text(encoding="utf-8")) for file in STREAM_FILES]
     assert _STREAM_MARKER in source
     return source.replace(_STREAM_MARKER, json.dumps(sources))
 

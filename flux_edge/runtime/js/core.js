@@ -103,7 +103,7 @@
     const line = `console.${level}: ${formatArgs(args)}`;
     if (call.logBytes + line.length > maxLogBytes) {
       call.logTruncated = true;
-      call.logs.push(`console.${level}: …[log truncated: more than ${maxLogBytes} bytes]`);
+      call.logs.push(`console.${level}: \u2026[log truncated: more than ${maxLogBytes} bytes]`);
       return;
     }
     call.logBytes += line.length + 1;
