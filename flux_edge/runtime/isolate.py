@@ -55,6 +55,8 @@ log = structlog.get_logger("flux_edge.runtime")
 PROBE_SECONDS = 0.25
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
+# CompressionStream chunks up to this much base64 are (de)compressed on the event loop thread.
+_INLINE_CODEC_CHARS = 64 * 1024
 
 
 class HostBridge(Protocol):
@@ -528,7 +530,6 @@ class Isolate:
         for op_id, call_id, kind, op_payload in output.ops:
             call = self._calls.get(call_id)
             if call is not None and kind == "zlib":
-                # In-process C work of microseconds to a few milliseconds per chunk: no task.
                 self._run_codec(op_id, op_payload, call)
             elif call is not None:
                 task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
@@ -606,14 +607,27 @@ class Isolate:
         self._want_step()
 
     def _run_codec(self, op_id: int, payload: Any, call: _Call) -> None:
+        """A CompressionStream chunk: small ones inline (microseconds), big ones on a thread
+        (zlib and Brotli release the GIL; the event loop must not stall for a megabyte). A
+        codec's chunks come one at a time: JavaScript awaits each before sending the next."""
         codecs = self._codecs.get(call.id)
         if codecs is None:
             codecs = self._codecs[call.id] = CallCodecs(self.spec.memory_limit_mb * 1024 * 1024)
-        try:
-            self._io.append((op_id, True, codecs.run(payload)))
-        except CodecError as error:
-            self._io.append((op_id, False, {"type": error.type, "message": error.message}))
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str) and len(data) > _INLINE_CODEC_CHARS:
+            task = asyncio.get_running_loop().create_task(
+                self._codec_on_thread(op_id, payload, codecs)
+            )
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
+            return
+        self._io.append(_codec_answer(op_id, codecs, payload))
         self._want_step()
+
+    async def _codec_on_thread(self, op_id: int, payload: Any, codecs: CallCodecs) -> None:
+        self._io.append(await asyncio.to_thread(_codec_answer, op_id, codecs, payload))
+        if not self.closed:
+            self._want_step()
 
     async def _run_host_op(self, op_id: int, kind: str, payload: Any, call: _Call) -> None:
         try:
@@ -630,6 +644,13 @@ class Isolate:
             self._io.append((op_id, False, failure))
         if not self.closed:
             self._want_step()
+
+
+def _codec_answer(op_id: int, codecs: CallCodecs, payload: Any) -> tuple[int, bool, Any]:
+    try:
+        return (op_id, True, codecs.run(payload))
+    except CodecError as error:
+        return (op_id, False, {"type": error.type, "message": error.message})
 
 
 def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:
