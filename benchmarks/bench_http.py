@@ -19,10 +19,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument(
+        "--isolate-hosts",
+        choices=("on", "off"),
+        default="on",
+        help="off: isolates in the server process, to measure what the process boundary costs",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp) / "data", workers=args.workers)
+        server = start_server(
+            Path(tmp) / "data",
+            workers=args.workers,
+            extra_env={"FLUX_EDGE_ISOLATE_HOSTS": args.isolate_hosts},
+        )
         try:
             with server.admin() as admin:
                 created = admin.post(
@@ -52,8 +62,9 @@ def main() -> None:
     plain_rps = median([r.requests_per_second for r in plain])
     invoke_rps = median([r.requests_per_second for r in invoke])
     write_result(
-        "http_invoke",
+        "http_invoke" if args.isolate_hosts == "on" else "http_invoke_in_process",
         {
+            "isolate_hosts": args.isolate_hosts,
             "workers": args.workers,
             "connections": args.connections,
             "plain_rps": round(plain_rps),

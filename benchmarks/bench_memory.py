@@ -26,7 +26,7 @@ async def run(functions: int) -> dict[str, object]:
     await runtime.start()
     warm_up = FunctionSpec(function_id="warm", name="warm", version=1, compiled=TRIVIAL_HANDLER)
     request = InvokeRequest(
-        method="POST", url="http://bench/", headers={}, body=PAYLOAD.decode(), execution_id="e"
+        method="POST", url="http://bench/", headers=[], body=PAYLOAD, execution_id="e"
     )
     await runtime.invoke(warm_up, request)  # first-use costs (JIT, caches) out of the measurement
     gc.collect()

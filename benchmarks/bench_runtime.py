@@ -4,7 +4,9 @@ Both are measured in the same run with the same number of concurrent callers (cl
 caller awaits its call, then makes the next), spread over 1, 2 or 4 isolates: bare MiniRacers taken
 in turn for the raw figure, and as many functions (one warm isolate each) for ours. The raw figure is
 one `eval_cancelable` crossing per call doing the same JSON work, the floor a naive design pays.
-Target: ratio >= 0.6 for 1, 2 and 4 isolates.
+Target: ratio >= 0.6 for 1, 2 and 4 isolates. `HostedRuntime.invoke` (the server's default: the
+same Runtime inside isolate host processes) is measured alongside, to show what the process
+boundary costs; it has no target of its own (the HTTP benchmark is the end-to-end figure).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from _common import PAYLOAD, TRIVIAL_HANDLER, write_result
 from py_mini_racer import MiniRacer
 
 from flux_edge.runtime import FunctionSpec, InvokeRequest, PoolLimits, Runtime
+from flux_edge.runtime.hosting import HostedRuntime
 
 _ids = itertools.count()
 
@@ -26,8 +29,8 @@ def request() -> InvokeRequest:
     return InvokeRequest(
         method="POST",
         url="http://127.0.0.1/api/v1/functions/bench/invoke",
-        headers={"content-type": "application/json"},
-        body=PAYLOAD.decode(),
+        headers=[("content-type", "application/json")],
+        body=PAYLOAD,
         execution_id=f"e{next(_ids)}",
     )
 
@@ -66,11 +69,14 @@ async def raw_rate(isolates: int, callers: int, seconds: float) -> float:
             mr.close()
 
 
-async def runtime_rate(isolates: int, callers: int, seconds: float) -> float:
+async def runtime_rate(isolates: int, callers: int, seconds: float, hosted: bool = False) -> float:
     """Callers spread over `isolates` functions, one warm isolate each (the pool batches a
     function's trivial calls on one isolate; more isolates serve more functions or CPU-heavy code).
     """
-    runtime = Runtime(PoolLimits(max_concurrency_per_isolate=max(callers, 1)))
+    limits = PoolLimits(max_concurrency_per_isolate=max(callers, 1))
+    runtime: Runtime | HostedRuntime = HostedRuntime(limits) if hosted else Runtime(limits)
+    if hosted:
+        await runtime.start()  # the zygote and a spare host
     specs = [
         FunctionSpec(
             function_id=f"bench-{n}", name=f"bench-{n}", version=1, compiled=TRIVIAL_HANDLER
@@ -95,15 +101,19 @@ async def runtime_rate(isolates: int, callers: int, seconds: float) -> float:
 async def run(args: argparse.Namespace) -> dict[str, object]:
     rows = {}
     for isolates in (1, 2, 4):
-        raw, ours = [], []
-        for _ in range(args.rounds):  # alternate, so drift in machine load hits both alike
+        raw, ours, hosted = [], [], []
+        for _ in range(args.rounds):  # alternate, so drift in machine load hits all alike
             raw.append(await raw_rate(isolates, args.callers, args.seconds))
             ours.append(await runtime_rate(isolates, args.callers, args.seconds))
+            hosted.append(await runtime_rate(isolates, args.callers, args.seconds, hosted=True))
         raw_median, ours_median = sorted(raw)[len(raw) // 2], sorted(ours)[len(ours) // 2]
+        hosted_median = sorted(hosted)[len(hosted) // 2]
         rows[str(isolates)] = {
             "raw_eval_cancelable_per_s": round(raw_median),
             "runtime_invoke_per_s": round(ours_median),
             "ratio": round(ours_median / raw_median, 2),
+            "hosted_invoke_per_s": round(hosted_median),
+            "hosted_ratio": round(hosted_median / raw_median, 2),
         }
     return {"callers": args.callers, "target_ratio": 0.6, "isolates": rows}
 

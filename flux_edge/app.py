@@ -10,10 +10,16 @@ from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
+from flux_edge.api.any_method import AnyMethod, FunctionRoute
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
-from flux_edge.api.invoke import invoke_function
+from flux_edge.api.invoke import (
+    INVOKE_HANDLER,
+    INVOKE_PATTERN,
+    invoke_function,
+    respond_to_any_method,
+)
 from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
@@ -24,6 +30,9 @@ from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms import compile_source
+from flux_edge.runtime.codeforms.build import FunctionLinker
+from flux_edge.runtime.hosting import HostedRuntime, HostLimits
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
@@ -64,6 +73,20 @@ def _pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
+def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
+    if not settings.isolate_hosts:
+        return Runtime(_pool_limits(settings), host=host)
+    hosts = HostLimits(
+        max_hosts=settings.max_isolate_hosts,
+        spare_hosts=settings.spare_isolate_hosts,
+        net_allow=settings.net_allow,
+        max_subrequests=settings.max_subrequests,
+        max_fetch_response_bytes=settings.max_fetch_response_bytes,
+        file_quota_bytes=settings.file_quota_bytes,
+    )
+    return HostedRuntime(_pool_limits(settings), hosts)
+
+
 def create_app(settings: Settings) -> Litestar:
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
     host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
@@ -82,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
         await authenticator.load()
         app.state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
-        runtime = Runtime(_pool_limits(settings), host=host)
+        runtime = _runtime(settings, host)
         await runtime.start()
         invocation_metrics = InvocationMetrics()
         invocation_metrics.watch_pool(
@@ -102,6 +125,11 @@ def create_app(settings: Settings) -> Litestar:
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
                 on_saved=invocations.prewarm,
+                link_files=FunctionLinker(
+                    settings.package_cache_dir,
+                    registry=settings.npm_registry,
+                    import_hosts=settings.allowed_import_hosts,
+                ),
             ),
             executions=ExecutionService(store),
             invocations=invocations,
@@ -151,8 +179,9 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
+    function_routes = [FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method)]
     app.asgi_handler = AccessLogMiddleware(
-        RateLimitMiddleware(app.asgi_handler),
+        RateLimitMiddleware(AnyMethod(app.asgi_handler, app, function_routes)),
         access_writer(settings.log_format, settings.log_level),
     )
     return app

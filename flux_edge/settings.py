@@ -50,6 +50,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_concurrency_per_isolate: AtLeastOne = 64
     max_queue_per_function: NonNegative = 256
     isolate_max_calls: AtLeastOne = 100_000
+    # Each function's isolates run in a supervised host process (docs/runtime.md): a crash, an
+    # unstoppable builtin or memory past the function's limits ends that process, never the server.
+    isolate_hosts: bool = True
+    max_isolate_hosts: AtLeastOne = 64  # host processes at once; then the LRU idle one goes
+    spare_isolate_hosts: NonNegative = 1  # hosts booted ahead for new functions
     max_result_bytes: AtLeastOne = 64 * 1024
     max_log_bytes: AtLeastOne = 256 * 1024
     retention_days: AtLeastOne = 30
@@ -58,11 +63,25 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_subrequests: NonNegative = 50
     max_fetch_response_bytes: AtLeastOne = 10 * 1024 * 1024
     file_quota_bytes: NonNegative = 64 * 1024 * 1024
+    # Modules (docs/modules.md): where deploys resolve npm packages, and the hosts whose URL
+    # (https:// and jsr:) imports a deploy may fetch (comma-separated; empty: none).
+    npm_registry: str = "https://registry.npmjs.org"
+    import_hosts: str = ""
 
     @property
     def database_path(self) -> Path:
         """The SQLite database file inside the data dir."""
         return self.data_dir / "flux-edge.db"
+
+    @property
+    def package_cache_dir(self) -> Path:
+        """Where deploys keep npm packages (and their metadata) for later, offline deploys."""
+        return self.data_dir / "packages"
+
+    @property
+    def allowed_import_hosts(self) -> frozenset[str]:
+        """FLUX_EDGE_IMPORT_HOSTS as a set of host names."""
+        return frozenset(h.strip().lower() for h in self.import_hosts.split(",") if h.strip())
 
     @property
     def functions_dir(self) -> Path:

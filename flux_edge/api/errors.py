@@ -13,8 +13,10 @@ import apsw
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.response.base import ASGIResponse
 from litestar.types import ExceptionHandlersMap
 
+from flux_edge.api.relay import SUPABASE_PREFIX, relay_error
 from flux_edge.api.schemas import ErrorBody
 from flux_edge.service.auth import AuthenticationError, PermissionDeniedError
 from flux_edge.service.errors import (
@@ -47,8 +49,10 @@ def error_response(
 
 def _service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[ErrorBody]:
     status = next(code for kind, code in _SERVICE_STATUS.items() if isinstance(exc, kind))
-    if isinstance(exc, InvalidInputError) and exc.line is not None:
-        return error_response(status, exc.title, exc.message, line=exc.line, column=exc.column)
+    if isinstance(exc, InvalidInputError) and (exc.line is not None or exc.file is not None):
+        return error_response(
+            status, exc.title, exc.message, line=exc.line, column=exc.column, file=exc.file
+        )
     return error_response(status, exc.title, exc.message)
 
 
@@ -78,7 +82,7 @@ def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Re
     return error_response(400, "Invalid request", "; ".join(problems) or str(exc.detail))
 
 
-def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
     if status == 404:
@@ -90,6 +94,11 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Error
         message = f"The request body is larger than {limit} bytes (FLUX_EDGE_MAX_BODY_BYTES)."
     else:
         message = str(exc.detail)
+    if request.scope["path"].startswith(SUPABASE_PREFIX):
+        # Routing answered (405 for a method Supabase does not serve, 404 for no name): the
+        # gateway's answer, so the Supabase clients raise FunctionsRelayError.
+        code = title.upper().replace(" ", "_")
+        return relay_error(status, code, title, message, headers=exc.headers)
     return error_response(status, title, message, headers=exc.headers)
 
 
@@ -128,3 +137,13 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     apsw.Error: _storage,
     Exception: _unexpected,
 }
+
+
+def exception_response(request: Request[Any, Any, Any], exc: Exception) -> ASGIResponse:
+    """What EXCEPTION_HANDLERS answer for `exc`, for code that runs outside Litestar's routing."""
+    for kind in type(exc).__mro__:
+        handler = EXCEPTION_HANDLERS.get(kind)
+        if handler is not None:
+            response: Response[Any] = handler(request, exc)
+            return response.to_asgi_response(app=None, request=request)
+    return _unexpected(request, exc).to_asgi_response(app=None, request=request)

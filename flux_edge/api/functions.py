@@ -27,15 +27,34 @@ from flux_edge.api.state import Services, provide_services
 from flux_edge.service.auth import Principal
 from flux_edge.service.errors import InvalidInputError
 from flux_edge.service.functions import FunctionChanges
-from flux_edge.store.base import ExecutionStatus, FunctionRecord, TriggerType
+from flux_edge.store.base import ExecutionStatus, FunctionRecord, SourceSet, TriggerType
 
 SummaryT = TypeVar("SummaryT", bound=FunctionSummary)
 
 
+_SOURCE_FIELDS = ("files", "entrypoint", "packages")
+
+
 def _view(record: FunctionRecord, schema: type[SummaryT]) -> SummaryT:
     """The record as `schema` shows it: variable names instead of values."""
-    fields = {f: getattr(record, f) for f in schema.__struct_fields__ if f != "env_names"}
+    fields = {
+        f: getattr(record, f)
+        for f in schema.__struct_fields__
+        if f != "env_names" and f not in _SOURCE_FIELDS
+    }
+    if schema is FunctionResponse and record.sources is not None:
+        fields.update(_sources(record.sources))
     return schema(**fields, env_names=sorted(record.env))
+
+
+def _sources(sources: SourceSet | None) -> dict[str, object]:
+    if sources is None:
+        return {}
+    return {
+        "files": sources.files,
+        "entrypoint": sources.entrypoint,
+        "packages": sources.packages,
+    }
 
 
 def _full(record: FunctionRecord) -> FunctionResponse:
@@ -126,7 +145,11 @@ class FunctionController(Controller):
         """One version with its code (extension)."""
         v = await services.functions.get_version(name, version)
         return VersionResponse(
-            version=v.version, code=v.code, created_at=v.created_at, created_by=v.created_by
+            version=v.version,
+            code=v.code,
+            created_at=v.created_at,
+            created_by=v.created_by,
+            **_sources(v.sources),  # type: ignore[arg-type]
         )
 
     @post(

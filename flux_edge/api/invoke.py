@@ -1,63 +1,165 @@
-"""`/api/v1/functions/:name/invoke`: the HTTP face of the invocation service (the hot path)."""
+"""`/api/v1/functions/:name/invoke[/<sub-path>]`: the HTTP face of the invocation service (the hot path).
+
+Every method reaches the function (OPTIONS and HEAD included; method tokens Litestar does not route
+arrive through `api/any_method.py`). `respond` is the one place that turns a request for a function
+into a call and the call's result into a response; a second route (Supabase's `/functions/v1`)
+calls it with its own authentication and sub-path.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from litestar import HttpMethod, Request, Response, route
-from litestar.response import Stream
-from litestar.status_codes import HTTP_204_NO_CONTENT
+import msgspec
+from litestar import HttpMethod, Request, route
+from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
-from flux_edge.api.errors import error_response
-from flux_edge.api.schemas import ERROR_RESPONSES, error_spec
+from flux_edge.api.schemas import ERROR_RESPONSES, ErrorBody, error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import InvokeResult, RuntimeUnavailableError
 from flux_edge.runtime.streaming import ResponseStream
+from flux_edge.service.auth import AuthenticationError, Principal
+from flux_edge.service.errors import NotFoundError
 from flux_edge.service.invocations import CallInput
 
+INVOKE_PATH = "/api/v1/functions/{name:str}/invoke"
+INVOKE_HANDLER = "invoke_function"
+# The same paths as a pattern over the (normalised) ASGI path, for api/any_method.py.
+INVOKE_PATTERN = re.compile(r"^/api/v1/functions/(?P<name>[^/]+)/invoke(?:/.*)?$")
+# Path components before the sub-path: "", "api", "v1", "functions", name, "invoke".
+_INVOKE_SEGMENTS = 6
 _JSON_START = (b"{", b"[")
+# Statuses whose responses carry no body (RFC 9110).
+_NO_BODY = (204, 304)
+
+Authenticate = Callable[[Request[Any, Any, Any]], Awaitable[Principal | None]]
+
+_encode = msgspec.json.encode
 
 
-def call_input(request: Request[Any, Any, Any], body: bytes) -> CallInput:
-    """The call as the function sees it: lower-case header names, first value of each parameter."""
-    headers: dict[str, str] = {}
-    for raw_name, raw_value in request.scope["headers"]:
-        name = raw_name.decode("latin-1").lower()
-        value = raw_value.decode("latin-1")
-        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+def raw_sub_path(request: Request[Any, Any, Any], segments: int) -> str:
+    """The request path after its first `segments` "/"-separated components (the empty one before
+    the leading slash counts), exactly as sent: "" or "/...".
+
+    Read from the raw path, so percent-escapes, `//` and a trailing slash reach the function as
+    the client wrote them (Litestar's parsed path is normalised and decoded).
+    """
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1").partition("?")[0] if raw else request.scope["path"]
+    parts = path.split("/", segments)
+    return "/" + parts[segments] if len(parts) > segments else ""
+
+
+def call_input(request: Request[Any, Any, Any], body: bytes, name: str, sub_path: str) -> CallInput:
+    """The call as the runtime takes it: headers as received (lower-case names, in order), the
+    raw body, and the URL module forms see, `http://host/<name><sub-path>?query` (Supabase's)."""
+    scope = request.scope
+    headers = [
+        (raw_name.decode("latin-1").lower(), raw_value.decode("latin-1"))
+        for raw_name, raw_value in scope["headers"]
+    ]
     params: dict[str, str] = {}
     for key, value in request.query_params.items():
         params.setdefault(key, value)
+    url = request.url
+    query = scope["query_string"].decode("latin-1")
+    function_url = f"{url.scheme}://{url.netloc}/{name}{sub_path}" + (f"?{query}" if query else "")
+    client = scope.get("client")
     return CallInput(
         method=request.method,
-        url=str(request.url),
+        url=str(url),
         headers=headers,
-        body=body.decode("utf-8", "replace"),
+        body=body,
         params=params,
+        function_url=function_url,
+        remote_addr=(str(client[0]), int(client[1])) if client else None,
         stream_response=True,
     )
 
 
-def _media_type(headers: dict[str, str], body: bytes) -> str:
-    # Functions of the reference form often return a JSON string without a content type.
-    given = headers.pop("content-type", None)
-    if given:
-        return given
-    return "application/json" if body.lstrip()[:1] in _JSON_START else "text/plain; charset=utf-8"
+def error_response(
+    status: int,
+    title: str,
+    message: str,
+    headers: list[tuple[str, str]] | None = None,
+    **extra: Any,
+) -> ASGIResponse:
+    """A JSON error in the contract's shape, as an ASGI response."""
+    body = _encode(ErrorBody(error=title, message=message, **extra))
+    return ASGIResponse(
+        body=body, status_code=status, headers=headers or [], media_type="application/json"
+    )
+
+
+def function_response(
+    request: Request[Any, Any, Any], result: InvokeResult, execution_id: str
+) -> ASGIResponse:
+    """The function's response as HTTP has it: every header pair kept (several Set-Cookie), the
+    content type as the function wrote it, no body for HEAD (its length is still announced)."""
+    headers = [*result.headers, ("x-flux-execution-id", execution_id)]
+    if result.stream is not None:
+        return _streamed_response(request, result, result.stream, headers)
+    body = result.body
+    status = result.status_code
+    if status in _NO_BODY:
+        body = b""
+    elif result.header("content-type") is None:
+        # Functions of the reference form often return a JSON string without a content type.
+        json = body.lstrip()[:1] in _JSON_START
+        headers.append(
+            ("content-type", "application/json" if json else "text/plain; charset=utf-8")
+        )
+    head = request.method == "HEAD"
+    if head and status not in _NO_BODY:
+        headers.append(("content-length", str(len(body))))
+        body = b""
+    return ASGIResponse(body=body, status_code=status, headers=headers, is_head_response=head)
+
+
+async def respond(
+    request: Request[Any, Any, Any],
+    name: str,
+    sub_path: str,
+    authenticate: Authenticate = authenticate_optional,
+) -> ASGIResponse:
+    """Run the function `name` on the request and answer with what it returned, or the error."""
+    services = services_of(request)
+    try:
+        principal = await authenticate(request)
+        body = await request.body()
+        result, execution_id = await services.invocations.invoke(
+            name, call_input(request, body, name, sub_path), principal
+        )
+    except AuthenticationError as exc:
+        return error_response(401, "Unauthorized", str(exc), [("www-authenticate", "Bearer")])
+    except NotFoundError as exc:
+        return error_response(404, exc.title, exc.message)
+    except RuntimeUnavailableError as exc:
+        return error_response(
+            503,
+            "Service unavailable",
+            str(exc),
+            [("retry-after", str(exc.retry_after))],
+            function=name,
+        )
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
+    return function_response(request, result, execution_id)
 
 
 @route(
-    "/api/v1/functions/{name:str}/invoke",
-    http_method=[
-        HttpMethod.GET,
-        HttpMethod.POST,
-        HttpMethod.PUT,
-        HttpMethod.PATCH,
-        HttpMethod.DELETE,
-    ],
+    [INVOKE_PATH, INVOKE_PATH + "/{path:path}"],
+    http_method=list(HttpMethod),
+    name=INVOKE_HANDLER,
     tags=["invocation"],
     summary="Invoke a function",
     responses={
@@ -66,70 +168,52 @@ def _media_type(headers: dict[str, str], body: bytes) -> str:
         500: error_spec("The function threw, broke a limit, or returned something invalid"),
         503: error_spec("The pool is saturated or shutting down; see Retry-After"),
     },
-    description="Runs the function with the request; its return value is the response. Public "
-    "unless the function sets allow_unauthenticated=false.",
+    description="Runs the function with the request; its return value is the response. Every "
+    "method reaches the function, and so does any sub-path: module and serve forms see the URL "
+    "`http://host/<name>/<sub-path>?query`. Public unless the function sets "
+    "allow_unauthenticated=false.",
 )
-async def invoke_function(request: Request[Any, Any, Any], name: str) -> Response[Any]:
-    """Run the function `name` on the request and answer with what it returned."""
-    services = services_of(request)
-    principal = await authenticate_optional(request)
-    body = await request.body()
-    try:
-        result, execution_id = await services.invocations.invoke(
-            name, call_input(request, body), principal
-        )
-    except RuntimeUnavailableError as exc:
-        return unavailable_response(exc, name)
-    note_access(
-        request.scope,
-        function=name,
-        execution_id=execution_id,
-        caller=principal.kind if principal is not None else "anonymous",
-    )
-    return result_response(result, execution_id)
+async def invoke_function(
+    request: Request[Any, Any, Any], name: str, path: str = ""
+) -> ASGIResponse:
+    """Run the function `name` on the request (any method, any sub-path)."""
+    return await respond(request, name, raw_sub_path(request, _INVOKE_SEGMENTS))
 
 
-def unavailable_response(exc: RuntimeUnavailableError, name: str) -> Response[Any]:
-    """503 with Retry-After: the pool is saturated or shutting down."""
-    return error_response(
-        503,
-        "Service unavailable",
-        str(exc),
-        headers={"Retry-After": str(exc.retry_after)},
-        function=name,
-    )
+async def respond_to_any_method(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
+    """`invoke_function` for method tokens Litestar does not route (see api/any_method.py)."""
+    return await respond(request, name, raw_sub_path(request, _INVOKE_SEGMENTS))
 
 
-def result_response(result: InvokeResult, execution_id: str) -> Response[Any]:
-    """The HTTP response for what a function returned (shared by every invocation route)."""
-    headers = dict(result.headers)
-    headers["x-flux-execution-id"] = execution_id
-    if result.stream is not None:
-        # Sent as the function produces it (chunked); see flux_edge.runtime.streaming.
-        media_type = headers.pop("content-type", None) or "application/octet-stream"
-        return Stream(
-            _chunks(result.stream),
-            status_code=result.status_code,
-            headers=headers,
-            media_type=media_type,
-        )
-    if result.status_code == HTTP_204_NO_CONTENT:
-        return Response(content=b"", status_code=204, headers=headers)
-    return Response(
-        content=result.body,
+def _streamed_response(
+    request: Request[Any, Any, Any],
+    result: InvokeResult,
+    stream: ResponseStream,
+    headers: list[tuple[str, str]],
+) -> ASGIResponse:
+    """A Response whose body is a stream, sent chunked as the function produces it (see
+    flux_edge.runtime.streaming). HEAD gets the head only, and the stream is stopped."""
+    if result.header("content-type") is None:
+        headers.append(("content-type", "application/octet-stream"))
+    head = request.method == "HEAD"
+    return ASGIStreamingResponse(
+        iterator=_chunks(stream, head),
         status_code=result.status_code,
-        headers=headers,
-        media_type=_media_type(headers, result.body),
+        encoded_headers=[
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ],
+        is_head_response=head,
     )
 
 
-async def _chunks(stream: ResponseStream) -> AsyncIterator[bytes]:
+async def _chunks(stream: ResponseStream, head: bool) -> AsyncIterator[bytes]:
     """The body of a streamed response. The server pulls a chunk only when the client has taken
     the previous ones, which is the back-pressure; a client that goes away stops the function's
     stream; a stream that fails raises, which cuts the connection (the client sees a truncated
     body, not a clean end)."""
     try:
-        async for chunk in stream:
-            yield chunk
+        if not head:
+            async for chunk in stream:
+                yield chunk
     finally:
         await stream.aclose()

@@ -22,6 +22,10 @@ from flux_edge.store.base import ExecutionStatus, TriggerType
 Name = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}(?!\n)$", examples=["send-welcome-email"])]
 Description = Annotated[str, Meta(max_length=4096)]
 Code = Annotated[str, Meta(min_length=1, max_length=5 * 1024 * 1024)]
+FilePath = Annotated[str, Meta(min_length=1, max_length=255)]
+FileText = Annotated[str, Meta(max_length=5 * 1024 * 1024)]
+# Multi-file functions (docs/modules.md): path -> source; the service checks paths and total size.
+Files = Annotated[dict[FilePath, FileText], Meta(min_length=1, max_length=1000)]
 Timeout = Annotated[int, Meta(ge=1, le=300)]
 MemoryLimit = Annotated[int, Meta(ge=64, le=1024)]
 Cron = Annotated[str, Meta(max_length=256, examples=["*/5 * * * *"])]
@@ -58,7 +62,9 @@ class FunctionCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """POST /api/v1/functions. `env` holds the function's own variables (write-only)."""
 
     name: Name
-    code: Code
+    code: Code | UnsetType = UNSET
+    files: Files | UnsetType = UNSET
+    entrypoint: FilePath | UnsetType = UNSET
     description: Description | None = None
     enabled: bool = False
     timeout_seconds: Timeout = 30
@@ -77,6 +83,8 @@ class FunctionUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
     name: Name | UnsetType = UNSET
     code: Code | UnsetType = UNSET
+    files: Files | UnsetType = UNSET
+    entrypoint: FilePath | UnsetType = UNSET
     description: Description | UnsetType | None = UNSET
     enabled: bool | UnsetType = UNSET
     timeout_seconds: Timeout | UnsetType = UNSET
@@ -119,9 +127,15 @@ class FunctionSummary(msgspec.Struct, kw_only=True):
 
 
 class FunctionResponse(FunctionSummary, kw_only=True):
-    """A function with the code as it was submitted (the summary's fields plus `code`)."""
+    """A function with the code as it was submitted (the summary's fields plus `code`). A
+    multi-file function (or one whose code imports modules) also has its `files`, `entrypoint`
+    and the npm `packages` locked for the version ("name@version" -> integrity); `code` is then
+    the entrypoint's source."""
 
     code: str
+    files: dict[str, str] | None = None
+    entrypoint: str | None = None
+    packages: dict[str, str] | None = None
 
 
 class VersionSummary(msgspec.Struct, kw_only=True):
@@ -134,12 +148,15 @@ class VersionSummary(msgspec.Struct, kw_only=True):
 
 
 class VersionResponse(msgspec.Struct, kw_only=True):
-    """One version with its code."""
+    """One version with its code (and files, entrypoint and packages, as FunctionResponse)."""
 
     version: int
     code: str
     created_at: str
     created_by: str | None
+    files: dict[str, str] | None = None
+    entrypoint: str | None = None
+    packages: dict[str, str] | None = None
 
 
 class ExecutionResponse(msgspec.Struct, kw_only=True):
@@ -167,6 +184,7 @@ class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
     message: str
     line: int | None = None
     column: int | None = None
+    file: str | None = None  # the module, for a multi-file function
     function: str | None = None
     execution_id: str | None = None
 

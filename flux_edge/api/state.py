@@ -8,7 +8,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 
-from flux_edge.runtime import Runtime
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
@@ -31,7 +31,7 @@ class Services:
     executions: ExecutionService
     invocations: InvocationService
     metrics: InvocationMetrics
-    runtime: Runtime
+    runtime: FunctionRunner
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

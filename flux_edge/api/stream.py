@@ -235,11 +235,11 @@ class StreamSession:
             if not decision.allowed:
                 headers = {"retry-after": str(decision.retry_after_seconds)}
                 raise _Refused(429, rate_limited_body(decision, "invoke"), headers)
-        body = msgspec.json.encode(message["payload"]).decode() if "payload" in message else ""
+        body = msgspec.json.encode(message["payload"]) if "payload" in message else b""
         call = CallInput(
             method="POST",
             url=f"{self._base_url}/{name}/invoke",
-            headers=self._headers,
+            headers=list(self._headers.items()),
             body=body,
             params={},
             trigger_type="websocket",

@@ -13,27 +13,26 @@ semantics on top (docs/supabase.md):
   `x-relay-error: true`, which the clients turn into `FunctionsRelayError`, and Supabase's
   `sb-error-code` header and `code` field.
 
-The function sees the URL `http://<host>/<name>/<rest>?<query>`, as on Supabase.
+Module and serve forms see the URL `http://<host>/<name>/<rest>?<query>`, as on Supabase.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
-import msgspec
-from litestar import HttpMethod, MediaType, Request, Response, route
+from litestar import HttpMethod, Request, Response, route
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.response.base import ASGIResponse
 
+from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
-from flux_edge.api.invoke import call_input, result_response
+from flux_edge.api.invoke import call_input, function_response, raw_sub_path
+from flux_edge.api.relay import SUPABASE_PREFIX, RelayErrorBody, relay_error
 from flux_edge.api.schemas import error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import RuntimeUnavailableError
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
-
-SUPABASE_PREFIX = "/functions/v1"
 
 # Supabase serves these methods; HEAD is answered like GET without the body.
 SUPABASE_METHODS = [
@@ -45,51 +44,6 @@ SUPABASE_METHODS = [
     HttpMethod.DELETE,
     HttpMethod.OPTIONS,
 ]
-
-# On every answer of the gateway itself. A browser caller reads x-relay-error only when the
-# response allows its origin and exposes the header.
-RELAY_HEADERS = {
-    "x-relay-error": "true",
-    "access-control-allow-origin": "*",
-    "access-control-expose-headers": "x-relay-error, sb-error-code",
-}
-
-
-class RelayErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """A gateway error: the project's `error`/`message` plus Supabase's `code`."""
-
-    error: str
-    message: str
-    code: str
-    function: str | None = None
-
-
-def relay_error(
-    status: int,
-    code: str,
-    title: str,
-    message: str,
-    *,
-    function: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> Response[RelayErrorBody]:
-    """An answer of the gateway (not of the function), marked as such for the Supabase clients."""
-    return Response(
-        RelayErrorBody(error=title, message=message, code=code, function=function),
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers={**RELAY_HEADERS, "sb-error-code": code, **(headers or {})},
-    )
-
-
-def function_url(request: Request[Any, Any, Any]) -> str:
-    """`<scheme>://<host>/<name>/<rest>?<query>`: the path after the prefix, as sent (still
-    percent-encoded, trailing slash kept), which is what routers inside functions match on."""
-    raw_path = request.scope["raw_path"].decode("latin-1").partition("?")[0]
-    tail = raw_path[len(SUPABASE_PREFIX) :]
-    query = request.scope["query_string"].decode("latin-1")
-    url = f"{request.url.scheme}://{request.url.netloc}{tail}"
-    return f"{url}?{query}" if query else url
 
 
 async def _required_principal(
@@ -135,8 +89,15 @@ async def _required_principal(
     "http://<host>/<name>/<rest>. Public functions accept any bearer without checking it; "
     "functions with allow_unauthenticated=false need a valid token or JWT (not on OPTIONS).",
 )
-async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> Response[Any]:
+async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
     """Run the function `name` on the request, with Supabase's gateway semantics."""
+    answer = await _answer(request, name)
+    if isinstance(answer, Response):  # the gateway's own answers
+        return answer.to_asgi_response(app=None, request=request)
+    return answer
+
+
+async def _answer(request: Request[Any, Any, Any], name: str) -> Response[Any] | ASGIResponse:
     invocations = services_of(request).invocations
     preflight = request.method == HttpMethod.OPTIONS
     principal: Principal | None = None
@@ -156,7 +117,8 @@ async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> Respons
             f"The request body is larger than {limit} bytes (FLUX_EDGE_MAX_BODY_BYTES).",
             function=name,
         )
-    call = dataclasses.replace(call_input(request, body), url=function_url(request))
+    # Components before the sub-path: "", "functions", "v1", name.
+    call = call_input(request, body, name, raw_sub_path(request, 4))
     try:
         result, execution_id = await invocations.invoke(
             name, call, principal, credential_exempt=preflight
@@ -174,4 +136,10 @@ async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> Respons
             function=name,
             headers={"Retry-After": str(exc.retry_after)},
         )
-    return result_response(result, execution_id)
+    note_access(
+        request.scope,
+        function=name,
+        execution_id=execution_id,
+        caller=principal.kind if principal is not None else "anonymous",
+    )
+    return function_response(request, result, execution_id)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -48,6 +49,7 @@ from flux_edge.runtime.results import (
 )
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
@@ -117,6 +119,10 @@ class _Call:
 
 
 Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]"], None]
+# Given an engine that did not stop when told to: closing it would block until its thread leaves
+# whatever builtin it is in (minutes, for some), so an isolate host keeps it unclosed and asks to
+# be replaced; its supervisor then kills the whole process.
+Unresponsive = Callable[["Engine"], None]
 
 
 class _StepOutput(msgspec.Struct):
@@ -131,8 +137,17 @@ class _StepOutput(msgspec.Struct):
     known: list[int] | None = None  # after a recovery: the calls JavaScript still has
 
 
-# `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user code).
-init_mini_racer(flags=(*DEFAULT_V8_FLAGS, "--expose-gc"), ignore_duplicate_init=True)
+def init_v8(extra_flags: tuple[str, ...] = ()) -> None:
+    """Initialise V8 once per process (later calls do nothing), before the first isolate.
+
+    `gc()` lets memory.js reclaim ArrayBuffers between steps (it hides the global from user
+    code). An isolate host adds its heap cap here; the server process in hosted mode never
+    initialises V8 at all.
+    """
+    init_mini_racer(
+        flags=(*DEFAULT_V8_FLAGS, "--expose-gc", *extra_flags), ignore_duplicate_init=True
+    )
+
 
 _decode_output = msgspec.json.Decoder(_StepOutput).decode
 _encode = msgspec.json.encode
@@ -147,6 +162,7 @@ class Engine:
     """
 
     def __init__(self) -> None:
+        init_v8()
         self.mr = MiniRacer()
         self.on_notify: Callable[[], None] | None = None
         self._exit = ExitStack()
@@ -186,8 +202,10 @@ class Isolate:
         on_call_done: Callable[[Isolate], None] | None = None,
         on_closed: Callable[[Isolate], None] | None = None,
         on_orphaned: Orphaned | None = None,
+        on_unresponsive: Unresponsive | None = None,
     ) -> None:
         self.spec = spec
+        self._on_unresponsive = on_unresponsive
         self._host = host
         self._max_log_bytes = max_log_bytes
         self._max_response_bytes = max_response_bytes
@@ -219,6 +237,7 @@ class Isolate:
         self.step_seconds = 0.0
         self.step_started: float | None = None  # when the step in progress began
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
+        self.entry_kind: EntryKind = "plain"  # what the entry form takes (js/entry.js)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, engine: Engine | None = None, load_seconds: float | None = None) -> None:
@@ -240,7 +259,8 @@ class Isolate:
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
             )
             await self._eval(self.spec.compiled, timeout)
-            await self._eval("__flux_check_entry()", timeout)
+            kind = await self._eval("__flux_check_entry()", timeout)
+            self.entry_kind = "web" if kind == "web" else "plain"
         except JSParseException as error:
             self.close()
             raise _code_error(str(error)) from None
@@ -282,6 +302,15 @@ class Isolate:
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
         if self._on_closed is not None:
             self._on_closed(self)
+
+    def _give_up_unresponsive(self) -> None:
+        """Before closing an isolate that did not answer: where a supervisor can end the process
+        instead (see `Unresponsive`), hand the engine over unclosed, so `close` does not block;
+        else `close` will close it, which may block until its thread is free."""
+        if self._on_unresponsive is not None and self._engine is not None:
+            engine, self._engine = self._engine, None
+            engine.on_notify = None
+            self._on_unresponsive(engine)
 
     def futures(self) -> list[asyncio.Future[InvokeResult]]:
         """The results of the calls not finished yet."""
@@ -392,6 +421,7 @@ class Isolate:
             await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
         except (TimeoutError, JSEvalException):
             log.warning("closing an isolate that stopped answering", function=self.spec.name)
+            self._give_up_unresponsive()
             self._settle_stopped(time.monotonic(), known=None)
             self.close()
         finally:
@@ -418,7 +448,13 @@ class Isolate:
         if self._aborts:
             payload["abort"], self._aborts = self._aborts, []
         if batch:
-            payload["start"] = [(call.id, call.request) for call in batch]
+            # A third element asks for a streamed response (see flux_edge.runtime.streaming).
+            payload["start"] = [
+                (call.id, to_isolate(call.request, self.entry_kind), True)
+                if call.request.stream_response
+                else (call.id, to_isolate(call.request, self.entry_kind))
+                for call in batch
+            ]
             for call in batch:
                 call.sent = True
         # Async handlers settle in the microtask drain right after a step that started them, so
@@ -474,6 +510,7 @@ class Isolate:
             assert isinstance(raw, str)
         except (TimeoutError, JSEvalException):
             # Wedged (a runaway outside the step, or a dead heap): closing terminates it.
+            self._give_up_unresponsive()
             self._settle_stopped(now, known=None)
             self.close()
             return
@@ -528,13 +565,18 @@ class Isolate:
                 delay_ms / 1000, self._timer_due, timer_id
             )
         for op_id, call_id, kind, op_payload in output.ops:
-            call = self._calls.get(call_id)
-            if call is not None and kind == "zlib":
+            if kind.startswith("crypto."):
+                operation = self._run_crypto_op(op_id, kind, op_payload)
+            elif (call := self._calls.get(call_id)) is None:
+                continue
+            elif kind == "zlib":
                 self._run_codec(op_id, op_payload, call)
-            elif call is not None:
-                task = loop.create_task(self._run_host_op(op_id, kind, op_payload, call))
-                self._host_tasks.add(task)
-                task.add_done_callback(self._host_tasks.discard)
+                continue
+            else:
+                operation = self._run_host_op(op_id, kind, op_payload, call)
+            task = loop.create_task(operation)
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
         for call_id, head in output.heads:
             self._start_stream(call_id, head)
         for call_id, chunk in output.chunks:
@@ -645,6 +687,21 @@ class Isolate:
         if not self.closed:
             self._want_step()
 
+    async def _run_crypto_op(self, op_id: int, kind: str, payload: Any) -> None:
+        # WebCrypto is part of every runtime, needs no permission and no call: it is answered
+        # here, not by the capability bridge (which a runtime may lack or replace). The module,
+        # and `cryptography` with it, is imported on the first use.
+        from flux_edge.runtime import webcrypto
+
+        try:
+            value = await webcrypto.run(kind, payload)  # before reading self._io: a step swaps it
+            self._io.append((op_id, True, value))
+        except Exception as error:  # a bug in the crypto code becomes a JavaScript error
+            log.exception("crypto operation failed", kind=kind, function=self.spec.name)
+            self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
+        if not self.closed:
+            self._want_step()
+
 
 def _codec_answer(op_id: int, codecs: CallCodecs, payload: Any) -> tuple[int, bool, Any]:
     try:
@@ -657,21 +714,38 @@ def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> fl
     return loop.time() + (monotonic_deadline - time.monotonic())
 
 
+_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
+# The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
+_PROLOGUE = re.compile(
+    r"\((?:async )?function\*\(__flux_e,.*?yield;|\(function\(exports,require,module,__filename,__dirname\)\{"
+)
+
+
 def _code_error(text: str) -> CodeError:
-    """Turn V8's '<anonymous>:LINE: SyntaxError: ...' report into a CodeError with its position."""
+    """Turn V8's '<where>:LINE: SyntaxError: ...' report into a CodeError with its position.
+
+    `<where>` is `<anonymous>` for the compiled script and the module's URL for a module of a
+    linked function (which then names the file).
+    """
     first = text.strip().splitlines()
     line: int | None = None
     column: int | None = None
+    file: str | None = None
     message = first[0] if first else text
-    if message.startswith("<anonymous>:"):
-        head, _, rest = message[len("<anonymous>:") :].partition(": ")
-        if head.isdigit():
-            line = int(head)
-            message = rest
+    found = _LOCATION.match(message)
+    if found is not None:
+        where, line, message = found.group(1), int(found.group(2)), message[found.end() :]
+        if where.startswith("file:///node_modules/"):
+            file = "npm:" + where.removeprefix("file:///node_modules/")
+        elif where.startswith(("file:///", "node:")):
+            file = where.removeprefix("file:///")
         # V8 prints the source line and a caret under the failing column.
         if len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
-    return CodeError(message, line, column)
+            prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
+            if prologue is not None:
+                column -= prologue.end()
+    return CodeError(message, line, column, file)
 
 
 __all__ = ["Engine", "HostBridge", "HostOpError", "Isolate"]

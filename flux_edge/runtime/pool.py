@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from flux_edge.runtime.isolate import Engine, HostBridge, Isolate
+from flux_edge.runtime.isolate import Engine, HostBridge, Isolate, Unresponsive
 from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
@@ -81,9 +81,15 @@ class IsolatePool:
     the old version's isolates: calls in flight finish on the old code, new calls get the new.
     """
 
-    def __init__(self, limits: PoolLimits, host: HostBridge | None = None) -> None:
+    def __init__(
+        self,
+        limits: PoolLimits,
+        host: HostBridge | None = None,
+        on_unresponsive: Unresponsive | None = None,
+    ) -> None:
         self.limits = limits
         self._host = host
+        self._on_unresponsive = on_unresponsive
         self._functions: dict[str, _FunctionIsolates] = {}
         self._live: set[Isolate] = set()
         self._closing = False
@@ -309,6 +315,7 @@ class IsolatePool:
             on_orphaned=lambda request, deadline, future: self._rerun(
                 spec, request, deadline, future
             ),
+            on_unresponsive=self._on_unresponsive,
         )
         self._live.add(isolate)
         self._count_changed()

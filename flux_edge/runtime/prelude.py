@@ -17,8 +17,8 @@ JS_DIR = Path(__file__).parent / "js"
 # core.js, which uses them.
 CORE_FILES = ("format.js", "response.js", "deno.js", "entry.js", "core.js")
 
-# Capability shims (fetch, files) that talk to Python through `__flux_host`; loaded after core.js.
-CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js")
+# Capability shims (fetch, files, crypto.subtle) that talk to Python through `__flux_host`; loaded after core.js.
+CAPABILITY_FILES: tuple[str, ...] = ("fetch.js", "deno_fs.js", "subtle_host.js")
 
 
 class FunctionConfig(msgspec.Struct, kw_only=True):

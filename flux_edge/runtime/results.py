@@ -69,7 +69,7 @@ def error_result(
     return InvokeResult(
         outcome=outcome,
         status_code=status_code,
-        headers={"content-type": "application/json"},
+        headers=[("content-type", "application/json")],
         body=body,
         logs=logs,
         duration_ms=_elapsed_ms(started),
@@ -133,19 +133,18 @@ def broken_result(
     return error_result(spec, request, started, "", message)
 
 
-def _response_headers(response: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """The response headers, lower-cased and without hop-by-hop ones; or why they are invalid."""
-    headers = {str(k).lower(): str(v) for k, v in (response.get("headers") or {}).items()}
-    bad = next((name for name, value in headers.items() if not _valid_header(name, value)), None)
+def _response_headers(response: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    """The response headers as lower-cased pairs without hop-by-hop ones; or why one is invalid."""
+    headers = [(str(pair[0]).lower(), str(pair[1])) for pair in response.get("headers") or ()]
+    bad = next((name for name, value in headers if not _valid_header(name, value)), None)
     if bad is not None:
         message = (
             f"the response header {bad[:100]!r} has an invalid name or value "
             "(names are HTTP tokens; values may not contain CR, LF or NUL)"
         )
         return headers, message
-    for name in _HOP_BY_HOP:
-        headers.pop(name, None)  # framing belongs to the server, not the function
-    return headers, None
+    # Framing belongs to the server, not the function.
+    return [pair for pair in headers if pair[0] not in _HOP_BY_HOP], None
 
 
 def head_result(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flux_edge.runtime.isolate import HostBridge
+from flux_edge.runtime.isolate import HostBridge, Unresponsive
 from flux_edge.runtime.pool import IsolatePool, PoolLimits
 from flux_edge.runtime.types import (
     CodeError,
@@ -25,8 +25,13 @@ class Runtime:
     binds each isolate to the loop it was created in.
     """
 
-    def __init__(self, limits: PoolLimits | None = None, host: HostBridge | None = None) -> None:
-        self.pool = IsolatePool(limits or PoolLimits(), host)
+    def __init__(
+        self,
+        limits: PoolLimits | None = None,
+        host: HostBridge | None = None,
+        on_unresponsive: Unresponsive | None = None,
+    ) -> None:
+        self.pool = IsolatePool(limits or PoolLimits(), host, on_unresponsive)
 
     async def start(self) -> None:
         """Initialise V8 (~45 MB, tens of ms, once) and boot the spare engines."""

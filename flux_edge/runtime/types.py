@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Protocol
 
 import msgspec
 
@@ -39,13 +39,22 @@ class FunctionSpec(msgspec.Struct, frozen=True, kw_only=True):
     files_dir: str | None = None
 
 
+Headers = list[tuple[str, str]]
+
+
 class InvokeRequest(msgspec.Struct, kw_only=True):
-    """The reference's FunctionRequest plus our extensions (`params`, `execution_id`)."""
+    """One call: the HTTP request as received, plus what the runtime adds (`execution_id`, ...).
+
+    `headers` are (lower-case name, value) pairs in the order received; `body` is the raw bytes.
+    The reference's bare `handler(req)` sees `url`, headers combined into an object and the body
+    as a string (runtime/wire.py); every module and serve form sees a web `Request` for `function_url`
+    (Supabase's `http://host/<name>/<sub-path>?query`; `url` when empty) and `remote_addr`.
+    """
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: str
+    headers: Headers
+    body: bytes
     execution_id: str
     params: dict[str, str] = {}
     user_id: str | None = None
@@ -53,6 +62,8 @@ class InvokeRequest(msgspec.Struct, kw_only=True):
     # A Response with a ReadableStream body is sent as it is produced (InvokeResult.stream); off,
     # the stream is read to its end and the result holds the whole body.
     stream_response: bool = False
+    function_url: str = ""
+    remote_addr: tuple[str, int] | None = None
 
 
 class InvokeResult(msgspec.Struct, kw_only=True):
@@ -64,7 +75,7 @@ class InvokeResult(msgspec.Struct, kw_only=True):
 
     outcome: Outcome
     status_code: int
-    headers: dict[str, str]
+    headers: Headers
     body: bytes
     logs: str
     duration_ms: float
@@ -75,15 +86,26 @@ class InvokeResult(msgspec.Struct, kw_only=True):
     # from this iterator; its `outcome()` is the final result, for the execution record.
     stream: ResponseStream | None = None
 
+    def header(self, name: str) -> str | None:
+        """The first value of the (lower-case) header `name`, or None."""
+        return next((value for key, value in self.headers if key == name), None)
+
 
 class CodeError(Exception):
     """Function code that cannot be deployed: a syntax error, no handler, an unsupported construct."""
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        file: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.file = file  # the module's path, for multi-file functions
 
 
 class RuntimeUnavailableError(Exception):
@@ -92,3 +114,50 @@ class RuntimeUnavailableError(Exception):
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class PoolCounts(Protocol):
+    """What the metrics read from a runtime."""
+
+    @property
+    def isolate_count(self) -> int:
+        """Live isolates."""
+        ...
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls waiting."""
+        ...
+
+
+class FunctionRunner(Protocol):
+    """The runtime seam the service layer uses: in-process `Runtime` or `HostedRuntime`."""
+
+    @property
+    def pool(self) -> PoolCounts:
+        """Counts for the metrics."""
+        ...
+
+    async def start(self) -> None:
+        """Get ready to take calls."""
+        ...
+
+    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
+        """Run one call."""
+        ...
+
+    async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
+        """Load code and find its handler (raises CodeError)."""
+        ...
+
+    async def prewarm(self, spec: FunctionSpec) -> None:
+        """Keep a warm isolate for `spec`'s version."""
+        ...
+
+    def retire(self, function_id: str) -> None:
+        """Stop running a function."""
+        ...
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let calls finish for up to `grace` seconds, then stop."""
+        ...

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
+
+from flux_edge.runtime.webdata import encoding_data_script
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
@@ -55,6 +58,15 @@ LAZY_WEB_FILES = (
         files=("urlpattern_parser.js", "urlpattern.js"),
         context="{ ...globalThis.__flux_url, webutil: globalThis.__flux_webutil }",
     ),
+    LazyWebFiles(
+        after="formdata.js",
+        names=("FileReader", "ProgressEvent"),
+        files=("filereader.js",),
+        context=(
+            "{ blob: globalThis.__flux_blob, webutil: globalThis.__flux_webutil,"
+            " EventTarget, Event, DOMException, TextDecoder, btoa }"
+        ),
+    ),
 )
 
 
@@ -102,16 +114,20 @@ def web_file_source(name: str) -> str:
     return source.replace(_STREAM_MARKER, json.dumps(sources))
 
 
-def lazy_stubs_after(name: str) -> list[str]:
-    """The stubs of the lazy files that go right after the web file `name` (for loaders file by file)."""
-    return [lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name]
+# Generated data a file reads (and deletes) when it loads, evaluated right before that file.
+DATA_BEFORE: dict[str, Callable[[], str]] = {"encoding.js": encoding_data_script}
+
+
+def web_file_scripts(name: str) -> list[str]:
+    """What loading the web file `name` evaluates, in order: its generated data, the file, then
+    the stubs of the lazy files placed after it. Loaders that go file by file use this."""
+    scripts = [DATA_BEFORE[name]()] if name in DATA_BEFORE else []
+    scripts.append(web_file_source(name))
+    scripts.extend(lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name)
+    return scripts
 
 
 @cache
 def web_prelude_source() -> str:
-    """All web-platform JavaScript, concatenated in load order, with the stubs of the lazy files."""
-    parts = []
-    for name in WEB_FILES:
-        parts.append(web_file_source(name))
-        parts.extend(lazy_stubs_after(name))
-    return "\n".join(parts)
+    """All web-platform JavaScript in load order, with its data and the stubs of the lazy files."""
+    return "\n".join(script for name in WEB_FILES for script in web_file_scripts(name))

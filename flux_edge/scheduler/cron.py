@@ -189,8 +189,8 @@ class CronScheduler:
             call = CallInput(
                 method="POST",
                 url=self._invoke_url(schedule.name),
-                headers={"x-flux-trigger": "cron"},
-                body="",
+                headers=[("x-flux-trigger", "cron")],
+                body=b"",
                 params={},
                 trigger_type="cron",
             )

@@ -17,14 +17,22 @@ class ServiceError(Exception):
 
 
 class InvalidInputError(ServiceError):
-    """The request breaks a rule (HTTP 400). `line`/`column` locate errors in code."""
+    """The request breaks a rule (HTTP 400). `line`/`column` (and `file`, for multi-file
+    functions) locate errors in code."""
 
     def __init__(
-        self, title: str, message: str, *, line: int | None = None, column: int | None = None
+        self,
+        title: str,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        file: str | None = None,
     ) -> None:
         super().__init__(title, message)
         self.line = line
         self.column = column
+        self.file = file
 
 
 class NotFoundError(ServiceError):

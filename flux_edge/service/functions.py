@@ -18,13 +18,19 @@ import msgspec
 from croniter import croniter
 from msgspec import UNSET, UnsetType
 
+from flux_edge.runtime.codeforms.build import needs_linking
+from flux_edge.runtime.codeforms.linker import LinkedFunction
 from flux_edge.runtime.types import CodeError
 from flux_edge.service.errors import ConflictError, InvalidInputError, NotFoundError
 from flux_edge.store import base
-from flux_edge.store.base import FunctionRecord, FunctionVersionRecord, Store
+from flux_edge.store.base import FunctionRecord, FunctionVersionRecord, SourceSet, Store
 from flux_edge.store.clock import utc_now
 
 MAX_CODE_BYTES = 5 * 1024 * 1024
+# Multi-file functions (docs/modules.md): the uploaded files together stay under the code limit.
+MAX_FILES = 1000
+MAX_FILE_PATH = 255
+DEFAULT_ENTRYPOINTS = ("index.ts", "index.js", "main.ts", "main.js", "index.mjs", "mod.ts")
 # Names whose /api/v1/functions/<name> path belongs to another endpoint.
 RESERVED_NAMES = frozenset({"stream"})
 _UPDATE_ATTEMPTS = 10
@@ -40,6 +46,8 @@ class CodeChecker(Protocol):
 
 
 Compiler = Callable[[str], str]
+# Files and entrypoint -> the linked script (run in a worker thread: it may fetch packages).
+Linker = Callable[[dict[str, str], str], LinkedFunction]
 
 
 class FunctionChanges(msgspec.Struct, kw_only=True):
@@ -47,6 +55,8 @@ class FunctionChanges(msgspec.Struct, kw_only=True):
 
     description: str | UnsetType | None = UNSET
     code: str | UnsetType = UNSET
+    files: dict[str, str] | UnsetType = UNSET
+    entrypoint: str | UnsetType = UNSET
     enabled: bool | UnsetType = UNSET
     timeout_seconds: int | UnsetType = UNSET
     memory_limit_mb: int | UnsetType = UNSET
@@ -86,8 +96,10 @@ class FunctionService:
         functions_dir: Path,
         retire: Callable[[str], None] | None = None,
         on_saved: Callable[[FunctionRecord], Awaitable[None]] | None = None,
+        link_files: Linker | None = None,
     ) -> None:
         self._store = store
+        self._link = link_files
         # Called with each newly saved version (e.g. to warm an isolate for its first call).
         self._on_saved = on_saved
         self._compile = compile_source
@@ -104,7 +116,7 @@ class FunctionService:
         self, name: str, changes: FunctionChanges, created_by: str | None
     ) -> FunctionRecord:
         """Deploy a new function at version 1. Raises InvalidInputError or ConflictError."""
-        if isinstance(changes.code, UnsetType):
+        if isinstance(changes.code, UnsetType) and isinstance(changes.files, UnsetType):
             raise InvalidInputError("Invalid request body", "Object missing required field `code`.")
         if name in RESERVED_NAMES:
             raise InvalidInputError(
@@ -118,7 +130,7 @@ class FunctionService:
             id=str(uuid.uuid4()),
             name=name,
             description=None,
-            code=changes.code,
+            code="",
             compiled="",
             version=1,
             enabled=False,
@@ -138,8 +150,10 @@ class FunctionService:
         record = _apply(record, changes)
         # Checked with the record, the runtime keeps the isolate that loaded the code warm for
         # version 1, so the first call finds it ready.
-        compiled = await self._compile_and_check(changes.code, record)
-        record = msgspec.structs.replace(record, compiled=compiled)
+        deployed = await self._deploy_code(changes, record)
+        assert deployed is not None  # code or files is set
+        code, compiled, sources = deployed
+        record = msgspec.structs.replace(record, code=code, compiled=compiled, sources=sources)
         try:
             await self._store.create_function(record)
         except base.NameConflictError as exc:
@@ -166,13 +180,14 @@ class FunctionService:
     async def update(self, name: str, changes: FunctionChanges) -> FunctionRecord:
         """Apply a partial update; every successful update is a new version."""
         _check_changes(changes)
-        code: tuple[str, str] | None = None
-        if not isinstance(changes.code, UnsetType):
-            code = (changes.code, await self._compile_and_check(changes.code))
+        deployed = await self._deploy_code(changes)
 
         def change(current: FunctionRecord) -> FunctionRecord:
-            if code is not None:
-                current = msgspec.structs.replace(current, code=code[0], compiled=code[1])
+            if deployed is not None:
+                code, compiled, sources = deployed
+                current = msgspec.structs.replace(
+                    current, code=code, compiled=compiled, sources=sources
+                )
             return _apply(current, changes)
 
         return await self._save_new_version(name, change)
@@ -187,7 +202,10 @@ class FunctionService:
                 f"{name!r} has no version {version}; see GET /api/v1/functions/{name}/versions.",
             )
         return await self._save_new_version(
-            name, lambda r: msgspec.structs.replace(r, code=old.code, compiled=old.compiled)
+            name,
+            lambda r: msgspec.structs.replace(
+                r, code=old.code, compiled=old.compiled, sources=old.sources
+            ),
         )
 
     async def list_versions(self, name: str) -> list[FunctionVersionRecord]:
@@ -250,21 +268,126 @@ class FunctionService:
             "Concurrent updates", f"{name!r} is being updated by others; retry the request."
         )
 
-    async def _compile_and_check(self, code: str, record: FunctionRecord | None = None) -> str:
+    async def _deploy_code(
+        self, changes: FunctionChanges, record: FunctionRecord | None = None
+    ) -> tuple[str, str, SourceSet | None] | None:
+        """(code, compiled script, sources) for the code or files in `changes`; None if neither.
+
+        Single `code` that uses imports (or other module features a script cannot have) is
+        linked as a one-file function `index.ts`, so its packages are locked with the version.
+        """
+        if not isinstance(changes.files, UnsetType):
+            if not isinstance(changes.code, UnsetType):
+                raise InvalidInputError(
+                    "Invalid request body", "Give either `code` or `files`, not both."
+                )
+            files = changes.files
+            entrypoint = _entrypoint(files, changes.entrypoint)
+            _check_files(files)
+            compiled, packages = await self._link_and_check(files, entrypoint, record)
+            return (
+                files[entrypoint],
+                compiled,
+                SourceSet(entrypoint=entrypoint, files=files, packages=packages),
+            )
+        if not isinstance(changes.entrypoint, UnsetType):
+            raise InvalidInputError("Invalid request body", "`entrypoint` needs `files`.")
+        if isinstance(changes.code, UnsetType):
+            return None
+        code = changes.code
         if not code.strip():
             raise InvalidInputError("Invalid code", "`code` is empty; it must define a handler.")
         if len(code.encode("utf-8")) > MAX_CODE_BYTES:
             raise InvalidInputError("Invalid code", "`code` is larger than 5 MiB.")
         try:
             compiled = self._compile(code)
-            if self._checker is not None:
-                await self._checker.check(compiled, record)
         except CodeError as exc:
-            where = f" (line {exc.line}, column {exc.column})" if exc.line is not None else ""
+            if self._link is None or not needs_linking(exc):
+                raise _invalid_code(exc) from exc
+            files = {"index.ts": code}
+            compiled, packages = await self._link_and_check(files, "index.ts", record)
+            return code, compiled, SourceSet(entrypoint="index.ts", files=files, packages=packages)
+        await self._check(compiled, record)
+        return code, compiled, None
+
+    async def _link_and_check(
+        self, files: dict[str, str], entrypoint: str, record: FunctionRecord | None
+    ) -> tuple[str, dict[str, str]]:
+        if self._link is None:
             raise InvalidInputError(
-                "Invalid code", f"{exc.message}{where}", line=exc.line, column=exc.column
-            ) from exc
-        return compiled
+                "Invalid code", "Multi-file functions and imports are not available here."
+            )
+        try:
+            linked = await asyncio.to_thread(self._link, files, entrypoint)
+        except CodeError as exc:
+            raise _invalid_code(exc) from exc
+        await self._check(linked.script, record)
+        return linked.script, linked.packages
+
+    async def _check(self, compiled: str, record: FunctionRecord | None) -> None:
+        if self._checker is None:
+            return
+        try:
+            await self._checker.check(compiled, record)
+        except CodeError as exc:
+            raise _invalid_code(exc) from exc
+
+
+def _invalid_code(exc: CodeError) -> InvalidInputError:
+    where = f" (line {exc.line}, column {exc.column})" if exc.line is not None else ""
+    if exc.file is not None:
+        where = f" ({exc.file}" + (f", line {exc.line}" if exc.line is not None else "")
+        where += (f", column {exc.column}" if exc.column is not None else "") + ")"
+    return InvalidInputError(
+        "Invalid code", f"{exc.message}{where}", line=exc.line, column=exc.column, file=exc.file
+    )
+
+
+def _entrypoint(files: dict[str, str], given: str | UnsetType) -> str:
+    if not files:
+        raise InvalidInputError("Invalid files", "`files` is empty; upload at least one module.")
+    if not isinstance(given, UnsetType):
+        if given not in files:
+            raise InvalidInputError(
+                "Invalid entrypoint", f"The entrypoint {given!r} is not among `files`."
+            )
+        return given
+    if len(files) == 1:
+        return next(iter(files))
+    for name in DEFAULT_ENTRYPOINTS:
+        if name in files:
+            return name
+    raise InvalidInputError(
+        "Invalid entrypoint",
+        "Name the module to run with `entrypoint` (no index.ts or index.js among `files`).",
+    )
+
+
+def _check_files(files: dict[str, str]) -> None:
+    """The limits of a multi-file upload: count, total size, and clean relative paths."""
+    if len(files) > MAX_FILES:
+        raise InvalidInputError("Invalid files", f"More than {MAX_FILES} files.")
+    total = 0
+    for path, text in files.items():
+        total += len(text.encode("utf-8", errors="surrogatepass"))
+        if path.startswith(("https://", "http://")):
+            continue  # a vendored URL import, imported by its URL
+        parts = path.split("/")
+        if (
+            not path
+            or len(path) > MAX_FILE_PATH
+            or path.startswith("/")
+            or "\\" in path
+            or "\x00" in path
+            or any(part in ("", ".", "..") for part in parts)
+        ):
+            raise InvalidInputError(
+                "Invalid files",
+                f"{path!r} is not a relative path of at most {MAX_FILE_PATH} characters "
+                "without '.', '..' or empty segments.",
+            )
+    if total > MAX_CODE_BYTES:
+        raise InvalidInputError("Invalid files", "The files together are larger than 5 MiB.")
 
 
 def _apply(record: FunctionRecord, changes: FunctionChanges) -> FunctionRecord:
@@ -272,7 +395,8 @@ def _apply(record: FunctionRecord, changes: FunctionChanges) -> FunctionRecord:
     updates = {
         field: value
         for field in changes.__struct_fields__
-        if field != "code" and (value := getattr(changes, field)) is not UNSET
+        if field not in ("code", "files", "entrypoint")
+        and (value := getattr(changes, field)) is not UNSET
     }
     return msgspec.structs.replace(record, **updates)
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import msgspec
 import structlog
 
-from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions, Runtime
+from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permissions
+from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
 from flux_edge.service.metrics import InvocationMetrics
@@ -28,17 +29,31 @@ log = structlog.get_logger("flux_edge.invocations")
 
 @dataclass(frozen=True, slots=True)
 class CallInput:
-    """The HTTP-independent description of one call."""
+    """The HTTP-independent description of one call (see InvokeRequest for the fields)."""
 
     method: str
     url: str
-    headers: dict[str, str]
-    body: str
+    headers: list[tuple[str, str]]
+    body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
     # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
     # stream is read to its end first (cron, WebSocket messages).
     stream_response: bool = False
+    function_url: str = ""
+    remote_addr: tuple[str, int] | None = None
+
+
+def recorded_result(result: InvokeResult) -> str | None:
+    """What an execution record keeps of a response: text as text; a body that is not UTF-8
+    described by its size and content type instead of stored as mojibake."""
+    if result.outcome != "success":
+        return None
+    try:
+        return result.body.decode("utf-8")
+    except UnicodeDecodeError:
+        content_type = result.header("content-type") or "no content type"
+        return f"[binary body: {len(result.body)} bytes, {content_type}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +88,7 @@ class InvocationService:
     def __init__(
         self,
         store: Store,
-        runtime: Runtime,
+        runtime: FunctionRunner,
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
@@ -173,6 +188,8 @@ class InvocationService:
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
             stream_response=call.stream_response,
+            function_url=call.function_url,
+            remote_addr=call.remote_addr,
         )
         result = await self._runtime.invoke(spec, request)
         if result.stream is None:
@@ -218,9 +235,7 @@ class InvocationService:
                 status=result.outcome,
                 status_code=result.status_code,
                 duration_ms=round(result.duration_ms),
-                result=result.body.decode("utf-8", "replace")
-                if result.outcome == "success"
-                else None,
+                result=recorded_result(result),
                 logs=result.logs or None,
                 # The stack starts with the message and keeps the user's line numbers.
                 error_message=result.error_stack or result.error_message,

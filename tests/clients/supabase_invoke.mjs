@@ -3,8 +3,9 @@
 //
 // Usage: node supabase_invoke.mjs < plan.json
 //   plan = { url, key, client: "functions-js" | "supabase-js", jwt?, calls: [call] }
-//   call = { name, method?, headers?, body?: { kind: "json" | "text" | "bytes" | "blob", value } }
-//          ("bytes" and "blob" values are base64; "bytes" is sent as an ArrayBuffer)
+//   call = { name, method?, headers?, body?: { kind: "json" | "text" | "bytes" | "blob" | "form", value } }
+//          ("bytes" and "blob" values are base64; "bytes" is sent as an ArrayBuffer; "form" is
+//          FormData of text fields and files { name, type, base64 })
 // Prints one JSON array: for each call its data (or error) as the client returned it.
 import { FunctionsClient, FunctionsHttpError, FunctionsRelayError, FunctionsFetchError } from "@supabase/functions-js";
 import { createClient } from "@supabase/supabase-js";
@@ -43,6 +44,15 @@ function bodyOf(spec) {
     }
     case "blob":
       return new Blob([Buffer.from(spec.value, "base64")], { type: "application/octet-stream" });
+    case "form": {
+      // value: { fieldName: text, ... , file?: { name, type, base64 } }
+      const form = new FormData();
+      for (const [key, item] of Object.entries(spec.value)) {
+        if (typeof item === "string") form.append(key, item);
+        else form.append(key, new Blob([Buffer.from(item.base64, "base64")], { type: item.type }), item.name);
+      }
+      return form;
+    }
     default:
       throw new Error(`unknown body kind ${spec.kind}`);
   }

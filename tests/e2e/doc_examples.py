@@ -5,7 +5,8 @@ Fenced blocks, in document order:
   `<!-- doc-test: function NAME {settings} -->`, else `<file>-<line>`); with
   `<!-- doc-test: file NAME -->` it is written to that file for the shell examples to deploy; with
   `<!-- doc-test: node -->` it is a client program run by Node beside tests/clients' packages.
-- `bash`/`sh`/`shell` blocks that contain `curl`: run by bash against the test server.
+- `bash`/`sh`/`shell` blocks that contain `curl`: run by bash against the test server, with FLUX,
+  TOKEN and FLUX_EDGE_JWT_SECRET set to the server's.
 - `<!-- doc-test: skip REASON -->` keeps a block out, and must say why.
 Expected output: `# => TEXT` (shell) and `// => TEXT` (node) lines; each TEXT must appear in the
 block's output, in order.
@@ -115,13 +116,14 @@ def extract(path: Path) -> list[Example]:
     return examples
 
 
-def shell_script(example: Example, url: str, token: str) -> str:
-    """The block as bash runs it: the test server's URL and token; curl fails on HTTP errors
-    unless the example shows the status itself (-i, -I, -w)."""
+def shell_script(example: Example, url: str, token: str, jwt_secret: str) -> str:
+    """The block as bash runs it: the test server's URL, token and JWT secret; curl fails on HTTP
+    errors unless the example shows the status itself (-i, -I, -w)."""
     body = example.text.replace(DOCUMENTED_URL, url)
     body = re.sub(r"(?m)^export TOKEN=.*$", f"export TOKEN={token}", body)
-    prologue = """set -euo pipefail
-curl() {
+    prologue = f"""set -euo pipefail
+export FLUX={url} TOKEN={token} FLUX_EDGE_JWT_SECRET={jwt_secret}
+curl() {{
   local arg
   for arg in "$@"; do
     case "$arg" in
@@ -129,7 +131,7 @@ curl() {
     esac
   done
   command curl --fail-with-body "$@"
-}
+}}
 """
     return prologue + body
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import JWT_SECRET
 from tests.e2e.doc_examples import (
     ROOT,
     Example,
@@ -68,7 +70,9 @@ def test_the_examples_of_a_doc_run(doc: Path, start_server, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     (work / "node_modules").symlink_to(CLIENTS_MODULES)
-    env = {**os.environ, "NODE_NO_WARNINGS": "1"}
+    # python3 in examples is this interpreter (it has PyJWT), however pytest was started.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "PATH": path, "NODE_NO_WARNINGS": "1"}
     examples = extract(doc)
     for example in examples:
         if example.kind == "skip":
@@ -82,7 +86,7 @@ def test_the_examples_of_a_doc_run(doc: Path, start_server, tmp_path):
                 answer = server.client().post(f"/functions/v1/{example.name}", json={})
                 assert answer.status_code < 500, f"{example.where}: {answer.text}"
         elif example.kind == "shell":
-            script = shell_script(example, server.url, server.admin_token)
+            script = shell_script(example, server.url, server.admin_token, JWT_SECRET)
             _run(["bash", "-c", script], work, example, env)
         else:
             node = shutil.which("node")

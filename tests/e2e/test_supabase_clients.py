@@ -40,6 +40,13 @@ Deno.serve(async (req: Request): Promise<Response> => {
       const bytes = new Uint8Array(await req.arrayBuffer()).reverse();
       return new Response(bytes, { headers: { "Content-Type": "application/octet-stream" } });
     }
+    case "upload": {
+      const form = await req.formData();
+      const file = form.get("file") as File;
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      return json({ title: form.get("title"), file: file.name, type: file.type, size: bytes.length,
+                    first: bytes[0], last: bytes[bytes.length - 1] });
+    }
     case "teapot":
       return json({ error: "short and stout" }, 418);
     case "crash":
@@ -210,3 +217,30 @@ def test_a_private_function_needs_a_valid_jwt(server, functions, client, make_jw
 
     (as_anon,) = run_clients({"url": server.url, "key": anon_jwt, "client": client, "calls": calls})
     assert as_anon["status"] == 200
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_multipart_upload_reaches_form_data(server, functions, client):
+    payload = os.urandom(20_000)
+    file = {"name": "photo.png", "type": "image/png", "base64": base64.b64encode(payload).decode()}
+    (uploaded,) = run_clients(
+        {
+            "url": server.url,
+            "key": "any-anon-key",
+            "client": client,
+            "calls": [
+                {
+                    "name": f"{functions['public']}/upload",
+                    "body": {"kind": "form", "value": {"title": "Holiday", "file": file}},
+                }
+            ],
+        }
+    )
+    assert uploaded["data"]["value"] == {
+        "title": "Holiday",
+        "file": "photo.png",
+        "type": "image/png",
+        "size": len(payload),
+        "first": payload[0],
+        "last": payload[-1],
+    }

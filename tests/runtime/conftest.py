@@ -37,12 +37,14 @@ def make_spec() -> Callable[..., FunctionSpec]:
     return make
 
 
-def make_request(body: str = "", method: str = "POST", **extra: object) -> InvokeRequest:
+def make_request(body: str | bytes = "", method: str = "POST", **extra: object) -> InvokeRequest:
+    """A call; `headers` may be given as a dict for brevity (sent as pairs in its order)."""
+    headers = extra.pop("headers", {"content-type": "application/json"})
     fields: dict[str, object] = {
         "method": method,
         "url": "http://127.0.0.1/api/v1/functions/f/invoke",
-        "headers": {"content-type": "application/json"},
-        "body": body,
+        "headers": list(headers.items()) if isinstance(headers, dict) else headers,
+        "body": body.encode() if isinstance(body, str) else body,
         "execution_id": f"exec-{next(_ids)}",
     }
     fields.update(extra)

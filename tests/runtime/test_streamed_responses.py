@@ -47,7 +47,7 @@ def streaming(**extra: object):
 
 async def test_chunks_arrive_one_by_one_as_the_function_writes_them(runtime: Runtime, make_spec):
     result = await runtime.invoke(make_spec(TICKS), streaming())
-    assert (result.status_code, result.headers["content-type"]) == (200, "text/event-stream")
+    assert (result.status_code, result.header("content-type")) == (200, "text/event-stream")
     assert result.stream is not None
     assert result.body == b""
     seen = []

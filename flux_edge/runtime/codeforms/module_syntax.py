@@ -87,25 +87,25 @@ def module_form(root: Node, found: dict[str, list[Node]], source: bytes) -> Modu
             )
     exports = found.get("export", [])
     if exports:
-        type_names = _type_only_names(root, source)
+        type_names = type_only_names(root, source)
         for node in sorted(exports, key=lambda n: n.start_byte):
             _export(node, form, type_names, source)
     return form
 
 
 def _import(node: Node, source: bytes) -> Edit:
-    specifier = _name(node.child_by_field_name("source"), source)
+    specifier = specifier_name(node.child_by_field_name("source"), source)
     if any(c.type == "type" for c in node.children) or re.search(r"\.d\.[mc]?ts\Z", specifier):
         return erase(node, statement=True)
     clause = next((c for c in node.named_children if c.type == "import_clause"), None)
     if any(c.type == "import_require_clause" for c in node.named_children):
         return reject(node, "`import x = require(...)` is not supported")
-    if clause is not None and _only_types(clause):
+    if clause is not None and only_types(clause):
         return erase(node, statement=True)
     return reject(node, _NO_IMPORTS)
 
 
-def _only_types(clause: Node) -> bool:
+def only_types(clause: Node) -> bool:
     """`import { type A, type B } from ...`: every binding is a type, so nothing is imported."""
     if [c.type for c in clause.named_children] != ["named_imports"]:
         return False
@@ -140,7 +140,7 @@ def _export(node: Node, form: ModuleForm, type_names: set[str], source: bytes) -
         form.edits.append(reject(node, "this form of export is not supported"))
     elif declaration is not None:
         form.edits.append(Edit(keyword.start_byte, declaration.start_byte))
-        names = _declared_names(declaration, source)
+        names = declared_names(declaration, source)
         if is_default:
             form.exports.extend(("default", name) for name in names[:1])
         else:
@@ -148,7 +148,7 @@ def _export(node: Node, form: ModuleForm, type_names: set[str], source: bytes) -
     elif value is not None:
         pieces = ((keyword.start_byte, _DEFAULT_PREFIX),)
         form.edits.append(Edit(keyword.start_byte, value.start_byte, pieces))
-        declared = _leading_declaration(value)
+        declared = leading_declaration(value)
         if declared is not None and (declared != value or ";" not in kinds):
             # `export default function () {}` is a declaration: the statement ends at its `}` even
             # if a `(` follows (tree-sitter reads on, as a call). As an expression it needs a `;`.
@@ -161,13 +161,15 @@ def _export(node: Node, form: ModuleForm, type_names: set[str], source: bytes) -
         for spec in clause.named_children:
             if spec.type != "export_specifier" or any(c.type == "type" for c in spec.children):
                 continue
-            local = _name(spec.child_by_field_name("name"), source)
+            local = specifier_name(spec.child_by_field_name("name"), source)
             alias = spec.child_by_field_name("alias")
             if local not in type_names:
-                form.exports.append((_name(alias, source) if alias is not None else local, local))
+                form.exports.append(
+                    (specifier_name(alias, source) if alias is not None else local, local)
+                )
 
 
-def _leading_declaration(value: Node) -> Node | None:
+def leading_declaration(value: Node) -> Node | None:
     """The function or class that `export default` starts with, if any."""
     node: Node | None = value
     while node is not None and node.start_byte == value.start_byte:
@@ -177,10 +179,10 @@ def _leading_declaration(value: Node) -> Node | None:
     return None
 
 
-def _declared_names(declaration: Node, source: bytes) -> list[str]:
+def declared_names(declaration: Node, source: bytes) -> list[str]:
     if declaration.type in _DECLARATION_TYPES:
         name = declaration.child_by_field_name("name")
-        return [_name(name, source)] if name is not None else []
+        return [specifier_name(name, source)] if name is not None else []
     names: list[str] = []
     for declarator in declaration.named_children:
         if declarator.type == "variable_declarator":
@@ -193,7 +195,7 @@ def _pattern_names(pattern: Node | None, source: bytes) -> Iterator[str]:
     if pattern is None:
         return
     if pattern.type in ("identifier", "shorthand_property_identifier_pattern"):
-        yield _name(pattern, source)
+        yield specifier_name(pattern, source)
     elif pattern.type in ("pair_pattern",):
         yield from _pattern_names(pattern.child_by_field_name("value"), source)
     elif pattern.type in ("object_assignment_pattern", "assignment_pattern"):
@@ -203,7 +205,7 @@ def _pattern_names(pattern: Node | None, source: bytes) -> Iterator[str]:
             yield from _pattern_names(child, source)
 
 
-def _type_only_names(root: Node, source: bytes) -> set[str]:
+def type_only_names(root: Node, source: bytes) -> set[str]:
     """Top-level names that are types only: `export { T }` of them must export nothing."""
     types: set[str] = set()
     values: set[str] = set()
@@ -212,11 +214,11 @@ def _type_only_names(root: Node, source: bytes) -> set[str]:
         if statement.type == "export_statement":
             target = statement.child_by_field_name("declaration") or statement
         if target.type in ("interface_declaration", "type_alias_declaration"):
-            types.add(_name(target.child_by_field_name("name"), source))
+            types.add(specifier_name(target.child_by_field_name("name"), source))
         elif target.type == "import_statement":
             types.update(_type_import_names(target, source))
         elif target.type in _DECLARATION_TYPES or target.type.endswith("declaration"):
-            values.update(_declared_names(target, source))
+            values.update(declared_names(target, source))
     return types - values
 
 
@@ -227,16 +229,16 @@ def _type_import_names(statement: Node, source: bytes) -> Iterator[str]:
             continue
         for child in clause.named_children:
             if child.type == "identifier" and whole:
-                yield _name(child, source)
+                yield specifier_name(child, source)
             for spec in child.named_children if child.type == "named_imports" else ():
                 if whole or any(c.type == "type" for c in spec.children):
                     alias = spec.child_by_field_name("alias")
-                    yield _name(
+                    yield specifier_name(
                         alias if alias is not None else spec.child_by_field_name("name"), source
                     )
 
 
-def _name(node: Node | None, source: bytes) -> str:
+def specifier_name(node: Node | None, source: bytes) -> str:
     name = text(source, node)
     return name[1:-1] if node is not None and node.type == "string" else name
 

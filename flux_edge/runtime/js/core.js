@@ -145,7 +145,10 @@
    * `await` the stack may no longer say whose work this is.
    */
   function hostCall(kind, payload, callId) {
-    const id = callId !== undefined && calls.has(callId) ? callId : owner();
+    let id = callId !== undefined && calls.has(callId) ? callId : owner();
+    // WebCrypto belongs to no call (it outlives none and touches nothing outside the isolate), so
+    // top-level code may import keys too: its operations run as call 0.
+    if (id === null && typeof kind === "string" && kind.startsWith("crypto.")) id = 0;
     if (id === null) return Promise.reject(new TypeError(`${kind} is only available during a call`));
     const opId = nextOpId++;
     return new Promise((resolve, reject) => {
@@ -400,13 +403,13 @@
     return { env: deno.envObject(), ctx: {}, info: {} };
   }
 
-  function start(callId, request) {
+  function start(callId, request, streamResponse = false) {
     calls.set(callId, {
       id: callId,
       logs: [],
       logBytes: 0,
       logTruncated: false,
-      streamResponse: request.stream_response === true,
+      streamResponse,
     });
     const name = `__flux_call_${callId}`;
     const saved = current;
@@ -452,7 +455,7 @@
       for (const callId of input.cancel) finish(callId, { cancelled: true });
     }
     if (input.start) {
-      for (const [callId, request] of input.start) start(callId, request);
+      for (const [callId, request, stream] of input.start) start(callId, request, stream === true);
     }
     if (input.pull) for (const callId of input.pull) grant(callId);
     if (input.abort) for (const callId of input.abort) abortStream(callId);

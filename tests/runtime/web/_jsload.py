@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from py_mini_racer import MiniRacer
 
-from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, lazy_stubs_after, web_file_source
+from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, web_file_scripts
 
 # Test-only helpers: bytes <-> hex, so test data crosses into JavaScript without TextEncoder.
 HELPERS_JS = """
@@ -58,9 +58,8 @@ async def web_isolate(entropy: bytes | None = None, upto: str = WEB_FILES[-1]) -
     for name in WEB_FILES[: WEB_FILES.index(upto) + 1]:
         path = JS_DIR / name
         if path.exists():
-            await mr.eval_cancelable(web_file_source(name))
-            for stub in lazy_stubs_after(name):
-                await mr.eval_cancelable(stub)
+            for script in web_file_scripts(name):
+                await mr.eval_cancelable(script)
     await mr.eval_cancelable(HELPERS_JS)
     return mr
 

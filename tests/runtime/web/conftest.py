@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from py_mini_racer import MiniRacer
 
-from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, lazy_stubs_after, web_file_source
+from flux_edge.runtime.webapi import JS_DIR, WEB_FILES, web_file_scripts
 
 # The files under test here, and everything before them in webapi.py's load order.
 BASE_WEB_FILES = WEB_FILES[: WEB_FILES.index("performance.js") + 1]
@@ -24,9 +24,8 @@ def load_web_files(mr: MiniRacer, names: Iterable[str]) -> list[str]:
     for name in names:
         path = JS_DIR / name
         if path.exists():
-            mr.eval(web_file_source(name))
-            for stub in lazy_stubs_after(name):
-                mr.eval(stub)
+            for script in web_file_scripts(name):
+                mr.eval(script)
             loaded.append(name)
     return loaded
 

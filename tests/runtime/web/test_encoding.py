@@ -159,12 +159,83 @@ async def test_decode_rejects_non_buffer_input(web: WebIsolate) -> None:
     assert web.error("new TextDecoder().decode('text')")["name"] == "TypeError"
 
 
-async def test_only_utf8_labels_are_accepted(web: WebIsolate) -> None:
+async def test_labels_are_trimmed_of_ascii_whitespace_only(web: WebIsolate) -> None:
     got = web.json(
-        "[' UTF8 ', 'unicode-1-1-utf-8', 'utf-8'].map((l) => new TextDecoder(l).encoding)"
+        "[' UTF8 ', '\\tunicode-1-1-utf-8\\n', 'utf-8', 'latin1', 'UTF-16', 'unicodefffe',"
+        " 'x-user-defined'].map((l) => new TextDecoder(l).encoding)"
     )
-    assert got == ["utf-8"] * 3
-    assert web.error("new TextDecoder('latin1')")["name"] == "RangeError"
+    assert got == [
+        "utf-8",
+        "utf-8",
+        "utf-8",
+        "windows-1252",
+        "utf-16le",
+        "utf-16be",
+        "x-user-defined",
+    ]
+    # A vertical tab or a non-ASCII space is not ASCII whitespace: the label is unknown.
+    for label in ["\\vutf-8", "utf-8\\u00a0", "\\u3000utf-8", "utf-\\u212a8", "replacement"]:
+        assert web.error(f"new TextDecoder('{label}')")["name"] == "RangeError"
+    # The legacy multi-byte encodings are known labels we do not decode.
+    assert "not supported" in web.error("new TextDecoder('shift_jis')")["message"]
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [("utf-16le", "utf-16-le"), ("utf-16be", "utf-16-be")],
+)
+async def test_utf16_decoding_matches_python(web: WebIsolate, label: str, codec: str) -> None:
+    text = "h\u00e9 \u20ac \U0001f600!"
+    data = text.encode(codec)
+    assert web.json(f"new TextDecoder('{label}').decode({js_bytes(data)})") == text
+    # Streaming byte by byte keeps half characters and surrogate pairs across calls.
+    got = web.json(
+        f"""(() => {{ const d = new TextDecoder('{label}'); const b = {js_bytes(data)};
+        let out = ''; for (const x of b) out += d.decode(new Uint8Array([x]), {{stream: true}});
+        return out + d.decode(); }})()"""
+    )
+    assert got == text
+    # A lone surrogate and an odd trailing byte each become U+FFFD; fatal throws instead.
+    lone = b"\x00\xd8" if codec.endswith("le") else b"\xd8\x00"
+    broken = "a".encode(codec) + lone + "b".encode(codec) + b"\x01"
+    assert web.json(f"new TextDecoder('{label}').decode({js_bytes(broken)})") == "a\ufffdb\ufffd"
+    fatal = web.error(f"new TextDecoder('{label}', {{fatal: true}}).decode({js_bytes(broken)})")
+    assert fatal["name"] == "TypeError"
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [
+        ("windows-1252", "cp1252"),
+        ("iso-8859-2", "iso8859-2"),
+        ("koi8-r", "koi8-r"),
+        ("ibm866", "cp866"),
+    ],
+)
+async def test_single_byte_decoding_matches_python(web: WebIsolate, label: str, codec: str) -> None:
+    data = bytes(b for b in range(256) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D))
+    assert web.json(f"new TextDecoder('{label}').decode({js_bytes(data)})") == data.decode(codec)
+
+
+async def test_single_byte_undefined_bytes_are_errors_and_windows_c1_bytes_are_not(
+    web: WebIsolate,
+) -> None:
+    # iso-8859-3 has no character at 0xA5; windows-1252 gives 0x81 its C1 control.
+    assert web.json("new TextDecoder('iso-8859-3').decode(new Uint8Array([0xa5]))") == "\ufffd"
+    assert (
+        web.error("new TextDecoder('iso-8859-3', {fatal: true}).decode(new Uint8Array([0xa5]))")[
+            "name"
+        ]
+        == "TypeError"
+    )
+    assert (
+        web.json("new TextDecoder('windows-1252', {fatal: true}).decode(new Uint8Array([0x81]))")
+        == "\x81"
+    )
+    assert (
+        web.json("new TextDecoder('x-user-defined').decode(new Uint8Array([0x41, 0x80, 0xff]))")
+        == "A\uf780\uf7ff"
+    )
 
 
 async def test_encode_into_stops_before_a_character_that_does_not_fit(web: WebIsolate) -> None:

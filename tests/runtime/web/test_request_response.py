@@ -446,15 +446,21 @@ async def test_a_signal_that_is_not_an_abort_signal_throws_type_error(mr: MiniRa
 
 
 @needs_encoding
-async def test_response_to_plain_gives_status_headers_and_utf8_text(mr: MiniRacer) -> None:
+async def test_response_to_plain_gives_status_header_pairs_and_utf8_text(mr: MiniRacer) -> None:
     got = await js(
         mr,
-        """const r = new Response('héllo', { status: 201, headers: [['X-A', '1'], ['x-a', '2']] });
+        """const r = new Response('héllo', { status: 201,
+          headers: [['X-A', '1'], ['set-cookie', 'a=1'], ['x-a', '2'], ['Set-Cookie', 'b=2']] });
         return await web.responseToPlain(r);""",
     )
     assert got == {
         "status": 201,
-        "headers": {"content-type": "text/plain;charset=UTF-8", "x-a": "1, 2"},
+        "headers": [
+            ["content-type", "text/plain;charset=UTF-8"],
+            ["set-cookie", "a=1"],
+            ["set-cookie", "b=2"],
+            ["x-a", "1, 2"],
+        ],
         "bodyBase64": None,
         "bodyText": "héllo",
     }
@@ -480,7 +486,7 @@ async def test_response_to_plain_keeps_a_byte_order_mark_in_text(mr: MiniRacer) 
 
 async def test_response_to_plain_gives_null_bodies_for_a_null_body(mr: MiniRacer) -> None:
     got = await js(mr, "return await web.responseToPlain(new Response(null, { status: 204 }))")
-    assert got == {"status": 204, "headers": {}, "bodyBase64": None, "bodyText": None}
+    assert got == {"status": 204, "headers": [], "bodyBase64": None, "bodyText": None}
 
 
 async def test_response_to_plain_rejects_a_used_body(mr: MiniRacer) -> None:

@@ -1,4 +1,5 @@
-// TextEncoder and TextDecoder (WHATWG Encoding), UTF-8 only.
+// TextEncoder and TextDecoder (WHATWG Encoding). TextEncoder is UTF-8 (all the standard allows);
+// TextDecoder decodes UTF-8, UTF-16LE/BE and the single-byte encodings, and knows every label.
 (function (global) {
   "use strict";
 
@@ -11,14 +12,100 @@
   // fromCharCode.apply takes its arguments on the stack: convert in bounded slices.
   const CHUNK = 8192;
   const REPLACEMENT = 0xfffd;
-  const UTF8_LABELS = new Set([
-    "unicode-1-1-utf-8",
-    "unicode11utf8",
-    "unicode20utf8",
-    "utf-8",
-    "utf8",
-    "x-unicode20utf8",
-  ]);
+  // The Encoding standard's labels (generated from the `webencodings` package, webdata.py) and
+  // the single-byte tables as a JSON string, parsed when a legacy encoding is first used.
+  const data = global.__flux_encoding_data;
+  delete global.__flux_encoding_data;
+  const LABELS = Object.assign(Object.create(null), data === undefined ? { "utf-8": "utf-8", utf8: "utf-8" } : data.labels);
+  let singleByteTables = null;
+  const singleByteTable = (name) => {
+    if (data === undefined) return undefined;
+    singleByteTables ??= JSON.parse(data.singleByte);
+    return Object.hasOwn(singleByteTables, name) ? singleByteTables[name] : undefined;
+  };
+
+  // "get an encoding": only ASCII whitespace is trimmed and only ASCII letters are lowered, so
+  // "\vutf-8" or a non-breaking space around a label leaves it unknown.
+  const getEncoding = (label) => {
+    const key = label.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, "").replace(/[A-Z]/g, (c) => c.toLowerCase());
+    return LABELS[key] ?? null;
+  };
+
+  const decodingError = () => new TypeError("The encoded data was not valid for the decoder's encoding.");
+
+  // Decoders other than UTF-8 (which TextDecoder runs inline, being the hot path): each is a
+  // function (bytes, units, flush) -> count of UTF-16 units written, keeping its state between
+  // streaming calls and throwing a TypeError on an error when fatal.
+  const utf16Decoder = (bigEndian, fatal) => {
+    let leadByte = -1;
+    let leadSurrogate = -1;
+    return (bytes, units, flush) => {
+      let count = 0;
+      const error = () => {
+        if (fatal) {
+          leadByte = leadSurrogate = -1;
+          throw decodingError();
+        }
+        units[count++] = REPLACEMENT;
+      };
+      for (let index = 0; index < bytes.length; index++) {
+        const byte = bytes[index];
+        if (leadByte < 0) {
+          leadByte = byte;
+          continue;
+        }
+        const unit = bigEndian ? (leadByte << 8) | byte : (byte << 8) | leadByte;
+        leadByte = -1;
+        if (leadSurrogate >= 0) {
+          const lead = leadSurrogate;
+          leadSurrogate = -1;
+          if (unit >= 0xdc00 && unit <= 0xdfff) {
+            units[count++] = lead;
+            units[count++] = unit;
+            continue;
+          }
+          error(); // the unit after a lone lead surrogate is read afresh
+        }
+        if (unit >= 0xd800 && unit <= 0xdbff) leadSurrogate = unit;
+        else if (unit >= 0xdc00 && unit <= 0xdfff) error();
+        else units[count++] = unit;
+      }
+      if (flush && (leadByte >= 0 || leadSurrogate >= 0)) {
+        leadByte = leadSurrogate = -1;
+        error();
+      }
+      return count;
+    };
+  };
+
+  // Single-byte encodings: `table` holds the code points of bytes 0x80-0xFF, U+FFFF where the
+  // index has none (an error).
+  const singleByteDecoder = (table, fatal) => (bytes, units) => {
+    let count = 0;
+    for (let index = 0; index < bytes.length; index++) {
+      const byte = bytes[index];
+      if (byte < 0x80) {
+        units[count++] = byte;
+        continue;
+      }
+      const point = table === null ? 0xf700 + byte : table.charCodeAt(byte - 0x80);
+      if (point !== 0xffff) units[count++] = point;
+      else if (fatal) throw decodingError();
+      else units[count++] = REPLACEMENT;
+    }
+    return count;
+  };
+
+  // A decoder factory for `encoding`, or null when it is not supported (the legacy multi-byte
+  // encodings and "replacement").
+  const decoderFactory = (encoding) => {
+    if (encoding === "utf-16le" || encoding === "utf-16be") {
+      return (fatal) => utf16Decoder(encoding === "utf-16be", fatal);
+    }
+    if (encoding === "x-user-defined") return (fatal) => singleByteDecoder(null, fatal);
+    const table = singleByteTable(encoding);
+    return table === undefined ? null : (fatal) => singleByteDecoder(table, fatal);
+  };
 
   // [AllowShared] BufferSource -> a Uint8Array over the same bytes (no copy).
   const bytesOf = (input, method) => {
@@ -109,6 +196,10 @@
   }
 
   class TextDecoder {
+    #encoding;
+    // null for UTF-8; else the factory of the encoding's decoder, and the decoder of this stream.
+    #factory = null;
+    #decoder = null;
     #fatal;
     #ignoreBOM;
     #streaming = false;
@@ -121,17 +212,24 @@
     #upper = 0xbf;
 
     constructor(label = "utf-8", options = {}) {
-      const name = String(label).trim().toLowerCase();
-      if (!UTF8_LABELS.has(name)) {
-        throw new RangeError(`The encoding label provided ('${label}') is not supported; only utf-8 is.`);
+      const encoding = getEncoding(`${label}`);
+      if (encoding === null || encoding === "replacement") {
+        throw new RangeError(`The encoding label provided ('${label}') is invalid.`);
       }
+      if (encoding !== "utf-8") {
+        this.#factory = decoderFactory(encoding);
+        if (this.#factory === null) {
+          throw new RangeError(`The encoding '${encoding}' is not supported by flux-edge.`);
+        }
+      }
+      this.#encoding = encoding;
       const settings = options ?? {};
       this.#fatal = Boolean(settings.fatal);
       this.#ignoreBOM = Boolean(settings.ignoreBOM);
     }
 
     get encoding() {
-      return "utf-8";
+      return this.#encoding;
     }
 
     get fatal() {
@@ -148,15 +246,35 @@
       const bytes = input === undefined ? new Uint8ArrayCtor(0) : bytesOf(input, "decode");
       // Each byte yields at most one UTF-16 unit; a sequence carried over from the previous call
       // can add one more, and so can the U+FFFD for a sequence cut off by the end of the stream.
-      const units = new Uint16ArrayCtor(bytes.length + 2);
+      const units = new Uint16ArrayCtor(bytes.length + 3);
+      if (this.#factory !== null) return this.#decodeOther(bytes, units);
       let count = this.#decodeInto(bytes, units);
       if (!this.#streaming && this.#bytesNeeded !== 0) {
         if (this.#fatal) throw this.#fail();
         this.#saveState(0, 0, 0, 0x80, 0xbf);
         units[count++] = REPLACEMENT;
       }
+      return this.#serialize(units, count);
+    }
+
+    #decodeOther(bytes, units) {
+      this.#decoder ??= this.#factory(this.#fatal);
+      let count;
+      try {
+        count = this.#decoder(bytes, units, !this.#streaming);
+      } catch (error) {
+        this.#decoder = null;
+        throw error;
+      }
+      if (!this.#streaming) this.#decoder = null;
+      return this.#serialize(units, count);
+    }
+
+    // The units as a string, without a leading BOM unless ignoreBOM (UTF-8 and UTF-16 only).
+    #serialize(units, count) {
       let start = 0;
-      if (!this.#ignoreBOM && !this.#bomSeen && count > 0) {
+      const unicode = this.#encoding === "utf-8" || this.#encoding.startsWith("utf-16");
+      if (unicode && !this.#ignoreBOM && !this.#bomSeen && count > 0) {
         this.#bomSeen = true;
         if (units[0] === 0xfeff) start = 1;
       }
@@ -169,6 +287,7 @@
 
     #reset() {
       this.#saveState(0, 0, 0, 0x80, 0xbf);
+      this.#decoder = null;
       this.#bomSeen = false;
     }
 

@@ -74,6 +74,7 @@
 
   let requestState;
   let setRequestBody;
+  let setRequestMethod;
 
   class Request {
     #method;
@@ -154,6 +155,7 @@
           signal: value.#signal, options: value.#options }
         : undefined);
       setRequestBody = (request, state) => { request.#body = state; };
+      setRequestMethod = (request, method) => { request.#method = method; };
       installBody(Request.prototype, (self) => self.#body, (self) => self.#headers);
     }
 
@@ -350,11 +352,8 @@
   }
 
   function plainHead(state) {
-    const headers = {};
-    // Repeated names arrive combined with ", " (set-cookie too: a plain object holds one value).
-    for (const [name, value] of headerPairs(state.headers)) {
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
+    // [name, value] pairs as Fetch's "sort and combine" gives them: each set-cookie separate.
+    const headers = headerPairs(state.headers).map((pair) => [pair[0], pair[1]]);
     return { status: state.status, headers };
   }
 
@@ -388,14 +387,16 @@
     return head;
   }
 
+  // An incoming request: the method as the client sent it (any token the server accepted, TRACE
+  // included: the constructor's forbidden-method check is for requests a script makes).
   function requestFromPlain(plain) {
     const request = new Request(String(plain.url), {
-      method: plain.method ?? 'GET',
       headers: plain.headers ?? undefined,
       signal: plain.signal ?? undefined,
     });
+    const method = plain.method === undefined ? 'GET' : String(plain.method);
+    setRequestMethod(request, method);
     // The body arrives as sent: no default Content-Type, and an empty body is no body.
-    const method = request.method;
     const bytes = method === 'GET' || method === 'HEAD' ? null : plainBodyBytes(plain);
     if (bytes !== null && bytes.length > 0) setRequestBody(request, newBodyState(bytes));
     return request;

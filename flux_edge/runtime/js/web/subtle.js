@@ -1,14 +1,28 @@
-// crypto.subtle: SubtleCrypto with SHA-1/2 digests and HMAC keys (import, export, generate, sign,
-// verify), and CryptoKey. Takes the hashes of sha.js and the generator of crypto.js from the
-// internal global __flux_crypto, deletes it, and adds the `subtle` attribute to Crypto.prototype.
+// crypto.subtle: SubtleCrypto and CryptoKey. Digests (SHA-1/2) and HMAC sign/verify run here, in
+// JavaScript (sha.js); everything else (key import/export/generation, RSA, EC, Ed25519, X25519,
+// AES, HKDF, PBKDF2, wrapping) is done by Python's `cryptography` through the host bridge
+// (flux_edge/runtime/webcrypto/), loaded on the first such call. Arguments are converted here, at
+// call time, into plain values (BufferSources copied as base64), so later changes to the caller's
+// buffers do not matter; Python applies each algorithm's dictionary and returns JSON.
+// A CryptoKey's record (type, algorithm, usages, material) sits in a private field.
+// subtle_host.js, loaded after core.js, hands over hostCall through __flux_subtle_connect.
 (function (global) {
   'use strict';
 
-  const { Uint8Array, Promise, TypeError, Object, Symbol } = global;
+  const { Uint8Array, Promise, TypeError, Object, Symbol, String, Number, Boolean, Array } = global;
   const { defineHidden, defineInterface, bufferSourceBytes } = global.__flux_webutil;
-  const { Crypto, fillRandom, HASHES, digestBytes, hmacBytes } = global.__flux_crypto;
+  const { Crypto, HASHES, digestBytes, hmacBytes } = global.__flux_crypto;
   delete global.__flux_crypto;
   const DOMExceptionCtor = global.DOMException;
+  const toBase64 = Uint8Array.prototype.toBase64;
+  const fromBase64 = Uint8Array.fromBase64;
+  const isArray = Array.isArray;
+  const iteratorSymbol = Symbol.iterator;
+
+  let hostCall = null;
+  defineHidden(global, '__flux_subtle_connect', (call) => {
+    hostCall = call;
+  });
 
   const domException = (message, name) => new DOMExceptionCtor(message, name);
 
@@ -28,95 +42,185 @@
   }
 
   const KEY_USAGES = ['encrypt', 'decrypt', 'sign', 'verify', 'deriveKey', 'deriveBits', 'wrapKey', 'unwrapKey'];
+  const KEY_FORMATS = ['raw', 'spki', 'pkcs8', 'jwk', 'raw-public', 'raw-private', 'raw-seed', 'raw-secret'];
   const CONSTRUCT = Symbol('CryptoKey construct');
-  let keySecrets;
+  let recordOf;
+  let secretOf;
 
-  // The exposed algorithm and usages objects can be mutated by callers; operations read the
-  // private copies instead.
+  // The algorithm object a key exposes: the record's, with {$b} (publicExponent) as a Uint8Array.
+  function exposed(value) {
+    if (value === null || typeof value !== 'object') return value;
+    if (typeof value.$b === 'string') return fromBase64(value.$b);
+    const out = {};
+    for (const name of Object.keys(value)) out[name] = exposed(value[name]);
+    return out;
+  }
+
+  // `algorithm` and `usages` are made once and returned every time (the spec caches them); they
+  // can be mutated by callers, so operations read the private record instead.
   class CryptoKey {
-    #algorithm; #extractable; #usages; #secrets;
+    #record; #algorithm; #usages; #secret;
 
-    constructor(token, hashName, length, extractable, usages, data) {
+    constructor(token, record) {
       if (token !== CONSTRUCT) throw new TypeError('Illegal constructor');
-      this.#algorithm = { name: 'HMAC', hash: { name: hashName }, length };
-      this.#extractable = Boolean(extractable);
-      this.#usages = [...usages];
-      this.#secrets = Object.freeze({ name: 'HMAC', hashName, extractable: this.#extractable, usages, data });
+      this.#record = record;
+      this.#algorithm = exposed(record.algorithm);
+      this.#usages = [...record.usages];
     }
 
     static {
-      keySecrets = (key) => (key !== null && typeof key === 'object' && #secrets in key ? key.#secrets : undefined);
+      recordOf = (key) => (key !== null && typeof key === 'object' && #record in key ? key.#record : undefined);
+      // The raw bytes of a secret key, decoded once, for the HMAC done here.
+      secretOf = (key) => {
+        if (key.#secret === undefined) key.#secret = fromBase64(key.#record.data);
+        return key.#secret;
+      };
     }
 
-    get type() { return 'secret'; }
-    get extractable() { return this.#extractable; }
+    get type() { return this.#record.type; }
+    get extractable() { return this.#record.extractable; }
     get algorithm() { return this.#algorithm; }
     get usages() { return this.#usages; }
   }
 
-  function algorithmName(algorithm) {
-    if (typeof algorithm === 'string') return algorithm;
-    if (algorithm === null || typeof algorithm !== 'object' || algorithm.name === undefined) {
-      throw new TypeError('Algorithm: the name member is required');
-    }
-    return String(algorithm.name);
-  }
+  // ---- argument conversion (WebIDL) ----------------------------------------------------------
+  // Every member of every WebCrypto algorithm dictionary; Python picks those its dictionary has.
+  const ALGORITHM_MEMBERS = ['additionalData', 'counter', 'hash', 'info', 'iterations', 'iv', 'label', 'length',
+    'modulusLength', 'namedCurve', 'public', 'publicExponent', 'salt', 'saltLength', 'tagLength'];
 
-  // Case-insensitive match against the names this file implements for an operation.
-  function normalizeName(algorithm, supported, operation) {
-    const name = algorithmName(algorithm);
-    const upper = name.toUpperCase();
-    for (const candidate of supported) if (candidate.toUpperCase() === upper) return candidate;
-    throw domException(`Unrecognized or unsupported algorithm for ${operation}: ${name}`, 'NotSupportedError');
-  }
-
-  const hashByName = (algorithm, operation) => HASHES[normalizeName(algorithm, Object.keys(HASHES), operation)];
-
-  function hmacParams(algorithm, operation) {
-    normalizeName(algorithm, ['HMAC'], operation);
-    if (algorithm.hash === undefined) throw new TypeError('HmacImportParams: the hash member is required');
-    const hashName = normalizeName(algorithm.hash, Object.keys(HASHES), operation);
-    const length = algorithm.length === undefined ? undefined : Number(algorithm.length) >>> 0;
-    return { hashName, length };
-  }
-
-  function hmacUsages(usages) {
-    if (usages === null || typeof usages !== 'object' || typeof usages[Symbol.iterator] !== 'function') {
-      throw new TypeError('keyUsages must be a sequence of strings');
-    }
-    const result = [];
-    for (const usage of usages) {
-      const value = String(usage);
-      if (!KEY_USAGES.includes(value)) throw new TypeError(`'${value}' is not a valid KeyUsage`);
-      if (value !== 'sign' && value !== 'verify') {
-        throw domException(`Cannot create an HMAC key with usage '${value}'`, 'SyntaxError');
+  function encodeMember(value, member) {
+    if (value === null) return null;
+    switch (typeof value) {
+      case 'string':
+      case 'boolean':
+        return value;
+      case 'number':
+        return Number.isFinite(value) ? value : { $n: String(value) };
+      case 'object':
+      case 'function': {
+        const bytes = bufferSourceBytes(value);
+        if (bytes !== undefined) return { $b: toBase64.call(bytes) };
+        const record = recordOf(value);
+        if (record !== undefined) return { $k: record };
+        if (member === 'hash') return convertAlgorithm(value);
+        return { $bad: 'object' };
       }
-      if (!result.includes(value)) result.push(value);
+      default:
+        return { $bad: typeof value };
     }
-    if (result.length === 0) throw domException('Usages cannot be empty for a secret key', 'SyntaxError');
-    return result;
   }
 
-  const makeHmacKey = (hashName, length, extractable, usages, data) =>
-    new CryptoKey(CONSTRUCT, hashName, length, extractable, usages, data);
-
-  function secretsOf(key) {
-    const secrets = keySecrets(key);
-    if (secrets === undefined) throw new TypeError('key is not a CryptoKey');
-    return secrets;
+  // AlgorithmIdentifier: a string, or an object whose members are read and converted now.
+  function convertAlgorithm(algorithm) {
+    if (algorithm === null || (typeof algorithm !== 'object' && typeof algorithm !== 'function')) {
+      return String(algorithm);
+    }
+    const name = algorithm.name;
+    if (name === undefined) throw new TypeError('Algorithm: the name member is required');
+    const out = { name: String(name) };
+    for (const member of ALGORITHM_MEMBERS) {
+      const value = algorithm[member];
+      if (value !== undefined) out[member] = encodeMember(value, member);
+    }
+    return out;
   }
 
-  // The key's secrets after checking it may serve `usage` with `algorithm`.
-  function usableKey(key, algorithm, usage) {
-    const secrets = secretsOf(key);
-    const name = normalizeName(algorithm, ['HMAC'], usage);
-    if (secrets.name !== name) {
-      throw domException(`The key is a ${secrets.name} key, not ${name}`, 'InvalidAccessError');
+  const JWK_STRINGS = ['alg', 'crv', 'd', 'dp', 'dq', 'e', 'k', 'kty', 'n', 'p', 'q', 'qi', 'use', 'x', 'y'];
+
+  function stringSequence(value, what) {
+    if (value === null || typeof value !== 'object' || typeof value[iteratorSymbol] !== 'function') {
+      throw new TypeError(`${what} must be a sequence`);
     }
-    if (!secrets.usages.includes(usage)) {
+    const out = [];
+    for (const item of value) out.push(String(item));
+    return out;
+  }
+
+  // (BufferSource or JsonWebKey): bytes as {$b}, anything else read as a JsonWebKey dictionary.
+  function convertKeyData(keyData) {
+    const bytes = bufferSourceBytes(keyData);
+    if (bytes !== undefined) return { $b: toBase64.call(bytes) };
+    if (keyData !== null && keyData !== undefined && typeof keyData !== 'object' && typeof keyData !== 'function') {
+      throw new TypeError('keyData must be a BufferSource or a JsonWebKey');
+    }
+    const jwk = {};
+    if (keyData === null || keyData === undefined) return jwk;
+    for (const member of JWK_STRINGS) {
+      const value = keyData[member];
+      if (value !== undefined) jwk[member] = String(value);
+    }
+    if (keyData.ext !== undefined) jwk.ext = Boolean(keyData.ext);
+    if (keyData.key_ops !== undefined) jwk.key_ops = stringSequence(keyData.key_ops, 'JsonWebKey.key_ops');
+    if (keyData.oth !== undefined) jwk.oth = [];
+    return jwk;
+  }
+
+  function convertUsages(usages) {
+    const out = stringSequence(usages, 'keyUsages');
+    for (const usage of out) {
+      if (!KEY_USAGES.includes(usage)) throw new TypeError(`'${usage}' is not a valid KeyUsage`);
+    }
+    return out;
+  }
+
+  function convertFormat(format) {
+    const value = String(format);
+    if (!KEY_FORMATS.includes(value)) throw new TypeError(`'${value}' is not a valid KeyFormat`);
+    return value;
+  }
+
+  function convertKey(key, what) {
+    const record = recordOf(key);
+    if (record === undefined) throw new TypeError(`${what} is not a CryptoKey`);
+    return { $k: record };
+  }
+
+  const convertBytes = (source, what) => ({ $b: toBase64.call(bytesOf(source, what)) });
+
+  function requireArguments(args, needed, method) {
+    if (args.length < needed) {
+      throw new TypeError(`Failed to execute '${method}' on 'SubtleCrypto': ${needed} arguments required, ` +
+        `but only ${args.length} present.`);
+    }
+  }
+
+  // ---- results from Python -------------------------------------------------------------------
+  function decodeResult(value) {
+    if (value === null || typeof value !== 'object') return value;
+    if (typeof value.$b === 'string') return fromBase64(value.$b).buffer;
+    if (value.$k !== undefined) return new CryptoKey(CONSTRUCT, value.$k);
+    if (value.publicKey !== undefined && value.privateKey !== undefined && value.publicKey.$k !== undefined) {
+      return { publicKey: decodeResult(value.publicKey), privateKey: decodeResult(value.privateKey) };
+    }
+    return value; // an exported JWK: a fresh object from JSON
+  }
+
+  function fromPython(answer) {
+    if (answer !== null && typeof answer === 'object' && isArray(answer.error)) {
+      const [name, message] = answer.error;
+      throw name === 'TypeError' ? new TypeError(message) : domException(message, name);
+    }
+    return decodeResult(answer.ok);
+  }
+
+  // One SubtleCrypto method in Python: one round trip through the host bridge.
+  function python(method, payload) {
+    if (hostCall === null) {
+      throw domException(`crypto.subtle.${method} needs the runtime's host bridge`, 'NotSupportedError');
+    }
+    return hostCall(`crypto.${method}`, payload).then(fromPython);
+  }
+
+  // ---- HMAC sign/verify, done here (the common webhook case stays free of crossings) ----------
+  function localHmac(converted, key, usage) {
+    const name = typeof converted === 'string' ? converted : converted.name;
+    if (name.toUpperCase() !== 'HMAC') return undefined;
+    const record = recordOf(key);
+    if (record === undefined || record.algorithm.name !== 'HMAC') return undefined;
+    if (!record.usages.includes(usage)) {
       throw domException(`The key does not allow the '${usage}' usage`, 'InvalidAccessError');
     }
-    return secrets;
+    return HASHES[record.algorithm.hash.name];
   }
 
   function toArrayBuffer(bytes) {
@@ -125,8 +229,6 @@
 
   // WebIDL: a promise-returning operation reports every failure, argument errors included, by rejecting.
   const settle = (compute) => new Promise((resolve) => resolve(compute()));
-  const unsupported = (operation) => () =>
-    settle(() => { throw domException(`crypto.subtle.${operation} is not supported by flux-edge`, 'NotSupportedError'); });
 
   class SubtleCrypto {
     constructor() {
@@ -134,76 +236,151 @@
     }
 
     digest(algorithm, data) {
+      const args = arguments;
       return settle(() => {
-        const hash = hashByName(algorithm, 'digest');
-        return toArrayBuffer(digestBytes(hash, bytesOf(data, 'data')));
+        requireArguments(args, 2, 'digest');
+        const converted = convertAlgorithm(algorithm);
+        const name = typeof converted === 'string' ? converted : converted.name;
+        const bytes = bytesOf(data, 'data');
+        const upper = name.toUpperCase();
+        for (const candidate of Object.keys(HASHES)) {
+          if (candidate === upper) return toArrayBuffer(digestBytes(HASHES[candidate], bytes));
+        }
+        throw domException(`Unrecognized or unsupported algorithm for digest: ${name}`, 'NotSupportedError');
       });
     }
 
     importKey(format, keyData, algorithm, extractable, keyUsages) {
+      const args = arguments;
       return settle(() => {
-        if (format !== 'raw') {
-          throw domException(`importKey: format '${format}' is not supported (only 'raw')`, 'NotSupportedError');
-        }
-        const { hashName, length } = hmacParams(algorithm, 'importKey');
-        const data = bytesOf(keyData, 'keyData').slice();
-        const usages = hmacUsages(keyUsages);
-        const bits = data.length * 8;
-        if (bits === 0) throw domException('HMAC key data must not be empty', 'DataError');
-        if (length !== undefined && (length > bits || length <= bits - 8)) {
-          throw domException(`HMAC length ${length} does not match ${data.length} bytes of key data`, 'DataError');
-        }
-        return makeHmacKey(hashName, length ?? bits, extractable, usages, data);
+        requireArguments(args, 5, 'importKey');
+        return python('importKey', {
+          format: convertFormat(format), keyData: convertKeyData(keyData), algorithm: convertAlgorithm(algorithm),
+          extractable: Boolean(extractable), usages: convertUsages(keyUsages),
+        });
       });
     }
 
     exportKey(format, key) {
+      const args = arguments;
       return settle(() => {
-        const secrets = secretsOf(key);
-        if (format !== 'raw') {
-          throw domException(`exportKey: format '${format}' is not supported (only 'raw')`, 'NotSupportedError');
-        }
-        if (!secrets.extractable) throw domException('The key is not extractable', 'InvalidAccessError');
-        return secrets.data.slice().buffer;
+        requireArguments(args, 2, 'exportKey');
+        return python('exportKey', { format: convertFormat(format), key: convertKey(key, 'key') });
       });
     }
 
     generateKey(algorithm, extractable, keyUsages) {
+      const args = arguments;
       return settle(() => {
-        const { hashName, length } = hmacParams(algorithm, 'generateKey');
-        const usages = hmacUsages(keyUsages);
-        const bits = length ?? HASHES[hashName].blockSize * 8;
-        if (bits === 0) throw domException('HMAC key length must not be zero', 'OperationError');
-        const data = new Uint8Array(Math.ceil(bits / 8));
-        fillRandom(data);
-        return makeHmacKey(hashName, bits, extractable, usages, data);
+        requireArguments(args, 3, 'generateKey');
+        return python('generateKey', {
+          algorithm: convertAlgorithm(algorithm), extractable: Boolean(extractable), usages: convertUsages(keyUsages),
+        });
       });
     }
 
     sign(algorithm, key, data) {
+      const args = arguments;
       return settle(() => {
-        const { hashName, data: secret } = usableKey(key, algorithm, 'sign');
-        return toArrayBuffer(hmacBytes(HASHES[hashName], secret, bytesOf(data, 'data')));
+        requireArguments(args, 3, 'sign');
+        const converted = convertAlgorithm(algorithm);
+        const bytes = bytesOf(data, 'data');
+        const hash = localHmac(converted, key, 'sign');
+        if (hash !== undefined) return toArrayBuffer(hmacBytes(hash, secretOf(key), bytes));
+        return python('sign', {
+          algorithm: converted, key: convertKey(key, 'key'), data: { $b: toBase64.call(bytes) },
+        });
       });
     }
 
     verify(algorithm, key, signature, data) {
+      const args = arguments;
       return settle(() => {
-        const { hashName, data: secret } = usableKey(key, algorithm, 'verify');
-        const expected = bytesOf(signature, 'signature').slice();
-        const actual = hmacBytes(HASHES[hashName], secret, bytesOf(data, 'data'));
-        return bytesEqual(actual, expected);
+        requireArguments(args, 4, 'verify');
+        const converted = convertAlgorithm(algorithm);
+        const sig = bytesOf(signature, 'signature');
+        const bytes = bytesOf(data, 'data');
+        const hash = localHmac(converted, key, 'verify');
+        if (hash !== undefined) return bytesEqual(hmacBytes(hash, secretOf(key), bytes), sig.slice());
+        return python('verify', {
+          algorithm: converted, key: convertKey(key, 'key'),
+          signature: { $b: toBase64.call(sig) }, data: { $b: toBase64.call(bytes) },
+        });
       });
     }
-  }
-  for (const operation of ['encrypt', 'decrypt', 'deriveBits', 'deriveKey', 'wrapKey', 'unwrapKey']) {
-    defineHidden(SubtleCrypto.prototype, operation, unsupported(operation));
+
+    encrypt(algorithm, key, data) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 3, 'encrypt');
+        return python('encrypt', {
+          algorithm: convertAlgorithm(algorithm), key: convertKey(key, 'key'), data: convertBytes(data, 'data'),
+        });
+      });
+    }
+
+    decrypt(algorithm, key, data) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 3, 'decrypt');
+        return python('decrypt', {
+          algorithm: convertAlgorithm(algorithm), key: convertKey(key, 'key'), data: convertBytes(data, 'data'),
+        });
+      });
+    }
+
+    deriveBits(algorithm, baseKey, length = null) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 2, 'deriveBits');
+        const converted = length === null || length === undefined ? null : encodeMember(length, 'length');
+        return python('deriveBits', {
+          algorithm: convertAlgorithm(algorithm), key: convertKey(baseKey, 'baseKey'), length: converted,
+        });
+      });
+    }
+
+    deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 5, 'deriveKey');
+        return python('deriveKey', {
+          algorithm: convertAlgorithm(algorithm), key: convertKey(baseKey, 'baseKey'),
+          derivedKeyType: convertAlgorithm(derivedKeyType), extractable: Boolean(extractable),
+          usages: convertUsages(keyUsages),
+        });
+      });
+    }
+
+    wrapKey(format, key, wrappingKey, wrapAlgorithm) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 4, 'wrapKey');
+        return python('wrapKey', {
+          format: convertFormat(format), key: convertKey(key, 'key'),
+          wrappingKey: convertKey(wrappingKey, 'wrappingKey'), algorithm: convertAlgorithm(wrapAlgorithm),
+        });
+      });
+    }
+
+    unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) {
+      const args = arguments;
+      return settle(() => {
+        requireArguments(args, 7, 'unwrapKey');
+        return python('unwrapKey', {
+          format: convertFormat(format), wrappedKey: convertBytes(wrappedKey, 'wrappedKey'),
+          unwrappingKey: convertKey(unwrappingKey, 'unwrappingKey'), algorithm: convertAlgorithm(unwrapAlgorithm),
+          unwrappedKeyAlgorithm: convertAlgorithm(unwrappedKeyAlgorithm), extractable: Boolean(extractable),
+          usages: convertUsages(keyUsages),
+        });
+      });
+    }
   }
   const subtle = Object.create(SubtleCrypto.prototype);
 
   // As a class getter would be: non-enumerable, configurable, named "get subtle".
   const subtleAttribute = Object.getOwnPropertyDescriptor({
-    /** The SubtleCrypto interface (digest, HMAC). */
+    /** The SubtleCrypto interface. */
     get subtle() {
       return subtle;
     },

@@ -1,0 +1,67 @@
+"""Any HTTP method token on a function's paths, not only the ones Litestar routes.
+
+Litestar routes the methods of its `HttpMethod` enum (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS,
+TRACE); HTTP allows any token (`PROPFIND`, `PURGE`, `REPORT`, ...), and a function is the one to
+answer it. This pure ASGI layer, between the rate limiter and Litestar's router, sends a request
+with another method on a function path to the same code the function's Litestar route runs, with
+that route's handler in the scope (so its body-size limit applies). Everything else goes on to
+Litestar unchanged, so the management API keeps its 405s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import HttpMethod, Litestar, Request
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
+
+from flux_edge.api.errors import exception_response
+
+_ROUTED = frozenset(method.value for method in HttpMethod)
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRoute:
+    """A path pattern (named group `name`) and what answers it for any method."""
+
+    pattern: re.Pattern[str]
+    handler_name: str  # the Litestar route handler serving the routed methods on these paths
+    respond: Callable[[Request[Any, Any, Any], str], Awaitable[ASGIApp]]
+
+
+class AnyMethod:
+    """Forwards method tokens Litestar does not route, on function paths, to the function."""
+
+    def __init__(self, app: ASGIApp, litestar: Litestar, routes: Sequence[FunctionRoute]) -> None:
+        self.app = app
+        self._litestar = litestar
+        self._routes = tuple(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer an unrouted method on a function path; pass everything else on."""
+        if scope["type"] == ScopeType.HTTP and scope["method"] not in _ROUTED:
+            for candidate in self._routes:
+                match = candidate.pattern.match(scope["path"])
+                if match is not None:
+                    await self._serve(candidate, match["name"], scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _serve(
+        self, route: FunctionRoute, name: str, scope: HTTPScope, receive: Receive, send: Send
+    ) -> None:
+        index = self._litestar.get_handler_index_by_name(route.handler_name)
+        if index is None:
+            raise LookupError(f"no route handler named {route.handler_name!r}")
+        scope["route_handler"] = index["handler"]
+        scope["path_params"] = {"name": name}
+        request: Request[Any, Any, Any] = Request(scope, receive)
+        try:
+            response = await route.respond(request, name)
+        except Exception as exc:  # what Litestar's exception handlers would have answered
+            response = exception_response(request, exc)
+        await response(scope, receive, send)

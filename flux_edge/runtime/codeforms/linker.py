@@ -1,0 +1,134 @@
+"""The module linker: a function's modules (its files, npm packages, built-ins) into one script.
+
+Starting at the entrypoint, every static import, `require` and literal dynamic `import()` is
+resolved at deploy time; each module is compiled to a factory (esm.py, commonjs.py) and the whole
+graph is written as one call of loader.js's registry. Nothing is fetched when the script runs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from flux_edge.runtime.codeforms.commonjs import compile_commonjs
+from flux_edge.runtime.codeforms.esm import compile_module
+from flux_edge.runtime.codeforms.resolver import (
+    MAX_MODULES,
+    NPM_PREFIX,
+    Loaded,
+    ModuleResolver,
+    ResolveError,
+)
+from flux_edge.runtime.codeforms.syntax import error_at
+from flux_edge.runtime.types import CodeError
+
+_LOADER: Final = Path(__file__).parent / "loader.js"
+
+
+@dataclass
+class LinkedFunction:
+    """The linked script and what went into it."""
+
+    script: str
+    packages: dict[str, str] = field(default_factory=dict)  # "name@version" -> integrity
+    modules: int = 0
+
+
+@cache
+def _loader_source() -> str:
+    return _LOADER.read_text(encoding="utf-8")
+
+
+def display_name(url: str) -> str:
+    """How errors name a module: its uploaded path, `npm:name@version/path`, or `node:name`."""
+    if url.startswith(NPM_PREFIX):
+        return "npm:" + url.removeprefix(NPM_PREFIX)
+    return url.removeprefix("file:///")
+
+
+def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
+    """Link the modules reachable from `entrypoint` (a path among the resolver's files).
+
+    Raises CodeError (with `file`, `line` and `column` where the problem is in a file).
+    """
+    entry_url = "file:///" + entrypoint
+    if entrypoint not in resolver.files:
+        raise CodeError(f"the entrypoint {entrypoint!r} is not among the files")
+    index: dict[str, int] = {entry_url: 0}
+    records: list[list[Any] | None] = [None]
+    pending = [entry_url]
+
+    def number(url: str) -> int:
+        if url not in index:
+            if len(index) >= MAX_MODULES:
+                raise CodeError(f"the function imports more than {MAX_MODULES} modules")
+            index[url] = len(records)
+            records.append(None)
+            pending.append(url)
+        return index[url]
+
+    while pending:
+        url = pending.pop()
+        loaded = resolver.load(url)
+        records[index[url]] = _record(loaded, resolver, number)
+    packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
+    payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+    script = f"{_loader_source()}({payload},0);\n"
+    return LinkedFunction(script=script, packages=packages, modules=len(records))
+
+
+def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
+    url, source = loaded.url, loaded.source
+    data = source.encode("utf-8", errors="surrogatepass")
+    in_package = url.startswith(NPM_PREFIX)
+    try:
+        if loaded.kind == "json":
+            try:
+                json.loads(source)
+            except ValueError as exc:
+                raise CodeError(f"invalid JSON: {exc.args[0]}") from None
+            return [url, "json", source, [], {}, [], False]
+        if loaded.kind == "cjs":
+            cjs = compile_commonjs(source)
+            table: dict[str, int] = {}
+            for specifier, offset, unconditional in cjs.requires:
+                try:
+                    table[specifier] = number(resolver.resolve(specifier, url, require=True))
+                except ResolveError as exc:
+                    if unconditional:
+                        raise _located(exc, data, offset) from None
+            return [url, "cjs", cjs.factory, [], table, [], False]
+        esm = compile_module(source)
+    except CodeError as exc:
+        raise _with_file(exc, url) from None
+    deps: list[int] = []
+    table = {}
+    for specifier, offset in esm.imports:
+        try:
+            target = number(resolver.resolve(specifier, url))
+        except ResolveError as exc:
+            raise _with_file(_located(exc, data, offset), url) from None
+        deps.append(target)
+        table[specifier] = target
+    for specifier, offset in esm.dynamic:
+        if specifier in table:
+            continue
+        try:
+            table[specifier] = number(resolver.resolve(specifier, url))
+        except ResolveError as exc:
+            if not in_package:  # a package may import optional things it never reaches here
+                raise _with_file(_located(exc, data, offset), url) from None
+    return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async]
+
+
+def _located(exc: CodeError, data: bytes, offset: int) -> CodeError:
+    return error_at(data, offset, exc.message)
+
+
+def _with_file(exc: CodeError, url: str) -> CodeError:
+    if exc.file is None:
+        exc.file = display_name(url)
+    return exc

@@ -1,0 +1,304 @@
+"""Where a specifier leads, at deploy time: the uploaded files, the import map, npm packages,
+`node:` built-ins, built-in std shims, and URL imports within the operator's allowed hosts.
+
+Module URLs: an uploaded file `a/b.ts` is `file:///a/b.ts`; a file of an npm package is
+`file:///node_modules/<name>@<version>/<path>`; a built-in is `node:<name>`.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from flux_edge.runtime.codeforms import packages as pkg
+from flux_edge.runtime.codeforms.npm import Package, PackageCache, PackageError, split_npm_specifier
+from flux_edge.runtime.types import CodeError
+
+Kind = Literal["esm", "cjs", "json"]
+
+BUILTINS_DIR: Final = Path(__file__).parent / "node"
+# Node built-ins we provide (as ES modules in ./node), and the names they answer to.
+NODE_BUILTINS: Final = frozenset({"buffer", "events", "util", "crypto", "process"})
+_ALL_NODE_MODULES: Final = frozenset(
+    {
+        *NODE_BUILTINS,
+        "async_hooks", "child_process", "cluster", "console", "constants", "dgram", "diagnostics_channel",
+        "dns", "domain", "fs", "fs/promises", "http", "http2", "https", "inspector", "module", "net",
+        "os", "path", "perf_hooks", "punycode", "querystring", "readline", "repl", "stream",
+        "stream/web", "string_decoder", "sys", "timers", "tls", "tty", "url", "v8", "vm", "wasi",
+        "worker_threads", "zlib", "path/posix", "util/types", "timers/promises", "stream/promises",
+    }
+)  # fmt: skip
+# Well-known Deno std modules whose API only wraps what the runtime has (docs/modules.md).
+_STD_SHIMS: Final = {
+    re.compile(r"https://deno\.land/std(@[^/]+)?/http/server\.ts\Z"): "std_http_server.js",
+    re.compile(r"jsr:@std/http(@[^/]+)?/server\Z"): "std_http_server.js",
+}
+NPM_PREFIX: Final = "file:///node_modules/"
+MAX_MODULES: Final = 5000
+
+
+class ResolveError(CodeError):
+    """A specifier that cannot be resolved (message names it and why)."""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A module's URL, kind and source."""
+
+    url: str
+    kind: Kind
+    source: str
+
+
+@dataclass
+class ModuleResolver:
+    """Resolves specifiers for one deploy. `files` are the uploaded files by relative path."""
+
+    files: dict[str, str]
+    cache: PackageCache | None = None
+    import_hosts: frozenset[str] = frozenset()
+    import_map: dict[str, str] = field(default_factory=dict)
+    package_json: dict[str, str] = field(default_factory=dict)
+    packages: dict[str, Package] = field(default_factory=dict)  # by "name@version"
+    _by_root: dict[str, Package] = field(default_factory=dict)
+
+    @classmethod
+    def for_upload(cls, files: dict[str, str], entrypoint: str, **options: Any) -> ModuleResolver:
+        """A resolver that honours the deno.json / import_map.json / package.json next to (or
+        above) the entrypoint."""
+        resolver = cls(files, **options)
+        folder = posixpath.dirname(entrypoint)
+        while True:
+            for name in ("deno.json", "deno.jsonc", "import_map.json"):
+                path = posixpath.join(folder, name) if folder else name
+                if path in files and not resolver.import_map:
+                    resolver.import_map = _imports_of(path, files[path], folder)
+            path = posixpath.join(folder, "package.json") if folder else "package.json"
+            if path in files and not resolver.package_json:
+                resolver.package_json = _dependencies_of(path, files[path])
+            if not folder:
+                break
+            folder = posixpath.dirname(folder)
+        return resolver
+
+    def resolve(self, specifier: str, referrer: str, *, require: bool = False) -> str:
+        """The URL `specifier` means in the module at `referrer` (raises ResolveError)."""
+        in_package = referrer.startswith(NPM_PREFIX)
+        if not in_package and not referrer.startswith("node:"):
+            specifier = self._mapped(specifier)
+        for pattern, shim in _STD_SHIMS.items():
+            if pattern.match(specifier):
+                return "node:flux/" + shim
+        if specifier.startswith("node:"):
+            return _builtin(specifier[5:])
+        if specifier.startswith("npm:"):
+            return self._npm(specifier[4:], require=require)
+        if specifier.startswith(("https://", "http://", "jsr:")):
+            return self._remote(specifier)
+        if specifier.startswith(("./", "../", "/")) or specifier in (".", ".."):
+            return self._relative(specifier, referrer, require=require)
+        if in_package:
+            bare = _bare_name(specifier)
+            if bare in _ALL_NODE_MODULES or specifier in _ALL_NODE_MODULES:
+                return _builtin(specifier)
+            return self._from_package(specifier, referrer, require=require)
+        name = _bare_name(specifier)
+        if name in self.package_json:
+            return self._npm(
+                f"{name}@{self.package_json[name]}{specifier[len(name) :]}", require=require
+            )
+        raise ResolveError(
+            f"bare specifier {specifier!r} is not mapped: import it as npm:{specifier}, or map it "
+            'in deno.json/import_map.json "imports" or package.json "dependencies"'
+        )
+
+    def load(self, url: str) -> Loaded:
+        """The kind and source of a resolved URL."""
+        if url.startswith("node:"):
+            name = url[5:]
+            file = name[5:] if name.startswith("flux/") else name + ".js"
+            source = (BUILTINS_DIR / file).read_text(encoding="utf-8")
+            return Loaded(url, "esm", source)
+        if url.startswith(NPM_PREFIX):
+            package, relative = self._package_of(url)
+            source = (package.root / relative).read_text(encoding="utf-8", errors="replace")
+            if relative.endswith(".json"):
+                return Loaded(url, "json", source)
+            esm = pkg.is_esm_file(package.root, relative, source)
+            return Loaded(url, "esm" if esm else "cjs", source)
+        path = url.removeprefix("file:///")
+        source = self.files[path]
+        kind: Kind = "json" if path.endswith(".json") else "esm"
+        if path.endswith(".cjs"):
+            kind = "cjs"
+        return Loaded(url, kind, source)
+
+    def _mapped(self, specifier: str) -> str:
+        if specifier in self.import_map:
+            return self.import_map[specifier]
+        best = ""
+        for key in self.import_map:
+            if key.endswith("/") and specifier.startswith(key) and len(key) > len(best):
+                best = key
+        return self.import_map[best] + specifier[len(best) :] if best else specifier
+
+    def _relative(self, specifier: str, referrer: str, *, require: bool) -> str:
+        if referrer.startswith(NPM_PREFIX):
+            package, relative = self._package_of(referrer)
+            joined = posixpath.normpath(posixpath.join(posixpath.dirname(relative), specifier))
+            if joined.startswith(".."):
+                raise ResolveError(f"{specifier!r} leaves package {package.key} (from {referrer})")
+            found = pkg.probe(package.root, "" if joined == "." else joined)
+            if found is None:
+                raise ResolveError(f"module not found: {specifier!r} from {referrer}")
+            return f"{NPM_PREFIX}{package.key}/{found}"
+        if not referrer.startswith("file:///"):
+            raise ResolveError(f"{specifier!r} cannot be resolved from {referrer}")
+        base = posixpath.dirname(referrer.removeprefix("file:///"))
+        if specifier.startswith("/"):
+            joined = posixpath.normpath(specifier.lstrip("/"))
+        else:
+            joined = posixpath.normpath(posixpath.join(base, specifier))
+        if joined.startswith("../") or joined == "..":
+            raise ResolveError(f"{specifier!r} points outside the uploaded files")
+        for candidate in (
+            joined,
+            *(joined + s for s in (".ts", ".js", ".mjs", ".json", "/index.ts", "/index.js")),
+        ):
+            if candidate in self.files:
+                return "file:///" + candidate
+        raise ResolveError(
+            f"module not found: {specifier!r} ({joined} is not among the uploaded files)"
+        )
+
+    def _npm(self, text: str, *, require: bool) -> str:
+        name, version_range, subpath = split_npm_specifier(text)
+        package = self._package(name, version_range)
+        try:
+            relative = pkg.package_entry(package.root, subpath, require=require)
+        except pkg.PackageResolutionError as exc:
+            raise ResolveError(f"npm:{text}: {exc}") from None
+        return f"{NPM_PREFIX}{package.key}/{relative}"
+
+    def _package(self, name: str, version_range: str) -> Package:
+        if self.cache is None:
+            raise ResolveError(f"npm:{name}: npm packages are not available here")
+        for package in self.packages.values():
+            if package.name == name and _satisfies(package.version, version_range):
+                return package
+        try:
+            package = self.cache.resolve(name, version_range)
+        except PackageError as exc:
+            raise ResolveError(exc.message) from None
+        self.packages[package.key] = package
+        self._by_root[package.key] = package
+        return package
+
+    def _from_package(self, specifier: str, referrer: str, *, require: bool) -> str:
+        package, _ = self._package_of(referrer)
+        name = _bare_name(specifier)
+        subpath = specifier[len(name) :]
+        if name == package.name:  # a package importing itself by name
+            return self._npm(f"{name}@{package.version}{subpath}", require=require)
+        version_range = package.dependencies.get(name)
+        if version_range is None:
+            known = next((p for p in self.packages.values() if p.name == name), None)
+            if known is None:
+                raise ResolveError(
+                    f"package {package.key} imports {specifier!r}, which is not among its dependencies"
+                )
+            version_range = known.version
+        if version_range.startswith("npm:"):  # an alias: "x": "npm:y@1"
+            return self._npm(version_range[4:] + subpath, require=require)
+        return self._npm(f"{name}@{version_range}{subpath}", require=require)
+
+    def _package_of(self, url: str) -> tuple[Package, str]:
+        rest = url.removeprefix(NPM_PREFIX)
+        parts = rest.split("/")
+        width = 2 if rest.startswith("@") else 1
+        key = "/".join(parts[:width])
+        return self._by_root[key], "/".join(parts[width:])
+
+    def _remote(self, specifier: str) -> str:
+        if specifier in self.files:
+            return "file:///" + specifier
+        host = "jsr.io" if specifier.startswith("jsr:") else specifier.split("/")[2].split(":")[0]
+        if host not in self.import_hosts:
+            raise ResolveError(
+                f"import of {specifier!r} refused: the host {host!r} is not in FLUX_EDGE_IMPORT_HOSTS "
+                "(upload the file with the function, import it from npm:, or ask the operator to "
+                "allow the host)"
+            )
+        raise ResolveError(
+            f"import of {specifier!r}: URL imports are not fetched yet; upload the file with the "
+            "function under its URL as path"
+        )
+
+
+def _builtin(name: str) -> str:
+    if name in NODE_BUILTINS:
+        return f"node:{name}"
+    provided = ", ".join(f"node:{b}" for b in sorted(NODE_BUILTINS))
+    raise ResolveError(f"node:{name} is not available in flux-edge (provided: {provided})")
+
+
+def _bare_name(specifier: str) -> str:
+    parts = specifier.split("/")
+    return "/".join(parts[:2]) if specifier.startswith("@") else parts[0]
+
+
+def _satisfies(version: str, version_range: str) -> bool:
+    import nodesemver
+
+    try:
+        return bool(nodesemver.satisfies(version, version_range or "*", loose=True))
+    except (ValueError, TypeError):
+        return False
+
+
+def _imports_of(path: str, text: str, folder: str) -> dict[str, str]:
+    try:
+        value = json.loads(_strip_json_comments(text))
+    except ValueError as exc:
+        raise ResolveError(f"{path} is not valid JSON: {exc}") from None
+    imports = value.get("imports") if isinstance(value, dict) else None
+    if not isinstance(imports, dict):
+        return {}
+    mapped: dict[str, str] = {}
+    for key, target in imports.items():
+        if not isinstance(target, str):
+            raise ResolveError(f"{path}: imports[{key!r}] must be a string")
+        if target.startswith(("./", "../")):  # relative to the map's own folder
+            target = (
+                "/"
+                + posixpath.normpath(posixpath.join(folder, target))
+                + ("/" if target.endswith("/") else "")
+            )
+        mapped[key] = target
+    return mapped
+
+
+def _dependencies_of(path: str, text: str) -> dict[str, str]:
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise ResolveError(f"{path} is not valid JSON: {exc}") from None
+    found: dict[str, str] = {}
+    if isinstance(value, dict):
+        for section in ("peerDependencies", "optionalDependencies", "dependencies"):
+            deps = value.get(section)
+            if isinstance(deps, dict):
+                found.update({k: v for k, v in deps.items() if isinstance(v, str)})
+    return found
+
+
+def _strip_json_comments(text: str) -> str:
+    """deno.jsonc: drop // and /* */ comments outside strings."""
+    return re.sub(
+        r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', lambda m: m.group(1) or "", text, flags=re.DOTALL
+    )

@@ -1,0 +1,334 @@
+"""The isolate host: a child process that runs a Runtime for the server, over one socket.
+
+The server starts it as `python -m flux_edge.runtime.hosting FD HEAP_MB` (or the frozen binary
+with `__isolate-host`). It runs every call it is sent on its own in-process Runtime and answers
+in batched frames (see wire.py). It never has to close an isolate it could not stop: such an
+engine is kept unclosed and the host asks to be recycled; the server kills the process, which is
+the one thing that always ends a thread stuck inside a V8 builtin. V8's heap is capped per
+process, so a runaway allocation aborts this process, never the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from msgspec.structs import replace
+
+from flux_edge.runtime.capabilities import CapabilityBridge
+from flux_edge.runtime.hosting.wire import (
+    Check,
+    Checked,
+    Chunk,
+    FrameConnection,
+    FromHost,
+    HostConfig,
+    Invoke,
+    Load,
+    Ping,
+    Pong,
+    Prewarm,
+    Pull,
+    Ready,
+    Recycle,
+    Result,
+    Retire,
+    StopStream,
+    StreamEnd,
+    ToHost,
+    Unavailable,
+    Usage,
+)
+from flux_edge.runtime.isolate import Engine, init_v8
+from flux_edge.runtime.pool import PoolLimits
+from flux_edge.runtime.results import memory_result
+from flux_edge.runtime.runtime import Runtime
+from flux_edge.runtime.streaming import ResponseStream, ResponseStreamError
+from flux_edge.runtime.types import (
+    CodeError,
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeUnavailableError,
+)
+
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+_MIB = 1024 * 1024
+_PR_SET_PDEATHSIG = 1
+
+
+def process_rss(pid: int | str = "self") -> int:
+    """Resident memory of a process in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def die_with_parent() -> None:
+    """Be killed when the server dies, however it dies (a wedged host would otherwise spin on)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class IsolateHostProcess:
+    """The host's side of the socket: runs calls, checks code, watches its own memory."""
+
+    def __init__(self) -> None:
+        self.runtime: Runtime | None = None
+        self.config: HostConfig | None = None
+        self.connection: FrameConnection | None = None
+        self._specs: dict[tuple[str, int], FunctionSpec] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Streamed responses being relayed: the local stream and the server's credits.
+        self._streams: dict[int, tuple[ResponseStream, asyncio.Semaphore]] = {}
+        self._unstoppable: list[Engine] = []  # never closed: see the module docstring
+        self._recycling = False
+        self._baseline = 0
+        self._memory_mb = 0
+        self.done = asyncio.get_running_loop().create_future()
+
+    # ---- memory ----------------------------------------------------------------------------------
+    def budget_bytes(self) -> int:
+        """What this host may hold: its baseline, plus per isolate 2 x memory_limit_mb (heap and
+        buffers, see docs/runtime.md) and a slack for V8's own structures."""
+        assert self.config is not None
+        assert self.runtime is not None
+        isolates = max(1, self.runtime.pool.isolate_count)
+        per_isolate = 2 * self._memory_mb + self.config.slack_mb
+        return self._baseline + isolates * per_isolate * _MIB
+
+    def _send_usage(self, _count: int = 0) -> None:
+        if self.connection is not None and self.runtime is not None and self._memory_mb:
+            self.connection.send(
+                Usage(isolates=self.runtime.pool.isolate_count, budget_bytes=self.budget_bytes())
+            )
+
+    def _recycle(self, reason: str) -> None:
+        if not self._recycling and self.connection is not None:
+            self._recycling = True
+            self.connection.send(Recycle(reason=reason))
+
+    def _unresponsive(self, engine: Engine) -> None:
+        self._unstoppable.append(engine)
+        self._recycle("an isolate did not stop when its call ran out of time")
+
+    # ---- messages --------------------------------------------------------------------------------
+    def on_messages(self, messages: list[Any]) -> None:
+        """Dispatch one frame's messages."""
+        for message in messages:
+            if isinstance(message, Invoke):
+                self._spawn(self._invoke(message))
+            elif isinstance(message, Pull):
+                relay = self._streams.get(message.id)
+                if relay is not None:
+                    relay[1].release()
+            elif isinstance(message, StopStream):
+                relay = self._streams.pop(message.id, None)
+                if relay is not None:
+                    self._spawn(relay[0].aclose())
+                    relay[1].release()  # the pump wakes, sees it was stopped, sends the end
+            elif isinstance(message, Ping):
+                assert self.connection is not None
+                self.connection.send(Pong(seq=message.seq))
+            elif isinstance(message, Load):
+                spec = message.spec
+                self._specs[(spec.function_id, spec.version)] = spec
+                self._memory_mb = max(self._memory_mb, spec.memory_limit_mb)
+                self._send_usage()
+            elif isinstance(message, Check):
+                self._spawn(self._check(message))
+            elif isinstance(message, Prewarm):
+                spec = self._specs[(message.function_id, message.version)]
+                assert self.runtime is not None
+                self._spawn(self.runtime.prewarm(spec))
+            elif isinstance(message, Retire):
+                assert self.runtime is not None
+                self.runtime.retire(message.function_id)
+            elif isinstance(message, HostConfig):
+                self._spawn(self._configure(message))
+
+    def on_lost(self) -> None:
+        """The server closed the socket or died: nothing left to answer to."""
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _configure(self, config: HostConfig) -> None:
+        self.config = config
+        bridge = CapabilityBridge(
+            net_allow=config.net_allow,
+            max_subrequests=config.max_subrequests,
+            max_fetch_response_bytes=config.max_fetch_response_bytes,
+            file_quota_bytes=config.file_quota_bytes,
+        )
+        limits = PoolLimits(
+            max_isolates=config.max_isolates_per_function + config.spare_engines + 1,
+            max_memory_mb=1 << 30,  # the server budgets hosts; this host has one function
+            max_isolates_per_function=config.max_isolates_per_function,
+            max_concurrency_per_isolate=config.max_concurrency_per_isolate,
+            max_queue_per_function=config.max_queue_per_function,
+            isolate_max_calls=config.isolate_max_calls,
+            spare_engines=config.spare_engines,
+            max_log_bytes=config.max_log_bytes,
+            max_response_bytes=config.max_response_bytes,
+        )
+        self.runtime = Runtime(limits, host=bridge, on_unresponsive=self._unresponsive)
+        await self.runtime.start()
+        self.runtime.pool.on_isolate_count = self._send_usage
+        self._baseline = process_rss()
+        assert self.connection is not None
+        self.connection.send(Ready(pid=os.getpid()))
+
+    async def _invoke(self, message: Invoke) -> None:
+        assert self.runtime is not None
+        assert self.connection is not None
+        spec = self._specs[(message.function_id, message.version)]
+        started = time.monotonic()
+        try:
+            result = await self.runtime.invoke(spec, message.request)
+        except RuntimeUnavailableError as error:
+            self.connection.send(
+                Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
+            )
+            return
+        if result.stream is not None:
+            self._relay(message.id, result, result.stream, spec, message.request, started)
+            return
+        result = self._within_budget(spec, message.request, started, result)
+        self.connection.send(Result(id=message.id, result=result))
+
+    # ---- streamed responses ------------------------------------------------------------------------
+    def _relay(
+        self,
+        call_id: int,
+        head: InvokeResult,
+        stream: ResponseStream,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        """Send a streamed response's head, then one chunk per `Pull` the server sends (so the
+        server's client holds the function back across the process boundary), then its end."""
+        assert self.connection is not None
+        self.connection.send(Result(id=call_id, result=replace(head, stream=None), streamed=True))
+        credit = asyncio.Semaphore(0)
+        self._streams[call_id] = (stream, credit)
+        self._spawn(self._pump(call_id, stream, credit, spec, request, started))
+
+    async def _pump(
+        self,
+        call_id: int,
+        stream: ResponseStream,
+        credit: asyncio.Semaphore,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        assert self.connection is not None
+        try:
+            while True:
+                await credit.acquire()
+                if call_id not in self._streams:  # stopped by the server
+                    break
+                chunk = await anext(stream, None)
+                if chunk is None:
+                    break
+                self.connection.send(Chunk(id=call_id, data=chunk))
+        except ResponseStreamError:
+            pass
+        finally:
+            self._streams.pop(call_id, None)
+        final = self._within_budget(spec, request, started, await stream.outcome())
+        self.connection.send(StreamEnd(id=call_id, result=final, failed=final.outcome != "success"))
+
+    def _within_budget(
+        self, spec: FunctionSpec, request: InvokeRequest, started: float, result: InvokeResult
+    ) -> InvokeResult:
+        """A call that leaves the host over its memory budget fails with the memory limit (V8's
+        heap limit does not see flattened strings, ICU objects or one big builtin allocation),
+        and the host is recycled so the memory goes back to the system."""
+        if process_rss() <= self.budget_bytes():
+            return result
+        self._recycle("memory over the budget of its functions' memory_limit_mb")
+        if result.limit is not None:
+            return result
+        return memory_result(spec, request, started, result.logs)
+
+    async def _check(self, message: Check) -> None:
+        assert self.runtime is not None
+        assert self.connection is not None
+        spec = self._specs[(message.function_id, message.version)]
+        try:
+            await self.runtime.check(spec.compiled, spec if spec.function_id else None)
+        except CodeError as error:
+            self.connection.send(
+                Checked(id=message.id, message=error.message, line=error.line, column=error.column)
+            )
+            return
+        except RuntimeUnavailableError as error:
+            self.connection.send(Checked(id=message.id, message=str(error)))
+            return
+        if process_rss() > self.budget_bytes():
+            self._recycle("memory over the budget of its functions' memory_limit_mb")
+            message_text = "top-level code exceeded the memory limit (memory_limit_mb)"
+            self.connection.send(Checked(id=message.id, message=message_text))
+            return
+        self.connection.send(Checked(id=message.id))
+
+
+async def _serve(sock: socket.socket) -> None:
+    host = IsolateHostProcess()
+    loop = asyncio.get_running_loop()
+    _, connection = await loop.connect_accepted_socket(
+        lambda: FrameConnection(ToHost, host.on_messages, host.on_lost), sock
+    )
+    host.connection = connection
+    await host.done
+
+
+def main(argv: list[str]) -> int:
+    """`zygote FD`: the fork server on control socket FD (see zygote.py); `FD HEAP_MB`: a host
+    on socket FD, V8's heap capped at HEAP_MB MiB."""
+    if argv[:1] == ["zygote"]:
+        from flux_edge.runtime.hosting.zygote import serve
+
+        serve(socket.socket(fileno=int(argv[1])))
+        return 0
+    run(socket.socket(fileno=int(argv[0])), int(argv[1]))
+    return 0
+
+
+def run(sock: socket.socket, heap_mb: int) -> None:
+    """Run a host on `sock`, V8's heap capped at `heap_mb` MiB; never returns."""
+    die_with_parent()
+    # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    init_v8((f"--max-old-space-size={heap_mb}",))
+    try:
+        import uvloop
+
+        runner = asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        runner = asyncio.Runner()
+    with runner:
+        runner.run(_serve(sock))
+    # Never run interpreter teardown: it would close isolates, and one may be unstoppable.
+    sys.stdout.flush()
+    os._exit(0)
+
+
+__all__ = ["FromHost", "IsolateHostProcess", "main", "process_rss", "run"]

@@ -1,0 +1,294 @@
+"""`HostedRuntime`: the Runtime seam, with each function's isolates in a supervised process.
+
+In-process V8 cannot contain everything a function can do: one allocation past V8's heap limit
+aborts the process that holds the isolate, and a thread inside one long builtin cannot be
+stopped (closing its isolate blocks until the builtin ends). So each function gets its own isolate
+host process; a host that crashes, stops answering or holds more memory than its function's
+limits allow is killed and replaced, and only that function's calls in flight see it. Spare hosts
+are booted ahead, so a new function starts without waiting for a process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from flux_edge.runtime.hosting.supervisor import IsolateHost
+from flux_edge.runtime.hosting.wire import HostConfig
+from flux_edge.runtime.hosting.zygote import Zygote
+from flux_edge.runtime.pool import PoolLimits
+from flux_edge.runtime.types import (
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeUnavailableError,
+)
+
+log = structlog.get_logger("flux_edge.runtime.hosts")
+
+WATCH_SECONDS = 0.1  # how often hosts are pinged and their memory read
+REFILL_DELAY_SECONDS = 0.05
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostLimits:
+    """How many host processes run and how they are set up."""
+
+    max_hosts: int = 64
+    spare_hosts: int = 1
+    idle_seconds: float = 600.0
+    heap_cap_mb: int = 2048  # V8's --max-old-space-size in each host
+    slack_mb: int = 48  # per isolate, on top of 2 x memory_limit_mb
+    net_allow: str = ""
+    max_subrequests: int = 50
+    max_fetch_response_bytes: int = 10 * 1024 * 1024
+    file_quota_bytes: int = 64 * 1024 * 1024
+
+
+class _Counts:
+    """What the metrics read (the in-process Runtime's `pool` has the same two properties)."""
+
+    def __init__(self, runtime: HostedRuntime) -> None:
+        self._runtime = runtime
+
+    @property
+    def isolate_count(self) -> int:
+        """Isolates running in all hosts."""
+        return sum(h.isolates for h in self._runtime.hosts())
+
+    @property
+    def queue_depth(self) -> int:
+        """Calls sent to hosts and not answered yet."""
+        return sum(h.load for h in self._runtime.hosts())
+
+
+class HostedRuntime:
+    """Runs each function's calls in its own supervised isolate host process."""
+
+    def __init__(self, limits: PoolLimits | None = None, hosts: HostLimits | None = None) -> None:
+        pool = limits or PoolLimits()
+        self.host_limits = hosts or HostLimits()
+        self._config = HostConfig(
+            max_isolates_per_function=pool.max_isolates_per_function,
+            max_concurrency_per_isolate=pool.max_concurrency_per_isolate,
+            max_queue_per_function=pool.max_queue_per_function,
+            isolate_max_calls=pool.isolate_max_calls,
+            max_log_bytes=pool.max_log_bytes,
+            max_response_bytes=pool.max_response_bytes,
+            spare_engines=1,
+            net_allow=self.host_limits.net_allow,
+            max_subrequests=self.host_limits.max_subrequests,
+            max_fetch_response_bytes=self.host_limits.max_fetch_response_bytes,
+            file_quota_bytes=self.host_limits.file_quota_bytes,
+            slack_mb=self.host_limits.slack_mb,
+        )
+        self.pool = _Counts(self)
+        self._zygote = Zygote()
+        self._by_function: dict[str, IsolateHost] = {}
+        self._starting: dict[str, asyncio.Future[IsolateHost]] = {}
+        self._spares: list[IsolateHost] = []
+        self._all: set[IsolateHost] = set()
+        self._booting = 0
+        self._closing = False
+        self._watcher: asyncio.Task[None] | None = None
+        self._filling: asyncio.Task[None] | None = None
+        self.on_host_gone: Callable[[IsolateHost], None] | None = None
+
+    def hosts(self) -> list[IsolateHost]:
+        """Every live host."""
+        return list(self._all)
+
+    # ---- the Runtime seam ------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Boot the spare hosts and start watching."""
+        await self._zygote.start()
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        await self._fill_spares()
+
+    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
+        """Run one call in the function's host; raises RuntimeUnavailableError when it cannot."""
+        host = self._by_function.get(spec.function_id)
+        if host is None or host.gone or host.recycling is not None:
+            host = await self._host_for(spec.function_id)
+        return await host.invoke(spec, request)
+
+    async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
+        """Load code in a fresh isolate and find its handler; raise CodeError with position.
+
+        With `spec`, the isolate stays warm in the function's host for that version's calls.
+        """
+        if spec is None:
+            host = await self._take_host()
+            try:
+                target = FunctionSpec(function_id="", name="check", version=0, compiled=compiled)
+                await host.check(target)
+            finally:
+                host.kill(None)
+            return
+        host = await self._host_for(spec.function_id)
+        try:
+            await host.check(spec)
+        except BaseException:
+            if not host.served:  # a host that only ever held code that failed goes
+                self._release(spec.function_id, host)
+                host.kill(None)
+            raise
+
+    async def prewarm(self, spec: FunctionSpec) -> None:
+        """Make sure `spec`'s version has a warm isolate in its host."""
+        with contextlib.suppress(RuntimeUnavailableError):
+            host = await self._host_for(spec.function_id)
+            host.prewarm(spec)
+
+    def retire(self, function_id: str) -> None:
+        """Stop running a function: its host drains and is stopped."""
+        host = self._by_function.pop(function_id, None)
+        if host is None:
+            return
+        host.retire(function_id)
+        host.recycling = "the function was retired"
+        if not host.load:
+            host.kill(None)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Let calls in flight finish (up to `grace` seconds), then kill every host."""
+        self._closing = True
+        for task in (self._watcher, self._filling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        in_flight = [f for h in self._all for f in h.futures()]
+        if in_flight:
+            await asyncio.wait(in_flight, timeout=grace)
+        for host in list(self._all):
+            host.kill(None)
+        await self._zygote.close()
+
+    # ---- hosts -----------------------------------------------------------------------------------
+    async def _host_for(self, function_id: str) -> IsolateHost:
+        host = self._by_function.get(function_id)
+        if host is not None and not host.gone and host.recycling is None:
+            return host
+        starting = self._starting.get(function_id)
+        if starting is not None:
+            return await asyncio.shield(starting)
+        future: asyncio.Future[IsolateHost] = asyncio.get_running_loop().create_future()
+        self._starting[function_id] = future
+        try:
+            host = await self._take_host()
+            self._by_function[function_id] = host
+            future.set_result(host)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters get it, nobody else has to
+            raise
+        finally:
+            self._starting.pop(function_id, None)
+        return host
+
+    def _release(self, function_id: str, host: IsolateHost) -> None:
+        if self._by_function.get(function_id) is host:
+            del self._by_function[function_id]
+
+    async def _take_host(self) -> IsolateHost:
+        if self._closing:
+            raise RuntimeUnavailableError("the server is shutting down", retry_after=5)
+        while self._spares:
+            spare = self._spares.pop()
+            if not spare.gone:
+                self._refill_soon()
+                return spare
+        self._make_room()
+        host = await self._boot()
+        self._refill_soon()
+        return host
+
+    def _make_room(self) -> None:
+        if len(self._all) + self._booting < self.host_limits.max_hosts:
+            return
+        idle = [h for h in self._by_function.values() if not h.load]
+        if not idle:
+            raise RuntimeUnavailableError(
+                "every isolate host is busy (FLUX_EDGE_MAX_ISOLATE_HOSTS); retry shortly"
+            )
+        victim = min(idle, key=lambda h: h.last_used)
+        for function_id, host in list(self._by_function.items()):
+            if host is victim:
+                del self._by_function[function_id]
+        victim.kill(None)
+
+    async def _boot(self) -> IsolateHost:
+        if not self._zygote.alive and not self._closing:
+            log.warning("the isolate host zygote stopped; starting another")
+            self._zygote = Zygote()
+            await self._zygote.start()
+        host = IsolateHost(self._zygote, self._gone)
+        self._all.add(host)
+        self._booting += 1
+        try:
+            await host.start(self._config, self.host_limits.heap_cap_mb)
+        except ConnectionError as error:
+            self._all.discard(host)
+            raise RuntimeUnavailableError(f"an isolate host could not start: {error}") from None
+        except BaseException:
+            self._all.discard(host)
+            raise
+        finally:
+            self._booting -= 1
+        return host
+
+    def _gone(self, host: IsolateHost) -> None:
+        self._all.discard(host)
+        for function_id, mapped in list(self._by_function.items()):
+            if mapped is host:
+                del self._by_function[function_id]
+        if host in self._spares:
+            self._spares.remove(host)
+            self._refill_soon()
+        if self.on_host_gone is not None:
+            self.on_host_gone(host)
+
+    def _refill_soon(self) -> None:
+        if self._filling is None and not self._closing:
+            self._filling = asyncio.get_running_loop().create_task(self._refill())
+
+    async def _refill(self) -> None:
+        # Starting a process costs the server a fork; let the call that took the spare go first.
+        await asyncio.sleep(REFILL_DELAY_SECONDS)
+        await self._fill_spares()
+
+    async def _fill_spares(self) -> None:
+        try:
+            while (
+                len(self._spares) < self.host_limits.spare_hosts
+                and not self._closing
+                and len(self._all) + self._booting < self.host_limits.max_hosts
+            ):
+                try:
+                    host = await self._boot()
+                except RuntimeUnavailableError:
+                    log.warning("an isolate host did not start; retrying")
+                    await asyncio.sleep(1.0)
+                    continue
+                self._spares.append(host)
+        finally:
+            self._filling = None
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            now = time.monotonic()
+            for host in list(self._all):
+                host.watch(now)
+                if (
+                    host.load == 0
+                    and host not in self._spares
+                    and now - host.last_used > self.host_limits.idle_seconds
+                ):
+                    host.kill(None)

@@ -1,0 +1,345 @@
+"""The server's side of one isolate host: start it, send it calls, watch it, kill it.
+
+Nothing here ever waits on the host: a host that stops answering pings, passes its memory budget
+or crashes is killed with SIGKILL (which never blocks), and every call it had is answered at once
+with a result that says what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from msgspec.structs import replace
+
+from flux_edge.runtime.hosting.host import process_rss
+from flux_edge.runtime.hosting.wire import (
+    Check,
+    Checked,
+    Chunk,
+    FrameConnection,
+    FromHost,
+    HostConfig,
+    Invoke,
+    Load,
+    Ping,
+    Pong,
+    Prewarm,
+    Pull,
+    Ready,
+    Recycle,
+    Result,
+    Retire,
+    StopStream,
+    StreamEnd,
+    Unavailable,
+    Usage,
+)
+from flux_edge.runtime.hosting.zygote import Zygote
+from flux_edge.runtime.results import error_result, interrupted_result, memory_result
+from flux_edge.runtime.results import timeout_result as _timeout_result
+from flux_edge.runtime.streaming import ResponseStream
+from flux_edge.runtime.types import (
+    CodeError,
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    RuntimeUnavailableError,
+)
+
+log = structlog.get_logger("flux_edge.runtime.hosts")
+
+READY_SECONDS = 60.0  # booting a host: Python, V8 and the spare engines, on a busy machine
+# A host answers a ping at once unless its event loop is blocked; one that has not answered for
+# this long is killed.
+PING_ANSWER_SECONDS = 1.0
+# V8 ends its process on these when an allocation passes the heap limit ("Fatal JavaScript out of
+# memory") or on another fatal error.
+_V8_FATAL_SIGNALS = {signal.SIGTRAP, signal.SIGABRT, signal.SIGILL, signal.SIGSEGV}
+_ids = itertools.count(1)
+_reaping: set[asyncio.Task[int | None]] = set()
+
+Failure = Callable[["_Pending"], InvokeResult]
+
+
+class _Pending:
+    __slots__ = ("future", "request", "spec", "started")
+
+    def __init__(self, spec: FunctionSpec, request: InvokeRequest) -> None:
+        self.spec = spec
+        self.request = request
+        self.started = time.monotonic()
+        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+
+def _crashed(returncode: int | None) -> Failure:
+    if returncode is not None and returncode < 0 and -returncode in _V8_FATAL_SIGNALS:
+        how = f"V8 ended it with {signal.Signals(-returncode).name}"
+        message = (
+            f"the function's isolate host stopped ({how}): V8 ends its process when one "
+            "allocation passes its heap limit, so the function most likely exceeded "
+            "memory_limit_mb"
+        )
+        return lambda p: error_result(p.spec, p.request, p.started, "", message, limit="memory")
+    message = f"the function's isolate host stopped unexpectedly (exit status {returncode})"
+    return lambda p: error_result(p.spec, p.request, p.started, "", message)
+
+
+def _timed_out_or_interrupted(p: _Pending) -> InvokeResult:
+    if time.monotonic() - p.started >= p.spec.timeout_seconds:
+        return _timeout_result(p.spec, p.request, p.started, "")
+    return interrupted_result(p.spec, p.request, p.started, "")
+
+
+def _over_memory(p: _Pending) -> InvokeResult:
+    return memory_result(p.spec, p.request, p.started, "")
+
+
+class IsolateHost:
+    """One host process and the calls it has not answered yet."""
+
+    def __init__(self, zygote: Zygote, on_gone: Callable[[IsolateHost], None]) -> None:
+        self._zygote = zygote
+        self._on_gone = on_gone
+        self._pid: int | None = None
+        self.returncode: int | None = None
+        self.connection: FrameConnection | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._streams: dict[int, tuple[_Pending, ResponseStream]] = {}  # streamed responses
+        self._loaded: set[tuple[str, int]] = set()
+        self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._ping_sent: float | None = None
+        self._ping_seq = 0
+        self.isolates = 0
+        self.budget_bytes = 0
+        self.recycling: str | None = None  # why it takes no new calls
+        self.gone = False
+        self.last_used = time.monotonic()
+        self.served = False  # has run a call or loaded code that passed its check
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    async def start(self, config: HostConfig, heap_mb: int) -> None:
+        """Start the process and wait until it has booted V8 (kills it on failure)."""
+        ours, theirs = socket.socketpair()
+        try:
+            self._pid = await self._zygote.launch(theirs, heap_mb)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        loop = asyncio.get_running_loop()
+        _, self.connection = await loop.create_unix_connection(
+            lambda: FrameConnection(FromHost, self._on_messages, self._on_lost), sock=ours
+        )
+        self.connection.send(config)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ready), READY_SECONDS)
+        except BaseException:
+            self.kill(None)
+            raise
+
+    @property
+    def pid(self) -> int:
+        """The host's process id."""
+        assert self._pid is not None
+        return self._pid
+
+    @property
+    def load(self) -> int:
+        """Calls and checks sent and not answered."""
+        return len(self._pending)
+
+    def futures(self) -> list[asyncio.Future[Any]]:
+        """The answers not received yet."""
+        return [call.future for call in self._pending.values()]
+
+    def kill(self, failure: Failure | None) -> None:
+        """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted)."""
+        if self.gone:
+            return
+        self.gone = True
+        if self._pid is not None and self.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        self._fail_pending(failure or _timed_out_or_interrupted)
+        if self.connection is not None:
+            self.connection.close()
+        if not self._ready.done():
+            self._ready.set_exception(RuntimeUnavailableError("the isolate host did not start"))
+            self._ready.exception()  # start() re-raises it if it is still waiting
+        self._reap_soon()
+        self._on_gone(self)
+
+    def _reap_soon(self) -> None:
+        if self._pid is not None and self.returncode is None:
+            task = asyncio.get_running_loop().create_task(self._zygote.wait(self._pid))
+            _reaping.add(task)
+            task.add_done_callback(_reaping.discard)
+
+    def _fail_pending(self, failure: Failure) -> None:
+        streams, self._streams = self._streams, {}
+        for call, stream in streams.values():
+            stream.end(failure(call), failed=True)
+        pending, self._pending = self._pending, {}
+        for call in pending.values():
+            if call.future.done():
+                continue
+            if call.request.execution_id:
+                call.future.set_result(failure(call))
+            else:  # a check
+                call.future.set_exception(
+                    CodeError("top-level code stopped its isolate host (memory or a crash)")
+                )
+
+    def _on_lost(self) -> None:
+        if self.gone:
+            return
+        asyncio.get_running_loop().create_task(self._lost())
+
+    async def _lost(self) -> None:
+        # The socket closed without us killing the host: it crashed. Its exit status says how.
+        returncode = None
+        if self._pid is not None:
+            with contextlib.suppress(TimeoutError):
+                returncode = await asyncio.wait_for(self._zygote.wait(self._pid), 0.5)
+                self.returncode = returncode
+        if self.gone:
+            return
+        log.warning("isolate host stopped", pid=self.pid, returncode=returncode)
+        self.kill(_crashed(returncode))
+
+    # ---- watching --------------------------------------------------------------------------------
+    def watch(self, now: float) -> None:
+        """Called every tick by the runtime: ping it, kill it if it stopped answering or holds
+        more memory than its functions may."""
+        if self.gone or not self._ready.done():
+            return
+        if self._ping_sent is not None and now - self._ping_sent > PING_ANSWER_SECONDS:
+            log.warning("killing an isolate host that stopped answering", pid=self.pid)
+            self.kill(_timed_out_or_interrupted)
+            return
+        if self.budget_bytes and process_rss(self.pid) > self.budget_bytes:
+            log.warning("killing an isolate host over its memory budget", pid=self.pid)
+            self.kill(_over_memory)
+            return
+        if self._ping_sent is None and self.connection is not None:
+            self._ping_seq += 1
+            self._ping_sent = now
+            self.connection.send(Ping(seq=self._ping_seq))
+
+    # ---- calls -----------------------------------------------------------------------------------
+    def _load(self, spec: FunctionSpec) -> None:
+        key = (spec.function_id, spec.version)
+        if key not in self._loaded:
+            self._loaded.add(key)
+            assert self.connection is not None
+            self.connection.send(Load(spec=spec))
+
+    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
+        """Run one call in the host."""
+        self._load(spec)
+        call_id = next(_ids)
+        call = _Pending(spec, request)
+        self._pending[call_id] = call
+        self.last_used = call.started
+        assert self.connection is not None
+        self.connection.send(
+            Invoke(id=call_id, function_id=spec.function_id, version=spec.version, request=request)
+        )
+        result: InvokeResult = await call.future
+        return result
+
+    async def check(self, spec: FunctionSpec) -> None:
+        """Load `spec` in a fresh isolate of the host (kept warm); raises CodeError."""
+        self._load(spec)
+        call_id = next(_ids)
+        call = _Pending(
+            spec, InvokeRequest(method="", url="", headers=[], body=b"", execution_id="")
+        )
+        self._pending[call_id] = call
+        assert self.connection is not None
+        self.connection.send(Check(id=call_id, function_id=spec.function_id, version=spec.version))
+        await call.future
+        self.served = True
+
+    def prewarm(self, spec: FunctionSpec) -> None:
+        """Ask the host to keep a warm isolate of `spec`."""
+        self._load(spec)
+        assert self.connection is not None
+        self.connection.send(Prewarm(function_id=spec.function_id, version=spec.version))
+
+    def retire(self, function_id: str) -> None:
+        """Drain a function's isolates in the host."""
+        if self.connection is not None and not self.gone:
+            self.connection.send(Retire(function_id=function_id))
+
+    def _stream(self, call_id: int, call: _Pending) -> ResponseStream:
+        """The server's end of a streamed response relayed by the host (see host.py `_relay`)."""
+        connection = self.connection
+        assert connection is not None
+
+        # The host ignores ids it no longer streams, so these need no bookkeeping here.
+        def request_more() -> None:
+            connection.send(Pull(id=call_id))
+
+        def abort() -> None:
+            connection.send(StopStream(id=call_id))
+
+        stream = ResponseStream(request_more, abort)
+        self._streams[call_id] = (call, stream)
+        return stream
+
+    def _on_messages(self, messages: list[Any]) -> None:
+        for message in messages:
+            if isinstance(message, Result):
+                call = self._pending.pop(message.id, None)
+                if call is not None and not call.future.done():
+                    result = message.result
+                    if message.streamed:
+                        result = replace(result, stream=self._stream(message.id, call))
+                    call.future.set_result(result)
+                    self.served = True
+            elif isinstance(message, Chunk):
+                if (relay := self._streams.get(message.id)) is not None:
+                    relay[1].push(message.data)
+            elif isinstance(message, StreamEnd):
+                if (relay := self._streams.pop(message.id, None)) is not None:
+                    relay[1].end(message.result, failed=message.failed)
+            elif isinstance(message, Pong):
+                if message.seq == self._ping_seq:
+                    self._ping_sent = None
+            elif isinstance(message, Unavailable):
+                call = self._pending.pop(message.id, None)
+                if call is not None and not call.future.done():
+                    call.future.set_exception(
+                        RuntimeUnavailableError(message.message, retry_after=message.retry_after)
+                    )
+            elif isinstance(message, Checked):
+                call = self._pending.pop(message.id, None)
+                if call is not None and not call.future.done():
+                    if message.message is None:
+                        call.future.set_result(None)
+                    else:
+                        call.future.set_exception(
+                            CodeError(message.message, message.line, message.column)
+                        )
+            elif isinstance(message, Usage):
+                self.isolates = message.isolates
+                self.budget_bytes = message.budget_bytes
+            elif isinstance(message, Recycle):
+                if self.recycling is None:
+                    log.info("recycling an isolate host", pid=self.pid, reason=message.reason)
+                self.recycling = message.reason
+            elif isinstance(message, Ready) and not self._ready.done():
+                self._ready.set_result(None)
+        if self.recycling is not None and not self._pending and not self._streams:
+            self.kill(None)

@@ -1,0 +1,88 @@
+"""What a call looks like when it crosses into the isolate (the `start` entries of a step).
+
+The isolate learns its function's entry form when the code loads (js/entry.js): the reference's
+bare `handler(req)` gets the reference's object (`kind` "plain"), every module and serve form a
+web Request built from the "web" shape. Converting here, once per call, keeps each shape small:
+the plain form never carries bytes, the web form never carries the reference's combined headers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from flux_edge.runtime.types import InvokeRequest
+
+EntryKind = Literal["plain", "web"]
+
+
+class PlainCall(msgspec.Struct):
+    """The reference's FunctionRequest and our extensions, exactly as `handler(req)` sees it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: str
+    execution_id: str
+    params: dict[str, str]
+    user_id: str | None
+    trigger_type: str
+
+
+class WebCall(msgspec.Struct, omit_defaults=True):
+    """What js/web/request_response.js `requestFromPlain` turns into a Request, plus the peer.
+
+    The body travels as text when it is valid UTF-8 (the common case, and the cheapest: no
+    escaping beyond JSON's), else base64 (see docs/runtime.md, "Bytes across the boundary").
+    """
+
+    method: str
+    url: str
+    headers: list[tuple[str, str]]
+    body: str | None = None
+    bodyBase64: bytes | None = None  # msgspec writes bytes as base64
+    remote: tuple[str, int] | None = None
+
+
+def combined_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """The reference's headers object: one entry per name, repeated values joined with ", "."""
+    headers: dict[str, str] = {}
+    for name, value in pairs:
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return headers
+
+
+def plain_call(request: InvokeRequest) -> PlainCall:
+    """The reference form's view: headers combined, the body decoded as UTF-8 (bad bytes U+FFFD)."""
+    return PlainCall(
+        method=request.method,
+        url=request.url,
+        headers=combined_headers(request.headers),
+        body=request.body.decode("utf-8", "replace"),
+        execution_id=request.execution_id,
+        params=request.params,
+        user_id=request.user_id,
+        trigger_type=request.trigger_type,
+    )
+
+
+def web_call(request: InvokeRequest) -> WebCall:
+    """The module and serve forms' view: the function URL, header pairs, the body's exact bytes."""
+    call = WebCall(
+        method=request.method,
+        url=request.function_url or request.url,
+        headers=request.headers,
+        remote=request.remote_addr,
+    )
+    if request.body:
+        try:
+            call.body = request.body.decode("utf-8")
+        except UnicodeDecodeError:
+            call.bodyBase64 = request.body
+    return call
+
+
+def to_isolate(request: InvokeRequest, kind: EntryKind) -> PlainCall | WebCall:
+    """The call in the shape its function's entry form takes."""
+    return web_call(request) if kind == "web" else plain_call(request)

@@ -1,0 +1,133 @@
+"""Isolate hosts at the Runtime seam: real host processes forked from a real zygote.
+
+A host that dies, freezes or is killed never leaves a caller waiting: its calls are answered at
+once with a result that says what happened, and the function's next call gets a fresh host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+
+import msgspec
+import pytest
+
+from flux_edge.runtime import CodeError, PoolLimits
+from flux_edge.runtime.hosting import HostedRuntime
+from flux_edge.runtime.hosting.wire import FrameReader, FromHost, Pong, Result, encode_frame
+from flux_edge.runtime.types import InvokeResult
+
+from .conftest import make_request
+
+
+@pytest.fixture
+async def hosted() -> AsyncIterator[HostedRuntime]:
+    rt = HostedRuntime(PoolLimits(max_queue_per_function=64))
+    await rt.start()
+    yield rt
+    await rt.close(grace=0.5)
+
+
+def test_frames_decode_whatever_way_the_bytes_arrive():
+    result = InvokeResult(
+        outcome="success",
+        status_code=200,
+        headers=[("a", "b")],
+        body=b"\x00\xff",
+        logs="",
+        duration_ms=1,
+    )
+    data = encode_frame([Pong(seq=1), Result(id=7, result=result)]) + encode_frame([Pong(seq=2)])
+    reader = FrameReader(FromHost)
+    messages = [m for i in range(len(data)) for m in reader.feed(data[i : i + 1])]
+    assert messages == [Pong(seq=1), Result(id=7, result=result), Pong(seq=2)]
+    with pytest.raises(msgspec.DecodeError):
+        FrameReader(FromHost).feed(encode_frame([{"type": "Nope"}]))
+
+
+async def test_calls_run_in_a_host_process_not_the_server(hosted, make_spec):
+    spec = make_spec("function handler(req) { return {status: 201, body: 'got ' + req.body} }")
+    await hosted.check(spec.compiled, spec)
+    results = await asyncio.gather(*(hosted.invoke(spec, make_request(str(i))) for i in range(50)))
+    assert [(r.status_code, r.body) for r in results] == [
+        (201, f"got {i}".encode()) for i in range(50)
+    ]
+    (host,) = [h for h in hosted.hosts() if h.served]
+    assert host.pid != os.getpid()
+    assert hosted.pool.isolate_count >= 1
+
+
+async def test_code_errors_come_back_with_their_position(hosted, make_spec):
+    spec = make_spec("function handler() {\n  return 1 +;\n}")
+    with pytest.raises(CodeError) as error:
+        await hosted.check(spec.compiled, spec)
+    assert error.value.line == 2
+    assert not [h for h in hosted.hosts() if h.served]  # the host that loaded it is gone
+
+
+async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, make_spec):
+    spec = make_spec(
+        "async function handler() { await new Promise(r => setTimeout(r, 1500)); return 'late' }"
+    )
+    await hosted.check(spec.compiled, spec)
+    call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
+    await asyncio.sleep(0.3)
+    (host,) = [h for h in hosted.hosts() if h.served]
+    os.kill(host.pid, signal.SIGKILL)
+    result = await asyncio.wait_for(call, 2)
+    assert (result.outcome, result.status_code) == ("error", 500)
+    assert (
+        result.error_message == "the function's isolate host stopped unexpectedly (exit status -9)"
+    )
+    again = await hosted.invoke(spec, make_request())
+    assert (again.status_code, again.body) == (200, b"late")
+
+
+async def test_a_frozen_host_is_killed_and_its_calls_answered(hosted, make_spec):
+    spec = make_spec(
+        "async function handler() { await new Promise(r => setTimeout(r, 5000)); return 1 }"
+    )
+    await hosted.check(spec.compiled, spec)
+    call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
+    await asyncio.sleep(0.3)
+    (host,) = [h for h in hosted.hosts() if h.served]
+    os.kill(host.pid, signal.SIGSTOP)  # its event loop stops answering pings
+    started = time.monotonic()
+    result = await asyncio.wait_for(call, 5)
+    assert time.monotonic() - started < 3
+    assert (result.outcome, result.status_code) == ("error", 500)
+    assert result.error_message.startswith("the call was interrupted")
+    assert host.gone
+
+
+async def test_a_builtin_that_cannot_be_stopped_recycles_the_host_without_blocking(
+    hosted, make_spec
+):
+    code = (
+        "function handler(req) { if (req.body !== 'attack') return 'fine';"
+        " let s = 'ab'; for (let i = 0; i < 24; i++) s += s; for (;;) s.toUpperCase(); }"
+    )
+    spec = make_spec(code, timeout_seconds=1.0)
+    await hosted.check(spec.compiled, spec)
+    worst = 0.0
+
+    async def tick() -> None:
+        nonlocal worst
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.monotonic() - before - 0.01)
+
+    ticker = asyncio.ensure_future(tick())
+    (host,) = [h for h in hosted.hosts() if h.served]
+    result = await hosted.invoke(spec, make_request("attack"))
+    ticker.cancel()
+    assert (result.outcome, result.status_code, result.limit) == ("timeout", 408, "timeout")
+    assert result.duration_ms < 3000
+    assert worst < 0.1, f"the server's event loop stalled {worst * 1000:.0f} ms"
+    await asyncio.sleep(0.3)
+    assert host.gone  # recycled once its calls were answered
+    assert (await hosted.invoke(spec, make_request())).body == b"fine"
