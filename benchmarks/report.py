@@ -61,6 +61,30 @@ def rows() -> list[tuple[str, str, str, str]]:
                 verdict(memory["mb_per_isolate"] <= memory["target_mb_per_isolate"]),
             )
         )
+    modules = load("modules")
+    if modules:
+        for label, row in modules["packages"].items():
+            out.append(
+                (
+                    f"deploy importing {label} (warm package cache), then first call",
+                    f"deploy p50 {row['deploy_p50_ms']} ms (max {row['deploy_max_ms']}); first call "
+                    f"p50 {row['first_invoke_after_deploy_p50_ms']} ms",
+                    f"deploy < {modules['target_deploy_ms']} ms",
+                    verdict(row["deploy_max_ms"] < modules["target_deploy_ms"]),
+                )
+            )
+        bundle = modules["bundle_1mib"]
+        out.append(
+            (
+                f"1 MiB linked bundle ({bundle['bundle_bytes']} bytes)",
+                f"link {bundle['link_ms']} ms; load + first call p50 "
+                f"{bundle['load_and_first_call_p50_ms']} ms (plain script "
+                f"{bundle['plain_script_load_and_first_call_p50_ms']} ms); "
+                f"{bundle['rss_mb_per_isolate']} MB RSS per isolate",
+                "reported",
+                "",
+            )
+        )
     writer = load("execution_writer")
     if writer:
         out.append(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
@@ -47,6 +49,7 @@ log = structlog.get_logger("flux_edge.app")
 
 SCHEDULER_KEY = "scheduler"
 PRUNER_KEY = "pruner"
+LINKER_KEY = "linker"
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -114,6 +117,12 @@ def create_app(settings: Settings) -> Litestar:
         invocations = InvocationService(
             store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
         )
+        linker = FunctionLinker(
+            settings.package_cache_dir,
+            registry=settings.npm_registry,
+            import_hosts=settings.allowed_import_hosts,
+        )
+        app.state[LINKER_KEY] = linker
         app.state[SERVICES_KEY] = Services(
             settings=settings,
             store=store,
@@ -125,11 +134,7 @@ def create_app(settings: Settings) -> Litestar:
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
                 on_saved=invocations.prewarm,
-                link_files=FunctionLinker(
-                    settings.package_cache_dir,
-                    registry=settings.npm_registry,
-                    import_hosts=settings.allowed_import_hosts,
-                ),
+                link_files=linker,
             ),
             executions=ExecutionService(store),
             invocations=invocations,
@@ -163,6 +168,9 @@ def create_app(settings: Settings) -> Litestar:
         await services.runtime.close()
         await host.aclose()
         await services.store.close()
+        linker: FunctionLinker | None = app.state.get(LINKER_KEY)
+        if linker is not None:
+            await asyncio.to_thread(linker.close)  # its registry connections
         limiter: RateLimiter | None = app.state.get(RATE_LIMITER_KEY)
         if limiter is not None:
             limiter.close()

@@ -1,4 +1,4 @@
-"""The `flux-edge` command: `serve`, `token create|list|revoke`, `--version`."""
+"""The `flux-edge` command: `serve`, `token create|list|revoke`, `functions deploy`, `--version`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,20 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import NoReturn, TypeVar
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
 
 import apsw
 import msgspec
 
 from flux_edge import __version__
+from flux_edge.client.deploy import (
+    DEFAULT_URL,
+    DeployError,
+    deploy,
+    find_credentials,
+    plan_deploys,
+)
 from flux_edge.logging import configure_logging
 from flux_edge.service.errors import ServiceError
 from flux_edge.service.tokens import TokenService, ensure_admin_token, replace_admin_token
@@ -91,9 +99,25 @@ def _parser() -> argparse.ArgumentParser:
         help="replace the generated admin token (a lost one); the server takes it on restart",
     )
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
+    _functions_parser(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
+
+
+def _functions_parser(commands: Any) -> None:
+    functions = commands.add_parser("functions", help="manage functions on a server")
+    actions = functions.add_subparsers(dest="action", required=True)
+    deploy = actions.add_parser(
+        "deploy",
+        help="upload a function folder (functions/<name>/index.ts, _shared/, deno.json, .env) "
+        "or a single file",
+    )
+    deploy.add_argument("path", help="a file, a function folder, or a functions folder")
+    deploy.add_argument("--name", help="the function's name (default: its folder or file name)")
+    deploy.add_argument(
+        "--url", help=f"the server (FLUX_EDGE_URL or the config file; default {DEFAULT_URL})"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -101,7 +125,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "functions":
+        return _functions(args)
     return _token(args)
+
+
+def _functions(args: argparse.Namespace) -> int:
+    """`functions deploy`: the logic lives in flux_edge.client.deploy."""
+    try:
+        url, token = find_credentials(args.url)
+        plans = plan_deploys(Path(args.path), args.name)
+        for plan in plans:
+            print(deploy(plan, url=url, token=token).summary())
+    except DeployError as exc:
+        print(f"flux-edge: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

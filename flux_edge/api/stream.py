@@ -80,8 +80,10 @@ class StreamSession:
         self._principal: Principal | None = None
         self._open = True
         self._calls = 0
+        # Plain str names: Litestar's header keys are multidict `istr`s, which the isolate hosts'
+        # wire encoding (msgspec) refuses.
         self._headers = {
-            name: value
+            str(name): value
             for name, value in socket.headers.items()
             if name not in _HOP_HEADERS and not name.startswith("sec-websocket-")
         }

@@ -65,7 +65,8 @@ class HostBridge(Protocol):
     """The privileged side of the isolate: the one place JavaScript reaches Python (fetch, files).
 
     JavaScript asks with `__flux_host.hostCall(kind, payload)` (prelude code only); the answer must
-    be JSON-able. Raising HostOpError rejects the JavaScript promise with that error class.
+    be JSON-able. `crypto.*` kinds never reach it: the isolate runs them (`_run_crypto_op`).
+    Raising HostOpError rejects the JavaScript promise with that error class.
     """
 
     async def run(
@@ -717,7 +718,8 @@ def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> fl
 _LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
 # The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
 _PROLOGUE = re.compile(
-    r"\((?:async )?function\*\(__flux_e,.*?yield;|\(function\(exports,require,module,__filename,__dirname\)\{"
+    r"\((?:async )?function\*\(__flux_e,.*?yield;"
+    r"|\(function\(exports,require,module,__filename,__dirname,global,Buffer\)\{"
 )
 
 

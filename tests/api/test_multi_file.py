@@ -121,3 +121,12 @@ def test_files_over_five_mib_together_are_refused(admin, fname):
     files = {f"part{i}.ts": chunk for i in range(5)} | {"index.ts": "export default () => 1"}
     response = admin.post("/api/v1/functions", json={"name": fname, "files": files})
     assert response.status_code in (400, 413)
+
+
+def test_an_error_thrown_while_a_module_loads_names_the_module(admin, fname):
+    files = _files() | {"hello/greet.ts": "const table = null as any;\n\ntable.load();\n"}
+    response = _deploy(admin, fname, files=files)
+    assert response.status_code == 400
+    error = response.json()
+    assert (error["file"], error["line"], error["column"]) == ("hello/greet.ts", 3, 7)
+    assert "Cannot read properties of null" in error["message"]

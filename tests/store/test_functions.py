@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from flux_edge.store.base import NameConflictError, NotFoundError, VersionConflictError
+from flux_edge.store.base import (
+    NameConflictError,
+    NotFoundError,
+    SourceSet,
+    VersionConflictError,
+)
 from flux_edge.store.sqlite import SQLiteStore
 
 from .factories import count_rows, execution_record, function_record
@@ -123,3 +129,21 @@ async def test_updating_a_missing_function_onto_a_taken_name_is_not_found(
     await store.create_function(function_record("taken"))
     with pytest.raises(NotFoundError):
         await store.update_function(function_record("taken", id="missing"), new_code=False)
+
+
+async def test_a_multi_file_function_keeps_its_sources_on_the_function_and_each_version(
+    store: SQLiteStore,
+) -> None:
+    sources = SourceSet(
+        entrypoint="hello/index.ts",
+        files={"hello/index.ts": "export default () => 1;", "_shared/x.ts": "export {};"},
+        packages={"zod@3.24.2": "sha512-abc"},
+    )
+    record = function_record(sources=sources)
+    await store.create_function(record)
+    assert (await store.get_function("hello")) == record
+    updated = msgspec.structs.replace(record, version=2, sources=None)
+    await store.update_function(updated, new_code=True)
+    first, second = await store.list_versions(record.id)
+    assert (first.sources, second.sources) == (sources, None)
+    assert (await store.get_version(record.id, 1)).sources == sources

@@ -7,6 +7,9 @@ checks them again, because nothing the isolate sends is trusted. Operations by k
     fs.readFile, fs.readTextFile, fs.readDir,
     fs.stat                                   allow_read
     fs.writeFile, fs.mkdir, fs.remove         allow_write
+
+WebCrypto's `crypto.*` operations need no permission and do not come here: the isolate answers
+them itself (flux_edge/runtime/webcrypto, docs/webcrypto.md).
 """
 
 from __future__ import annotations

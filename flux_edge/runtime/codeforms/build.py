@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flux_edge.runtime.codeforms.linker import LinkedFunction, link
 from flux_edge.runtime.codeforms.npm import DEFAULT_REGISTRY, PackageCache
+from flux_edge.runtime.codeforms.remote import RemoteModules
 from flux_edge.runtime.codeforms.resolver import ModuleResolver
 from flux_edge.runtime.types import CodeError
 
@@ -37,15 +38,16 @@ class FunctionLinker:
         import_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.cache = PackageCache(cache_dir, registry)
-        self.import_hosts = import_hosts
+        self.remote = RemoteModules(cache_dir, import_hosts)
 
     def __call__(self, files: dict[str, str], entrypoint: str) -> LinkedFunction:
         """The linked script of `files` run from `entrypoint` (raises CodeError)."""
         resolver = ModuleResolver.for_upload(
-            files, entrypoint, cache=self.cache, import_hosts=self.import_hosts
+            files, entrypoint, cache=self.cache, remote=self.remote
         )
         return link(resolver, entrypoint)
 
     def close(self) -> None:
         """Release the registry connection."""
         self.cache.close()
+        self.remote.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -39,6 +40,7 @@ class CommonJsModule:
 
     factory: str
     requires: list[tuple[str, int, bool]] = field(default_factory=list)
+    uses_buffer: bool = False
 
 
 def compile_commonjs(source: str) -> CommonJsModule:
@@ -60,8 +62,13 @@ def compile_commonjs(source: str) -> CommonJsModule:
         body = (
             " " * (end if end >= 0 else len(body)) + body[max(end, len(body)) if end < 0 else end :]
         )
-    prologue = "(function(exports,require,module,__filename,__dirname){"
-    return CommonJsModule(factory=prologue + body + "\n})", requires=requires)
+    # Node's wrapper, plus `global` (Node's name for globalThis, which older packages use) and
+    # the global `Buffer` Node gives every module (node:buffer's, when the file mentions it).
+    prologue = "(function(exports,require,module,__filename,__dirname,global,Buffer){"
+    uses_buffer = re.search(r"\bBuffer\b", source) is not None
+    return CommonJsModule(
+        factory=prologue + body + "\n})", requires=requires, uses_buffer=uses_buffer
+    )
 
 
 def _conditional(node: Node) -> bool:

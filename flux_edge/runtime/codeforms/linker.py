@@ -26,6 +26,10 @@ from flux_edge.runtime.codeforms.syntax import error_at
 from flux_edge.runtime.types import CodeError
 
 _LOADER: Final = Path(__file__).parent / "loader.js"
+# The stored script (the function's modules and packages) may not grow past this.
+MAX_SCRIPT_BYTES: Final = 20 * 1024 * 1024
+# The table entry loader.js reads to hand a CommonJS module Node's global `Buffer`.
+GLOBAL_BUFFER: Final = "\u0000Buffer"
 
 
 @dataclass
@@ -33,7 +37,8 @@ class LinkedFunction:
     """The linked script and what went into it."""
 
     script: str
-    packages: dict[str, str] = field(default_factory=dict)  # "name@version" -> integrity
+    # "name@version" (npm) or the URL (URL imports) -> integrity: the version's lockfile.
+    packages: dict[str, str] = field(default_factory=dict)
     modules: int = 0
 
 
@@ -75,8 +80,15 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
         loaded = resolver.load(url)
         records[index[url]] = _record(loaded, resolver, number)
     packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
+    packages.update(sorted(resolver.urls.items()))
     payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
     script = f"{_loader_source()}({payload},0);\n"
+    size = len(script.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_SCRIPT_BYTES:
+        raise CodeError(
+            f"the linked function is {size / 2**20:.1f} MiB with its {len(records)} modules, over "
+            f"the {MAX_SCRIPT_BYTES // 2**20} MiB limit"
+        )
     return LinkedFunction(script=script, packages=packages, modules=len(records))
 
 
@@ -100,6 +112,8 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
                 except ResolveError as exc:
                     if unconditional:
                         raise _located(exc, data, offset) from None
+            if cjs.uses_buffer:
+                table[GLOBAL_BUFFER] = number(resolver.resolve("node:buffer", url))
             return [url, "cjs", cjs.factory, [], table, [], False]
         esm = compile_module(source)
     except CodeError as exc:

@@ -126,6 +126,7 @@
       if (pending !== undefined && target.state !== EVALUATED) {
         throw new ErrorCtor(`require() of a module that awaits at top level: ${target.url}`);
       }
+      if (target.kind === "json") return target.ns.default;
       return hasOwn(target.ns, "module.exports") ? target.ns["module.exports"] : target.ns;
     };
   }
@@ -145,8 +146,14 @@
     const module = { exports: {}, id: m.url, filename: m.url, loaded: false };
     m.cjsModule = module;
     const slash = m.url.lastIndexOf("/");
+    let buffer;
+    if (hasOwn(m.table, "\u0000Buffer")) {
+      const bufferModule = modules[m.table["\u0000Buffer"]];
+      evaluate(bufferModule);
+      buffer = bufferModule.ns.Buffer;
+    }
     ReflectApply(m.cjs, module.exports, [
-      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash),
+      module.exports, requireFrom(m), module, m.url, m.url.slice(0, slash), globalThis, buffer,
     ]);
     module.loaded = true;
     const value = module.exports;
@@ -194,11 +201,13 @@
   if (pending === undefined) {
     publish();
   } else {
-    then(pending, publish, (error) => {
-      // Top-level await failed after the script returned: every call reports why.
-      exportsObject.default = () => {
-        throw error;
-      };
+    // Top-level await: if it is still running when the runtime checks the entry (it may wait for
+    // host work such as crypto.subtle), the check finds this promise and calls wait for it
+    // (core.js loadingEntry). Settled by then (microtasks only), the entry is checked as usual.
+    const loading = then(pending, () => {
+      delete exportsObject.__flux_loading;
+      publish();
     });
+    ObjectDefineProperty(exportsObject, "__flux_loading", { value: loading, configurable: true });
   }
 })

@@ -11,16 +11,21 @@ import json
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import urljoin, urlsplit
 
 from flux_edge.runtime.codeforms import packages as pkg
 from flux_edge.runtime.codeforms.npm import Package, PackageCache, PackageError, split_npm_specifier
+from flux_edge.runtime.codeforms.remote import RemoteModules
+from flux_edge.runtime.codeforms.remote import integrity as remote_integrity
 from flux_edge.runtime.types import CodeError
 
 Kind = Literal["esm", "cjs", "json"]
 
 BUILTINS_DIR: Final = Path(__file__).parent / "node"
+JS_DIR: Final = Path(__file__).parent.parent / "js"
 # Node built-ins we provide (as ES modules in ./node), and the names they answer to.
 NODE_BUILTINS: Final = frozenset({"buffer", "events", "util", "crypto", "process"})
 _ALL_NODE_MODULES: Final = frozenset(
@@ -61,10 +66,11 @@ class ModuleResolver:
 
     files: dict[str, str]
     cache: PackageCache | None = None
-    import_hosts: frozenset[str] = frozenset()
+    remote: RemoteModules | None = None
     import_map: dict[str, str] = field(default_factory=dict)
     package_json: dict[str, str] = field(default_factory=dict)
     packages: dict[str, Package] = field(default_factory=dict)  # by "name@version"
+    urls: dict[str, str] = field(default_factory=dict)  # URL module -> its integrity
     _by_root: dict[str, Package] = field(default_factory=dict)
 
     @classmethod
@@ -100,6 +106,10 @@ class ModuleResolver:
             return self._npm(specifier[4:], require=require)
         if specifier.startswith(("https://", "http://", "jsr:")):
             return self._remote(specifier)
+        if referrer.startswith(("https://", "http://")) and specifier.startswith(
+            ("./", "../", "/")
+        ):
+            return self._remote(urljoin(referrer, specifier))
         if specifier.startswith(("./", "../", "/")) or specifier in (".", ".."):
             return self._relative(specifier, referrer, require=require)
         if in_package:
@@ -122,8 +132,7 @@ class ModuleResolver:
         if url.startswith("node:"):
             name = url[5:]
             file = name[5:] if name.startswith("flux/") else name + ".js"
-            source = (BUILTINS_DIR / file).read_text(encoding="utf-8")
-            return Loaded(url, "esm", source)
+            return Loaded(url, "esm", builtin_source(file))
         if url.startswith(NPM_PREFIX):
             package, relative = self._package_of(url)
             source = (package.root / relative).read_text(encoding="utf-8", errors="replace")
@@ -131,6 +140,9 @@ class ModuleResolver:
                 return Loaded(url, "json", source)
             esm = pkg.is_esm_file(package.root, relative, source)
             return Loaded(url, "esm" if esm else "cjs", source)
+        if url.startswith(("https://", "http://")):
+            source = self._remote_source(url)
+            return Loaded(url, "json" if url.endswith(".json") else "esm", source)
         path = url.removeprefix("file:///")
         source = self.files[path]
         kind: Kind = "json" if path.endswith(".json") else "esm"
@@ -226,18 +238,45 @@ class ModuleResolver:
 
     def _remote(self, specifier: str) -> str:
         if specifier in self.files:
-            return "file:///" + specifier
-        host = "jsr.io" if specifier.startswith("jsr:") else specifier.split("/")[2].split(":")[0]
-        if host not in self.import_hosts:
+            return specifier  # vendored: uploaded under its URL
+        if specifier.startswith("jsr:"):
             raise ResolveError(
-                f"import of {specifier!r} refused: the host {host!r} is not in FLUX_EDGE_IMPORT_HOSTS "
-                "(upload the file with the function, import it from npm:, or ask the operator to "
-                "allow the host)"
+                f"import of {specifier!r} refused: jsr: packages are not fetched by flux-edge; "
+                "upload the module with the function or import the package from npm:"
             )
+        if self.remote is not None and (
+            self.remote.host_allowed(specifier) or self.remote.cached(specifier) is not None
+        ):
+            return specifier
+        host = urlsplit(specifier).hostname or ""
         raise ResolveError(
-            f"import of {specifier!r}: URL imports are not fetched yet; upload the file with the "
-            "function under its URL as path"
+            f"import of {specifier!r} refused: the host {host!r} is not in FLUX_EDGE_IMPORT_HOSTS "
+            "(upload the file with the function under its URL, import it from npm:, or ask the "
+            "operator to allow the host)"
         )
+
+    def _remote_source(self, url: str) -> str:
+        if url in self.files:
+            return self.files[url]
+        assert self.remote is not None  # _remote let the URL through
+        try:
+            source = self.remote.fetch(url)
+        except CodeError as exc:
+            raise ResolveError(exc.message) from None
+        self.urls[url] = remote_integrity(source)
+        return source
+
+
+@cache
+def builtin_source(file: str) -> str:
+    """A built-in module's source; node:crypto gets the runtime's SHA code over a private scope."""
+    source = (BUILTINS_DIR / file).read_text(encoding="utf-8")
+    if file == "crypto.js":
+        sha = (JS_DIR / "web" / "sha.js").read_text(encoding="utf-8").rstrip()
+        if not sha.endswith("})(globalThis);"):
+            raise RuntimeError("web/sha.js no longer ends with its (globalThis) call")
+        source = source.replace("/*__FLUX_SHA__*/", sha.removesuffix("(globalThis);") + "(sha);")
+    return source
 
 
 def _builtin(name: str) -> str:

@@ -276,7 +276,13 @@ class IsolateHostProcess:
             await self.runtime.check(spec.compiled, spec if spec.function_id else None)
         except CodeError as error:
             self.connection.send(
-                Checked(id=message.id, message=error.message, line=error.line, column=error.column)
+                Checked(
+                    id=message.id,
+                    message=error.message,
+                    line=error.line,
+                    column=error.column,
+                    file=error.file,
+                )
             )
             return
         except RuntimeUnavailableError as error:

@@ -330,7 +330,7 @@ class IsolateHost:
                         call.future.set_result(None)
                     else:
                         call.future.set_exception(
-                            CodeError(message.message, message.line, message.column)
+                            CodeError(message.message, message.line, message.column, message.file)
                         )
             elif isinstance(message, Usage):
                 self.isolates = message.isolates

@@ -151,6 +151,7 @@ class Checked(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     message: str | None = None
     line: int | None = None
     column: int | None = None
+    file: str | None = None  # the module, for a linked (multi-file) function
 
 
 class Usage(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -200,7 +201,20 @@ _encode = msgspec.msgpack.Encoder().encode
 
 def encode_frame(messages: list[Any]) -> bytes:
     """One frame carrying `messages`."""
-    body = _encode(messages)
+    return frame_of_encoded([_encode(message) for message in messages])
+
+
+def _array_header(count: int) -> bytes:
+    if count < 16:
+        return bytes((0x90 | count,))
+    if count < 0x10000:
+        return b"\xdc" + count.to_bytes(2, "big")
+    return b"\xdd" + count.to_bytes(4, "big")
+
+
+def frame_of_encoded(encoded: list[bytes]) -> bytes:
+    """One frame of messages already encoded one by one: a msgpack array of them."""
+    body = _array_header(len(encoded)) + b"".join(encoded)
     return _LENGTH.pack(len(body)) + body
 
 
@@ -217,7 +231,7 @@ class FrameConnection(asyncio.Protocol):
         self._on_messages = on_messages
         self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
-        self._outbox: list[Any] = []
+        self._outbox: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self.closed = False
 
@@ -241,10 +255,14 @@ class FrameConnection(asyncio.Protocol):
         self._on_lost()
 
     def send(self, message: Any) -> None:
-        """Queue a message; the queue is written as one frame at the end of this loop turn."""
+        """Queue a message; the queue is written as one frame at the end of this loop turn.
+
+        The message is encoded now, so one that cannot be encoded raises here, to its sender,
+        instead of losing the whole frame with every other call's messages in it.
+        """
         if self.closed:
             return
-        self._outbox.append(message)
+        self._outbox.append(_encode(message))
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
 
@@ -253,8 +271,8 @@ class FrameConnection(asyncio.Protocol):
         self._flush_handle = None
         if not self._outbox or self._transport is None or self.closed:
             return
-        messages, self._outbox = self._outbox, []
-        self._transport.write(encode_frame(messages))
+        encoded, self._outbox = self._outbox, []
+        self._transport.write(frame_of_encoded(encoded))
 
     def close(self) -> None:
         """Close the socket (pending messages are flushed first)."""

@@ -510,17 +510,42 @@
     }
   }
 
+  const NO_HANDLER =
+    "no handler found: define `function handler(req)`, `export default` a function or " +
+    "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
+    '`addEventListener("fetch", ...)`';
+
   /** Checks that loaded user code has an entry point; returns its kind or throws. */
   function checkEntry() {
-    entry = entryForms.resolve(exportsObject, globalHandler);
-    if (entry === null) {
-      throw new TypeError(
-        "no handler found: define `function handler(req)`, `export default` a function or " +
-          "`{ fetch }`, `export function handler`, call `Deno.serve(fn)` or " +
-          '`addEventListener("fetch", ...)`',
-      );
+    // A linked module graph still in its top-level await (codeforms/loader.js) leaves its
+    // promise here: calls wait for it, then find the entry (always a module form: a web Request).
+    const loading = exportsObject.__flux_loading;
+    if (loading !== undefined) {
+      delete exportsObject.__flux_loading;
+      entry = loadingEntry(loading);
+      return entry.kind;
     }
+    entry = entryForms.resolve(exportsObject, globalHandler);
+    if (entry === null) throw new TypeError(NO_HANDLER);
     return entry.kind;
+  }
+
+  function loadingEntry(loading) {
+    let resolved = null;
+    const ready = loading.then(() => {
+      resolved = entryForms.resolve(exportsObject, globalHandler);
+      if (resolved === null) throw new TypeError(NO_HANDLER);
+      if (resolved.kind !== "web") throw new TypeError("a plain handler(req) cannot follow top-level await");
+    });
+    ready.catch(() => {}); // each call reports the failure
+    const waiting = {
+      kind: "web",
+      fn: (input, context) =>
+        resolved !== null
+          ? resolved.fn(input, context)
+          : ready.then(() => resolved.fn(input, context)),
+    };
+    return waiting;
   }
 
   /** Once, before user code loads: the function's limits, permissions and variables. */

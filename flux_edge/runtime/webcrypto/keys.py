@@ -1,4 +1,5 @@
-"""importKey and exportKey for every algorithm: raw, spki, pkcs8 and jwk (WebCrypto sections 20-33)."""
+"""importKey for every algorithm: raw, spki, pkcs8 and jwk (WebCrypto sections 20-33), and the
+tables of usages, curves and JWK names that exporting.py and generation.py share."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 
 from flux_edge.runtime.webcrypto.errors import (
     data_error,
-    invalid_access,
     not_supported,
     syntax_error,
 )
@@ -20,10 +20,7 @@ from flux_edge.runtime.webcrypto.records import (
     PublicKey,
     b64,
     make_record,
-    material,
     pkcs8,
-    private_key,
-    public_key,
     spki,
 )
 
@@ -51,9 +48,9 @@ CURVES: dict[str, type[ec.EllipticCurve]] = {
     "P-384": ec.SECP384R1,
     "P-521": ec.SECP521R1,
 }
-_CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
+CURVE_BYTES = {"P-256": 32, "P-384": 48, "P-521": 66}
 CURVE_OF_KEY = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
-_RSA_JWK_ALG = {
+RSA_JWK_ALG = {
     "RSASSA-PKCS1-v1_5": {
         "SHA-1": "RS1",
         "SHA-256": "RS256",
@@ -68,11 +65,11 @@ _RSA_JWK_ALG = {
         "SHA-512": "RSA-OAEP-512",
     },
 }
-_HMAC_JWK_ALG = {"SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512"}
-_ECDSA_JWK_ALG = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
-_JWK_USE = {"ECDH": "enc", "X25519": "enc", "RSA-OAEP": "enc", **dict.fromkeys(AES, "enc")}
+HMAC_JWK_ALG = {"SHA-1": "HS1", "SHA-256": "HS256", "SHA-384": "HS384", "SHA-512": "HS512"}
+ECDSA_JWK_ALG = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+JWK_USE = {"ECDH": "enc", "X25519": "enc", "RSA-OAEP": "enc", **dict.fromkeys(AES, "enc")}
 HASH_BLOCK_BITS = {"SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024}
-_RAW = ("raw", "raw-secret")
+RAW = ("raw", "raw-secret")
 
 
 def check_usages(usages: list[str], allowed: tuple[str, ...], name: str) -> None:
@@ -99,7 +96,7 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _int_bytes(value: int, size: int = 0) -> bytes:
+def int_bytes(value: int, size: int = 0) -> bytes:
     return value.to_bytes(max(size, (value.bit_length() + 7) // 8, 1), "big")
 
 
@@ -113,7 +110,7 @@ def _check_jwk_common(
     if jwk.get("kty") != kty:
         raise data_error(f"JWK kty must be {kty!r} for a {name} key")
     use = jwk.get("use")
-    if usages and use is not None and use != _JWK_USE.get(name, "sig"):
+    if usages and use is not None and use != JWK_USE.get(name, "sig"):
         raise data_error(f"JWK use {use!r} does not fit a {name} key")
     key_ops = jwk.get("key_ops")
     if key_ops is not None:
@@ -151,7 +148,7 @@ def _import_secret(
     name = algorithm.name
     check_usages(usages, SECRET_USAGES[name], name)
     if name in ("HKDF", "PBKDF2"):
-        if fmt not in _RAW:
+        if fmt not in RAW:
             raise not_supported(f"{name} keys can only be imported as raw")
         if extractable:
             raise syntax_error(f"{name} keys cannot be extractable")
@@ -159,7 +156,7 @@ def _import_secret(
     if fmt == "jwk":
         _check_jwk_common(key_data, "oct", name, usages, extractable)
         data = b64url_decode(key_data.get("k"), "k")
-    elif fmt in _RAW:
+    elif fmt in RAW:
         data = key_data
     else:
         raise not_supported(f"{name} keys cannot be imported as {fmt}")
@@ -172,7 +169,7 @@ def _import_secret(
         length = algorithm.get("length")
         if length is not None and (length > bits or length <= bits - 8):
             raise data_error(f"HMAC length {length} does not match {len(data)} bytes of key data")
-        if alg is not None and alg != _HMAC_JWK_ALG[hash_name]:
+        if alg is not None and alg != HMAC_JWK_ALG[hash_name]:
             raise data_error(f"JWK alg {alg!r} does not match HMAC with {hash_name}")
         algo = {
             "name": name,
@@ -251,7 +248,7 @@ def _import_rsa(
         _pair_usages(name, "private" if "d" in key_data else "public", usages)
         _check_jwk_common(key_data, "RSA", name, usages, extractable)
         alg = key_data.get("alg")
-        if alg is not None and alg != _RSA_JWK_ALG[name][hash_name]:
+        if alg is not None and alg != RSA_JWK_ALG[name][hash_name]:
             raise data_error(f"JWK alg {alg!r} does not match {name} with {hash_name}")
         key = _rsa_from_jwk(key_data)
     else:
@@ -266,7 +263,7 @@ def _import_rsa(
     algo = {
         "name": name,
         "modulusLength": numbers.n.bit_length(),
-        "publicExponent": {"$b": b64(_int_bytes(numbers.e))},
+        "publicExponent": {"$b": b64(int_bytes(numbers.e))},
         "hash": {"name": hash_name},
     }
     if isinstance(key, rsa.RSAPrivateKey):
@@ -317,7 +314,7 @@ def _import_ec(
         if key_data.get("crv") != curve_name:
             raise data_error(f"JWK crv {key_data.get('crv')!r} is not {curve_name}")
         alg = key_data.get("alg")
-        if name == "ECDSA" and alg is not None and alg != _ECDSA_JWK_ALG[curve_name]:
+        if name == "ECDSA" and alg is not None and alg != ECDSA_JWK_ALG[curve_name]:
             raise data_error(f"JWK alg {alg!r} does not match ECDSA on {curve_name}")
         key = _ec_from_jwk(key_data, curve)
     else:
@@ -403,105 +400,3 @@ def _import_okp(
     if isinstance(key, public_type):
         return make_record("public", {"name": name}, extractable, usages, spki(key))
     raise data_error(f"the key data is not an {name} key")
-
-
-# ---- export ----------------------------------------------------------------------------------
-def export_key(fmt: str, record: dict[str, Any]) -> Any:
-    """The exported key: bytes, or a JWK dict; raises WebCryptoError as the spec says."""
-    name = record["algorithm"]["name"]
-    if name in ("HKDF", "PBKDF2"):
-        raise not_supported(f"{name} keys cannot be exported")
-    if not record["extractable"]:
-        raise invalid_access("The key is not extractable")
-    type_ = record["type"]
-    if type_ == "secret":
-        if fmt in _RAW:
-            return material(record)
-        if fmt == "jwk":
-            return _secret_jwk(record)
-        raise not_supported(f"{name} keys cannot be exported as {fmt}")
-    if fmt == "spki":
-        if type_ != "public":
-            raise invalid_access("Only public keys can be exported as spki")
-        return material(record)
-    if fmt == "pkcs8":
-        if type_ != "private":
-            raise invalid_access("Only private keys can be exported as pkcs8")
-        return material(record)
-    if fmt in ("raw", "raw-public") and name not in RSA:
-        if type_ != "public":
-            raise invalid_access("Only public keys can be exported as raw")
-        key = public_key(record)
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            from cryptography.hazmat.primitives import serialization
-
-            return key.public_bytes(
-                serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-            )
-        assert isinstance(key, (ed25519.Ed25519PublicKey, x25519.X25519PublicKey))
-        return key.public_bytes_raw()
-    if fmt == "jwk":
-        return _pair_jwk(record)
-    raise not_supported(f"{name} keys cannot be exported as {fmt}")
-
-
-def _with_common(jwk: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    jwk["key_ops"] = list(record["usages"])
-    jwk["ext"] = record["extractable"]
-    return jwk
-
-
-def _secret_jwk(record: dict[str, Any]) -> dict[str, Any]:
-    algo = record["algorithm"]
-    data = material(record)
-    jwk: dict[str, Any] = {"kty": "oct", "k": b64url(data)}
-    if algo["name"] == "HMAC":
-        jwk["alg"] = _HMAC_JWK_ALG[algo["hash"]["name"]]
-    else:
-        jwk["alg"] = f"A{len(data) * 8}{algo['name'][4:]}"
-    return _with_common(jwk, record)
-
-
-def _pair_jwk(record: dict[str, Any]) -> dict[str, Any]:
-    algo = record["algorithm"]
-    name = algo["name"]
-    key: Any = private_key(record) if record["type"] == "private" else public_key(record)
-    jwk: dict[str, Any]
-    if name in RSA:
-        pub = (
-            key.public_key().public_numbers()
-            if record["type"] == "private"
-            else key.public_numbers()
-        )
-        jwk = {"kty": "RSA", "alg": _RSA_JWK_ALG[name][algo["hash"]["name"]]}
-        jwk["n"], jwk["e"] = b64url(_int_bytes(pub.n)), b64url(_int_bytes(pub.e))
-        if record["type"] == "private":
-            priv = key.private_numbers()
-            for member, value in (("d", priv.d), ("p", priv.p), ("q", priv.q)):
-                jwk[member] = b64url(_int_bytes(value))
-            for member, value in (("dp", priv.dmp1), ("dq", priv.dmq1), ("qi", priv.iqmp)):
-                jwk[member] = b64url(_int_bytes(value))
-    elif name in ("ECDSA", "ECDH"):
-        curve = algo["namedCurve"]
-        size = _CURVE_BYTES[curve]
-        pub = (
-            key.public_key().public_numbers()
-            if record["type"] == "private"
-            else key.public_numbers()
-        )
-        jwk = {
-            "kty": "EC",
-            "crv": curve,
-            "x": b64url(_int_bytes(pub.x, size)),
-            "y": b64url(_int_bytes(pub.y, size)),
-        }
-        if record["type"] == "private":
-            jwk["d"] = b64url(_int_bytes(key.private_numbers().private_value, size))
-    else:
-        public = key.public_key() if record["type"] == "private" else key
-        jwk = {"kty": "OKP", "crv": name, "x": b64url(public.public_bytes_raw())}
-        if name == "Ed25519":
-            jwk["alg"] = "Ed25519"
-        if record["type"] == "private":
-            jwk["d"] = b64url(key.private_bytes_raw())
-    return _with_common(jwk, record)

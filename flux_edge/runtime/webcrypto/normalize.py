@@ -16,11 +16,14 @@ from typing import Any
 from flux_edge.runtime.webcrypto.errors import not_supported, type_error
 
 HASHES = ("SHA-1", "SHA-256", "SHA-384", "SHA-512")
+# digest() only: no other algorithm of the spec takes a SHA-3 hash.
+SHA3 = ("SHA3-256", "SHA3-384", "SHA3-512")
 
 # Per operation: registered algorithm name -> its parameter dictionary (None: plain Algorithm).
 _RSA_HASHED_IMPORT = "RsaHashedImportParams"
 _SUPPORTED: dict[str, dict[str, str | None]] = {
-    "digest": dict.fromkeys(HASHES),
+    "digest": dict.fromkeys(HASHES + SHA3),
+    "hash": dict.fromkeys(HASHES),
     "importKey": {
         "RSASSA-PKCS1-v1_5": _RSA_HASHED_IMPORT,
         "RSA-PSS": _RSA_HASHED_IMPORT,
@@ -143,7 +146,8 @@ def registered_name(raw: Any, op: str) -> tuple[str, dict[str, Any]]:
     for candidate in _SUPPORTED[op]:
         if candidate.upper() == name.upper():
             return candidate, raw
-    raise not_supported(f"Unrecognized or unsupported algorithm for {op}: {name}")
+    what = "a hash" if op == "hash" else op
+    raise not_supported(f"Unrecognized or unsupported algorithm for {what}: {name}")
 
 
 def normalize(raw: Any, op: str) -> Algorithm:
@@ -165,7 +169,7 @@ def normalize(raw: Any, op: str) -> Algorithm:
 
 def _convert(value: Any, kind: _MemberType, what: str) -> Any:
     if kind == "hash":
-        return normalize(value if isinstance(value, dict) else _to_string(value), "digest").name
+        return normalize(value if isinstance(value, dict) else _to_string(value), "hash").name
     if kind == "bytes":
         return to_bytes(value, what)
     if kind == "key":

@@ -11,7 +11,14 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from flux_edge.runtime.webcrypto import ciphers, derivation, generation, keys, signatures
+from flux_edge.runtime.webcrypto import (
+    ciphers,
+    derivation,
+    exporting,
+    generation,
+    keys,
+    signatures,
+)
 from flux_edge.runtime.webcrypto.errors import (
     WebCryptoError,
     data_error,
@@ -43,6 +50,12 @@ def _usages(raw: Any) -> list[str]:
     return list(raw)
 
 
+def digest(p: dict[str, Any]) -> Any:
+    """digest(algorithm, data) for what subtle.js does not hash itself (SHA-3)."""
+    data = to_bytes(p.get("data"), "data")
+    return _wire(signatures.digest(normalize(p.get("algorithm"), "digest").name, data))
+
+
 def import_key(p: dict[str, Any]) -> Any:
     """importKey(format, keyData, algorithm, extractable, keyUsages)."""
     fmt = p["format"]
@@ -57,7 +70,7 @@ def import_key(p: dict[str, Any]) -> Any:
 
 def export_key(p: dict[str, Any]) -> Any:
     """exportKey(format, key)."""
-    return _wire(keys.export_key(p["format"], record_of(p.get("key"))))
+    return _wire(exporting.export_key(p["format"], record_of(p.get("key"))))
 
 
 def generate_key(p: dict[str, Any]) -> Any:
@@ -153,7 +166,7 @@ def wrap_key(p: dict[str, Any]) -> Any:
     algorithm = _wrap_algorithm(p.get("algorithm"), "wrapKey", "encrypt")
     wrapping = record_of(p.get("wrappingKey"), "wrappingKey")
     check_usable(wrapping, algorithm.name, "wrapKey")
-    exported = keys.export_key(p["format"], record_of(p.get("key")))
+    exported = exporting.export_key(p["format"], record_of(p.get("key")))
     data = json.dumps(exported).encode() if isinstance(exported, dict) else exported
     if algorithm.name == "AES-KW":
         return _wire(ciphers.aes_kw(True, wrapping, data))
@@ -187,6 +200,7 @@ def unwrap_key(p: dict[str, Any]) -> Any:
 
 
 OPERATIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "crypto.digest": digest,
     "crypto.importKey": import_key,
     "crypto.exportKey": export_key,
     "crypto.generateKey": generate_key,

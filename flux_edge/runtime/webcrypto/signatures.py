@@ -15,7 +15,15 @@ from flux_edge.runtime.webcrypto.errors import operation_error
 from flux_edge.runtime.webcrypto.normalize import Algorithm
 from flux_edge.runtime.webcrypto.records import material, private_key, public_key
 
-_HASHLIB = {"SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+_HASHLIB = {
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+    "SHA3-256": "sha3_256",
+    "SHA3-384": "sha3_384",
+    "SHA3-512": "sha3_512",
+}
 
 
 def _rsa_padding(algorithm: Algorithm, hash_name: str) -> asym_padding.AsymmetricPadding:

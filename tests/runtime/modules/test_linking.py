@@ -234,3 +234,71 @@ async def test_an_error_thrown_while_a_module_loads_names_the_module(runtime: Ru
     with pytest.raises(CodeError) as caught:
         await runtime.check(link_files(files))
     assert (caught.value.file, caught.value.line, caught.value.column) == ("boot.ts", 3, 10)
+
+
+async def test_top_level_await_on_host_work_delays_calls_until_it_settles(run: Run) -> None:
+    files = {
+        "index.ts": (
+            "const key = await crypto.subtle.generateKey(\n"
+            "  { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);\n"
+            "export default async () => {\n"
+            "  const data = new TextEncoder().encode('signed');\n"
+            "  const algorithm = { name: 'ECDSA', hash: 'SHA-256' };\n"
+            "  const signature = await crypto.subtle.sign(algorithm, key.privateKey, data);\n"
+            "  const valid = await crypto.subtle.verify(algorithm, key.publicKey, signature, data);\n"
+            "  return Response.json({ valid });\n"
+            "};\n"
+        ),
+    }
+    assert await run(files) == {"valid": True}
+
+
+async def test_a_graph_with_top_level_await_and_no_handler_is_refused(runtime: Runtime) -> None:
+    files = {"index.ts": "await Promise.resolve();\nexport const notAHandler = 1;\n"}
+    with pytest.raises(CodeError, match="no handler found"):
+        await runtime.check(link_files(files))
+
+
+async def test_commonjs_modules_require_json_each_other_and_see_global(run: Run) -> None:
+    files = {
+        "index.ts": (
+            'import counter, { label } from "./counter.cjs";\n'
+            "export default () => Response.json({ count: counter.next(), label,"
+            " sameGlobal: counter.sameGlobal, hex: counter.hex });\n"
+        ),
+        "counter.cjs": (
+            "const config = require('./config.json');\n"
+            "const { start } = require('./start.cjs');\n"
+            "let n = start;\n"
+            "exports.next = () => ++n;\n"
+            "exports.label = config.label;\n"
+            "exports.sameGlobal = global === globalThis && this === module.exports;\n"
+            "exports.hex = Buffer.from('ok').toString('hex');\n"
+        ),
+        "start.cjs": "module.exports = { start: 40 };\n",
+        "config.json": '{"label": "from json"}',
+    }
+    assert await run(files) == {
+        "count": 41,
+        "label": "from json",
+        "sameGlobal": True,
+        "hex": "6f6b",
+    }
+
+
+async def test_an_error_in_a_commonjs_module_names_the_file_and_line(runtime: Runtime) -> None:
+    files = {
+        "index.ts": 'import "./broken.cjs";\nexport default () => 1;\n',
+        "broken.cjs": "'use strict';\nconst x = undefined;\nmodule.exports = x.y;\n",
+    }
+    with pytest.raises(CodeError) as caught:
+        await runtime.check(link_files(files))
+    assert (caught.value.file, caught.value.line, caught.value.column) == ("broken.cjs", 3, 20)
+
+
+def test_a_linked_function_over_twenty_mib_is_refused() -> None:
+    chunk = "export const s = '" + "x" * (3 * 1024 * 1024) + "';\n"
+    files = {f"m{n}.ts": chunk for n in range(7)}
+    files["index.ts"] = "".join(f'import "./m{n}.ts";\n' for n in range(7)) + "export default 1;\n"
+    with pytest.raises(CodeError, match="over the 20 MiB limit"):
+        link_files(files)

@@ -57,8 +57,8 @@ class RuntimeJS:
         request = InvokeRequest(
             method="POST",
             url="http://127.0.0.1/invoke",
-            headers={},
-            body=json.dumps(data),
+            headers=[],
+            body=json.dumps(data).encode(),
             execution_id=f"exec-{n}",
         )
         result = await self.runtime.invoke(spec, request)

@@ -168,6 +168,25 @@ async def test_ed25519_rejects_a_small_order_public_key(rt: RuntimeJS) -> None:
     assert got is False
 
 
+# ---- SHA-3 ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bits", [256, 384, 512])
+async def test_sha3_digests_match_hashlib_and_are_not_hashes_for_other_algorithms(
+    rt: RuntimeJS, bits: int
+) -> None:
+    data = os.urandom(1000)
+    got = await js(
+        rt,
+        B64_JS
+        + f"""return [b64(await subtle.digest('sha3-{bits}', bytes(input.data))),
+          await subtle.importKey('raw', new Uint8Array(8), {{name: 'HMAC', hash: 'SHA3-{bits}'}},
+            false, ['sign']).catch((e) => e.name)];""",
+        {"data": b64(data)},
+    )
+    assert got == [b64(hashlib.new(f"sha3_{bits}", data).digest()), "NotSupportedError"]
+
+
 # ---- encryption ------------------------------------------------------------------------------
 
 
@@ -506,7 +525,7 @@ from flux_edge.runtime import FunctionSpec, InvokeRequest, Runtime
 
 async def main():
     runtime = Runtime()
-    request = InvokeRequest(method="GET", url="http://x/", headers={}, body="", execution_id="e")
+    request = InvokeRequest(method="GET", url="http://x/", headers=[], body=b"", execution_id="e")
     def spec(name, code):
         return FunctionSpec(function_id=name, name=name, version=1, compiled=code)
     trivial = await runtime.invoke(spec("t", "function handler() { return 'ok' }"), request)

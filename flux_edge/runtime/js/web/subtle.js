@@ -1,6 +1,6 @@
-// crypto.subtle: SubtleCrypto and CryptoKey. Digests (SHA-1/2) and HMAC sign/verify run here, in
+// crypto.subtle: SubtleCrypto and CryptoKey. SHA-1/2 digests and HMAC sign/verify run here, in
 // JavaScript (sha.js); everything else (key import/export/generation, RSA, EC, Ed25519, X25519,
-// AES, HKDF, PBKDF2, wrapping) is done by Python's `cryptography` through the host bridge
+// AES, HKDF, PBKDF2, wrapping, SHA-3) is done by Python's `cryptography` through the host bridge
 // (flux_edge/runtime/webcrypto/), loaded on the first such call. Arguments are converted here, at
 // call time, into plain values (BufferSources copied as base64), so later changes to the caller's
 // buffers do not matter; Python applies each algorithm's dictionary and returns JSON.
@@ -246,7 +246,10 @@
         for (const candidate of Object.keys(HASHES)) {
           if (candidate === upper) return toArrayBuffer(digestBytes(HASHES[candidate], bytes));
         }
-        throw domException(`Unrecognized or unsupported algorithm for digest: ${name}`, 'NotSupportedError');
+        if (!upper.startsWith('SHA3-') || hostCall === null) {
+          throw domException(`Unrecognized or unsupported algorithm for digest: ${name}`, 'NotSupportedError');
+        }
+        return python('digest', { algorithm: converted, data: { $b: toBase64.call(bytes) } });
       });
     }
 

@@ -1,0 +1,212 @@
+"""`flux-edge functions deploy PATH`: upload a function folder (Supabase layout) or one file.
+
+The server links the files and resolves their packages (with its cache and registry), so a deploy
+from any machine gives the same result. This module has no CLI framework in it: `cli.py` parses
+the arguments and calls `plan_deploys` and `deploy`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import httpx
+from dotenv import dotenv_values
+
+SOURCE_SUFFIXES: Final = (".ts", ".mts", ".js", ".mjs", ".cjs", ".json", ".jsonc")
+MAP_FILES: Final = ("deno.json", "deno.jsonc", "import_map.json", "package.json")
+ENTRYPOINTS: Final = ("index.ts", "index.js", "index.mjs", "main.ts", "main.js")
+_SKIPPED_DIRS: Final = frozenset({"node_modules", ".git", "tests", "test", "__tests__"})
+DEFAULT_URL: Final = "http://127.0.0.1:8080"
+
+
+class DeployError(Exception):
+    """What went wrong, worded for the command line."""
+
+
+@dataclass
+class DeployPlan:
+    """One function to upload: its name, files (relative paths), entrypoint and variables."""
+
+    name: str
+    entrypoint: str
+    files: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] | None = None
+
+    @property
+    def size(self) -> int:
+        """Bytes of source uploaded."""
+        return sum(len(text.encode("utf-8")) for text in self.files.values())
+
+
+@dataclass
+class Deployed:
+    """The server's answer to one deploy."""
+
+    plan: DeployPlan
+    version: int
+    created: bool
+    packages: dict[str, str]
+
+    def summary(self) -> str:
+        """The lines printed for this deploy."""
+        action = "created" if self.created else "updated"
+        lines = [
+            f"{self.plan.name}: {action}, version {self.version}",
+            f"  entrypoint {self.plan.entrypoint}, {len(self.plan.files)} files, "
+            f"{_size(self.plan.size)}",
+        ]
+        if self.packages:
+            lines.append("  packages: " + ", ".join(self.packages))
+        if self.plan.env is not None:
+            lines.append(f"  env: {', '.join(sorted(self.plan.env)) or '(none)'}")
+        return "\n".join(lines)
+
+
+def plan_deploys(path: Path, name: str | None = None) -> list[DeployPlan]:
+    """What to upload for PATH: a file, a function folder, or a functions folder (each function,
+    or the one named `name`). Shared folders (`_shared/`) and import maps come along."""
+    if not path.exists():
+        raise DeployError(f"{path} does not exist")
+    if path.is_file():
+        return [_single_file(path, name)]
+    if _entrypoint_in(path) is not None:
+        return [_function(path.parent, path.name, name or path.name)]
+    root = path / "functions" if (path / "functions").is_dir() else path
+    functions = sorted(
+        child.name
+        for child in root.iterdir()
+        if child.is_dir() and not child.name.startswith((".", "_")) and _entrypoint_in(child)
+    )
+    if not functions:
+        raise DeployError(f"no function found in {root} (expected <name>/index.ts)")
+    if name is not None:
+        if name not in functions:
+            raise DeployError(f"no function {name!r} in {root} (found: {', '.join(functions)})")
+        functions = [name]
+    return [_function(root, function, function) for function in functions]
+
+
+def deploy(plan: DeployPlan, *, url: str, token: str | None, timeout: float = 120.0) -> Deployed:
+    """Create the function, or update it if it exists (a new version); raises DeployError."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    body: dict[str, Any] = {"files": plan.files, "entrypoint": plan.entrypoint}
+    if plan.env is not None:
+        body["env"] = plan.env
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout) as client:
+        try:
+            response = client.post(
+                "/api/v1/functions", json={"name": plan.name, "enabled": True, **body}
+            )
+            created = response.status_code != 409
+            if not created:
+                response = client.put(f"/api/v1/functions/{plan.name}", json=body)
+        except httpx.HTTPError as exc:
+            raise DeployError(f"cannot reach {url}: {exc}") from None
+    if response.status_code not in (200, 201):
+        raise DeployError(f"{plan.name}: {_error_text(response)}")
+    answer = response.json()
+    return Deployed(plan, answer["version"], created, answer.get("packages") or {})
+
+
+def find_credentials(url: str | None) -> tuple[str, str | None]:
+    """The server URL and token: --url, then FLUX_EDGE_URL, then the config file; the token from
+    FLUX_EDGE_TOKEN, then the config file (`$XDG_CONFIG_HOME/flux-edge/config.json`, with
+    `{"url": ..., "token": ...}`)."""
+    config = _config()
+    found_url = url or os.environ.get("FLUX_EDGE_URL") or config.get("url") or DEFAULT_URL
+    token = os.environ.get("FLUX_EDGE_TOKEN") or config.get("token")
+    return str(found_url), (str(token) if token else None)
+
+
+def config_path() -> Path:
+    """Where the CLI's config file lives."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "flux-edge" / "config.json"
+
+
+def _config() -> dict[str, Any]:
+    path = config_path()
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise DeployError(f"cannot read {path}: {exc}") from None
+    if not isinstance(value, dict):
+        raise DeployError(f"{path} must hold a JSON object")
+    return value
+
+
+def _single_file(path: Path, name: str | None) -> DeployPlan:
+    default = path.parent.name if path.stem in ("index", "main") else path.stem
+    plan = DeployPlan(name=name or default, entrypoint=path.name)
+    plan.files[path.name] = _read(path)
+    for map_file in MAP_FILES:
+        if (path.parent / map_file).is_file():
+            plan.files[map_file] = _read(path.parent / map_file)
+    plan.env = _env(path.parent / ".env")
+    return plan
+
+
+def _function(root: Path, folder: str, name: str) -> DeployPlan:
+    entry = _entrypoint_in(root / folder)
+    assert entry is not None
+    plan = DeployPlan(name=name, entrypoint=f"{folder}/{entry}")
+    _add_tree(plan, root, root / folder)
+    for shared in sorted(root.iterdir()):
+        if shared.is_dir() and shared.name.startswith("_"):
+            _add_tree(plan, root, shared)
+    for map_file in MAP_FILES:
+        if (root / map_file).is_file():
+            plan.files[map_file] = _read(root / map_file)
+    # A function's own .env wins over the functions folder's (Supabase keeps it there).
+    plan.env = _env(root / folder / ".env")
+    if plan.env is None:
+        plan.env = _env(root / ".env")
+    return plan
+
+
+def _add_tree(plan: DeployPlan, root: Path, folder: Path) -> None:
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in _SKIPPED_DIRS and not d.startswith(".")
+        )
+        for filename in sorted(filenames):
+            if filename.endswith(SOURCE_SUFFIXES) and not filename.endswith(".d.ts"):
+                full = Path(dirpath) / filename
+                plan.files[full.relative_to(root).as_posix()] = _read(full)
+
+
+def _entrypoint_in(folder: Path) -> str | None:
+    return next((name for name in ENTRYPOINTS if (folder / name).is_file()), None)
+
+
+def _env(path: Path) -> dict[str, str] | None:
+    if not path.is_file():
+        return None
+    return {key: value or "" for key, value in dotenv_values(path).items()}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeployError(f"cannot read {path}: {exc}") from None
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:500]}"
+    if isinstance(body, dict) and "message" in body:
+        return f"{body.get('error', 'Error')}: {body['message']}"
+    return f"HTTP {response.status_code}: {response.text[:500]}"
+
+
+def _size(size: int) -> str:
+    return f"{size} B" if size < 1024 else f"{size / 1024:.1f} KiB"
