@@ -39,6 +39,7 @@ from py_mini_racer import (
 from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
+    after_response,
     broken_result,
     head_result,
     interrupted_result,
@@ -48,13 +49,21 @@ from flux_edge.runtime.results import (
     timeout_result,
 )
 from flux_edge.runtime.streaming import ResponseStream
-from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.types import (
+    CodeError,
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    OnComplete,
+)
 from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
 # How long a stalled isolate gets to answer a recovery step before it is closed.
 PROBE_SECONDS = 0.25
+# How long a step that ends expired calls may take before the isolate counts as wedged.
+CANCEL_GRACE_SECONDS = 0.05
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
 # CompressionStream chunks up to this much base64 are (de)compressed on the event loop thread.
@@ -96,30 +105,39 @@ class HostOpError(Exception):
 
 class _Call:
     __slots__ = (
+        "completed",
         "deadline",
         "future",
         "head",
         "id",
+        "on_complete",
         "request",
+        "response",
         "sent",
         "started",
         "stream",
         "timer",
     )
 
-    def __init__(self, call_id: int, request: InvokeRequest, deadline: float) -> None:
+    def __init__(
+        self, call_id: int, request: InvokeRequest, deadline: float, on_complete: OnComplete | None
+    ) -> None:
         self.id = call_id
         self.request = request
         self.deadline = deadline
+        self.on_complete = on_complete
         self.started = time.monotonic()
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.sent = False  # included in a step (JavaScript may have started it)
         self.stream: ResponseStream | None = None  # a streamed response's body, after its head
         self.head: InvokeResult | None = None
+        # Set when the call answered before its waitUntil work ended (the call runs on).
+        self.response: InvokeResult | None = None
+        self.completed: asyncio.Future[None] | None = None
 
 
-Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]"], None]
+Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]", OnComplete | None], None]
 # Given an engine that did not stop when told to: closing it would block until its thread leaves
 # whatever builtin it is in (minutes, for some), so an isolate host keeps it unclosed and asks to
 # be replaced; its supervisor then kills the whole process.
@@ -313,9 +331,9 @@ class Isolate:
             engine.on_notify = None
             self._on_unresponsive(engine)
 
-    def futures(self) -> list[asyncio.Future[InvokeResult]]:
-        """The results of the calls not finished yet."""
-        return [call.future for call in self._calls.values()]
+    def futures(self) -> list[asyncio.Future[Any]]:
+        """What the calls not finished yet will settle (after a response, the work after it)."""
+        return [call.completed or call.future for call in self._calls.values()]
 
     @property
     def load(self) -> int:
@@ -329,15 +347,20 @@ class Isolate:
 
     # ---- calls -----------------------------------------------------------------------------------
     def submit(
-        self, request: InvokeRequest, deadline: float | None = None
+        self,
+        request: InvokeRequest,
+        deadline: float | None = None,
+        on_complete: OnComplete | None = None,
     ) -> asyncio.Future[InvokeResult]:
-        """Queue a call for the next step; the future resolves with its result.
+        """Queue a call for the next step; the future resolves with its response.
 
-        `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
+        `on_complete` gets the complete result once the call has ended: for a call that works on
+        after its response (waitUntil), later; otherwise the response itself, before the future
+        resolves. `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
         """
         if deadline is None:
             deadline = time.monotonic() + self.spec.timeout_seconds
-        call = _Call(next(_call_ids), request, deadline)
+        call = _Call(next(_call_ids), request, deadline, on_complete)
         self._calls[call.id] = call
         self._to_start.append(call)
         self.calls_started += 1
@@ -354,6 +377,13 @@ class Isolate:
             self._to_cancel.append(call_id)
             self._want_step()
 
+    def _respond(self, call: _Call, response: InvokeResult) -> None:
+        """The call answered and works on (waitUntil): send the response, keep the call."""
+        call.response = response
+        call.completed = asyncio.get_running_loop().create_future()
+        if not call.future.done():
+            call.future.set_result(response)
+
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
         self._codecs.pop(call.id, None)
@@ -363,8 +393,14 @@ class Isolate:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
+        if call.response is not None:
+            result = after_response(call.response, result)
+        if call.on_complete is not None:
+            call.on_complete(result)
         if not call.future.done():
             call.future.set_result(result)
+        if call.completed is not None and not call.completed.done():
+            call.completed.set_result(None)
         if self._on_call_done is not None:
             self._on_call_done(self)
         if self.retiring and not self._calls and not self.closed:
@@ -463,7 +499,16 @@ class Isolate:
         # skips); calls that arrived meanwhile ride along with it.
         if batch and self._async_entry:
             payload["follow"] = True
-        deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
+        # Calls this step cancels end first thing in it: their passed deadlines give it a short
+        # grace, not nothing, or a step that takes more than a moment under load is cut off and
+        # what it returned (their logs) is lost. Short, because a wedged isolate (a microtask
+        # storm) keeps running, and growing, until the step gives up on it.
+        deadline = min(
+            (c.deadline for c in self._calls.values() if c.id not in expired),
+            default=now + PROBE_SECONDS,
+        )
+        if expired:
+            deadline = min(deadline, now + CANCEL_GRACE_SECONDS)
         code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
         self.step_started = time.monotonic()
@@ -542,7 +587,7 @@ class Isolate:
         self._calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
-        self._on_orphaned(call.request, call.deadline, call.future)
+        self._on_orphaned(call.request, call.deadline, call.future, call.on_complete)
 
     def _fail_all(self, failed: Callable[[_Call], InvokeResult]) -> None:
         """The isolate cannot go on: calls JavaScript received end with `failed(call)`, calls it
@@ -612,7 +657,10 @@ class Isolate:
             )
             if outcome.limit is not None:
                 self.retiring = True
-            self._resolve(call, outcome.result)
+            if done.get("pending") and call.response is None:
+                self._respond(call, outcome.result)
+            else:
+                self._resolve(call, outcome.result)
         if self.retiring and not self._calls:
             self.close()
 

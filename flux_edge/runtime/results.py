@@ -240,3 +240,21 @@ def result_from_payload(
         ),
         None,
     )
+
+
+def after_response(response: InvokeResult, rest: InvokeResult) -> InvokeResult:
+    """The record of a call that answered before the work it passed to waitUntil had ended: the
+    response as sent, the logs of the whole call, and how that work ended (an error, the timeout)."""
+    if rest.outcome == "success":
+        return msgspec.structs.replace(response, logs=rest.logs, duration_ms=rest.duration_ms)
+    return msgspec.structs.replace(
+        response,
+        outcome=rest.outcome,
+        logs=rest.logs or response.logs,
+        duration_ms=rest.duration_ms,
+        error_message=rest.error_message
+        if rest.limit is None
+        else f"after the response: {rest.error_message}",
+        error_stack=rest.error_stack,
+        limit=rest.limit,
+    )

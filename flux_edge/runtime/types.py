@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 import msgspec
@@ -116,6 +117,10 @@ class RuntimeUnavailableError(Exception):
         self.retry_after = retry_after
 
 
+# Gets the complete result of a call once it has ended (see Runtime.invoke).
+OnComplete = Callable[[InvokeResult], None]
+
+
 class PoolCounts(Protocol):
     """What the metrics read from a runtime."""
 
@@ -142,8 +147,10 @@ class FunctionRunner(Protocol):
         """Get ready to take calls."""
         ...
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call; return its response; `on_complete` gets what to record (Runtime.invoke)."""
         ...
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:

@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
-from flux_edge.runtime.webdata import encoding_data_script
+from flux_edge.runtime.webdata import encoding_data_script, idna_data_script, lazy_literal
 
 JS_DIR = Path(__file__).parent / "js" / "web"
 
@@ -21,10 +21,12 @@ WEB_FILES = (
     "base64.js",
     "encoding.js",
     "url_search_params.js",
+    "url_idna.js",
     "url_host.js",
     "url_parser.js",
     "url.js",
     "events.js",
+    "globals.js",
     "structured_clone.js",
     "performance.js",
     "streams_lazy.js",
@@ -49,8 +51,8 @@ class LazyWebFiles(NamedTuple):
     context: str  # a JavaScript expression evaluated at boot and handed to every file
 
 
-# The stub embeds each file as a string: V8 only scans a string literal, so an isolate that never
-# uses these globals pays almost nothing for them (docs/web-platform.md, "Loaded on first use").
+# The stub embeds the files as a string inside a function (webdata.lazy_literal): V8 only scans
+# it, so an isolate that never uses these globals pays the source bytes and nothing else.
 LAZY_WEB_FILES = (
     LazyWebFiles(
         after="url_parser.js",
@@ -75,7 +77,7 @@ def lazy_stub_source(lazy: LazyWebFiles) -> str:
     sources = [(JS_DIR / name).read_text(encoding="utf-8") for name in lazy.files]
     return (
         f"globalThis.__flux_webutil.defineLazyGlobals({json.dumps(list(lazy.names))}, "
-        f"{json.dumps(sources)}, {lazy.context});"
+        f"{lazy_literal(json.dumps(sources))}, {lazy.context});"
     )
 
 
@@ -111,11 +113,14 @@ def web_file_source(name: str) -> str:
         return source
     sources = [_compact((JS_DIR / file).read_text(encoding="utf-8")) for file in STREAM_FILES]
     assert _STREAM_MARKER in source
-    return source.replace(_STREAM_MARKER, json.dumps(sources))
+    return source.replace(_STREAM_MARKER, lazy_literal(json.dumps(sources)))
 
 
 # Generated data a file reads (and deletes) when it loads, evaluated right before that file.
-DATA_BEFORE: dict[str, Callable[[], str]] = {"encoding.js": encoding_data_script}
+DATA_BEFORE: dict[str, Callable[[], str]] = {
+    "encoding.js": encoding_data_script,
+    "url_idna.js": idna_data_script,
+}
 
 
 def web_file_scripts(name: str) -> list[str]:

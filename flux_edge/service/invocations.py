@@ -8,7 +8,6 @@ costs no commit either.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +98,6 @@ class InvocationService:
         self._metrics = metrics
         self._cache: dict[str, _Cached] = {}
         self._cache_counter = -1
-        self._streams: set[asyncio.Task[None]] = set()  # records written when streams end
 
     async def find(self, name: str) -> _Cached | None:
         """The function and its runtime spec, from the cache while nothing has changed."""
@@ -191,68 +189,41 @@ class InvocationService:
             function_url=call.function_url,
             remote_addr=call.remote_addr,
         )
-        result = await self._runtime.invoke(spec, request)
-        if result.stream is None:
-            self._record(record, spec, call, execution_id, executed_at, result)
-        else:
-            # A streamed response is recorded when its stream ends, fails or is stopped.
-            task = asyncio.get_running_loop().create_task(
-                self._record_stream(record, spec, call, execution_id, executed_at, result)
+        function_id, name = record.id, record.name
+
+        def write_record(complete: InvokeResult) -> None:
+            self._store.enqueue_execution(
+                ExecutionRecord(
+                    id=execution_id,
+                    function_id=function_id,
+                    function_version=spec.version,
+                    trigger_type=call.trigger_type,
+                    status=complete.outcome,
+                    status_code=complete.status_code,
+                    duration_ms=round(complete.duration_ms),
+                    result=recorded_result(complete),
+                    logs=complete.logs or None,
+                    # The stack starts with the message and keeps the user's line numbers.
+                    error_message=complete.error_stack or complete.error_message,
+                    executed_at=executed_at,
+                    completed_at=utc_now(),
+                )
             )
-            self._streams.add(task)
-            task.add_done_callback(self._streams.discard)
+            if self._metrics is not None:
+                self._metrics.observe(name, complete.outcome, complete.duration_ms / 1000)
+            if complete.outcome != "success":
+                # The operator's log says which call failed and why; the record has the stack.
+                log.warning(
+                    "function_failed",
+                    function=name,
+                    execution_id=execution_id,
+                    outcome=complete.outcome,
+                    status=complete.status_code,
+                    limit=complete.limit,
+                    error=complete.error_message,
+                )
+
+        # The record is written when the call has ended, which for work passed to waitUntil is
+        # after the response has gone.
+        result = await self._runtime.invoke(spec, request, write_record)
         return result, execution_id
-
-    async def _record_stream(
-        self,
-        record: FunctionRecord,
-        spec: FunctionSpec,
-        call: CallInput,
-        execution_id: str,
-        executed_at: str,
-        head: InvokeResult,
-    ) -> None:
-        assert head.stream is not None
-        final = await head.stream.outcome()
-        self._record(record, spec, call, execution_id, executed_at, final)
-
-    def _record(
-        self,
-        record: FunctionRecord,
-        spec: FunctionSpec,
-        call: CallInput,
-        execution_id: str,
-        executed_at: str,
-        result: InvokeResult,
-    ) -> None:
-        """Queue the execution record of a finished call and count it."""
-        self._store.enqueue_execution(
-            ExecutionRecord(
-                id=execution_id,
-                function_id=record.id,
-                function_version=spec.version,
-                trigger_type=call.trigger_type,
-                status=result.outcome,
-                status_code=result.status_code,
-                duration_ms=round(result.duration_ms),
-                result=recorded_result(result),
-                logs=result.logs or None,
-                # The stack starts with the message and keeps the user's line numbers.
-                error_message=result.error_stack or result.error_message,
-                executed_at=executed_at,
-                completed_at=utc_now(),
-            )
-        )
-        if self._metrics is not None:
-            self._metrics.observe(record.name, result.outcome, result.duration_ms / 1000)
-        if result.outcome != "success":
-            # The operator's log says which call failed and why; the record has the stack.
-            log.warning(
-                "function_failed",
-                function=record.name,
-                execution_id=execution_id,
-                outcome=result.outcome,
-                status=result.status_code,
-                limit=result.limit,
-                error=result.error_message,
-            )

@@ -27,6 +27,7 @@ from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
     Chunk,
+    Completed,
     FrameConnection,
     FromHost,
     HostConfig,
@@ -198,18 +199,34 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
+        responded = False
+        finished: list[InvokeResult] = []
+
+        def complete(final: InvokeResult) -> None:
+            # Before `invoke` returns, unless the call works on after its response (waitUntil).
+            if not responded:
+                finished.append(final)
+            elif self.connection is not None:
+                final = self._within_budget(spec, message.request, started, final)
+                self.connection.send(Completed(id=message.id, result=final))
+
         try:
-            result = await self.runtime.invoke(spec, message.request)
+            result = await self.runtime.invoke(spec, message.request, complete)
         except RuntimeUnavailableError as error:
             self.connection.send(
                 Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
             )
             return
         if result.stream is not None:
+            # A streamed response: the head now, the chunks as the server pulls them, and the
+            # record (`Completed`, from `complete`) when the call ends with its stream.
+            responded = True
             self._relay(message.id, result, result.stream, spec, message.request, started)
             return
-        result = self._within_budget(spec, message.request, started, result)
-        self.connection.send(Result(id=message.id, result=result))
+        responded = not finished
+        if finished:  # the complete result: the response, with every log line
+            result = self._within_budget(spec, message.request, started, finished[0])
+        self.connection.send(Result(id=message.id, result=result, pending=responded))
 
     # ---- streamed responses ------------------------------------------------------------------------
     def _relay(
@@ -224,7 +241,9 @@ class IsolateHostProcess:
         """Send a streamed response's head, then one chunk per `Pull` the server sends (so the
         server's client holds the function back across the process boundary), then its end."""
         assert self.connection is not None
-        self.connection.send(Result(id=call_id, result=replace(head, stream=None), streamed=True))
+        self.connection.send(
+            Result(id=call_id, result=replace(head, stream=None), pending=True, streamed=True)
+        )
         credit = asyncio.Semaphore(0)
         self._streams[call_id] = (stream, credit)
         self._spawn(self._pump(call_id, stream, credit, spec, request, started))

@@ -25,6 +25,7 @@ from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
     Chunk,
+    Completed,
     FrameConnection,
     FromHost,
     HostConfig,
@@ -44,7 +45,12 @@ from flux_edge.runtime.hosting.wire import (
     Usage,
 )
 from flux_edge.runtime.hosting.zygote import Zygote
-from flux_edge.runtime.results import error_result, interrupted_result, memory_result
+from flux_edge.runtime.results import (
+    after_response,
+    error_result,
+    interrupted_result,
+    memory_result,
+)
 from flux_edge.runtime.results import timeout_result as _timeout_result
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import (
@@ -52,6 +58,7 @@ from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
     InvokeResult,
+    OnComplete,
     RuntimeUnavailableError,
 )
 
@@ -71,13 +78,30 @@ Failure = Callable[["_Pending"], InvokeResult]
 
 
 class _Pending:
-    __slots__ = ("future", "request", "spec", "started")
+    __slots__ = ("completed", "future", "on_complete", "request", "response", "spec", "started")
 
-    def __init__(self, spec: FunctionSpec, request: InvokeRequest) -> None:
+    def __init__(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> None:
         self.spec = spec
         self.request = request
+        self.on_complete = on_complete
         self.started = time.monotonic()
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # A call that answered and works on (waitUntil): its response, and when it ends.
+        self.response: InvokeResult | None = None
+        self.completed: asyncio.Future[None] | None = None
+
+    def complete(self, result: InvokeResult) -> None:
+        """The call has ended with `result` (merged into its response if it answered earlier)."""
+        if self.response is not None:
+            result = after_response(self.response, result)
+        if self.on_complete is not None:
+            self.on_complete(result)
+        if not self.future.done():
+            self.future.set_result(result)
+        if self.completed is not None and not self.completed.done():
+            self.completed.set_result(None)
 
 
 def _crashed(returncode: int | None) -> Failure:
@@ -159,8 +183,8 @@ class IsolateHost:
         return len(self._pending)
 
     def futures(self) -> list[asyncio.Future[Any]]:
-        """The answers not received yet."""
-        return [call.future for call in self._pending.values()]
+        """The answers not received yet (for a call that answered, its end)."""
+        return [call.completed or call.future for call in self._pending.values()]
 
     def kill(self, failure: Failure | None) -> None:
         """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted)."""
@@ -191,10 +215,13 @@ class IsolateHost:
             stream.end(failure(call), failed=True)
         pending, self._pending = self._pending, {}
         for call in pending.values():
+            if call.response is not None:
+                call.complete(failure(call))
+                continue
             if call.future.done():
                 continue
             if call.request.execution_id:
-                call.future.set_result(failure(call))
+                call.complete(failure(call))
             else:  # a check
                 call.future.set_exception(
                     CodeError("top-level code stopped its isolate host (memory or a crash)")
@@ -244,11 +271,13 @@ class IsolateHost:
             assert self.connection is not None
             self.connection.send(Load(spec=spec))
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call in the host."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call in the host; `on_complete` as for `Runtime.invoke`."""
         self._load(spec)
         call_id = next(_ids)
-        call = _Pending(spec, request)
+        call = _Pending(spec, request, on_complete)
         self._pending[call_id] = call
         self.last_used = call.started
         assert self.connection is not None
@@ -301,13 +330,24 @@ class IsolateHost:
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
             if isinstance(message, Result):
-                call = self._pending.pop(message.id, None)
+                call = self._pending.get(message.id)
                 if call is not None and not call.future.done():
-                    result = message.result
-                    if message.streamed:
-                        result = replace(result, stream=self._stream(message.id, call))
-                    call.future.set_result(result)
                     self.served = True
+                    if message.streamed:  # the body follows; the record at `Completed`
+                        call.completed = asyncio.get_running_loop().create_future()
+                        stream = self._stream(message.id, call)
+                        call.future.set_result(replace(message.result, stream=stream))
+                    elif message.pending:  # it works on: answer now, record at `Completed`
+                        call.response = message.result
+                        call.completed = asyncio.get_running_loop().create_future()
+                        call.future.set_result(message.result)
+                    else:
+                        del self._pending[message.id]
+                        call.complete(message.result)
+            elif isinstance(message, Completed):
+                call = self._pending.pop(message.id, None)
+                if call is not None:
+                    call.complete(message.result)
             elif isinstance(message, Chunk):
                 if (relay := self._streams.get(message.id)) is not None:
                     relay[1].push(message.data)

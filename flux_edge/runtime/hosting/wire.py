@@ -112,12 +112,22 @@ class Ready(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """The result of an `Invoke`. With `streamed`, the head of a streamed response: its body
-    follows as `Chunk` messages, one per `Pull`, and ends with `StreamEnd`."""
+    """The result of an `Invoke`. `pending`: the call answered and works on (waitUntil); its
+    complete result follows in a `Completed` with the same id."""
 
     id: int
     result: InvokeResult
+    pending: bool = False
+    # The head of a streamed response: its body follows as `Chunk` messages, one per `Pull`,
+    # then `StreamEnd`; `Completed` carries the record (a streamed result is also `pending`).
     streamed: bool = False
+
+
+class Completed(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The complete result of a call whose `Result` was pending: what to record."""
+
+    id: int
+    result: InvokeResult
 
 
 class Chunk(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -169,7 +179,9 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Pull | StopStream
-FromHost = Ready | Result | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
+FromHost = (
+    Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
+)
 
 
 class FrameReader:

@@ -291,15 +291,72 @@
     wake();
   }
 
-  function fail(callId, error) {
-    const call = calls.get(callId);
-    if (!call) return;
+  function failure(error, prefix = "") {
     const info = errorInfo(error);
+    info.message = prefix + info.message;
+    if (info.stack) info.stack = prefix + info.stack;
     const payload = { error: info };
     if (error instanceof RangeError && /^Memory limit exceeded/.test(error.message)) {
       payload.limit = "memory";
     }
-    finish(callId, payload);
+    return payload;
+  }
+
+  function fail(callId, error) {
+    if (calls.has(callId)) finish(callId, failure(error));
+  }
+
+  // ---- work after the response: waitUntil, info.completed ------------------------------------------
+  // A call that used either answers as soon as its response is ready (a `pending` entry, no logs)
+  // and ends when the work passed to waitUntil has settled (a `background` entry with every log
+  // line and the first failure), within the call's deadline, which Python keeps.
+  function keepAlive(callId, promise) {
+    const call = calls.get(callId);
+    if (!call) throw new TypeError("waitUntil() can only be called while the call is running");
+    call.waits += 1;
+    call.waited = true;
+    Promise.resolve(promise).then(
+      () => settleWait(callId, false, undefined),
+      (error) => settleWait(callId, true, error),
+    );
+  }
+
+  function settleWait(callId, failed, error) {
+    const call = calls.get(callId);
+    if (!call) return;
+    if (failed && !call.waitFailed) {
+      call.waitFailed = true;
+      call.waitError = error;
+    }
+    call.waits -= 1;
+    if (call.waits === 0 && call.response !== undefined) {
+      const payload = call.waitFailed ? failure(call.waitError, "waitUntil: ") : {};
+      payload.background = true;
+      finish(callId, payload);
+    }
+  }
+
+  // Deno.serve's `info.completed`, made on first use: it settles once the response is ready.
+  function completedOf(callId) {
+    const call = calls.get(callId);
+    if (!call) return Promise.resolve();
+    call.completed ??= new Promise((resolve) => (call.resolveCompleted = resolve));
+    return call.completed;
+  }
+
+  function respond(callId, response) {
+    const call = calls.get(callId);
+    if (!call) return;
+    if (!call.waited && call.completed === undefined) {
+      finish(callId, { response });
+      return;
+    }
+    call.response = response;
+    outbox.done.push([callId, { response, pending: true }]);
+    wake();
+    if (call.resolveCompleted) call.resolveCompleted();
+    // One more turn, so `info.completed` callbacks run (and log) inside the call.
+    keepAlive(callId, undefined);
   }
 
   // ---- streamed responses ----------------------------------------------------------------------------
@@ -383,11 +440,11 @@
     }
     if (response && typeof response.then === "function") {
       response.then(
-        (plain) => finish(callId, { response: plain }),
+        (plain) => respond(callId, plain),
         (error) => fail(callId, error),
       );
     } else {
-      finish(callId, { response });
+      respond(callId, response);
     }
   }
 
@@ -397,19 +454,28 @@
 
   let entry = null;
 
-  // What the serve and module forms get besides the request: `env` and `ctx` for
-  // `export default { fetch }`, `info` for Deno.serve.
-  function callContext() {
-    return { env: deno.envObject(), ctx: {}, info: {} };
+  // What the serve and module forms get besides the request (js/entry.js `callContext`).
+  function contextFor(callId, request) {
+    return entryForms.callContext(
+      request.remote,
+      (promise) => keepAlive(callId, promise),
+      () => completedOf(callId),
+    );
   }
+
+  define(g, "EdgeRuntime", Object.freeze({
+    waitUntil(promise) {
+      const callId = owner();
+      if (callId === null) throw new TypeError("EdgeRuntime.waitUntil() needs a running call");
+      keepAlive(callId, promise);
+    },
+  }));
 
   function start(callId, request, streamResponse = false) {
     calls.set(callId, {
-      id: callId,
-      logs: [],
-      logBytes: 0,
-      logTruncated: false,
-      streamResponse,
+      id: callId, logs: [], logBytes: 0, logTruncated: false, waits: 0, waited: false,
+      response: undefined, completed: undefined, resolveCompleted: undefined,
+      waitFailed: false, waitError: undefined, streamResponse,
     });
     const name = `__flux_call_${callId}`;
     const saved = current;
@@ -418,7 +484,7 @@
     let result;
     try {
       const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
-      const context = entry.kind === "web" ? callContext() : undefined;
+      const context = entry.kind === "web" ? contextFor(callId, request) : undefined;
       result = { [name]: () => entry.fn(input, context) }[name]();
     } catch (error) {
       current = saved;

@@ -16,7 +16,7 @@
   const { setHeadersImmutable, copyHeaders, headerPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
   // The last web file: the shared helpers are captured here and removed from the global scope.
-  const { defineHidden, defineInterface, earlierGlobals } = global.__flux_webutil;
+  const { defineHidden, defineInterface, earlierGlobals, uncloneable } = global.__flux_webutil;
   delete global.__flux_webutil;
   // url.js, events.js and encoding.js load earlier.
   const earlierGlobal = earlierGlobals('URL', 'AbortSignal', 'AbortController', 'TextDecoder');
@@ -78,6 +78,9 @@
 
   class Request {
     #method;
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #method in value);
+    }
     #url;
     #headers;
     #body;
@@ -215,6 +218,9 @@
     #status = 200;
     #statusText = '';
     #headers;
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #headers in value);
+    }
     #body;
     #url = '';
     #redirected = false;
