@@ -37,6 +37,9 @@ class CallInput:
     body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
+    # stream is read to its end first (cron, WebSocket messages).
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -206,6 +209,7 @@ class InvocationService:
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            stream_response=call.stream_response,
             function_url=call.function_url,
             remote_addr=call.remote_addr,
         )
