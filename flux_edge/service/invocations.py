@@ -9,6 +9,7 @@ costs no commit either.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CallInput:
     body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
+    # stream is read to its end first (cron, WebSocket messages).
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -78,6 +82,13 @@ def spec_for(record: FunctionRecord, functions_dir: Path) -> FunctionSpec:
     )
 
 
+# Tells whether an Authorization value is one of the server's own credentials (the admin token or
+# an API token): `Authenticator.is_server_credential`.
+CredentialCheck = Callable[[str], Awaitable[bool]]
+# Where callers put credentials: `Authorization`, and Supabase clients' `apikey` (a bare key).
+_CREDENTIAL_HEADERS = ("authorization", "apikey")
+
+
 class InvocationService:
     """Runs calls of stored functions on the runtime and records each one."""
 
@@ -88,8 +99,10 @@ class InvocationService:
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
+        is_server_credential: CredentialCheck | None = None,
     ) -> None:
         self._store = store
+        self._is_server_credential = is_server_credential
         self._runtime = runtime
         self._functions_dir = functions_dir
         self._metrics = metrics
@@ -163,6 +176,25 @@ class InvocationService:
             )
         return await self.run(cached.record, cached.spec, call, principal)
 
+    async def _headers_for_function(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The call's headers without the server's own credentials: an admin or API token in
+        `Authorization` authenticates the caller to flux-edge and is never handed to function
+        code (a private function's author could otherwise take it). End-user JWTs stay, as on
+        Supabase, where functions read the caller's JWT from `Authorization`."""
+        if self._is_server_credential is None or not any(
+            name in _CREDENTIAL_HEADERS for name, _ in headers
+        ):
+            return headers
+        kept = []
+        for name, value in headers:
+            # Supabase clients send their key in `apikey` too, bare: a service key put there by
+            # habit must be dropped just the same.
+            as_authorization = f"Bearer {value}" if name == "apikey" else value
+            if name in _CREDENTIAL_HEADERS and await self._is_server_credential(as_authorization):
+                continue
+            kept.append((name, value))
+        return kept
+
     async def run(
         self,
         record: FunctionRecord,
@@ -176,12 +208,13 @@ class InvocationService:
         request = InvokeRequest(
             method=call.method,
             url=call.url,
-            headers=call.headers,
+            headers=await self._headers_for_function(call.headers),
             body=call.body,
             execution_id=execution_id,
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            stream_response=call.stream_response,
             function_url=call.function_url,
             remote_addr=call.remote_addr,
         )
