@@ -24,6 +24,7 @@ from flux_edge.client.deploy import (
 )
 from flux_edge.logging import configure_logging
 from flux_edge.service.errors import ServiceError
+from flux_edge.service.metrics import METRICS_DIR_ENV, fresh_metrics_dir
 from flux_edge.service.tokens import TokenService, ensure_admin_token, replace_admin_token
 from flux_edge.settings import ENV_PREFIX, Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
@@ -192,6 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     _export(settings)
+    os.environ[METRICS_DIR_ENV] = str(fresh_metrics_dir(settings.data_dir))
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 

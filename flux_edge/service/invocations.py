@@ -204,7 +204,7 @@ class InvocationService:
             )
         )
         if self._metrics is not None:
-            self._metrics.observe(record.name, result.outcome, result.duration_ms / 1000)
+            self._metrics.observe(record.name, result)
         if result.outcome != "success":
             # The operator's log says which call failed and why; the record has the stack.
             log.warning(
