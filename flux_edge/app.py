@@ -11,12 +11,12 @@ from pathlib import Path
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.any_method import AnyMethod, FunctionRoute
+from flux_edge.api.docs import docs_assets, openapi_config
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
@@ -64,6 +64,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         invoke_supabase,
         metrics,
         function_stream,
+        docs_assets(),
     ]
 
 
@@ -198,7 +199,7 @@ def create_app(settings: Settings) -> Litestar:
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="flux-edge", version=__version__, path="/schema"),
+        openapi_config=openapi_config(),
         state=State({"settings": settings}),
         logging_config=None,
     )
