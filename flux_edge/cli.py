@@ -15,6 +15,7 @@ import apsw
 import msgspec
 
 from flux_edge import __version__
+from flux_edge.cli_backup import add_backup_parsers, run_backup_command
 from flux_edge.client.deploy import (
     DEFAULT_URL,
     DeployError,
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
+    add_backup_parsers(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
@@ -128,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "functions":
         return _functions(args)
+    if args.command in ("backup", "restore"):
+        return run_backup_command(args)
     return _token(args)
 
 

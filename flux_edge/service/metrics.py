@@ -67,6 +67,17 @@ def fresh_metrics_dir(data_dir: Path) -> Path:
     return mine
 
 
+def running_server_pids(data_dir: Path) -> list[int]:
+    """The pids of `flux-edge serve` processes running on `data_dir` (from their metrics dirs)."""
+    root = data_dir / "metrics"
+    if not root.is_dir():
+        return []
+    owners = (
+        d.name.removeprefix("server-") for d in root.iterdir() if d.name.startswith("server-")
+    )
+    return sorted(int(p) for p in owners if p.isdigit() and _alive(int(p)))
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
