@@ -129,7 +129,11 @@ def create_app(settings: Settings) -> Litestar:
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
         invocations = InvocationService(
-            store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
+            store,
+            runtime,
+            functions_dir=settings.functions_dir,
+            metrics=invocation_metrics,
+            is_server_credential=authenticator.is_server_credential,
         )
         linker = FunctionLinker(
             settings.package_cache_dir,

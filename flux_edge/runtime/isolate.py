@@ -15,8 +15,10 @@ lower-level `_register_js_notification` of mini-racer 0.14 (pinned below 0.15 fo
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable
@@ -35,23 +37,43 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
+from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
+    after_response,
     broken_result,
+    head_result,
     interrupted_result,
     memory_result,
     result_from_payload,
+    stream_end_result,
     timeout_result,
 )
-from flux_edge.runtime.types import CodeError, FunctionSpec, InvokeRequest, InvokeResult
+from flux_edge.runtime.streaming import ResponseStream
+from flux_edge.runtime.types import (
+    CodeError,
+    FunctionSpec,
+    InvokeRequest,
+    InvokeResult,
+    OnComplete,
+)
 from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
 # How long a stalled isolate gets to answer a recovery step before it is closed.
 PROBE_SECONDS = 0.25
+# How long a step that ends expired calls may take before the isolate counts as wedged.
+CANCEL_GRACE_SECONDS = 0.05
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
+# Nothing JavaScript reports is trusted (core.js is hardened, this is the second line): a call may
+# have this many timers armed, an isolate this many host operations running.
+MAX_TIMERS_PER_CALL = 1000
+MAX_HOST_OPS = 1000
+MAX_TIMER_MS = 2**31 - 1
+# CompressionStream chunks up to this much base64 are (de)compressed on the event loop thread.
+_INLINE_CODEC_CHARS = 64 * 1024
 
 
 class HostBridge(Protocol):
@@ -88,19 +110,40 @@ class HostOpError(Exception):
 
 
 class _Call:
-    __slots__ = ("deadline", "future", "id", "request", "sent", "started", "timer")
+    __slots__ = (
+        "completed",
+        "deadline",
+        "future",
+        "head",
+        "id",
+        "on_complete",
+        "request",
+        "response",
+        "sent",
+        "started",
+        "stream",
+        "timer",
+    )
 
-    def __init__(self, call_id: int, request: InvokeRequest, deadline: float) -> None:
+    def __init__(
+        self, call_id: int, request: InvokeRequest, deadline: float, on_complete: OnComplete | None
+    ) -> None:
         self.id = call_id
         self.request = request
         self.deadline = deadline
+        self.on_complete = on_complete
         self.started = time.monotonic()
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.sent = False  # included in a step (JavaScript may have started it)
+        self.stream: ResponseStream | None = None  # a streamed response's body, after its head
+        self.head: InvokeResult | None = None
+        # Set when the call answered before its waitUntil work ended (the call runs on).
+        self.response: InvokeResult | None = None
+        self.completed: asyncio.Future[None] | None = None
 
 
-Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]"], None]
+Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]", OnComplete | None], None]
 # Given an engine that did not stop when told to: closing it would block until its thread leaves
 # whatever builtin it is in (minutes, for some), so an isolate host keeps it unclosed and asks to
 # be replaced; its supervisor then kills the whole process.
@@ -110,8 +153,10 @@ Unresponsive = Callable[["Engine"], None]
 class _StepOutput(msgspec.Struct):
     done: list[tuple[int, dict[str, Any]]] = []
     ops: list[tuple[int, int, str, Any]] = []
-    timers: list[tuple[int, float]] = []
+    timers: list[tuple[int, float, int]] = []  # timer id, delay in ms, call id
     cleared: list[int] = []
+    heads: list[tuple[int, dict[str, Any]]] = []  # streamed responses: status and headers
+    chunks: list[tuple[int, str]] = []  # streamed responses: body chunks, base64
     inflight: int = 0
     busyMs: float = 0
     known: list[int] | None = None  # after a recovery: the calls JavaScript still has
@@ -129,7 +174,16 @@ def init_v8(extra_flags: tuple[str, ...] = ()) -> None:
     )
 
 
-_decode_output = msgspec.json.Decoder(_StepOutput).decode
+_decoder = msgspec.json.Decoder(_StepOutput)
+
+
+def _decode_output(raw: object) -> _StepOutput:
+    """A step's output; raises msgspec.DecodeError (or ValidationError) if it is not one."""
+    if not isinstance(raw, str):
+        raise msgspec.DecodeError(f"a step returned {type(raw).__name__}, not JSON text")
+    return _decoder.decode(raw)
+
+
 _encode = msgspec.json.encode
 _call_ids = itertools.count(1)
 
@@ -144,6 +198,12 @@ class Engine:
     def __init__(self) -> None:
         init_v8()
         self.mr = MiniRacer()
+        # core.js's entry points demand this, so user code cannot call them (see its header).
+        self.secret = secrets.token_hex(16)
+        self.entry = {
+            name: f"{name}({_encode(self.secret).decode()}"
+            for name in ("__flux_step", "__flux_recover", "__flux_check_entry")
+        }
         self.on_notify: Callable[[], None] | None = None
         self._exit = ExitStack()
         self._exit.callback(self.mr.close)
@@ -160,7 +220,7 @@ class Engine:
 
     async def boot(self, seconds: float = 30.0) -> None:
         """Seed `crypto` with OS entropy and load the prelude."""
-        for script in (entropy_script(), prelude_source(), "__flux_warm_up()"):
+        for script in (entropy_script(self.secret), prelude_source(), "__flux_warm_up()"):
             await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
 
     def close(self) -> None:
@@ -200,7 +260,12 @@ class Isolate:
         self._due_timers: list[int] = []
         self._to_cancel: list[int] = []
         self._timer_handles: dict[int, asyncio.TimerHandle] = {}
+        self._timer_calls: dict[int, int] = {}  # timer id -> call id
+        self._timers_of: dict[int, int] = {}  # call id -> timers armed
         self._host_tasks: set[asyncio.Task[None]] = set()
+        self._codecs: dict[int, CallCodecs] = {}  # per call: CompressionStream's zlib codecs
+        self._pulls: list[int] = []  # streamed responses: one chunk wanted (a credit) per entry
+        self._aborts: list[int] = []  # streamed responses the consumer stopped
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
         self.calls_started = 0
@@ -236,7 +301,7 @@ class Isolate:
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
             )
             await self._eval(self.spec.compiled, timeout)
-            kind = await self._eval("__flux_check_entry()", timeout)
+            kind = await self._eval(engine.entry["__flux_check_entry"] + ")", timeout)
             self.entry_kind = "web" if kind == "web" else "plain"
         except JSParseException as error:
             self.close()
@@ -289,9 +354,9 @@ class Isolate:
             engine.on_notify = None
             self._on_unresponsive(engine)
 
-    def futures(self) -> list[asyncio.Future[InvokeResult]]:
-        """The results of the calls not finished yet."""
-        return [call.future for call in self._calls.values()]
+    def futures(self) -> list[asyncio.Future[Any]]:
+        """What the calls not finished yet will settle (after a response, the work after it)."""
+        return [call.completed or call.future for call in self._calls.values()]
 
     @property
     def load(self) -> int:
@@ -305,15 +370,20 @@ class Isolate:
 
     # ---- calls -----------------------------------------------------------------------------------
     def submit(
-        self, request: InvokeRequest, deadline: float | None = None
+        self,
+        request: InvokeRequest,
+        deadline: float | None = None,
+        on_complete: OnComplete | None = None,
     ) -> asyncio.Future[InvokeResult]:
-        """Queue a call for the next step; the future resolves with its result.
+        """Queue a call for the next step; the future resolves with its response.
 
-        `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
+        `on_complete` gets the complete result once the call has ended: for a call that works on
+        after its response (waitUntil), later; otherwise the response itself, before the future
+        resolves. `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
         """
         if deadline is None:
             deadline = time.monotonic() + self.spec.timeout_seconds
-        call = _Call(next(_call_ids), request, deadline)
+        call = _Call(next(_call_ids), request, deadline, on_complete)
         self._calls[call.id] = call
         self._to_start.append(call)
         self.calls_started += 1
@@ -330,14 +400,33 @@ class Isolate:
             self._to_cancel.append(call_id)
             self._want_step()
 
+    def _respond(self, call: _Call, response: InvokeResult) -> None:
+        """The call answered and works on (waitUntil): send the response, keep the call."""
+        call.response = response
+        call.completed = asyncio.get_running_loop().create_future()
+        if not call.future.done():
+            call.future.set_result(response)
+
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
+        if self._timers_of.pop(call.id, 0):
+            for timer_id in [t for t, owner in self._timer_calls.items() if owner == call.id]:
+                self._drop_timer(timer_id)
+        self._codecs.pop(call.id, None)
+        if call.stream is not None:
+            call.stream.end(result, failed=result.outcome != "success")
         if call.timer is not None:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
+        if call.response is not None:
+            result = after_response(call.response, result)
+        if call.on_complete is not None:
+            call.on_complete(result)
         if not call.future.done():
             call.future.set_result(result)
+        if call.completed is not None and not call.completed.done():
+            call.completed.set_result(None)
         if self._on_call_done is not None:
             self._on_call_done(self)
         if self.retiring and not self._calls and not self.closed:
@@ -358,6 +447,8 @@ class Isolate:
                 # One turn of the event loop first: calls arriving in the same turn (a burst of
                 # requests parsed together) join this step instead of waiting for the next one.
                 await asyncio.sleep(0)
+                if self.closed:  # closed during that turn (its last call ended, say)
+                    break
                 self._wanted = False
                 await self._step()
         except Exception:
@@ -415,9 +506,17 @@ class Isolate:
             payload["timers"], self._due_timers = self._due_timers, []
         if expired:
             payload["cancel"] = expired
+        if self._pulls:
+            payload["pull"], self._pulls = self._pulls, []
+        if self._aborts:
+            payload["abort"], self._aborts = self._aborts, []
         if batch:
+            # A third element asks for a streamed response (see flux_edge.runtime.streaming).
             payload["start"] = [
-                (call.id, to_isolate(call.request, self.entry_kind)) for call in batch
+                (call.id, to_isolate(call.request, self.entry_kind), True)
+                if call.request.stream_response
+                else (call.id, to_isolate(call.request, self.entry_kind))
+                for call in batch
             ]
             for call in batch:
                 call.sent = True
@@ -426,15 +525,29 @@ class Isolate:
         # skips); calls that arrived meanwhile ride along with it.
         if batch and self._async_entry:
             payload["follow"] = True
-        deadline = min((c.deadline for c in self._calls.values()), default=now + PROBE_SECONDS)
-        code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
+        # Calls this step cancels end first thing in it: their passed deadlines give it a short
+        # grace, not nothing, or a step that takes more than a moment under load is cut off and
+        # what it returned (their logs) is lost. Short, because a wedged isolate (a microtask
+        # storm) keeps running, and growing, until the step gives up on it.
+        deadline = min(
+            (c.deadline for c in self._calls.values() if c.id not in expired),
+            default=now + PROBE_SECONDS,
+        )
+        if expired:
+            deadline = min(deadline, now + CANCEL_GRACE_SECONDS)
         assert self._mr is not None
+        assert self._engine is not None
+        code = (
+            self._engine.entry["__flux_step"]
+            + ","
+            + _encode(_encode(payload).decode()).decode()
+            + ")"
+        )
         self.step_started = time.monotonic()
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
                 raw = await self._mr.eval_cancelable(code)
-            assert isinstance(raw, str)
         except TimeoutError:
             await self._recover(deadline)
             return
@@ -449,7 +562,11 @@ class Isolate:
             return
         finally:
             self.step_started = None
-        output = _decode_output(raw)
+        try:
+            output = _decode_output(raw)
+        except msgspec.DecodeError as error:
+            self._protocol_broken(error)
+            return
         if batch:
             self._async_entry = output.inflight > 0
             if self._async_entry:
@@ -460,6 +577,7 @@ class Isolate:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
         self.retiring = True
         assert self._mr is not None
+        assert self._engine is not None
         # The loop's timer may fire a little before time.monotonic() reaches the deadline (uvloop
         # caches its clock per iteration); the call that set the deadline has timed out all the same.
         now = max(time.monotonic(), deadline)
@@ -467,18 +585,24 @@ class Isolate:
         try:
             raw = await asyncio.wait_for(
                 self._mr.eval_cancelable(
-                    "__flux_recover(" + _encode(_encode(expired).decode()).decode() + ")"
+                    self._engine.entry["__flux_recover"]
+                    + ","
+                    + _encode(_encode(expired).decode()).decode()
+                    + ")"
                 ),
                 PROBE_SECONDS,
             )
-            assert isinstance(raw, str)
         except (TimeoutError, JSEvalException):
             # Wedged (a runaway outside the step, or a dead heap): closing terminates it.
             self._give_up_unresponsive()
             self._settle_stopped(now, known=None)
             self.close()
             return
-        output = _decode_output(raw)
+        try:
+            output = _decode_output(raw)
+        except msgspec.DecodeError as error:
+            self._protocol_broken(error)
+            return
         self._apply(output, now=now)
         # Async calls JavaScript still holds may finish here (the isolate is retiring); the rest
         # never started and move to another isolate.
@@ -499,10 +623,27 @@ class Isolate:
         if self._on_orphaned is None:
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
             return
+        if call.stream is not None:  # its head was sent: it cannot move to another isolate
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            return
         self._calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
-        self._on_orphaned(call.request, call.deadline, call.future)
+        self._on_orphaned(call.request, call.deadline, call.future, call.on_complete)
+
+    def _protocol_broken(self, error: Exception) -> None:
+        """The step's output was not what core.js writes: nothing in it can be believed."""
+        log.warning("isolate step output invalid", function=self.spec.name, error=str(error))
+        detail = f"the runtime could not read what the step reported ({str(error)[:200]})"
+        self._fail_all(lambda c: broken_result(self.spec, c.request, c.started, detail))
+
+    def _drop_timer(self, timer_id: int) -> None:
+        handle = self._timer_handles.pop(timer_id, None)
+        if handle is not None:
+            handle.cancel()
+        owner = self._timer_calls.pop(timer_id, None)
+        if owner is not None and owner in self._timers_of:
+            self._timers_of[owner] -= 1
 
     def _fail_all(self, failed: Callable[[_Call], InvokeResult]) -> None:
         """The isolate cannot go on: calls JavaScript received end with `failed(call)`, calls it
@@ -518,27 +659,61 @@ class Isolate:
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
-            handle = self._timer_handles.pop(timer_id, None)
-            if handle is not None:
-                handle.cancel()
-        for timer_id, delay_ms in output.timers:
-            self._timer_handles[timer_id] = loop.call_later(
-                delay_ms / 1000, self._timer_due, timer_id
-            )
+            self._drop_timer(timer_id)
+        over: set[int] = set()
+        for timer_id, delay_ms, call_id in output.timers:
+            if call_id not in self._calls or timer_id in self._timer_handles:
+                continue
+            if self._timer_calls.get(timer_id) != call_id:
+                armed = self._timers_of.get(call_id, 0)
+                if armed >= MAX_TIMERS_PER_CALL:
+                    over.add(call_id)
+                    continue
+                self._timers_of[call_id] = armed + 1
+                self._timer_calls[timer_id] = call_id
+            delay = min(max(delay_ms, 0.0), MAX_TIMER_MS) if delay_ms == delay_ms else 0.0
+            self._timer_handles[timer_id] = loop.call_later(delay / 1000, self._timer_due, timer_id)
         for op_id, call_id, kind, op_payload in output.ops:
+            if len(self._host_tasks) >= MAX_HOST_OPS:
+                message = f"more than {MAX_HOST_OPS} host operations (fetch, files) in flight"
+                self._io.append((op_id, False, {"type": "RangeError", "message": message}))
+                self._want_step()
+                continue
             if kind.startswith("crypto."):
                 operation = self._run_crypto_op(op_id, kind, op_payload)
-            elif (call := self._calls.get(call_id)) is not None:
-                operation = self._run_host_op(op_id, kind, op_payload, call)
-            else:
+            elif (call := self._calls.get(call_id)) is None:
                 continue
+            elif kind == "zlib":
+                self._run_codec(op_id, op_payload, call)
+                continue
+            else:
+                operation = self._run_host_op(op_id, kind, op_payload, call)
             task = loop.create_task(operation)
             self._host_tasks.add(task)
             task.add_done_callback(self._host_tasks.discard)
+        for call_id, head in output.heads:
+            self._start_stream(call_id, head)
+        for call_id, chunk in output.chunks:
+            call = self._calls.get(call_id)
+            if call is not None and call.stream is not None:
+                call.stream.push(base64.b64decode(chunk))
         current = time.monotonic() if now is None else now
         for call_id, done in output.done:
             call = self._calls.get(call_id)
             if call is None:
+                continue
+            if call.head is not None:
+                ended = stream_end_result(
+                    self.spec,
+                    call.request,
+                    call.head,
+                    done,
+                    started=call.started,
+                    timed_out=call.deadline <= current,
+                )
+                if ended.limit is not None:
+                    self.retiring = True
+                self._resolve(call, ended.result)
                 continue
             outcome = result_from_payload(
                 self.spec,
@@ -547,17 +722,78 @@ class Isolate:
                 started=call.started,
                 timed_out=call.deadline <= current,
                 max_response_bytes=self._max_response_bytes,
+                max_log_bytes=self._max_log_bytes,
             )
             if outcome.limit is not None:
                 self.retiring = True
-            self._resolve(call, outcome.result)
+            if done.get("pending") and call.response is None:
+                self._respond(call, outcome.result)
+            else:
+                self._resolve(call, outcome.result)
+        for call_id in over:
+            call = self._calls.get(call_id)
+            if call is not None:
+                message = f"the call armed more than {MAX_TIMERS_PER_CALL} timers"
+                self._resolve(call, broken_result(self.spec, call.request, call.started, message))
         if self.retiring and not self._calls:
             self.close()
 
+    def _start_stream(self, call_id: int, head: dict[str, Any]) -> None:
+        """A streamed response's head: the call's result resolves now, with a ResponseStream that
+        asks for chunks one credit at a time; the call stays in flight until the stream ends."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        result, valid = head_result(self.spec, call.request, head, call.started)
+        if not valid:
+            self._aborts.append(call_id)
+            self._want_step()
+            self._resolve(call, result)
+            return
+
+        def request_more() -> None:
+            if call_id in self._calls:
+                self._pulls.append(call_id)
+                self._want_step()
+
+        def abort() -> None:
+            if call_id in self._calls:
+                self._aborts.append(call_id)
+                self._want_step()
+
+        call.head = result
+        call.stream = ResponseStream(request_more, abort)
+        if not call.future.done():
+            call.future.set_result(msgspec.structs.replace(result, stream=call.stream))
+
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)
+        # Still counted against its call until JavaScript clears it or re-arms it.
         self._due_timers.append(timer_id)
         self._want_step()
+
+    def _run_codec(self, op_id: int, payload: Any, call: _Call) -> None:
+        """A CompressionStream chunk: small ones inline (microseconds), big ones on a thread
+        (zlib and Brotli release the GIL; the event loop must not stall for a megabyte). A
+        codec's chunks come one at a time: JavaScript awaits each before sending the next."""
+        codecs = self._codecs.get(call.id)
+        if codecs is None:
+            codecs = self._codecs[call.id] = CallCodecs(self.spec.memory_limit_mb * 1024 * 1024)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str) and len(data) > _INLINE_CODEC_CHARS:
+            task = asyncio.get_running_loop().create_task(
+                self._codec_on_thread(op_id, payload, codecs)
+            )
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
+            return
+        self._io.append(_codec_answer(op_id, codecs, payload))
+        self._want_step()
+
+    async def _codec_on_thread(self, op_id: int, payload: Any, codecs: CallCodecs) -> None:
+        self._io.append(await asyncio.to_thread(_codec_answer, op_id, codecs, payload))
+        if not self.closed:
+            self._want_step()
 
     async def _run_host_op(self, op_id: int, kind: str, payload: Any, call: _Call) -> None:
         try:
@@ -589,6 +825,13 @@ class Isolate:
             self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
         if not self.closed:
             self._want_step()
+
+
+def _codec_answer(op_id: int, codecs: CallCodecs, payload: Any) -> tuple[int, bool, Any]:
+    try:
+        return (op_id, True, codecs.run(payload))
+    except CodecError as error:
+        return (op_id, False, {"type": error.type, "message": error.message})
 
 
 def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:

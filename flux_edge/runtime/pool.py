@@ -16,6 +16,7 @@ from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
     InvokeResult,
+    OnComplete,
     RuntimeUnavailableError,
 )
 
@@ -100,10 +101,12 @@ class IsolatePool:
         self.on_isolate_count: Callable[[int], None] | None = None
 
     # ---- public ----------------------------------------------------------------------------------
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call on a warm isolate of `spec`'s version."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call on a warm isolate of `spec`'s version (see Isolate.submit)."""
         isolate = await self._acquire(spec)
-        return await isolate.submit(request)
+        return await isolate.submit(request, on_complete=on_complete)
 
     async def prewarm(self, spec: FunctionSpec, isolate: Isolate | None = None) -> None:
         """Make sure `spec`'s version has a warm isolate (adopting `isolate` if already loaded)."""
@@ -312,8 +315,8 @@ class IsolatePool:
             max_response_bytes=self.limits.max_response_bytes,
             on_call_done=self._on_call_done,
             on_closed=self._on_closed,
-            on_orphaned=lambda request, deadline, future: self._rerun(
-                spec, request, deadline, future
+            on_orphaned=lambda request, deadline, future, on_complete: self._rerun(
+                spec, request, deadline, future, on_complete
             ),
             on_unresponsive=self._on_unresponsive,
         )
@@ -327,13 +330,14 @@ class IsolatePool:
         request: InvokeRequest,
         deadline: float,
         future: asyncio.Future[InvokeResult],
+        on_complete: OnComplete | None,
     ) -> None:
         """Run a call that never started on an isolate that was stopped, within its deadline."""
 
         async def rerun() -> None:
             try:
                 isolate = await self._acquire(spec)
-                result = await isolate.submit(request, deadline=deadline)
+                result = await isolate.submit(request, deadline=deadline, on_complete=on_complete)
             except Exception as error:
                 if not future.done():
                     future.set_exception(error)

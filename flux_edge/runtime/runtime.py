@@ -11,6 +11,7 @@ from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
     InvokeResult,
+    OnComplete,
     RuntimeUnavailableError,
 )
 
@@ -37,9 +38,17 @@ class Runtime:
         """Initialise V8 (~45 MB, tens of ms, once) and boot the spare engines."""
         await self.pool.fill_spares()
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call; raises RuntimeUnavailableError when the pool cannot take it."""
-        return await self.pool.invoke(spec, request)
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call and return its response; raises RuntimeUnavailableError when the pool
+        cannot take it.
+
+        `on_complete(result)` is called once the call has entirely ended, with what to record: for
+        a call whose work goes on after its response (`waitUntil`), later than `invoke` returns,
+        with the logs and failures of that work; otherwise with the response, before it returns.
+        """
+        return await self.pool.invoke(spec, request, on_complete)
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
         """Load code in a fresh isolate and find its handler; raise CodeError with line and column.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol
 
 import msgspec
+
+from flux_edge.runtime.streaming import ResponseStream
 
 LimitHit = Literal["timeout", "memory"]
 Outcome = Literal["success", "error", "timeout"]
@@ -57,6 +60,9 @@ class InvokeRequest(msgspec.Struct, kw_only=True):
     params: dict[str, str] = {}
     user_id: str | None = None
     trigger_type: str = "http"
+    # A Response with a ReadableStream body is sent as it is produced (InvokeResult.stream); off,
+    # the stream is read to its end and the result holds the whole body.
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -77,6 +83,9 @@ class InvokeResult(msgspec.Struct, kw_only=True):
     error_message: str | None = None
     error_stack: str | None = None
     limit: LimitHit | None = None
+    # A streamed response (see InvokeRequest.stream_response): `body` is empty and the chunks come
+    # from this iterator; its `outcome()` is the final result, for the execution record.
+    stream: ResponseStream | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of the (lower-case) header `name`, or None."""
@@ -108,6 +117,10 @@ class RuntimeUnavailableError(Exception):
         self.retry_after = retry_after
 
 
+# Gets the complete result of a call once it has ended (see Runtime.invoke).
+OnComplete = Callable[[InvokeResult], None]
+
+
 class PoolCounts(Protocol):
     """What the metrics read from a runtime."""
 
@@ -134,8 +147,10 @@ class FunctionRunner(Protocol):
         """Get ready to take calls."""
         ...
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call; return its response; `on_complete` gets what to record (Runtime.invoke)."""
         ...
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:

@@ -33,14 +33,14 @@ class PlainCall(msgspec.Struct):
 class WebCall(msgspec.Struct, omit_defaults=True):
     """What js/web/request_response.js `requestFromPlain` turns into a Request, plus the peer.
 
-    The body travels as text when it is valid UTF-8 (the common case, and the cheapest: no
-    escaping beyond JSON's), else base64 (see docs/runtime.md, "Bytes across the boundary").
+    The body travels as base64 whatever it holds: V8 decodes it natively, which measured 2-10x
+    cheaper for large bodies than text or latin-1 strings (docs/runtime.md, "Bytes across the
+    boundary"), and as cheap for small ones.
     """
 
     method: str
     url: str
     headers: list[tuple[str, str]]
-    body: str | None = None
     bodyBase64: bytes | None = None  # msgspec writes bytes as base64
     remote: tuple[str, int] | None = None
 
@@ -69,18 +69,13 @@ def plain_call(request: InvokeRequest) -> PlainCall:
 
 def web_call(request: InvokeRequest) -> WebCall:
     """The module and serve forms' view: the function URL, header pairs, the body's exact bytes."""
-    call = WebCall(
+    return WebCall(
         method=request.method,
         url=request.function_url or request.url,
         headers=request.headers,
+        bodyBase64=request.body or None,
         remote=request.remote_addr,
     )
-    if request.body:
-        try:
-            call.body = request.body.decode("utf-8")
-        except UnicodeDecodeError:
-            call.bodyBase64 = request.body
-    return call
 
 
 def to_isolate(request: InvokeRequest, kind: EntryKind) -> PlainCall | WebCall:

@@ -9,6 +9,7 @@ costs no commit either.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CallInput:
     body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
+    # stream is read to its end first (cron, WebSocket messages).
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -78,6 +82,13 @@ def spec_for(record: FunctionRecord, functions_dir: Path) -> FunctionSpec:
     )
 
 
+# Tells whether an Authorization value is one of the server's own credentials (the admin token or
+# an API token): `Authenticator.is_server_credential`.
+CredentialCheck = Callable[[str], Awaitable[bool]]
+# Where callers put credentials: `Authorization`, and Supabase clients' `apikey` (a bare key).
+_CREDENTIAL_HEADERS = ("authorization", "apikey")
+
+
 class InvocationService:
     """Runs calls of stored functions on the runtime and records each one."""
 
@@ -88,8 +99,10 @@ class InvocationService:
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
+        is_server_credential: CredentialCheck | None = None,
     ) -> None:
         self._store = store
+        self._is_server_credential = is_server_credential
         self._runtime = runtime
         self._functions_dir = functions_dir
         self._metrics = metrics
@@ -163,6 +176,25 @@ class InvocationService:
             )
         return await self.run(cached.record, cached.spec, call, principal)
 
+    async def _headers_for_function(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The call's headers without the server's own credentials: an admin or API token in
+        `Authorization` authenticates the caller to flux-edge and is never handed to function
+        code (a private function's author could otherwise take it). End-user JWTs stay, as on
+        Supabase, where functions read the caller's JWT from `Authorization`."""
+        if self._is_server_credential is None or not any(
+            name in _CREDENTIAL_HEADERS for name, _ in headers
+        ):
+            return headers
+        kept = []
+        for name, value in headers:
+            # Supabase clients send their key in `apikey` too, bare: a service key put there by
+            # habit must be dropped just the same.
+            as_authorization = f"Bearer {value}" if name == "apikey" else value
+            if name in _CREDENTIAL_HEADERS and await self._is_server_credential(as_authorization):
+                continue
+            kept.append((name, value))
+        return kept
+
     async def run(
         self,
         record: FunctionRecord,
@@ -176,44 +208,51 @@ class InvocationService:
         request = InvokeRequest(
             method=call.method,
             url=call.url,
-            headers=call.headers,
+            headers=await self._headers_for_function(call.headers),
             body=call.body,
             execution_id=execution_id,
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            stream_response=call.stream_response,
             function_url=call.function_url,
             remote_addr=call.remote_addr,
         )
-        result = await self._runtime.invoke(spec, request)
-        self._store.enqueue_execution(
-            ExecutionRecord(
-                id=execution_id,
-                function_id=record.id,
-                function_version=spec.version,
-                trigger_type=call.trigger_type,
-                status=result.outcome,
-                status_code=result.status_code,
-                duration_ms=round(result.duration_ms),
-                result=recorded_result(result),
-                logs=result.logs or None,
-                # The stack starts with the message and keeps the user's line numbers.
-                error_message=result.error_stack or result.error_message,
-                executed_at=executed_at,
-                completed_at=utc_now(),
+        function_id, name = record.id, record.name
+
+        def write_record(complete: InvokeResult) -> None:
+            self._store.enqueue_execution(
+                ExecutionRecord(
+                    id=execution_id,
+                    function_id=function_id,
+                    function_version=spec.version,
+                    trigger_type=call.trigger_type,
+                    status=complete.outcome,
+                    status_code=complete.status_code,
+                    duration_ms=round(complete.duration_ms),
+                    result=recorded_result(complete),
+                    logs=complete.logs or None,
+                    # The stack starts with the message and keeps the user's line numbers.
+                    error_message=complete.error_stack or complete.error_message,
+                    executed_at=executed_at,
+                    completed_at=utc_now(),
+                )
             )
-        )
-        if self._metrics is not None:
-            self._metrics.observe(record.name, result)
-        if result.outcome != "success":
-            # The operator's log says which call failed and why; the record has the stack.
-            log.warning(
-                "function_failed",
-                function=record.name,
-                execution_id=execution_id,
-                outcome=result.outcome,
-                status=result.status_code,
-                limit=result.limit,
-                error=result.error_message,
-            )
+            if self._metrics is not None:
+                self._metrics.observe(name, complete)
+            if complete.outcome != "success":
+                # The operator's log says which call failed and why; the record has the stack.
+                log.warning(
+                    "function_failed",
+                    function=name,
+                    execution_id=execution_id,
+                    outcome=complete.outcome,
+                    status=complete.status_code,
+                    limit=complete.limit,
+                    error=complete.error_message,
+                )
+
+        # The record is written when the call has ended, which for work passed to waitUntil is
+        # after the response has gone.
+        result = await self._runtime.invoke(spec, request, write_record)
         return result, execution_id

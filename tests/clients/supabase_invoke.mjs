@@ -3,7 +3,7 @@
 //
 // Usage: node supabase_invoke.mjs < plan.json
 //   plan = { url, key, client: "functions-js" | "supabase-js", jwt?, calls: [call] }
-//   call = { name, method?, headers?, body?: { kind: "json" | "text" | "bytes" | "blob" | "form", value } }
+//   call = { name, method?, headers?, region?, body?: { kind: "json" | "text" | "bytes" | "blob" | "form", value } }
 //          ("bytes" and "blob" values are base64; "bytes" is sent as an ArrayBuffer; "form" is
 //          FormData of text fields and files { name, type, base64 })
 // Prints one JSON array: for each call its data (or error) as the client returned it.
@@ -77,6 +77,7 @@ async function run(functions, call) {
   const options = {};
   if (call.method) options.method = call.method;
   if (call.headers) options.headers = call.headers;
+  if (call.region) options.region = call.region;
   const body = bodyOf(call.body);
   if (body !== undefined) options.body = body;
   const { data, error, response } = await functions.invoke(call.name, options);

@@ -7,6 +7,8 @@ web `Request`. docs/code-forms.md ("Entry forms") links each row of its table to
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -180,3 +182,145 @@ def test_a_fetch_listener_that_throws_reports_its_error(admin, anonymous, fname)
     response = anonymous.get(f"/api/v1/functions/{fname}/invoke")
     assert response.status_code == 500
     assert response.json()["message"] == "RangeError: nope"
+
+
+# ---- what the serve and module forms get besides the request -------------------------------------
+
+
+def executions(admin: httpx.Client, name: str, count: int = 1, seconds: float = 8) -> list[dict]:
+    """The function's execution records, once `count` of them are written."""
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = admin.get(f"/api/v1/functions/{name}/executions").json()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.1)
+
+
+def test_deno_serve_gets_info_with_the_remote_address(admin, anonymous, fname):
+    deploy(
+        admin,
+        fname,
+        "Deno.serve((req: Request, info: Deno.ServeHandlerInfo) => Response.json(info.remoteAddr));",
+    )
+    response = anonymous.get(f"/api/v1/functions/{fname}/invoke")
+    address = response.json()
+    assert address["transport"] == "tcp"
+    assert address["hostname"] == "127.0.0.1"
+    assert isinstance(address["port"], int)
+    assert address["port"] > 0
+
+
+def test_info_completed_settles_after_the_response_and_logs_into_the_record(
+    admin, anonymous, fname
+):
+    deploy(
+        admin,
+        fname,
+        "Deno.serve((req, info) => {\n"
+        "  info.completed.then(() => console.log('completed'));\n"
+        "  return new Response('sent');\n"
+        "});",
+    )
+    assert anonymous.get(f"/api/v1/functions/{fname}/invoke").text == "sent"
+    [row] = executions(admin, fname)
+    assert row["status"] == "success"
+    assert row["logs"] == "console.log: completed"
+
+
+def test_the_fetch_object_gets_the_functions_variables_as_env(admin, anonymous, fname):
+    deploy(
+        admin,
+        fname,
+        "export default { fetch: (req, env) => Response.json(env) };",
+        env={"API_URL": "https://api.example", "MODE": "test"},
+    )
+    response = anonymous.get(f"/api/v1/functions/{fname}/invoke")
+    assert response.json() == {"API_URL": "https://api.example", "MODE": "test"}
+
+
+def test_the_fetch_object_gets_no_variables_without_allow_env(admin, anonymous, fname):
+    deploy(
+        admin,
+        fname,
+        "export default { fetch: (req, env) => Response.json(env) };",
+        env={"SECRET": "x"},
+        allow_env=False,
+    )
+    assert anonymous.get(f"/api/v1/functions/{fname}/invoke").json() == {}
+
+
+WAIT_UNTIL_FORMS = {
+    "ctx.waitUntil": (
+        "export default { fetch(req, env, ctx) { ctx.waitUntil(WORK); return new Response('sent'); } };"
+    ),
+    "EdgeRuntime.waitUntil": (
+        "Deno.serve(() => { EdgeRuntime.waitUntil(WORK); return new Response('sent'); });"
+    ),
+    "event.waitUntil": (
+        "addEventListener('fetch', (event) => { event.waitUntil(WORK);"
+        " event.respondWith(new Response('sent')); });"
+    ),
+}
+SLOW_WORK = "new Promise((resolve) => setTimeout(() => { console.log('after'); resolve(); }, 2000))"
+
+
+@pytest.mark.parametrize("form", sorted(WAIT_UNTIL_FORMS))
+def test_work_passed_to_wait_until_goes_on_after_the_response_into_the_same_record(
+    admin, anonymous, fname, form
+):
+    code = WAIT_UNTIL_FORMS[form].replace("WORK", SLOW_WORK)
+    deploy(admin, fname, code, timeout_seconds=10)
+    started = time.monotonic()
+    response = anonymous.get(f"/api/v1/functions/{fname}/invoke")
+    answered = time.monotonic() - started
+    assert response.text == "sent"
+    assert answered < 1.8  # the response did not wait for the work
+    [row] = executions(admin, fname)
+    assert row["id"] == response.headers["x-flux-execution-id"]
+    assert row["status"] == "success"
+    assert row["status_code"] == 200
+    assert row["logs"] == "console.log: after"
+    assert row["duration_ms"] >= 1900  # the record covers the work after the response
+
+
+def test_a_failure_in_wait_until_work_lands_in_the_calls_record(admin, anonymous, fname):
+    deploy(
+        admin,
+        fname,
+        "export default { fetch(req, env, ctx) {\n"
+        "  ctx.waitUntil((async () => {\n"
+        "    await new Promise((r) => setTimeout(r, 50));\n"
+        "    console.warn('about to fail');\n"
+        "    throw new TypeError('background broke');\n"
+        "  })());\n"
+        "  return new Response('sent');\n"
+        "} };",
+    )
+    response = anonymous.get(f"/api/v1/functions/{fname}/invoke")
+    assert (response.status_code, response.text) == (200, "sent")
+    [row] = executions(admin, fname)
+    assert row["status"] == "error"
+    assert row["status_code"] == 200  # what the client got
+    assert row["logs"] == "console.warn: about to fail"
+    assert row["error_message"].startswith("waitUntil: TypeError: background broke")
+
+
+def test_wait_until_work_is_cut_off_at_the_functions_timeout(admin, anonymous, fname):
+    deploy(
+        admin,
+        fname,
+        "export default { fetch(req, env, ctx) {\n"
+        "  ctx.waitUntil(new Promise(() => { console.log('started'); }));\n"
+        "  return new Response('sent');\n"
+        "} };",
+        timeout_seconds=1,
+    )
+    assert anonymous.get(f"/api/v1/functions/{fname}/invoke").text == "sent"
+    [row] = executions(admin, fname)
+    assert row["status"] == "timeout"
+    assert row["status_code"] == 200
+    assert row["logs"] == "console.log: started"
+    assert "after the response" in row["error_message"]
+    # The function still answers afterwards.
+    assert anonymous.get(f"/api/v1/functions/{fname}/invoke").text == "sent"

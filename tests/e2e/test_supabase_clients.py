@@ -57,6 +57,7 @@ Deno.serve(async (req: Request): Promise<Response> => {
         url: req.url,
         authorization: req.headers.get("authorization"),
         apikey: req.headers.get("apikey"),
+        region: req.headers.get("x-region"),
       });
   }
   return json({ error: `no route ${route}` }, 404);
@@ -244,3 +245,21 @@ def test_a_multipart_upload_reaches_form_data(server, functions, client):
         "first": payload[0],
         "last": payload[-1],
     }
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_region_is_accepted_and_ignored(server, functions, client):
+    name = functions["public"]
+    (seen,) = run_clients(
+        {
+            "url": server.url,
+            "key": "any-anon-key",
+            "client": client,
+            "calls": [{"name": f"{name}/whoami", "method": "GET", "region": "eu-west-1"}],
+        }
+    )
+    assert seen["status"] == 200
+    assert seen["data"]["value"]["region"] == "eu-west-1"
+    assert (
+        seen["data"]["value"]["url"] == f"{server.url}/{name}/whoami?forceFunctionRegion=eu-west-1"
+    )

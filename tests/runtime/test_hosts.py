@@ -7,6 +7,7 @@ once with a result that says what happened, and the function's next call gets a 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ import msgspec
 import pytest
 
 from flux_edge.runtime import CodeError, PoolLimits
+from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.hosting import HostedRuntime
 from flux_edge.runtime.hosting.wire import FrameReader, FromHost, Pong, Result, encode_frame
 from flux_edge.runtime.types import InvokeResult
@@ -58,6 +60,29 @@ async def test_calls_run_in_a_host_process_not_the_server(hosted, make_spec):
     (host,) = [h for h in hosted.hosts() if h.served]
     assert host.pid != os.getpid()
     assert hosted.pool.isolate_count >= 1
+
+
+async def test_header_names_of_str_subclasses_cross_as_strings(hosted, make_spec):
+    from multidict import istr  # what the web layer hands over for WebSocket headers
+
+    spec = make_spec("function handler(req) { return req.headers }")
+    await hosted.check(spec.compiled, spec)
+    result = await hosted.invoke(spec, make_request(headers=[(istr("X-Name"), istr("v"))]))
+    assert result.status_code == 200, result.body
+    assert json.loads(result.body) == {"X-Name": "v"}
+
+
+async def test_a_call_that_cannot_be_sent_fails_alone(hosted, make_spec):
+    spec = make_spec("function handler(req) { return 'ok' }")
+    await hosted.check(spec.compiled, spec)
+    bad = make_request(headers=[("x", object())])
+    results = await asyncio.gather(
+        hosted.invoke(spec, make_request()),
+        hosted.invoke(spec, bad),
+        hosted.invoke(spec, make_request()),
+    )
+    assert [r.status_code for r in results] == [200, 500, 200]
+    assert results[1].error_message.startswith("the call could not be sent to its isolate host")
 
 
 async def test_code_errors_come_back_with_their_position(hosted, make_spec):
@@ -131,3 +156,44 @@ async def test_a_builtin_that_cannot_be_stopped_recycles_the_host_without_blocki
     await asyncio.sleep(0.3)
     assert host.gone  # recycled once its calls were answered
     assert (await hosted.invoke(spec, make_request())).body == b"fine"
+
+
+async def test_work_after_the_response_crosses_the_host_boundary(hosted, make_spec):
+    spec = make_spec(
+        compile_source(
+            "export default { fetch(req, env, ctx) {\n"
+            "  ctx.waitUntil(new Promise((r) => setTimeout(() => { console.log('late'); r(); }, 200)));\n"
+            "  return new Response('sent');\n"
+            "} };"
+        )
+    )
+    await hosted.check(spec.compiled, spec)
+    loop = asyncio.get_running_loop()
+    completed: asyncio.Future[InvokeResult] = loop.create_future()
+    response = await hosted.invoke(spec, make_request(), completed.set_result)
+    assert not completed.done()  # the response came first
+    assert response.body == b"sent"
+    final = await asyncio.wait_for(completed, 5)
+    assert (final.outcome, final.body, final.logs) == ("success", b"sent", "console.log: late")
+
+
+async def test_a_host_that_dies_after_a_response_ends_the_work_after_it(hosted, make_spec):
+    spec = make_spec(
+        compile_source(
+            "export default { fetch(req, env, ctx) {\n"
+            "  ctx.waitUntil(new Promise(() => {}));\n"
+            "  return new Response('sent');\n"
+            "} };"
+        ),
+        timeout_seconds=30,
+    )
+    await hosted.check(spec.compiled, spec)
+    loop = asyncio.get_running_loop()
+    completed: asyncio.Future[InvokeResult] = loop.create_future()
+    response = await hosted.invoke(spec, make_request(), completed.set_result)
+    assert response.body == b"sent"
+    (host,) = [h for h in hosted.hosts() if h.served]
+    os.kill(host.pid, signal.SIGKILL)
+    final = await asyncio.wait_for(completed, 5)
+    assert (final.outcome, final.status_code, final.body) == ("error", 200, b"sent")
+    assert "isolate host stopped" in (final.error_message or "")

@@ -20,10 +20,14 @@ import sys
 import time
 from typing import Any
 
+from msgspec.structs import replace
+
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
+    Chunk,
+    Completed,
     FrameConnection,
     FromHost,
     HostConfig,
@@ -32,10 +36,13 @@ from flux_edge.runtime.hosting.wire import (
     Ping,
     Pong,
     Prewarm,
+    Pull,
     Ready,
     Recycle,
     Result,
     Retire,
+    StopStream,
+    StreamEnd,
     ToHost,
     Unavailable,
     Usage,
@@ -44,6 +51,7 @@ from flux_edge.runtime.isolate import Engine, init_v8
 from flux_edge.runtime.pool import PoolLimits
 from flux_edge.runtime.results import memory_result
 from flux_edge.runtime.runtime import Runtime
+from flux_edge.runtime.streaming import ResponseStream, ResponseStreamError
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
@@ -82,10 +90,13 @@ class IsolateHostProcess:
         self.connection: FrameConnection | None = None
         self._specs: dict[tuple[str, int], FunctionSpec] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Streamed responses being relayed: the local stream and the server's credits.
+        self._streams: dict[int, tuple[ResponseStream, asyncio.Semaphore]] = {}
         self._unstoppable: list[Engine] = []  # never closed: see the module docstring
         self._recycling = False
         self._baseline = 0
         self._memory_mb = 0
+        self._rss: int | None = None
         self.done = asyncio.get_running_loop().create_future()
 
     # ---- memory ----------------------------------------------------------------------------------
@@ -97,6 +108,16 @@ class IsolateHostProcess:
         isolates = max(1, self.runtime.pool.isolate_count)
         per_isolate = 2 * self._memory_mb + self.config.slack_mb
         return self._baseline + isolates * per_isolate * _MIB
+
+    def _rss_now(self) -> int:
+        """The host's RSS, read once per loop turn: calls that finish together share a reading."""
+        if self._rss is None:
+            self._rss = process_rss()
+            asyncio.get_running_loop().call_soon(self._forget_rss)
+        return self._rss
+
+    def _forget_rss(self) -> None:
+        self._rss = None
 
     def _send_usage(self, _count: int = 0) -> None:
         if self.connection is not None and self.runtime is not None and self._memory_mb:
@@ -119,6 +140,15 @@ class IsolateHostProcess:
         for message in messages:
             if isinstance(message, Invoke):
                 self._spawn(self._invoke(message))
+            elif isinstance(message, Pull):
+                relay = self._streams.get(message.id)
+                if relay is not None:
+                    relay[1].release()
+            elif isinstance(message, StopStream):
+                relay = self._streams.pop(message.id, None)
+                if relay is not None:
+                    self._spawn(relay[0].aclose())
+                    relay[1].release()  # the pump wakes, sees it was stopped, sends the end
             elif isinstance(message, Ping):
                 assert self.connection is not None
                 self.connection.send(Pong(seq=message.seq))
@@ -180,15 +210,80 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
+        responded = False
+        finished: list[InvokeResult] = []
+
+        def complete(final: InvokeResult) -> None:
+            # Before `invoke` returns, unless the call works on after its response (waitUntil).
+            if not responded:
+                finished.append(final)
+            elif self.connection is not None:
+                final = self._within_budget(spec, message.request, started, final)
+                self.connection.send(Completed(id=message.id, result=final))
+
         try:
-            result = await self.runtime.invoke(spec, message.request)
+            result = await self.runtime.invoke(spec, message.request, complete)
         except RuntimeUnavailableError as error:
             self.connection.send(
                 Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
             )
             return
-        result = self._within_budget(spec, message.request, started, result)
-        self.connection.send(Result(id=message.id, result=result))
+        if result.stream is not None:
+            # A streamed response: the head now, the chunks as the server pulls them, and the
+            # record (`Completed`, from `complete`) when the call ends with its stream.
+            responded = True
+            self._relay(message.id, result, result.stream, spec, message.request, started)
+            return
+        responded = not finished
+        if finished:  # the complete result: the response, with every log line
+            result = self._within_budget(spec, message.request, started, finished[0])
+        self.connection.send(Result(id=message.id, result=result, pending=responded))
+
+    # ---- streamed responses ------------------------------------------------------------------------
+    def _relay(
+        self,
+        call_id: int,
+        head: InvokeResult,
+        stream: ResponseStream,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        """Send a streamed response's head, then one chunk per `Pull` the server sends (so the
+        server's client holds the function back across the process boundary), then its end."""
+        assert self.connection is not None
+        self.connection.send(
+            Result(id=call_id, result=replace(head, stream=None), pending=True, streamed=True)
+        )
+        credit = asyncio.Semaphore(0)
+        self._streams[call_id] = (stream, credit)
+        self._spawn(self._pump(call_id, stream, credit, spec, request, started))
+
+    async def _pump(
+        self,
+        call_id: int,
+        stream: ResponseStream,
+        credit: asyncio.Semaphore,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        assert self.connection is not None
+        try:
+            while True:
+                await credit.acquire()
+                if call_id not in self._streams:  # stopped by the server
+                    break
+                chunk = await anext(stream, None)
+                if chunk is None:
+                    break
+                self.connection.send(Chunk(id=call_id, data=chunk))
+        except ResponseStreamError:
+            pass
+        finally:
+            self._streams.pop(call_id, None)
+        final = self._within_budget(spec, request, started, await stream.outcome())
+        self.connection.send(StreamEnd(id=call_id, result=final, failed=final.outcome != "success"))
 
     def _within_budget(
         self, spec: FunctionSpec, request: InvokeRequest, started: float, result: InvokeResult
@@ -196,7 +291,7 @@ class IsolateHostProcess:
         """A call that leaves the host over its memory budget fails with the memory limit (V8's
         heap limit does not see flattened strings, ICU objects or one big builtin allocation),
         and the host is recycled so the memory goes back to the system."""
-        if process_rss() <= self.budget_bytes():
+        if self._rss_now() <= self.budget_bytes():
             return result
         self._recycle("memory over the budget of its functions' memory_limit_mb")
         if result.limit is not None:

@@ -26,6 +26,7 @@ from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,
     InvokeResult,
+    OnComplete,
     RuntimeUnavailableError,
 )
 
@@ -40,7 +41,7 @@ class HostLimits:
     """How many host processes run and how they are set up."""
 
     max_hosts: int = 64
-    spare_hosts: int = 1
+    spare_hosts: int = 2
     idle_seconds: float = 600.0
     heap_cap_mb: int = 2048  # V8's --max-old-space-size in each host
     slack_mb: int = 48  # per isolate, on top of 2 x memory_limit_mb
@@ -110,12 +111,15 @@ class HostedRuntime:
         self._watcher = asyncio.get_running_loop().create_task(self._watch())
         await self._fill_spares()
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call in the function's host; raises RuntimeUnavailableError when it cannot."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call in the function's host; raises RuntimeUnavailableError when it cannot.
+        `on_complete` as for `Runtime.invoke`."""
         host = self._by_function.get(spec.function_id)
         if host is None or host.gone or host.recycling is not None:
             host = await self._host_for(spec.function_id)
-        return await host.invoke(spec, request)
+        return await host.invoke(spec, request, on_complete)
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
         """Load code in a fresh isolate and find its handler; raise CodeError with position.

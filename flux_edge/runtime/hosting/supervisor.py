@@ -18,11 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from msgspec.structs import replace
 
 from flux_edge.runtime.hosting.host import process_rss
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
+    Chunk,
+    Completed,
     FrameConnection,
     FromHost,
     HostConfig,
@@ -31,21 +34,31 @@ from flux_edge.runtime.hosting.wire import (
     Ping,
     Pong,
     Prewarm,
+    Pull,
     Ready,
     Recycle,
     Result,
     Retire,
+    StopStream,
+    StreamEnd,
     Unavailable,
     Usage,
 )
 from flux_edge.runtime.hosting.zygote import Zygote
-from flux_edge.runtime.results import error_result, interrupted_result, memory_result
+from flux_edge.runtime.results import (
+    after_response,
+    error_result,
+    interrupted_result,
+    memory_result,
+)
 from flux_edge.runtime.results import timeout_result as _timeout_result
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
     InvokeRequest,
     InvokeResult,
+    OnComplete,
     RuntimeUnavailableError,
 )
 
@@ -55,6 +68,7 @@ READY_SECONDS = 60.0  # booting a host: Python, V8 and the spare engines, on a b
 # A host answers a ping at once unless its event loop is blocked; one that has not answered for
 # this long is killed.
 PING_ANSWER_SECONDS = 1.0
+IDLE_PING_SECONDS = 1.0
 # V8 ends its process on these when an allocation passes the heap limit ("Fatal JavaScript out of
 # memory") or on another fatal error.
 _V8_FATAL_SIGNALS = {signal.SIGTRAP, signal.SIGABRT, signal.SIGILL, signal.SIGSEGV}
@@ -65,13 +79,30 @@ Failure = Callable[["_Pending"], InvokeResult]
 
 
 class _Pending:
-    __slots__ = ("future", "request", "spec", "started")
+    __slots__ = ("completed", "future", "on_complete", "request", "response", "spec", "started")
 
-    def __init__(self, spec: FunctionSpec, request: InvokeRequest) -> None:
+    def __init__(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> None:
         self.spec = spec
         self.request = request
+        self.on_complete = on_complete
         self.started = time.monotonic()
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # A call that answered and works on (waitUntil): its response, and when it ends.
+        self.response: InvokeResult | None = None
+        self.completed: asyncio.Future[None] | None = None
+
+    def complete(self, result: InvokeResult) -> None:
+        """The call has ended with `result` (merged into its response if it answered earlier)."""
+        if self.response is not None:
+            result = after_response(self.response, result)
+        if self.on_complete is not None:
+            self.on_complete(result)
+        if not self.future.done():
+            self.future.set_result(result)
+        if self.completed is not None and not self.completed.done():
+            self.completed.set_result(None)
 
 
 def _crashed(returncode: int | None) -> Failure:
@@ -107,10 +138,12 @@ class IsolateHost:
         self.returncode: int | None = None
         self.connection: FrameConnection | None = None
         self._pending: dict[int, _Pending] = {}
+        self._streams: dict[int, tuple[_Pending, ResponseStream]] = {}  # streamed responses
         self._loaded: set[tuple[str, int]] = set()
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ping_sent: float | None = None
         self._ping_seq = 0
+        self._last_ping = 0.0
         self.isolates = 0
         self.budget_bytes = 0
         self.recycling: str | None = None  # why it takes no new calls
@@ -152,8 +185,8 @@ class IsolateHost:
         return len(self._pending)
 
     def futures(self) -> list[asyncio.Future[Any]]:
-        """The answers not received yet."""
-        return [call.future for call in self._pending.values()]
+        """The answers not received yet (for a call that answered, its end)."""
+        return [call.completed or call.future for call in self._pending.values()]
 
     def kill(self, failure: Failure | None) -> None:
         """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted)."""
@@ -179,12 +212,18 @@ class IsolateHost:
             task.add_done_callback(_reaping.discard)
 
     def _fail_pending(self, failure: Failure) -> None:
+        streams, self._streams = self._streams, {}
+        for call, stream in streams.values():
+            stream.end(failure(call), failed=True)
         pending, self._pending = self._pending, {}
         for call in pending.values():
+            if call.response is not None:
+                call.complete(failure(call))
+                continue
             if call.future.done():
                 continue
             if call.request.execution_id:
-                call.future.set_result(failure(call))
+                call.complete(failure(call))
             else:  # a check
                 call.future.set_exception(
                     CodeError("top-level code stopped its isolate host (memory or a crash)")
@@ -221,9 +260,11 @@ class IsolateHost:
             log.warning("killing an isolate host over its memory budget", pid=self.pid)
             self.kill(_over_memory)
             return
-        if self._ping_sent is None and self.connection is not None:
+        # Busy hosts are pinged every tick, idle ones once a second (they wake for each ping).
+        due = self._pending or now - self._last_ping >= IDLE_PING_SECONDS
+        if self._ping_sent is None and due and self.connection is not None:
             self._ping_seq += 1
-            self._ping_sent = now
+            self._ping_sent = self._last_ping = now
             self.connection.send(Ping(seq=self._ping_seq))
 
     # ---- calls -----------------------------------------------------------------------------------
@@ -234,17 +275,27 @@ class IsolateHost:
             assert self.connection is not None
             self.connection.send(Load(spec=spec))
 
-    async def invoke(self, spec: FunctionSpec, request: InvokeRequest) -> InvokeResult:
-        """Run one call in the host."""
+    async def invoke(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> InvokeResult:
+        """Run one call in the host; `on_complete` as for `Runtime.invoke`."""
         self._load(spec)
         call_id = next(_ids)
-        call = _Pending(spec, request)
+        call = _Pending(spec, request, on_complete)
         self._pending[call_id] = call
         self.last_used = call.started
         assert self.connection is not None
-        self.connection.send(
-            Invoke(id=call_id, function_id=spec.function_id, version=spec.version, request=request)
-        )
+        try:
+            self.connection.send(
+                Invoke(
+                    id=call_id, function_id=spec.function_id, version=spec.version, request=request
+                )
+            )
+        except (TypeError, ValueError, NotImplementedError) as error:  # encoded at send
+            del self._pending[call_id]
+            log.error("a call could not be sent to its isolate host", error=str(error))
+            text = f"the call could not be sent to its isolate host: {error}"
+            return error_result(spec, request, call.started, "", text)
         result: InvokeResult = await call.future
         return result
 
@@ -272,13 +323,49 @@ class IsolateHost:
         if self.connection is not None and not self.gone:
             self.connection.send(Retire(function_id=function_id))
 
+    def _stream(self, call_id: int, call: _Pending) -> ResponseStream:
+        """The server's end of a streamed response relayed by the host (see host.py `_relay`)."""
+        connection = self.connection
+        assert connection is not None
+
+        # The host ignores ids it no longer streams, so these need no bookkeeping here.
+        def request_more() -> None:
+            connection.send(Pull(id=call_id))
+
+        def abort() -> None:
+            connection.send(StopStream(id=call_id))
+
+        stream = ResponseStream(request_more, abort)
+        self._streams[call_id] = (call, stream)
+        return stream
+
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
             if isinstance(message, Result):
-                call = self._pending.pop(message.id, None)
+                call = self._pending.get(message.id)
                 if call is not None and not call.future.done():
-                    call.future.set_result(message.result)
                     self.served = True
+                    if message.streamed:  # the body follows; the record at `Completed`
+                        call.completed = asyncio.get_running_loop().create_future()
+                        stream = self._stream(message.id, call)
+                        call.future.set_result(replace(message.result, stream=stream))
+                    elif message.pending:  # it works on: answer now, record at `Completed`
+                        call.response = message.result
+                        call.completed = asyncio.get_running_loop().create_future()
+                        call.future.set_result(message.result)
+                    else:
+                        del self._pending[message.id]
+                        call.complete(message.result)
+            elif isinstance(message, Completed):
+                call = self._pending.pop(message.id, None)
+                if call is not None:
+                    call.complete(message.result)
+            elif isinstance(message, Chunk):
+                if (relay := self._streams.get(message.id)) is not None:
+                    relay[1].push(message.data)
+            elif isinstance(message, StreamEnd):
+                if (relay := self._streams.pop(message.id, None)) is not None:
+                    relay[1].end(message.result, failed=message.failed)
             elif isinstance(message, Pong):
                 if message.seq == self._ping_seq:
                     self._ping_sent = None
@@ -306,5 +393,5 @@ class IsolateHost:
                 self.recycling = message.reason
             elif isinstance(message, Ready) and not self._ready.done():
                 self._ready.set_result(None)
-        if self.recycling is not None and not self._pending:
+        if self.recycling is not None and not self._pending and not self._streams:
             self.kill(None)

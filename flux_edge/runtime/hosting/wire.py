@@ -80,6 +80,18 @@ class Retire(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     function_id: str
 
 
+class Pull(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response (`Result` with `streamed`): the server wants one more chunk."""
+
+    id: int
+
+
+class StopStream(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response the server's client no longer wants: cancel the function's stream."""
+
+    id: int
+
+
 class Ping(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Liveness: a host whose event loop is alive answers with `Pong` at once."""
 
@@ -100,10 +112,38 @@ class Ready(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 
 class Result(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """The result of an `Invoke`."""
+    """The result of an `Invoke`. `pending`: the call answered and works on (waitUntil); its
+    complete result follows in a `Completed` with the same id."""
 
     id: int
     result: InvokeResult
+    pending: bool = False
+    # The head of a streamed response: its body follows as `Chunk` messages, one per `Pull`,
+    # then `StreamEnd`; `Completed` carries the record (a streamed result is also `pending`).
+    streamed: bool = False
+
+
+class Completed(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """The complete result of a call whose `Result` was pending: what to record."""
+
+    id: int
+    result: InvokeResult
+
+
+class Chunk(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A chunk of a streamed response's body."""
+
+    id: int
+    data: bytes
+
+
+class StreamEnd(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response is over: `result` is the call's final record; `failed` cuts the body
+    off with an error after the chunks sent."""
+
+    id: int
+    result: InvokeResult
+    failed: bool
 
 
 class Unavailable(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -138,8 +178,10 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
-ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping
-FromHost = Ready | Result | Unavailable | Checked | Usage | Recycle | Pong
+ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Pull | StopStream
+FromHost = (
+    Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
+)
 
 
 class FrameReader:
@@ -166,7 +208,15 @@ class FrameReader:
         return messages
 
 
-_encode = msgspec.msgpack.Encoder().encode
+def _builtin(value: Any) -> Any:
+    """Values msgspec does not encode itself: str subclasses (multidict's `istr` header names from
+    the web layer) cross as plain strings."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise NotImplementedError(f"cannot send a {type(value).__name__} to an isolate host")
+
+
+_encode = msgspec.msgpack.Encoder(enc_hook=_builtin).encode
 
 
 def encode_frame(messages: list[Any]) -> bytes:

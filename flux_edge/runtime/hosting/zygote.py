@@ -23,6 +23,7 @@ import subprocess
 import sys
 
 from flux_edge.runtime.hosting.host import die_with_parent, run
+from flux_edge.runtime.prelude import prelude_source
 
 _LAUNCH = struct.Struct(">I")
 _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
@@ -31,6 +32,9 @@ _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
 def serve(control: socket.socket) -> None:
     """The zygote's loop: fork a host per request, report pids and exit statuses."""
     die_with_parent()
+    # Built once here (plain Python, fork-safe), so every forked host inherits the cached prelude
+    # instead of generating its data tables (webdata.py) again.
+    prelude_source()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

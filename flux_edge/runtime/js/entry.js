@@ -66,7 +66,7 @@
     }
 
     waitUntil(promise) {
-      this.#context.waitUntil(promise);
+      this.#context.ctx.waitUntil(promise);
     }
 
     passThroughOnException() {}
@@ -91,11 +91,33 @@
     throw new OriginalError("the fetch event listener did not call event.respondWith()");
   }
 
+  // ---- what a call gets besides its request ------------------------------------------------------
+  /**
+   * `env` and `ctx` for `export default { fetch(request, env, ctx) }` (Workers), `info` for
+   * Deno.serve handlers. `waitUntil(promise)` keeps the call running after its response;
+   * `completed()` makes the promise `info.completed` is (core.js).
+   */
+  function callContext(remote, waitUntil, completed) {
+    const ctx = { waitUntil, passThroughOnException() {}, props: {} };
+    const remoteAddr = {
+      transport: "tcp",
+      hostname: remote ? remote[0] : "0.0.0.0",
+      port: remote ? remote[1] : 0,
+    };
+    const info = {
+      remoteAddr,
+      get completed() {
+        return completed();
+      },
+    };
+    return { env: deno.envObject(), ctx, info };
+  }
+
   // ---- resolution ------------------------------------------------------------------------------
   /**
    * The entry point of loaded user code: {kind, fn(input, context)} or null. `kind` is "plain"
    * (input is the reference's FunctionRequest object) or "web" (input is a web Request); `context`
-   * is the call's {env, info, ctx} from core.js.
+   * is the call's {env, ctx, info} (`callContext`).
    */
   function resolve(exportsObject, globalHandler) {
     const candidate = exportsObject.default;
@@ -116,7 +138,7 @@
   }
 
   Object.defineProperty(g, "__flux_entry", {
-    value: Object.freeze({ resolve }),
+    value: Object.freeze({ resolve, callContext }),
     configurable: true,
   });
 })(globalThis);

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import idna
 import pytest
 
 from .conftest import WebIsolate, js_string
@@ -233,6 +234,52 @@ async def test_punycode_hosts_round_trip_through_python_decoding(web: WebIsolate
 async def test_full_width_and_ideographic_dots_map_like_nfkc(web: WebIsolate) -> None:
     got = web.eval("new URL('http://\uff25\uff38.com\u3002org/').hostname")
     assert got == "ex.com.org"
+
+
+# UTS #46 as the URL Standard runs it, checked against the `idna` package where they agree
+# (idna applies IDNA2008's stricter rules too, so only names valid under both are compared).
+@pytest.mark.parametrize(
+    "host",
+    [
+        "Bu\u0308cher.de",
+        "fa\u00df.de",
+        "\u03c3\u03bf\u03c6\u03cc\u03c2.gr",
+        "\u0645\u062b\u0627\u0644.eg",
+        "\u0928\u092e\u0938\u094d\u200d\u0924\u0947.in",
+        "\u24b6\u24b7c.com",
+    ],
+)
+async def test_idna_mapping_matches_the_idna_package(web: WebIsolate, host: str) -> None:
+    expected = idna.encode(host, uts46=True, transitional=False).decode()
+    assert web.eval(f"new URL('http://' + {js_string(host)} + '/').hostname") == expected
+
+
+@pytest.mark.parametrize(
+    ("host", "why"),
+    [
+        ("a\u2488.com", "U+2488 is disallowed by UTS #46"),
+        ("\ufdd0.com", "a noncharacter"),
+        ("xn--a.com", "Punycode that decodes to ASCII"),
+        ("xn--ls8h\u00e9.com", "an xn-- label with non-ASCII characters"),
+        ("\u0301abc.com", "a label starting with a combining mark"),
+        ("a\u200db.com", "ZERO WIDTH JOINER not after a virama"),
+        ("a\u200cb.com", "ZERO WIDTH NON-JOINER between non-joining letters"),
+        ("\u05d0a.com", "a right-to-left label holding a left-to-right letter"),
+        ("a\u05d0.com", "a left-to-right label holding a right-to-left letter"),
+        ("\u0660\u06f0.com", "Arabic-Indic and European digits mixed"),
+        ("xn--.com", "an empty Punycode label"),
+    ],
+)
+async def test_hosts_uts46_rejects_do_not_parse(web: WebIsolate, host: str, why: str) -> None:
+    assert web.eval(f"URL.canParse('http://' + {js_string(host)} + '/')") is False, why
+    assert (
+        web.eval(f"URL.canParse('http://ok.' + {js_string(host.split('.')[0])} + '.test/')")
+        is False
+    )
+
+
+async def test_soft_hyphens_and_variation_selectors_are_ignored(web: WebIsolate) -> None:
+    assert web.eval("new URL('http://ex\u00adam\ufe0fple.com/').hostname") == "example.com"
 
 
 async def test_to_string_and_to_json_give_the_href(web: WebIsolate) -> None:

@@ -48,7 +48,57 @@
         return Object.hasOwn(LEGACY_CODES, this.#name) ? LEGACY_CODES[this.#name] : 0;
       }
     }
+    // The legacy code constants 1-25, on the interface object and its prototype (enumerable, as
+    // IDL constants are); four of them name codes no error name has any more.
+    const LEGACY_CONSTANTS = [
+      "INDEX_SIZE_ERR", "DOMSTRING_SIZE_ERR", "HIERARCHY_REQUEST_ERR", "WRONG_DOCUMENT_ERR",
+      "INVALID_CHARACTER_ERR", "NO_DATA_ALLOWED_ERR", "NO_MODIFICATION_ALLOWED_ERR", "NOT_FOUND_ERR",
+      "NOT_SUPPORTED_ERR", "INUSE_ATTRIBUTE_ERR", "INVALID_STATE_ERR", "SYNTAX_ERR",
+      "INVALID_MODIFICATION_ERR", "NAMESPACE_ERR", "INVALID_ACCESS_ERR", "VALIDATION_ERR",
+      "TYPE_MISMATCH_ERR", "SECURITY_ERR", "NETWORK_ERR", "ABORT_ERR", "URL_MISMATCH_ERR",
+      "QUOTA_EXCEEDED_ERR", "TIMEOUT_ERR", "INVALID_NODE_TYPE_ERR", "DATA_CLONE_ERR",
+    ];
+    LEGACY_CONSTANTS.forEach((constant, index) => {
+      const descriptor = { value: index + 1, enumerable: true, writable: false, configurable: false };
+      Object.defineProperty(DOMException, constant, descriptor);
+      Object.defineProperty(DOMException.prototype, constant, descriptor);
+    });
     defineInterface("DOMException", DOMException);
+  }
+
+  // QuotaExceededError (WebIDL): a DOMException with the optional `quota` and `requested` numbers.
+  if (typeof global.QuotaExceededError !== "function") {
+    const toOptionalNumber = (value, what) => {
+      if (value === undefined) return null;
+      const number = Number(value);
+      if (!Number.isFinite(number)) throw new TypeError(`QuotaExceededError: ${what} must be a finite number`);
+      if (number < 0) throw new RangeError(`QuotaExceededError: ${what} must not be negative`);
+      return number;
+    };
+    class QuotaExceededError extends global.DOMException {
+      #quota;
+      #requested;
+
+      constructor(message = "", options = undefined) {
+        super(message, "QuotaExceededError");
+        const quota = toOptionalNumber(options?.quota, "quota");
+        const requested = toOptionalNumber(options?.requested, "requested");
+        if (quota !== null && requested !== null && requested < quota) {
+          throw new RangeError("QuotaExceededError: requested must not be less than quota");
+        }
+        this.#quota = quota;
+        this.#requested = requested;
+      }
+
+      get quota() {
+        return this.#quota;
+      }
+
+      get requested() {
+        return this.#requested;
+      }
+    }
+    defineInterface("QuotaExceededError", QuotaExceededError);
   }
   const DOMExceptionCtor = global.DOMException;
   const fromCharCode = String.fromCharCode;

@@ -19,6 +19,10 @@
   const typedArrayTag = getter(typedArrayProto, Symbol.toStringTag);
   const dataViewLength = getter(global.DataView.prototype, 'byteLength');
   const DOMExceptionCtor = global.DOMException;
+  // QuotaExceededError is base64.js's (a DOMException subclass); without it, a plain DOMException.
+  const QuotaErrorCtor = global.QuotaExceededError;
+  const quotaError = (message) => (typeof QuotaErrorCtor === 'function'
+    ? new QuotaErrorCtor(message) : new DOMExceptionCtor(message, 'QuotaExceededError'));
 
   function isDataView(value) {
     try {
@@ -118,8 +122,8 @@
     }
     const bytes = bufferSourceBytes(array);
     if (bytes.length > MAX_RANDOM_BYTES) {
-      throw new DOMExceptionCtor(`getRandomValues: the array's byte length (${bytes.length}) exceeds the number ` +
-        `of bytes of entropy available via this API (${MAX_RANDOM_BYTES})`, 'QuotaExceededError');
+      throw quotaError(`getRandomValues: the array's byte length (${bytes.length}) exceeds the number ` +
+        `of bytes of entropy available via this API (${MAX_RANDOM_BYTES})`);
     }
     fillRandom(bytes);
     return array;

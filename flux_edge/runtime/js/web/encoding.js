@@ -13,14 +13,15 @@
   const CHUNK = 8192;
   const REPLACEMENT = 0xfffd;
   // The Encoding standard's labels (generated from the `webencodings` package, webdata.py) and
-  // the single-byte tables as a JSON string, parsed when a legacy encoding is first used.
+  // a function giving the single-byte tables as JSON, called when a legacy encoding is first used.
+  const parseJson = JSON.parse;
   const data = global.__flux_encoding_data;
   delete global.__flux_encoding_data;
   const LABELS = Object.assign(Object.create(null), data === undefined ? { "utf-8": "utf-8", utf8: "utf-8" } : data.labels);
   let singleByteTables = null;
   const singleByteTable = (name) => {
     if (data === undefined) return undefined;
-    singleByteTables ??= JSON.parse(data.singleByte);
+    singleByteTables ??= parseJson(data.singleByte());
     return Object.hasOwn(singleByteTables, name) ? singleByteTables[name] : undefined;
   };
 

@@ -3,9 +3,10 @@
 (function (global) {
   "use strict";
 
-  const { defineInterface, requireArguments } = global.__flux_webutil;
+  const { defineInterface, requireArguments, uncloneable } = global.__flux_webutil;
 
   const DOMExceptionCtor = global.DOMException;
+  let isTrustedGetter;
   const NONE = 0,
     CAPTURING_PHASE = 1,
     AT_TARGET = 2,
@@ -23,6 +24,9 @@
 
   class Event {
     #type;
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #type in value);
+    }
     #bubbles;
     #cancelable;
     #composed;
@@ -39,6 +43,8 @@
 
     constructor(type, eventInitDict = {}) {
       requireArguments(arguments.length, 1, "Event");
+      // [LegacyUnforgeable]: an own, non-configurable accessor on each event, one getter for all.
+      Object.defineProperty(this, "isTrusted", { get: isTrustedGetter, enumerable: true, configurable: false });
       const init = eventInitDict ?? {};
       this.#type = String(type);
       this.#bubbles = Boolean(init.bubbles);
@@ -95,8 +101,13 @@
     get composed() {
       return this.#composed;
     }
-    get isTrusted() {
-      return this.#isTrusted;
+    static {
+      isTrustedGetter = {
+        get isTrusted() {
+          return this.#isTrusted;
+        },
+      };
+      isTrustedGetter = Object.getOwnPropertyDescriptor(isTrustedGetter, "isTrusted").get;
     }
     get timeStamp() {
       return this.#timeStamp;
@@ -157,15 +168,20 @@
     );
   }
 
-  const flattenOptions = (options) =>
-    typeof options === "boolean" || options === undefined || options === null
-      ? { capture: Boolean(options), once: false, passive: false, signal: null }
-      : {
-          capture: Boolean(options.capture),
-          once: Boolean(options.once),
-          passive: Boolean(options.passive),
-          signal: options.signal ?? null,
-        };
+  // AddEventListenerOptions (members read in lexicographic order: capture, once, passive,
+  // signal); removeEventListener's EventListenerOptions has only `capture`. An explicit null
+  // signal is a TypeError (the member is not nullable), undefined means none.
+  const isOptionsObject = (options) => options !== null && (typeof options === "object" || typeof options === "function");
+  const flattenOptions = (options) => {
+    if (!isOptionsObject(options)) return { capture: Boolean(options), once: false, passive: false, signal: null };
+    const capture = Boolean(options.capture);
+    const once = Boolean(options.once);
+    const passive = Boolean(options.passive);
+    const signal = options.signal;
+    if (signal === null) throw new TypeError("addEventListener: 'signal' is not an AbortSignal.");
+    return { capture, once, passive, signal: signal ?? null };
+  };
+  const captureOption = (options) => Boolean(isOptionsObject(options) ? options.capture : options);
 
   // AbortSignal's internals, assigned in its static block; EventTarget uses them for `signal`.
   let signalInternals;
@@ -174,6 +190,9 @@
     // type -> listeners in registration order; a removed listener is flagged so a dispatch
     // already walking a snapshot of the list skips it.
     #listeners = new Map();
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #listeners in value);
+    }
 
     addEventListener(type, callback, options = undefined) {
       requireArguments(arguments.length, 2, "addEventListener");
@@ -196,7 +215,7 @@
 
     removeEventListener(type, callback, options = undefined) {
       requireArguments(arguments.length, 2, "removeEventListener");
-      const { capture } = flattenOptions(options);
+      const capture = captureOption(options);
       const name = String(type);
       const entry = (this.#listeners.get(name) ?? []).find(
         (item) => item.callback === callback && item.capture === capture,
@@ -287,6 +306,11 @@
           signal.#algorithms.push(algorithm);
         },
         signalAbort: (signal, reason) => signal.#signalAbort(reason),
+        isSignal: (value) => value !== null && typeof value === "object" && #aborted in value,
+        offAbort: (signal, algorithm) => {
+          const index = signal.#algorithms.indexOf(algorithm);
+          if (index >= 0) signal.#algorithms.splice(index, 1);
+        },
       };
     }
 
@@ -410,4 +434,14 @@
   defineInterface("EventTarget", EventTarget);
   defineInterface("AbortSignal", AbortSignal);
   defineInterface("AbortController", AbortController);
+  // Abort algorithms (the standard's, run before the abort event) for the streams files, which
+  // take this when the prelude loads; webapi.py's lazy loader deletes the global.
+  Object.defineProperty(global, "__flux_abort", {
+    value: Object.freeze({
+      onAbort: signalInternals.onAbort,
+      offAbort: signalInternals.offAbort,
+      isSignal: signalInternals.isSignal,
+    }),
+    configurable: true,
+  });
 })(globalThis);

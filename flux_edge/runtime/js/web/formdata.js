@@ -6,10 +6,10 @@
   "use strict";
 
   const { TypeError, Object, Symbol, String, Uint8Array, Iterator, Math } = global;
-  const { defineHidden, defineInterface, requireArguments, earlierGlobals } = global.__flux_webutil;
+  const { defineHidden, defineInterface, requireArguments, earlierGlobals, uncloneable } = global.__flux_webutil;
   const { blobBytes, isBlob, isFile, fileName, newFile, utf8Encode, utf8Decode } = global.__flux_blob;
   const webInternals = global.__flux_web;
-  const earlierGlobal = earlierGlobals("URLSearchParams");
+  const earlierGlobal = earlierGlobals("URLSearchParams", "TextDecoder");
   const cryptoObject = global.crypto;
   const typeOf = Object.getOwnPropertyDescriptor(global.Blob.prototype, "type").get;
   const modifiedOf = Object.getOwnPropertyDescriptor(global.File.prototype, "lastModified").get;
@@ -32,6 +32,9 @@
 
   class FormData {
     #entries = [];
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #entries in value);
+    }
 
     constructor(form = undefined, submitter = undefined) {
       if (form !== undefined) {
@@ -289,7 +292,9 @@
     if (essence === "application/x-www-form-urlencoded") {
       const formData = new FormData();
       const entries = entriesOf(formData);
-      for (const [name, value] of new (earlierGlobal("URLSearchParams"))(utf8Decode(bytes))) entries.push([name, value]);
+      // The urlencoded parser decodes UTF-8 without stripping a BOM: it is part of the first name.
+      const text = new (earlierGlobal("TextDecoder"))("utf-8", { ignoreBOM: true }).decode(bytes);
+      for (const [name, value] of new (earlierGlobal("URLSearchParams"))(text)) entries.push([name, value]);
       return formData;
     }
     throw new TypeError(`Cannot parse a body of type ${JSON.stringify(contentType ?? "")} as FormData`);

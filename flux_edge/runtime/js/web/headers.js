@@ -9,7 +9,7 @@
   const apply = Reflect.apply;
   const ownKeys = Reflect.ownKeys;
   const getOwnDescriptor = Reflect.getOwnPropertyDescriptor;
-  const { defineHidden, defineInterface } = global.__flux_webutil;
+  const { defineHidden, defineInterface, uncloneable } = global.__flux_webutil;
 
   const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
   const NOT_BYTE = /[^\x00-\xff]/;
@@ -47,6 +47,9 @@
   class Headers {
     // [lower-case name, value] pairs in insertion order.
     #list = [];
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #list in value);
+    }
     #immutable = false;
     // The sort-and-combine view used by iteration; dropped on every change.
     #sorted = null;

@@ -2,7 +2,7 @@
 (function (global) {
   "use strict";
 
-  const { defineGlobal, cloneHooks } = global.__flux_webutil;
+  const { defineGlobal, cloneHooks, uncloneable } = global.__flux_webutil;
 
   const DOMExceptionCtor = global.DOMException;
   const MapCtor = Map;
@@ -154,6 +154,9 @@
       return copy;
     }
 
+    for (const isPlatformObject of uncloneable) {
+      if (isPlatformObject(value)) throw dataCloneError(`#<${objectToString.call(value).slice(8, -1)}>`);
+    }
     for (const hook of cloneHooks) {
       const hooked = hook(value);
       if (hooked !== undefined) {

@@ -4,7 +4,7 @@
 (function (global) {
   "use strict";
 
-  const { defineInterface, requireArguments } = global.__flux_webutil;
+  const { defineInterface, requireArguments, uncloneable } = global.__flux_webutil;
   const internals = global.__flux_url;
   delete global.__flux_url;
   const { S, basicParse, serializeURL, serializePath, serializeOrigin } = internals;
@@ -175,6 +175,13 @@
 
     toString() {
       return this.href;
+    }
+
+    static {
+      // structuredClone refuses URLs, as platform objects that are not serializable.
+      uncloneable.push(
+        (value) => value !== null && typeof value === "object" && #record in value,
+      );
     }
 
     toJSON() {

@@ -1,6 +1,6 @@
-// Hosts for the URL parser (WHATWG URL Standard, "Hosts"): domain to ASCII with Punycode and an
-// approximation of UTS #46 (IDNA), IPv4 in every numeric form, IPv6, and their serializations.
-// Reads the percent-encoding helpers from __flux_url and adds `parseHost` to it for url_parser.js.
+// Hosts for the URL parser (WHATWG URL Standard, "Hosts"): IPv4 in every numeric form, IPv6,
+// opaque hosts and their serializations; domains go to ASCII through url_idna.js. Reads the
+// percent-encoding helpers and `domainToASCII` from __flux_url and adds `parseHost` to it.
 (function (global) {
   "use strict";
 
@@ -10,126 +10,9 @@
   // ---- Hosts --------------------------------------------------------------------------------------
 
   const FORBIDDEN_HOST = /[\0\t\n\r #/:<>?@[\\\]^|]/;
-  const FORBIDDEN_DOMAIN = /[\0-\x20#%/:<>?@[\\\]^|\x7f]/;
   const FAILURE = null;
 
-  // Punycode (RFC 3492) with its parameters for IDNA.
-  const BASE = 36,
-    T_MIN = 1,
-    T_MAX = 26,
-    SKEW = 38,
-    DAMP = 700;
-  const adaptBias = (delta, points, first) => {
-    let value = first ? Math.floor(delta / DAMP) : delta >> 1;
-    value += Math.floor(value / points);
-    let k = 0;
-    for (; value > ((BASE - T_MIN) * T_MAX) >> 1; k += BASE) value = Math.floor(value / (BASE - T_MIN));
-    return k + Math.floor(((BASE - T_MIN + 1) * value) / (value + SKEW));
-  };
-  const threshold = (k, bias) => (k <= bias ? T_MIN : k >= bias + T_MAX ? T_MAX : k - bias);
-  const digitChar = (digit) => String.fromCharCode(digit < 26 ? 0x61 + digit : 0x16 + digit);
-  const digitValue = (code) => {
-    if (code >= 0x30 && code <= 0x39) return code - 0x16;
-    const lower = code | 0x20;
-    return lower >= 0x61 && lower <= 0x7a ? lower - 0x61 : BASE;
-  };
-
-  const punycodeEncode = (label) => {
-    const points = Array.from(label, (char) => char.codePointAt(0));
-    let output = points
-      .filter((point) => point < 0x80)
-      .map((point) => String.fromCharCode(point))
-      .join("");
-    const basicCount = output.length;
-    if (basicCount > 0) output += "-";
-    let handled = basicCount,
-      next = 0x80,
-      delta = 0,
-      bias = 72;
-    while (handled < points.length) {
-      const smallest = Math.min(...points.filter((point) => point >= next));
-      delta += (smallest - next) * (handled + 1);
-      next = smallest;
-      for (const point of points) {
-        if (point < next) delta++;
-        if (point !== next) continue;
-        let q = delta;
-        for (let k = BASE; ; k += BASE) {
-          const t = threshold(k, bias);
-          if (q < t) break;
-          output += digitChar(t + ((q - t) % (BASE - t)));
-          q = Math.floor((q - t) / (BASE - t));
-        }
-        output += digitChar(q);
-        bias = adaptBias(delta, handled + 1, handled === basicCount);
-        delta = 0;
-        handled++;
-      }
-      delta++;
-      next++;
-    }
-    return output;
-  };
-
-  const punycodeDecode = (input) => {
-    const basicEnd = Math.max(input.lastIndexOf("-"), 0);
-    const points = [];
-    for (let index = 0; index < basicEnd; index++) {
-      if (input.charCodeAt(index) >= 0x80) return FAILURE;
-      points.push(input.charCodeAt(index));
-    }
-    let next = 0x80,
-      bias = 72,
-      position = 0;
-    for (let index = basicEnd > 0 ? basicEnd + 1 : 0; index < input.length;) {
-      const oldPosition = position;
-      for (let weight = 1, k = BASE; ; k += BASE) {
-        if (index >= input.length) return FAILURE;
-        const digit = digitValue(input.charCodeAt(index++));
-        if (digit >= BASE) return FAILURE;
-        position += digit * weight;
-        const t = threshold(k, bias);
-        if (digit < t) break;
-        weight *= BASE - t;
-        if (position > 0x7fffffff) return FAILURE;
-      }
-      bias = adaptBias(position - oldPosition, points.length + 1, oldPosition === 0);
-      next += Math.floor(position / (points.length + 1));
-      position %= points.length + 1;
-      if (next > 0x10ffff) return FAILURE;
-      points.splice(position++, 0, next);
-    }
-    return String.fromCodePoint(...points);
-  };
-
-  const isAscii = (string) => /^[\0-\x7f]*$/.test(string);
-  // UTS #46 "ignored" code points and the dots it maps to U+002E.
-  const IDNA_IGNORED = /[\xad\u034f\u180b-\u180d\u200b\u2060\ufe00-\ufe0f\ufeff]/g;
-  const IDNA_DOTS = /[\u3002\uff0e\uff61]/g;
-
-  // domain to ASCII: UTS #46 mapping approximated by NFKC + lower case (see docs/web-platform.md).
-  const domainToASCII = (domain) => {
-    const mapped = isAscii(domain)
-      ? domain.toLowerCase()
-      : domain
-          .replace(IDNA_DOTS, ".")
-          .replace(IDNA_IGNORED, "")
-          .normalize("NFKC")
-          .toLowerCase()
-          .normalize("NFC");
-    const labels = mapped.split(".");
-    for (let index = 0; index < labels.length; index++) {
-      const label = labels[index];
-      if (label.startsWith("xn--")) {
-        const decoded = punycodeDecode(label.slice(4));
-        if (decoded === FAILURE || decoded === "" || isAscii(decoded)) return FAILURE;
-      } else if (!isAscii(label)) {
-        labels[index] = "xn--" + punycodeEncode(label);
-      }
-    }
-    const result = labels.join(".");
-    return result === "" || FORBIDDEN_DOMAIN.test(result) ? FAILURE : result;
-  };
+  const { domainToASCII } = internals;
 
   // IPv4 number parser: decimal, 0x-prefixed hex or 0-prefixed octal; NaN on failure.
   const parseIPv4Number = (part) => {

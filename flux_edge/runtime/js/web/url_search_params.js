@@ -4,7 +4,7 @@
 (function (global) {
   "use strict";
 
-  const { defineHidden, defineInterface, requireArguments } = global.__flux_webutil;
+  const { defineHidden, defineInterface, requireArguments, uncloneable } = global.__flux_webutil;
   const encoder = new global.TextEncoder();
   // The standard decodes "without BOM": a leading U+FEFF is content, not a marker.
   const decoder = new global.TextDecoder("utf-8", { ignoreBOM: true });
@@ -107,6 +107,9 @@
 
   class URLSearchParams {
     #pairs = [];
+    static {
+      uncloneable.push((value) => value !== null && typeof value === "object" && #pairs in value);
+    }
     #record = null; // the URL record this object is bound to, if any
 
     constructor(init = "") {
@@ -119,12 +122,16 @@
             this.#pairs.push([toUSVString(items[0]), toUSVString(items[1])]);
           }
         } else {
+          // record<USVString, USVString>: keys that become equal once converted (unpaired
+          // surrogates turn into U+FFFD) keep the first one's place and the last one's value.
+          const record = new Map();
           for (const key of Reflect.ownKeys(init)) {
             const descriptor = Reflect.getOwnPropertyDescriptor(init, key);
             if (descriptor !== undefined && descriptor.enumerable) {
-              this.#pairs.push([toUSVString(key), toUSVString(init[key])]);
+              record.set(toUSVString(key), toUSVString(init[key]));
             }
           }
+          for (const pair of record) this.#pairs.push(pair);
         }
       } else {
         const string = toUSVString(init);

@@ -82,15 +82,17 @@
   };
 
   // Globals whose files load on first use (webapi.py LAZY_WEB_FILES): each name is an accessor
-  // until first read, which evaluates the sources (function expressions called in order with the
-  // global and `context`, the last returning the exports) and turns every name into a plain global.
+  // until first read, which evaluates the sources (`sourcesJson()` gives them as JSON: function
+  // expressions called in order with the global and `context`, the last returning the exports)
+  // and turns every name into a plain global.
   // Prelude code captured `evaluate` now, so user code replacing `eval` cannot interfere.
   const evaluate = global.eval;
-  const defineLazyGlobals = (names, sources, context) => {
+  const parseJson = global.JSON.parse;
+  const defineLazyGlobals = (names, sourcesJson, context) => {
     let exports = null;
     const load = () => {
       if (exports === null) {
-        for (const source of sources) exports = evaluate(source)(global, context);
+        for (const source of parseJson(sourcesJson())) exports = evaluate(source)(global, context);
         for (const name of names) defineGlobal(name, exports[name]);
       }
       return exports;
@@ -106,6 +108,7 @@
         configurable: true,
       });
     }
+    return load; // for prelude code that needs the files loaded (body.js for streams)
   };
 
   defineGlobal(
@@ -121,6 +124,9 @@
       // structuredClone asks each hook (value) => clone | undefined before its own rules, so files
       // loaded after it (blob.js) can make their objects cloneable.
       cloneHooks: [],
+      // Brand checks of platform objects structuredClone must refuse (DataCloneError), pushed
+      // by the files defining them (URL, Headers, Request, Event, ...).
+      uncloneable: [],
     }),
   );
 })(globalThis);
