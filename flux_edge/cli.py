@@ -16,6 +16,7 @@ import msgspec
 
 from flux_edge import __version__
 from flux_edge.cli_backup import add_backup_parsers, run_backup_command
+from flux_edge.cli_transfer import add_transfer_parsers, run_transfer_command
 from flux_edge.client.deploy import (
     DEFAULT_URL,
     DeployError,
@@ -128,6 +129,7 @@ def _functions_parser(commands: Any) -> None:
     deploy.add_argument(
         "--url", help=f"the server (FLUX_EDGE_URL or the config file; default {DEFAULT_URL})"
     )
+    add_transfer_parsers(actions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -144,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _functions(args: argparse.Namespace) -> int:
     """`functions deploy`: the logic lives in flux_edge.client.deploy."""
+    if args.action in ("export", "import"):
+        return run_transfer_command(args)
     try:
         url, token = find_credentials(args.url)
         plans = plan_deploys(Path(args.path), args.name)
