@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import os
+import shutil
 import threading
+import uuid
+from pathlib import Path
 
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 from litestar.types import ControllerRouterHandler
 
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.any_method import AnyMethod, FunctionRoute
+from flux_edge.api.docs import docs_assets, openapi_config
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
@@ -41,7 +45,7 @@ from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
-from flux_edge.service.metrics import InvocationMetrics
+from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics
 from flux_edge.service.retention import RetentionPruner
 from flux_edge.settings import Settings, load_settings, physical_memory_mb
 from flux_edge.store.sqlite import SQLiteStore
@@ -84,6 +88,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         invoke_supabase,
         metrics,
         function_stream,
+        docs_assets(),
     ]
 
 
@@ -117,6 +122,15 @@ def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
 def create_app(settings: Settings) -> Litestar:
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
     host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
+    # `flux-edge serve` gives all its workers one directory to add their metrics up in; an app
+    # made some other way (tests, embedding) gets a directory of its own, removed when it stops.
+    shared_dir = os.environ.get(METRICS_DIR_ENV)
+    metrics_dir_is_ours = not shared_dir
+    invocation_metrics = InvocationMetrics(
+        Path(shared_dir)
+        if shared_dir
+        else settings.data_dir / "metrics" / f"app-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    )
 
     async def start(app: Litestar) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -134,7 +148,7 @@ def create_app(settings: Settings) -> Litestar:
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
         runtime = _runtime(settings, host)
         await runtime.start()
-        invocation_metrics = InvocationMetrics()
+        invocation_metrics.open()
         invocation_metrics.watch_pool(
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
@@ -197,6 +211,9 @@ def create_app(settings: Settings) -> Litestar:
         await services.runtime.close()
         await host.aclose()
         await services.store.close()
+        services.metrics.close()
+        if metrics_dir_is_ours:
+            shutil.rmtree(invocation_metrics.directory, ignore_errors=True)
         linker: FunctionLinker | None = app.state.get(LINKER_KEY)
         if linker is not None:
             await asyncio.to_thread(linker.close)  # its registry connections
@@ -211,7 +228,7 @@ def create_app(settings: Settings) -> Litestar:
         on_shutdown=[stop],
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="flux-edge", version=__version__, path="/schema"),
+        openapi_config=openapi_config(),
         state=State({"settings": settings}),
         logging_config=None,
     )

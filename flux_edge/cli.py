@@ -15,6 +15,8 @@ import apsw
 import msgspec
 
 from flux_edge import __version__
+from flux_edge.cli_backup import add_backup_parsers, run_backup_command
+from flux_edge.cli_transfer import add_transfer_parsers, run_transfer_command
 from flux_edge.client.deploy import (
     DEFAULT_URL,
     DeployError,
@@ -24,6 +26,7 @@ from flux_edge.client.deploy import (
 )
 from flux_edge.logging import configure_logging
 from flux_edge.service.errors import ServiceError
+from flux_edge.service.metrics import METRICS_DIR_ENV, fresh_metrics_dir
 from flux_edge.service.tokens import TokenService, ensure_admin_token, replace_admin_token
 from flux_edge.settings import ENV_PREFIX, Settings, load_settings
 from flux_edge.store.sqlite import SQLiteStore
@@ -107,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
+    add_backup_parsers(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
@@ -125,6 +129,7 @@ def _functions_parser(commands: Any) -> None:
     deploy.add_argument(
         "--url", help=f"the server (FLUX_EDGE_URL or the config file; default {DEFAULT_URL})"
     )
+    add_transfer_parsers(actions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -134,11 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "functions":
         return _functions(args)
+    if args.command in ("backup", "restore"):
+        return run_backup_command(args)
     return _token(args)
 
 
 def _functions(args: argparse.Namespace) -> int:
     """`functions deploy`: the logic lives in flux_edge.client.deploy."""
+    if args.action in ("export", "import"):
+        return run_transfer_command(args)
     try:
         url, token = find_credentials(args.url)
         plans = plan_deploys(Path(args.path), args.name)
@@ -199,6 +208,7 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
     _export(settings)
+    os.environ[METRICS_DIR_ENV] = str(fresh_metrics_dir(settings.data_dir))
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 

@@ -37,6 +37,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         32  # invocations one WebSocket may have running before reads pause
     )
     # "json" (one JSON object a line) or "console" (readable, for development)
+    # When set, GET /metrics asks for `Authorization: Bearer <this>` (the scraper's credential).
+    metrics_token: str | None = None
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     max_body_bytes: AtLeastOne = 6 * 1024 * 1024

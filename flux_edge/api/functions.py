@@ -11,6 +11,7 @@ from litestar.params import Parameter
 from msgspec import UNSET
 
 from flux_edge.api.auth import management_guard, provide_principal
+from flux_edge.api.docs import MANAGEMENT_SECURITY
 from flux_edge.api.schemas import (
     ERROR_RESPONSES,
     ExecutionResponse,
@@ -80,6 +81,7 @@ class FunctionController(Controller):
     path = "/api/v1/functions"
     tags = ["functions"]  # noqa: RUF012  (Litestar reads these as class attributes)
     guards = [management_guard]  # noqa: RUF012
+    security = MANAGEMENT_SECURITY
     dependencies = {  # noqa: RUF012
         "services": Provide(provide_services, sync_to_thread=False),
         "principal": Provide(provide_principal, sync_to_thread=False),
@@ -154,6 +156,7 @@ class FunctionController(Controller):
 
     @post(
         "/{name:str}/rollback",
+        operation_id="rollbackFunction",
         dto=StrictJSON[RollbackRequest],
         return_dto=None,
         status_code=200,

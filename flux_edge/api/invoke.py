@@ -19,6 +19,7 @@ from litestar.response.streaming import ASGIStreamingResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
+from flux_edge.api.docs import FUNCTION_RESPONSE, OPTIONAL_SECURITY
 from flux_edge.api.schemas import ERROR_RESPONSES, ErrorBody, error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import InvokeResult, RuntimeUnavailableError
@@ -162,6 +163,9 @@ async def respond(
     name=INVOKE_HANDLER,
     tags=["invocation"],
     summary="Invoke a function",
+    status_code=200,
+    response_description=FUNCTION_RESPONSE,
+    security=OPTIONAL_SECURITY,
     responses={
         **{code: spec for code, spec in ERROR_RESPONSES.items() if code in (401, 404, 413, 429)},
         408: error_spec("The function ran past timeout_seconds"),

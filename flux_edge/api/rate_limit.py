@@ -14,6 +14,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from flux_edge.api.state import SERVICES_KEY
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
 RATE_LIMITER_KEY = "rate_limiter"
@@ -114,6 +115,9 @@ class RateLimitMiddleware:
         decision = limiter.check(kind[0], caller, kind[1])
         headers = limit_headers(decision)
         if not decision.allowed:
+            services = scope["app"].state.get(SERVICES_KEY)
+            if services is not None:
+                services.metrics.refused(kind[0])
             refusal = [*headers, *_RELAY_HEADERS] if supabase else headers
             await _refuse(send, rate_limited_body(decision, kind[0]), decision, refusal)
             return

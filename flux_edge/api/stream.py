@@ -235,6 +235,7 @@ class StreamSession:
             client = self._socket.scope.get("client")
             decision = self._limiter.check("invoke", caller_of(self._credential, client), name)
             if not decision.allowed:
+                self._services.metrics.refused("invoke")
                 headers = {"retry-after": str(decision.retry_after_seconds)}
                 raise _Refused(429, rate_limited_body(decision, "invoke"), headers)
         body = msgspec.json.encode(message["payload"]) if "payload" in message else b""

@@ -26,6 +26,7 @@ from litestar.response.base import ASGIResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
+from flux_edge.api.docs import FUNCTION_RESPONSE, OPTIONAL_SECURITY
 from flux_edge.api.invoke import call_input, function_response, raw_sub_path
 from flux_edge.api.relay import SUPABASE_PREFIX, RelayErrorBody, relay_error
 from flux_edge.api.schemas import error_spec
@@ -78,6 +79,9 @@ async def _required_principal(
     http_method=SUPABASE_METHODS,
     tags=["invocation"],
     summary="Invoke a function (Supabase-compatible)",
+    status_code=200,
+    response_description=FUNCTION_RESPONSE,
+    security=OPTIONAL_SECURITY,
     responses={
         401: error_spec("The function requires a credential (verify_jwt) and none valid was sent"),
         404: error_spec("No enabled function of that name (x-relay-error: true)"),

@@ -239,7 +239,7 @@ class InvocationService:
                 )
             )
             if self._metrics is not None:
-                self._metrics.observe(name, complete.outcome, complete.duration_ms / 1000)
+                self._metrics.observe(name, complete)
             if complete.outcome != "success":
                 # The operator's log says which call failed and why; the record has the stack.
                 log.warning(

@@ -1,65 +1,192 @@
-"""Prometheus metrics of the runtime: invocations by function and status, durations, pool state.
+"""Prometheus metrics that add up across worker processes.
 
-Each app owns its registry (tests start many apps in one process). With several worker processes
-each worker serves its own numbers; scrape with a per-process label or run one worker per scrape
-target.
+Each worker writes its numbers into its own files in one directory per server, in the file format
+of prometheus-client's multiprocess mode (`<kind>_<pid>.db`, read with `MultiProcessCollector`), so
+whichever worker answers a scrape reports the sum over all of them and counters never go back.
+prometheus-client chooses multiprocess mode process-wide from an environment variable, while one
+test process runs many apps; so the values are written here with the library's own `MmapedDict`,
+into the directory this app was given, instead of through its global value class.
+
+Counters and histograms of a worker that has exited stay (they are part of the totals); the gauges
+(isolates, queue) are "live sums": a worker removes its gauge file when it stops. The directory is
+made fresh by `flux-edge serve` at each start.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from prometheus_client.utils import floatToGoString
+
+from flux_edge.runtime.types import InvokeResult
+
+# Where `flux-edge serve` tells its workers the server's metrics directory.
+METRICS_DIR_ENV = "FLUX_EDGE_SERVER_METRICS_DIR"
+
+# The classic text format, which every Prometheus version accepts (`generate_latest` writes it).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+_BUCKET_LABELS = (*(floatToGoString(b) for b in _BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
+
+_INVOCATIONS = ("flux_edge_invocations", "Function invocations by function and execution status.")
+_ERRORS = (
+    "flux_edge_invocation_errors",
+    "Failed invocations by function and kind (timeout, memory, exception).",
+)
+_DURATION = ("flux_edge_invocation_duration_seconds", "Wall-clock duration of invocations.")
+_REFUSALS = (
+    "flux_edge_rate_limited_requests",
+    "Requests refused with 429 by the rate limits, by limit kind.",
+)
+_ISOLATES = ("flux_edge_isolates", "Live V8 isolates over all workers.")
+_QUEUE = ("flux_edge_queue_depth", "Calls waiting for an isolate slot over all workers.")
+
+
+def fresh_metrics_dir(data_dir: Path) -> Path:
+    """An empty metrics directory for a server starting now (`<data dir>/metrics/server-<pid>`).
+
+    Directories left by servers that no longer run are removed; a live server's are kept.
+    """
+    root = data_dir / "metrics"
+    root.mkdir(parents=True, exist_ok=True)
+    for old in root.iterdir():
+        owner = old.name.rsplit("-", 1)[-1] if old.name.startswith("server-") else ""
+        if owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)):
+            continue
+        shutil.rmtree(old, ignore_errors=True)
+    mine = root / f"server-{os.getpid()}"
+    mine.mkdir()
+    return mine
+
+
+def running_server_pids(data_dir: Path) -> list[int]:
+    """The pids of `flux-edge serve` processes running on `data_dir` (from their metrics dirs)."""
+    root = data_dir / "metrics"
+    if not root.is_dir():
+        return []
+    owners = (
+        d.name.removeprefix("server-") for d in root.iterdir() if d.name.startswith("server-")
+    )
+    return sorted(int(p) for p in owners if p.isdigit() and _alive(int(p)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def error_kind(result: InvokeResult) -> str | None:
+    """ "timeout", "memory" or "exception" for a failed call; None for a success."""
+    if result.outcome == "success":
+        return None
+    if result.outcome == "timeout" or result.limit == "timeout":
+        return "timeout"
+    return "memory" if result.limit == "memory" else "exception"
 
 
 class InvocationMetrics:
-    """Counters and histograms for calls, and gauges read from the isolate pool on scrape."""
+    """Counters, duration histograms and pool gauges of one worker, shared through `directory`."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._lock = threading.Lock()
+        self._files: dict[str, MmapedDict] = {}
+        self._values: dict[tuple[str, str], float] = {}  # (file kind, key) -> this worker's value
+        self._timed: set[str] = set()  # functions whose buckets are written
+        self._pid = os.getpid()
+        self._isolates: Callable[[], float] = lambda: 0.0
+        self._queue: Callable[[], float] = lambda: 0.0
         self.registry = CollectorRegistry()
-        self._invocations = Counter(
-            "flux_edge_invocations",
-            "Function invocations by function and execution status.",
-            ["function", "status"],
-            registry=self.registry,
-        )
-        self._duration = Histogram(
-            "flux_edge_invocation_duration_seconds",
-            "Wall-clock duration of invocations.",
-            ["function"],
-            buckets=_BUCKETS,
-            registry=self.registry,
-        )
-        self._isolates = Gauge(
-            "flux_edge_isolates", "Live V8 isolates in this worker.", registry=self.registry
-        )
-        self._queue = Gauge(
-            "flux_edge_queue_depth", "Calls waiting for an isolate slot.", registry=self.registry
-        )
-        # Label lookups cost more than the increments; keep the children per function.
-        self._children: dict[tuple[str, str], tuple[MetricWrapperBase, MetricWrapperBase]] = {}
+
+    def open(self) -> None:
+        """Create the directory and this worker's files (in the serving process, at startup)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._pid = os.getpid()
+        for kind in ("counter", "histogram", "gauge_livesum"):
+            self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
+        MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
+        self._write_gauges()
+
+    def close(self) -> None:
+        """Close this worker's files and withdraw its gauges from the totals."""
+        with self._lock:
+            for file in self._files.values():
+                file.close()  # type: ignore[no-untyped-call]
+            self._files.clear()
+        mark_process_dead(self._pid, str(self.directory))  # type: ignore[no-untyped-call]
 
     def watch_pool(self, isolates: Callable[[], float], queue_depth: Callable[[], float]) -> None:
-        """Read the pool's gauges at scrape time."""
-        self._isolates.set_function(isolates)
-        self._queue.set_function(queue_depth)
+        """Where the pool gauges are read (at each call and each scrape)."""
+        self._isolates, self._queue = isolates, queue_depth
 
-    def observe(self, function: str, status: str, seconds: float) -> None:
-        """Count one finished invocation."""
-        children = self._children.get((function, status))
-        if children is None:
-            children = (
-                self._invocations.labels(function, status),
-                self._duration.labels(function),
-            )
-            self._children[(function, status)] = children
-        counter, histogram = children
-        counter.inc()  # type: ignore[attr-defined]
-        histogram.observe(seconds)  # type: ignore[attr-defined]
+    def observe(self, function: str, result: InvokeResult) -> None:
+        """Count one finished invocation: status, error kind, duration; refresh the gauges."""
+        seconds = result.duration_ms / 1000
+        labels = ["function"]
+        status = [function, result.outcome]
+        self._add("counter", _INVOCATIONS, "_total", ["function", "status"], status)
+        kind = error_kind(result)
+        if kind is not None:
+            self._add("counter", _ERRORS, "_total", ["function", "kind"], [function, kind])
+        bucket = next((i for i, bound in enumerate(_BUCKETS) if seconds <= bound), len(_BUCKETS))
+        if function not in self._timed:
+            self._timed.add(function)
+            for le in _BUCKET_LABELS:  # every bucket appears from the first call on
+                self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le], 0)
+        le = _BUCKET_LABELS[bucket]
+        self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le])
+        self._add("histogram", _DURATION, "_sum", labels, [function], seconds)
+        self._write_gauges()
+
+    def refused(self, limit_kind: str) -> None:
+        """Count one request refused by a rate limit (`write`, `invoke`, ...)."""
+        self._add("counter", _REFUSALS, "_total", ["limit"], [limit_kind])
 
     def render(self) -> bytes:
-        """The Prometheus text exposition."""
+        """The text exposition of the totals over all workers of this server."""
+        self._write_gauges()
         return generate_latest(self.registry)
+
+    def _write_gauges(self) -> None:
+        self._set("gauge_livesum", _ISOLATES, float(self._isolates()))
+        self._set("gauge_livesum", _QUEUE, float(self._queue()))
+
+    def _add(
+        self,
+        kind: str,
+        metric: tuple[str, str],
+        suffix: str,
+        label_names: list[str],
+        label_values: list[str],
+        amount: float = 1.0,
+    ) -> None:
+        name, help_text = metric
+        key = mmap_key(name, name + suffix, label_names, label_values, help_text)
+        with self._lock:
+            file = self._files.get(kind)
+            if file is None:  # not opened, or closed at shutdown
+                return
+            value = self._values.get((kind, key), 0.0) + amount
+            self._values[(kind, key)] = value
+            file.write_value(key, value, 0.0)  # type: ignore[no-untyped-call]
+
+    def _set(self, kind: str, metric: tuple[str, str], value: float) -> None:
+        name, help_text = metric
+        key = mmap_key(name, name, [], [], help_text)
+        with self._lock:
+            file = self._files.get(kind)
+            if file is not None:
+                file.write_value(key, value, 0.0)  # type: ignore[no-untyped-call]
