@@ -22,6 +22,7 @@ from flux_edge.api.invoke import (
     invoke_function,
     respond_to_any_method,
 )
+from flux_edge.api.live_logs import function_logs
 from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
@@ -40,6 +41,7 @@ from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
+from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.service.retention import RetentionPruner
 from flux_edge.settings import Settings, load_settings, physical_memory_mb
@@ -60,6 +62,7 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         invoke_supabase,
         metrics,
         function_stream,
+        function_logs,
     ]
 
 
@@ -114,8 +117,16 @@ def create_app(settings: Settings) -> Litestar:
         invocation_metrics.watch_pool(
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
+        live_logs = LiveLogHub(
+            settings.live_log_buffer, mirror_console=settings.log_function_console
+        )
+        live_logs.bind()
         invocations = InvocationService(
-            store, runtime, functions_dir=settings.functions_dir, metrics=invocation_metrics
+            store,
+            runtime,
+            functions_dir=settings.functions_dir,
+            metrics=invocation_metrics,
+            live_logs=live_logs,
         )
         linker = FunctionLinker(
             settings.package_cache_dir,
@@ -140,6 +151,7 @@ def create_app(settings: Settings) -> Litestar:
             invocations=invocations,
             metrics=invocation_metrics,
             runtime=runtime,
+            live_logs=live_logs,
         )
         base_url = f"http://{settings.host}:{settings.port}/api/v1/functions"
         scheduler = CronScheduler(

@@ -100,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
+    _logs_parser(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
@@ -120,6 +121,20 @@ def _functions_parser(commands: Any) -> None:
     )
 
 
+def _logs_parser(commands: Any) -> None:
+    logs = commands.add_parser(
+        "logs",
+        help="print a function's console lines and call summaries (live with --follow)",
+        description="Examples: flux-edge logs hello; flux-edge logs hello --follow --json",
+    )
+    logs.add_argument("name", help="the function")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    logs.add_argument("--json", action="store_true", help="one JSON object per event")
+    logs.add_argument(
+        "--url", help=f"the server (FLUX_EDGE_URL or the config file; default {DEFAULT_URL})"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flux-edge` console script and `python -m flux_edge`."""
     args = _parser().parse_args(argv)
@@ -127,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "functions":
         return _functions(args)
+    if args.command == "logs":
+        return _logs(args)
     return _token(args)
 
 
@@ -140,6 +157,21 @@ def _functions(args: argparse.Namespace) -> int:
     except DeployError as exc:
         print(f"flux-edge: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    """`logs NAME`: the logic lives in flux_edge.client.logs."""
+    from flux_edge.client.logs import print_logs
+
+    try:
+        url, token = find_credentials(args.url)
+        print_logs(args.name, url=url, token=token, follow=args.follow, as_json=args.json)
+    except DeployError as exc:
+        print(f"flux-edge: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 
