@@ -30,11 +30,23 @@ def rows() -> list[tuple[str, str, str, str]]:
                     verdict(row["ratio"] >= runtime["target_ratio"]),
                 )
             )
-    http = load("http_invoke")
-    if http:
+            if "hosted_invoke_per_s" in row:
+                out.append(
+                    (
+                        f"hosted invoke (isolate host process), {isolates} isolate(s)",
+                        f"{row['hosted_invoke_per_s']}/s (ratio {row['hosted_ratio']})",
+                        "(the process boundary's cost)",
+                        "",
+                    )
+                )
+    for name, label in (("http_invoke", ""), ("http_invoke_in_process", ", isolates in-process")):
+        http = load(name)
+        if not http:
+            continue
         out.append(
             (
-                f"HTTP invoke vs plain Litestar, wrk -c{http['connections']}, {http['workers']} worker",
+                f"HTTP invoke vs plain Litestar{label}, wrk -c{http['connections']}, "
+                f"{http['workers']} worker",
                 f"{http['invoke_rps']} vs {http['plain_rps']} req/s; p50 {http['invoke_p50_ms']:.2f} vs "
                 f"{http['plain_p50_ms']:.2f} ms; p99 {http['invoke_p99_ms']:.1f} vs {http['plain_p99_ms']:.1f} ms",
                 f"ratio {http['ratio']} (>= {http['target_ratio']})",
@@ -61,6 +73,16 @@ def rows() -> list[tuple[str, str, str, str]]:
                 verdict(memory["mb_per_isolate"] <= memory["target_mb_per_isolate"]),
             )
         )
+        if "host_private_mb" in memory:
+            out.append(
+                (
+                    f"memory per idle isolate host ({memory['hosted_functions']} functions)",
+                    f"private {memory['host_private_mb']} MB, PSS {memory['host_pss_mb']} MB, "
+                    f"RSS {memory['host_rss_mb']} MB",
+                    "(the process boundary's price)",
+                    "",
+                )
+            )
     modules = load("modules")
     if modules:
         for label, row in modules["packages"].items():

@@ -58,7 +58,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # unstoppable builtin or memory past the function's limits ends that process, never the server.
     isolate_hosts: bool = True
     max_isolate_hosts: AtLeastOne = 64  # host processes at once; then the LRU idle one goes
-    spare_isolate_hosts: NonNegative = 1  # hosts booted ahead for new functions
+    spare_isolate_hosts: NonNegative = 2  # hosts booted ahead for new functions
     max_result_bytes: AtLeastOne = 64 * 1024
     max_log_bytes: AtLeastOne = 256 * 1024
     retention_days: AtLeastOne = 30

@@ -1,14 +1,19 @@
 """Soak test: bounded loopback load on a real flux-edge server, watching for leaks and lost records.
 
 Starts `python -m flux_edge serve` on a fresh data dir, deploys four functions (fast, slow, failing,
-timing out) and drives them from a fixed number of concurrent clients for `--duration` seconds.
+timing out) and, unless `--no-hostile`, three hostile ones that in-process V8 cannot contain (a
+builtin that cannot be interrupted, one allocation past V8's heap limit, ICU objects outside the
+heap; issue 12), and drives them from a fixed number of concurrent clients for `--duration` seconds.
 Every `--sample` seconds it records the server's RSS and open file descriptors (from /proc) and the
 isolate count and queue depth (from /metrics). At the end it stops the server cleanly and checks:
 
 - every answered invocation (one carrying an `x-flux-execution-id` header or an `execution_id` in its
   error body) has exactly one execution record, and there are no records nobody asked for;
 - RSS, open fds, isolates and queue depth do not keep growing: the mean of the last quarter of the
-  samples may exceed the mean of the second quarter (after warm-up) by at most a tolerance.
+  samples may exceed the mean of the second quarter (after warm-up) by at most a tolerance (RSS and
+  fds are summed over the server's process group: its isolate hosts too);
+- the normal functions keep their latency while the hostile ones run: the p99 of `fast` stays under
+  `--fast-p99-ms`, in the whole run and in its last quarter.
 
 Exit status 0 when every check passes, 1 otherwise. Figures go to stdout as JSON lines and a summary.
 """
@@ -50,7 +55,39 @@ FUNCTIONS: dict[str, tuple[str, int, float]] = {
     "failing": ("function handler() { throw new Error('planned failure') }", 5, 0.15),
     "hanging": ("function handler() { while (true) {} }", 1, 0.1),
 }
-EXPECTED_STATUS = {"fast": 200, "slow": 200, "failing": 500, "hanging": 408}
+# name -> (code, timeout_seconds, share of the load, memory_limit_mb); each attack ends its host.
+HOSTILE: dict[str, tuple[str, int, float, int]] = {
+    "builtin-cpu": (
+        "function handler() { let s = 'ab'; for (let i = 0; i < 24; i++) s += s;"
+        " for (;;) s.toUpperCase(); }",
+        1,
+        0.01,
+        64,
+    ),
+    "builtin-memory": (
+        "function handler() { let s = 'ab'; for (let i = 0; i < 26; i++) s += s;"
+        " return s.replaceAll('a', 'xyz').length }",
+        5,
+        0.01,
+        64,
+    ),
+    "intl-memory": (
+        "function handler() { const kept = []; for (let i = 0; i < 20000; i++)"
+        " kept.push(new Intl.DateTimeFormat('en')); globalThis.kept = kept; return kept.length }",
+        5,
+        0.01,
+        64,
+    ),
+}
+EXPECTED_STATUS = {
+    "fast": 200,
+    "slow": 200,
+    "failing": 500,
+    "hanging": 408,
+    "builtin-cpu": 408,
+    "builtin-memory": 500,
+    "intl-memory": 500,
+}
 # Calls batched onto an isolate that another call of the same function wedged are stopped with it:
 # they fail with this message (500) instead of running into their own timeout.
 INTERRUPTED = "its isolate was stopped because another call of this function exceeded a limit"
@@ -61,6 +98,7 @@ class Tally:
     """What the clients saw."""
 
     answered: dict[str, int] = field(default_factory=dict)  # execution id -> HTTP status
+    latencies: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # (t, seconds)
     by_function: dict[str, dict[int, int]] = field(default_factory=dict)  # name -> status -> count
     by_status: dict[int, int] = field(default_factory=dict)
     unexpected: list[str] = field(default_factory=list)
@@ -75,11 +113,18 @@ def free_port() -> int:
 
 
 def process_tree_rss_and_fds(pid: int) -> tuple[int, int]:
-    """RSS in bytes and open fds of `pid` and its children (worker processes)."""
-    pids = [pid]
-    children = Path(f"/proc/{pid}/task/{pid}/children")
-    if children.exists():
-        pids += [int(p) for p in children.read_text().split()]
+    """RSS in bytes and open fds of the process group `pid` leads (the server, its workers, its
+    isolate host zygote and hosts)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == pid
+            ):
+                pids.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
     rss = fds = 0
     for p in pids:
         try:
@@ -103,16 +148,24 @@ def expected(name: str, response: httpx.Response) -> bool:
     """The status the function's behaviour calls for (a saturated pool's 503 is always allowed)."""
     if response.status_code in (EXPECTED_STATUS[name], 503):
         return True
+    if name in HOSTILE:  # other calls of an attacker in flight when its host is killed: 408/500
+        return response.status_code in (408, 500)
     return name == "hanging" and response.status_code == 500 and INTERRUPTED in response.text
 
 
 async def client_loop(
-    client: httpx.AsyncClient, stop_at: float, tally: Tally, rng: random.Random
+    client: httpx.AsyncClient,
+    stop_at: float,
+    tally: Tally,
+    rng: random.Random,
+    shares: dict[str, float],
 ) -> None:
-    names = list(FUNCTIONS)
-    weights = [FUNCTIONS[n][2] for n in names]
+    names = list(shares)
+    weights = [shares[n] for n in names]
+    start = time.monotonic()
     while time.monotonic() < stop_at:
         name = rng.choices(names, weights)[0]
+        sent = time.monotonic()
         try:
             response = await client.post(
                 f"/api/v1/functions/{name}/invoke", content=b"x" * rng.randint(0, 64)
@@ -120,6 +173,7 @@ async def client_loop(
         except httpx.TransportError:
             tally.transport_errors += 1
             continue
+        tally.latencies.setdefault(name, []).append((sent - start, time.monotonic() - sent))
         tally.by_status[response.status_code] = tally.by_status.get(response.status_code, 0) + 1
         counts = tally.by_function.setdefault(name, {})
         counts[response.status_code] = counts.get(response.status_code, 0) + 1
@@ -248,6 +302,22 @@ def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("server did not become ready in 30s")
 
 
+def p99_ms(latencies: list[tuple[float, float]]) -> float:
+    """The 99th percentile latency in ms (0 without samples)."""
+    ordered = sorted(seconds for _, seconds in latencies)
+    if not ordered:
+        return 0.0
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1)
+
+
+def shares_of(hostile: bool) -> dict[str, float]:
+    """Each function's share of the calls."""
+    shares = {name: share for name, (_, _, share) in FUNCTIONS.items()}
+    if hostile:
+        shares.update({name: share for name, (_, _, share, _) in HOSTILE.items()})
+    return shares
+
+
 async def drive(
     base: str, args: argparse.Namespace, pid: int, data_dir: Path
 ) -> tuple[Tally, list[dict]]:
@@ -258,7 +328,7 @@ async def drive(
         rngs = [random.Random(args.seed + i) for i in range(args.concurrency)]
         await asyncio.gather(
             sampler(base, pid, data_dir, stop_at, args.sample, samples),
-            *(client_loop(client, stop_at, tally, rng) for rng in rngs),
+            *(client_loop(client, stop_at, tally, rng, shares_of(args.hostile)) for rng in rngs),
         )
     return tally, samples
 
@@ -279,6 +349,15 @@ def main() -> int:
         "--rss-tolerance-mb", type=float, default=64, help="allowed late-vs-early RSS growth"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-hostile",
+        dest="hostile",
+        action="store_false",
+        help="only the well-behaved and ordinary failing functions",
+    )
+    parser.add_argument(
+        "--fast-p99-ms", type=float, default=500, help="bound on the fast function's p99 latency"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp data dir")
     args = parser.parse_args()
 
@@ -293,6 +372,17 @@ def main() -> int:
         ) as admin:
             for name, (code, timeout, _) in FUNCTIONS.items():
                 body = {"name": name, "code": code, "enabled": True, "timeout_seconds": timeout}
+                response = admin.post("/api/v1/functions", json=body)
+                if response.status_code != 201:
+                    raise SystemExit(f"deploy {name}: {response.status_code} {response.text}")
+            for name, (code, timeout, _, memory) in HOSTILE.items() if args.hostile else ():
+                body = {
+                    "name": name,
+                    "code": code,
+                    "enabled": True,
+                    "timeout_seconds": timeout,
+                    "memory_limit_mb": memory,
+                }
                 response = admin.post("/api/v1/functions", json=body)
                 if response.status_code != 201:
                     raise SystemExit(f"deploy {name}: {response.status_code} {response.text}")
@@ -330,6 +420,12 @@ def main() -> int:
     if process.returncode not in (0, -signal.SIGTERM):
         failures.append(f"server exited with {process.returncode} after SIGTERM")
     failures += growth_failures(samples, args.rss_tolerance_mb)
+    fast = tally.latencies.get("fast", [])
+    last_quarter = [(t, s) for t, s in fast if t >= elapsed * 0.75]
+    fast_p99 = {"whole_run": p99_ms(fast), "last_quarter": p99_ms(last_quarter)}
+    for window, value in fast_p99.items():
+        if value > args.fast_p99_ms:
+            failures.append(f"fast p99 {value} ms in the {window} (bound {args.fast_p99_ms} ms)")
 
     first, last = samples[0], samples[-1]
     peak = {k: max(s[k] for s in samples) for k in ("rss_mb", "fds", "isolates", "queue")}
@@ -344,6 +440,9 @@ def main() -> int:
             name: dict(sorted(c.items())) for name, c in sorted(tally.by_function.items())
         },
         "shed_without_record": tally.unanswered,
+        "hostile": args.hostile,
+        "p99_ms": {name: p99_ms(lat) for name, lat in sorted(tally.latencies.items())},
+        "fast_p99_ms": fast_p99,
         "executions_recorded": len(records),
         "first_sample": first,
         "last_sample": last,

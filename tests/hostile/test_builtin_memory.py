@@ -33,7 +33,13 @@ MEMORY_ATTACKS = {
         "function handler() { let s = 'ab'; for (let i = 0; i < 26; i++) s += s;"
         " return s.replaceAll('a', 'xyz').length }"
     ),
-    # A rope of 2^28 characters is small; upper-casing it makes a flat 256 MB string, kept.
+    # Issue 12 case 4: a rope of 2^28 characters is small until a character is read, which
+    # flattens it in place into 256 MB the heap limit never sees; in-process the call got 200.
+    "kept-flattened-rope": (
+        "function handler() { let s = 'ab'; for (let i = 0; i < 27; i++) s += s;"
+        " s.charCodeAt(7); globalThis.keep = s; return s.length }"
+    ),
+    # Upper-casing such a rope makes a new flat 256 MB string, kept.
     "kept-flat-string": (
         "function handler() { let s = 'ab'; for (let i = 0; i < 27; i++) s += s;"
         " globalThis.keep = s.toUpperCase(); return keep.length }"

@@ -7,6 +7,7 @@ once with a result that says what happened, and the function's next call gets a 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -59,6 +60,29 @@ async def test_calls_run_in_a_host_process_not_the_server(hosted, make_spec):
     (host,) = [h for h in hosted.hosts() if h.served]
     assert host.pid != os.getpid()
     assert hosted.pool.isolate_count >= 1
+
+
+async def test_header_names_of_str_subclasses_cross_as_strings(hosted, make_spec):
+    from multidict import istr  # what the web layer hands over for WebSocket headers
+
+    spec = make_spec("function handler(req) { return req.headers }")
+    await hosted.check(spec.compiled, spec)
+    result = await hosted.invoke(spec, make_request(headers=[(istr("X-Name"), istr("v"))]))
+    assert result.status_code == 200, result.body
+    assert json.loads(result.body) == {"X-Name": "v"}
+
+
+async def test_a_call_that_cannot_be_sent_fails_alone(hosted, make_spec):
+    spec = make_spec("function handler(req) { return 'ok' }")
+    await hosted.check(spec.compiled, spec)
+    bad = make_request(headers=[("x", object())])
+    results = await asyncio.gather(
+        hosted.invoke(spec, make_request()),
+        hosted.invoke(spec, bad),
+        hosted.invoke(spec, make_request()),
+    )
+    assert [r.status_code for r in results] == [200, 500, 200]
+    assert results[1].error_message.startswith("the call could not be sent to its isolate host")
 
 
 async def test_code_errors_come_back_with_their_position(hosted, make_spec):

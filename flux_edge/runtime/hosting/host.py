@@ -87,6 +87,7 @@ class IsolateHostProcess:
         self._recycling = False
         self._baseline = 0
         self._memory_mb = 0
+        self._rss: int | None = None
         self.done = asyncio.get_running_loop().create_future()
 
     # ---- memory ----------------------------------------------------------------------------------
@@ -98,6 +99,16 @@ class IsolateHostProcess:
         isolates = max(1, self.runtime.pool.isolate_count)
         per_isolate = 2 * self._memory_mb + self.config.slack_mb
         return self._baseline + isolates * per_isolate * _MIB
+
+    def _rss_now(self) -> int:
+        """The host's RSS, read once per loop turn: calls that finish together share a reading."""
+        if self._rss is None:
+            self._rss = process_rss()
+            asyncio.get_running_loop().call_soon(self._forget_rss)
+        return self._rss
+
+    def _forget_rss(self) -> None:
+        self._rss = None
 
     def _send_usage(self, _count: int = 0) -> None:
         if self.connection is not None and self.runtime is not None and self._memory_mb:
@@ -210,7 +221,7 @@ class IsolateHostProcess:
         """A call that leaves the host over its memory budget fails with the memory limit (V8's
         heap limit does not see flattened strings, ICU objects or one big builtin allocation),
         and the host is recycled so the memory goes back to the system."""
-        if process_rss() <= self.budget_bytes():
+        if self._rss_now() <= self.budget_bytes():
             return result
         self._recycle("memory over the budget of its functions' memory_limit_mb")
         if result.limit is not None:

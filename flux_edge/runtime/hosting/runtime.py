@@ -41,7 +41,7 @@ class HostLimits:
     """How many host processes run and how they are set up."""
 
     max_hosts: int = 64
-    spare_hosts: int = 1
+    spare_hosts: int = 2
     idle_seconds: float = 600.0
     heap_cap_mb: int = 2048  # V8's --max-old-space-size in each host
     slack_mb: int = 48  # per isolate, on top of 2 x memory_limit_mb

@@ -62,6 +62,7 @@ READY_SECONDS = 60.0  # booting a host: Python, V8 and the spare engines, on a b
 # A host answers a ping at once unless its event loop is blocked; one that has not answered for
 # this long is killed.
 PING_ANSWER_SECONDS = 1.0
+IDLE_PING_SECONDS = 1.0
 # V8 ends its process on these when an allocation passes the heap limit ("Fatal JavaScript out of
 # memory") or on another fatal error.
 _V8_FATAL_SIGNALS = {signal.SIGTRAP, signal.SIGABRT, signal.SIGILL, signal.SIGSEGV}
@@ -135,6 +136,7 @@ class IsolateHost:
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ping_sent: float | None = None
         self._ping_seq = 0
+        self._last_ping = 0.0
         self.isolates = 0
         self.budget_bytes = 0
         self.recycling: str | None = None  # why it takes no new calls
@@ -248,9 +250,11 @@ class IsolateHost:
             log.warning("killing an isolate host over its memory budget", pid=self.pid)
             self.kill(_over_memory)
             return
-        if self._ping_sent is None and self.connection is not None:
+        # Busy hosts are pinged every tick, idle ones once a second (they wake for each ping).
+        due = self._pending or now - self._last_ping >= IDLE_PING_SECONDS
+        if self._ping_sent is None and due and self.connection is not None:
             self._ping_seq += 1
-            self._ping_sent = now
+            self._ping_sent = self._last_ping = now
             self.connection.send(Ping(seq=self._ping_seq))
 
     # ---- calls -----------------------------------------------------------------------------------
@@ -271,9 +275,17 @@ class IsolateHost:
         self._pending[call_id] = call
         self.last_used = call.started
         assert self.connection is not None
-        self.connection.send(
-            Invoke(id=call_id, function_id=spec.function_id, version=spec.version, request=request)
-        )
+        try:
+            self.connection.send(
+                Invoke(
+                    id=call_id, function_id=spec.function_id, version=spec.version, request=request
+                )
+            )
+        except (TypeError, ValueError, NotImplementedError) as error:  # encoded at send
+            del self._pending[call_id]
+            log.error("a call could not be sent to its isolate host", error=str(error))
+            text = f"the call could not be sent to its isolate host: {error}"
+            return error_result(spec, request, call.started, "", text)
         result: InvokeResult = await call.future
         return result
 

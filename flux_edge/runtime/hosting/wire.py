@@ -175,7 +175,15 @@ class FrameReader:
         return messages
 
 
-_encode = msgspec.msgpack.Encoder().encode
+def _builtin(value: Any) -> Any:
+    """Values msgspec does not encode itself: str subclasses (multidict's `istr` header names from
+    the web layer) cross as plain strings."""
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise NotImplementedError(f"cannot send a {type(value).__name__} to an isolate host")
+
+
+_encode = msgspec.msgpack.Encoder(enc_hook=_builtin).encode
 
 
 def encode_frame(messages: list[Any]) -> bytes:
