@@ -13,6 +13,7 @@ from litestar.types import ControllerRouterHandler
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.any_method import AnyMethod, FunctionRoute
+from flux_edge.api.console import console_asset, console_page
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
 from flux_edge.api.health import health
@@ -63,6 +64,8 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         metrics,
         function_stream,
         function_logs,
+        console_page,
+        console_asset,
     ]
 
 
