@@ -130,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
             functions_dir=settings.functions_dir,
             metrics=invocation_metrics,
             live_logs=live_logs,
+            is_server_credential=authenticator.is_server_credential,
         )
         linker = FunctionLinker(
             settings.package_cache_dir,

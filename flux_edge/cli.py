@@ -93,6 +93,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     kind = create.add_mutually_exclusive_group(required=True)
     kind.add_argument("--name", help="a label: letters, digits, '-' or '_'")
+    create.add_argument(
+        "--scope",
+        choices=("manage", "invoke"),
+        default="manage",
+        help="manage: the management API and every function (the default); invoke: calling "
+        "functions only, private ones included (403 on the management API)",
+    )
     kind.add_argument(
         "--admin",
         action="store_true",
@@ -227,8 +234,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
+    from flux_edge.http_protocol import BoundedHttpToolsProtocol
+
     uvicorn.run(
         "flux_edge.app:app_from_environment",
+        http=BoundedHttpToolsProtocol,  # request head limits (see http_protocol.py)
         factory=True,
         host=settings.host,
         port=settings.port,
@@ -289,15 +299,17 @@ def _token(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         elif args.action == "create":
-            record, secret = await tokens.create(args.name)
+            record, secret = await tokens.create(args.name, args.scope)
             print(secret)
             print(
-                f"created token {record.name} ({record.id}); it is shown only once", file=sys.stderr
+                f"created token {record.name} ({record.id}, scope {record.scope}); it is shown "
+                "only once",
+                file=sys.stderr,
             )
         elif args.action == "list":
             for t in await tokens.list_tokens():
                 state = f"revoked {t.revoked_at}" if t.revoked_at else "active"
-                print(f"{t.id}  {t.name}  created {t.created_at}  {state}")
+                print(f"{t.id}  {t.name}  scope {t.scope}  created {t.created_at}  {state}")
         else:
             record = await tokens.revoke(args.token)
             print(f"revoked token {record.name} ({record.id})", file=sys.stderr)

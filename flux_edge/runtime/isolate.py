@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import secrets
 import time
 from collections import deque
 from collections.abc import Callable
@@ -61,6 +62,11 @@ PROBE_SECONDS = 0.25
 CANCEL_GRACE_SECONDS = 0.05
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
+# Nothing JavaScript reports is trusted (core.js is hardened, this is the second line): a call may
+# have this many timers armed, an isolate this many host operations running.
+MAX_TIMERS_PER_CALL = 1000
+MAX_HOST_OPS = 1000
+MAX_TIMER_MS = 2**31 - 1
 
 
 class HostBridge(Protocol):
@@ -136,7 +142,7 @@ Unresponsive = Callable[["Engine"], None]
 class _StepOutput(msgspec.Struct):
     done: list[tuple[int, dict[str, Any]]] = []
     ops: list[tuple[int, int, str, Any]] = []
-    timers: list[tuple[int, float]] = []
+    timers: list[tuple[int, float, int]] = []  # timer id, delay in ms, call id
     cleared: list[int] = []
     inflight: int = 0
     busyMs: float = 0
@@ -155,7 +161,16 @@ def init_v8(extra_flags: tuple[str, ...] = ()) -> None:
     )
 
 
-_decode_output = msgspec.json.Decoder(_StepOutput).decode
+_decoder = msgspec.json.Decoder(_StepOutput)
+
+
+def _decode_output(raw: object) -> _StepOutput:
+    """A step's output; raises msgspec.DecodeError (or ValidationError) if it is not one."""
+    if not isinstance(raw, str):
+        raise msgspec.DecodeError(f"a step returned {type(raw).__name__}, not JSON text")
+    return _decoder.decode(raw)
+
+
 _encode = msgspec.json.encode
 _call_ids = itertools.count(1)
 
@@ -170,6 +185,12 @@ class Engine:
     def __init__(self) -> None:
         init_v8()
         self.mr = MiniRacer()
+        # core.js's entry points demand this, so user code cannot call them (see its header).
+        self.secret = secrets.token_hex(16)
+        self.entry = {
+            name: f"{name}({_encode(self.secret).decode()}"
+            for name in ("__flux_step", "__flux_recover", "__flux_check_entry")
+        }
         self.on_notify: Callable[[], None] | None = None
         self._exit = ExitStack()
         self._exit.callback(self.mr.close)
@@ -186,7 +207,7 @@ class Engine:
 
     async def boot(self, seconds: float = 30.0) -> None:
         """Seed `crypto` with OS entropy and load the prelude."""
-        for script in (entropy_script(), prelude_source(), "__flux_warm_up()"):
+        for script in (entropy_script(self.secret), prelude_source(), "__flux_warm_up()"):
             await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
 
     def close(self) -> None:
@@ -226,6 +247,8 @@ class Isolate:
         self._due_timers: list[int] = []
         self._to_cancel: list[int] = []
         self._timer_handles: dict[int, asyncio.TimerHandle] = {}
+        self._timer_calls: dict[int, int] = {}  # timer id -> call id
+        self._timers_of: dict[int, int] = {}  # call id -> timers armed
         self._host_tasks: set[asyncio.Task[None]] = set()
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
@@ -262,7 +285,7 @@ class Isolate:
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
             )
             await self._eval(self.spec.compiled, timeout)
-            kind = await self._eval("__flux_check_entry()", timeout)
+            kind = await self._eval(engine.entry["__flux_check_entry"] + ")", timeout)
             self.entry_kind = "web" if kind == "web" else "plain"
         except JSParseException as error:
             self.close()
@@ -370,6 +393,9 @@ class Isolate:
 
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
+        if self._timers_of.pop(call.id, 0):
+            for timer_id in [t for t, owner in self._timer_calls.items() if owner == call.id]:
+                self._drop_timer(timer_id)
         if call.timer is not None:
             call.timer.cancel()
         if self._host is not None:
@@ -480,14 +506,19 @@ class Isolate:
         )
         if expired:
             deadline = min(deadline, now + CANCEL_GRACE_SECONDS)
-        code = "__flux_step(" + _encode(_encode(payload).decode()).decode() + ")"
         assert self._mr is not None
+        assert self._engine is not None
+        code = (
+            self._engine.entry["__flux_step"]
+            + ","
+            + _encode(_encode(payload).decode()).decode()
+            + ")"
+        )
         self.step_started = time.monotonic()
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
                 raw = await self._mr.eval_cancelable(code)
-            assert isinstance(raw, str)
         except TimeoutError:
             await self._recover(deadline)
             return
@@ -502,7 +533,11 @@ class Isolate:
             return
         finally:
             self.step_started = None
-        output = _decode_output(raw)
+        try:
+            output = _decode_output(raw)
+        except msgspec.DecodeError as error:
+            self._protocol_broken(error)
+            return
         if batch:
             self._async_entry = output.inflight > 0
             if self._async_entry:
@@ -513,6 +548,7 @@ class Isolate:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
         self.retiring = True
         assert self._mr is not None
+        assert self._engine is not None
         # The loop's timer may fire a little before time.monotonic() reaches the deadline (uvloop
         # caches its clock per iteration); the call that set the deadline has timed out all the same.
         now = max(time.monotonic(), deadline)
@@ -520,18 +556,24 @@ class Isolate:
         try:
             raw = await asyncio.wait_for(
                 self._mr.eval_cancelable(
-                    "__flux_recover(" + _encode(_encode(expired).decode()).decode() + ")"
+                    self._engine.entry["__flux_recover"]
+                    + ","
+                    + _encode(_encode(expired).decode()).decode()
+                    + ")"
                 ),
                 PROBE_SECONDS,
             )
-            assert isinstance(raw, str)
         except (TimeoutError, JSEvalException):
             # Wedged (a runaway outside the step, or a dead heap): closing terminates it.
             self._give_up_unresponsive()
             self._settle_stopped(now, known=None)
             self.close()
             return
-        output = _decode_output(raw)
+        try:
+            output = _decode_output(raw)
+        except msgspec.DecodeError as error:
+            self._protocol_broken(error)
+            return
         self._apply(output, now=now)
         # Async calls JavaScript still holds may finish here (the isolate is retiring); the rest
         # never started and move to another isolate.
@@ -557,6 +599,20 @@ class Isolate:
             call.timer.cancel()
         self._on_orphaned(call.request, call.deadline, call.future, call.on_complete)
 
+    def _protocol_broken(self, error: Exception) -> None:
+        """The step's output was not what core.js writes: nothing in it can be believed."""
+        log.warning("isolate step output invalid", function=self.spec.name, error=str(error))
+        detail = f"the runtime could not read what the step reported ({str(error)[:200]})"
+        self._fail_all(lambda c: broken_result(self.spec, c.request, c.started, detail))
+
+    def _drop_timer(self, timer_id: int) -> None:
+        handle = self._timer_handles.pop(timer_id, None)
+        if handle is not None:
+            handle.cancel()
+        owner = self._timer_calls.pop(timer_id, None)
+        if owner is not None and owner in self._timers_of:
+            self._timers_of[owner] -= 1
+
     def _fail_all(self, failed: Callable[[_Call], InvokeResult]) -> None:
         """The isolate cannot go on: calls JavaScript received end with `failed(call)`, calls it
         never received move to another isolate, and the isolate closes."""
@@ -571,14 +627,26 @@ class Isolate:
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
-            handle = self._timer_handles.pop(timer_id, None)
-            if handle is not None:
-                handle.cancel()
-        for timer_id, delay_ms in output.timers:
-            self._timer_handles[timer_id] = loop.call_later(
-                delay_ms / 1000, self._timer_due, timer_id
-            )
+            self._drop_timer(timer_id)
+        over: set[int] = set()
+        for timer_id, delay_ms, call_id in output.timers:
+            if call_id not in self._calls or timer_id in self._timer_handles:
+                continue
+            if self._timer_calls.get(timer_id) != call_id:
+                armed = self._timers_of.get(call_id, 0)
+                if armed >= MAX_TIMERS_PER_CALL:
+                    over.add(call_id)
+                    continue
+                self._timers_of[call_id] = armed + 1
+                self._timer_calls[timer_id] = call_id
+            delay = min(max(delay_ms, 0.0), MAX_TIMER_MS) if delay_ms == delay_ms else 0.0
+            self._timer_handles[timer_id] = loop.call_later(delay / 1000, self._timer_due, timer_id)
         for op_id, call_id, kind, op_payload in output.ops:
+            if len(self._host_tasks) >= MAX_HOST_OPS:
+                message = f"more than {MAX_HOST_OPS} host operations (fetch, files) in flight"
+                self._io.append((op_id, False, {"type": "RangeError", "message": message}))
+                self._want_step()
+                continue
             if kind.startswith("crypto."):
                 operation = self._run_crypto_op(op_id, kind, op_payload)
             elif (call := self._calls.get(call_id)) is not None:
@@ -600,6 +668,7 @@ class Isolate:
                 started=call.started,
                 timed_out=call.deadline <= current,
                 max_response_bytes=self._max_response_bytes,
+                max_log_bytes=self._max_log_bytes,
             )
             if outcome.limit is not None:
                 self.retiring = True
@@ -607,11 +676,17 @@ class Isolate:
                 self._respond(call, outcome.result)
             else:
                 self._resolve(call, outcome.result)
+        for call_id in over:
+            call = self._calls.get(call_id)
+            if call is not None:
+                message = f"the call armed more than {MAX_TIMERS_PER_CALL} timers"
+                self._resolve(call, broken_result(self.spec, call.request, call.started, message))
         if self.retiring and not self._calls:
             self.close()
 
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)
+        # Still counted against its call until JavaScript clears it or re-arms it.
         self._due_timers.append(timer_id)
         self._want_step()
 

@@ -33,11 +33,14 @@ class FunctionConfig(msgspec.Struct, kw_only=True):
     env: dict[str, str]
 
 
-def entropy_script() -> str:
-    """The first script an isolate runs: fresh OS entropy that crypto.js keys its generator with."""
+def entropy_script(secret: str) -> str:
+    """The first script an isolate runs: fresh OS entropy that crypto.js keys its generator with,
+    and the secret core.js demands of every call of its entry points (user code never sees it)."""
     return (
         "Object.defineProperty(globalThis, '__flux_entropy', "
         f"{{value: '{os.urandom(64).hex()}', configurable: true}});"
+        "Object.defineProperty(globalThis, '__flux_secret', "
+        f"{{value: {msgspec.json.encode(secret).decode()}, configurable: true}});"
     )
 
 
@@ -58,10 +61,16 @@ def configure_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
 
 @cache
 def prelude_source() -> str:
-    """memory.js, the web platform, the core files and the capability shims, in load order."""
-    parts = [(JS_DIR / "memory.js").read_text(encoding="utf-8"), web_prelude_source()]
+    """primordials.js, memory.js, the web platform, the core files and the capability shims, in load order."""
+    parts = [
+        (JS_DIR / name).read_text(encoding="utf-8") for name in ("primordials.js", "memory.js")
+    ]
+    parts.append(web_prelude_source())
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CORE_FILES)
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
-    parts.append("delete globalThis.__flux_host; delete globalThis.__flux_web;")
+    parts.append(
+        "delete globalThis.__flux_host; delete globalThis.__flux_web;"
+        " delete globalThis.__flux_primordials;"
+    )
     return "\n;\n".join(parts)

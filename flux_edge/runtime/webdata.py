@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from webencodings.labels import LABELS
@@ -92,17 +92,21 @@ def _disk_cached(name: str, build: Callable[[], str]) -> str:
     test workers) would pay it again. The key covers this file and the versions of the packages
     and Unicode data the tables come from; where the directory is not writable, it is built.
     """
-    key = hashlib.sha256(
-        "|".join(
-            [
-                Path(__file__).read_text(encoding="utf-8"),
-                version("idna"),
-                version("webencodings"),
-                unicodedata.unidata_version,
-                sys.version,
-            ]
-        ).encode()
-    ).hexdigest()[:16]
+    try:
+        key = hashlib.sha256(
+            "|".join(
+                [
+                    Path(__file__).read_text(encoding="utf-8"),
+                    version("idna"),
+                    version("webencodings"),
+                    unicodedata.unidata_version,
+                    sys.version,
+                ]
+            ).encode()
+        ).hexdigest()[:16]
+    except (OSError, PackageNotFoundError):
+        # The one-file binary has neither the source nor the packages' metadata: build it.
+        return build()
     path = Path(__file__).parent / "__pycache__" / f"webdata-{name}-{key}.js"
     with contextlib.suppress(OSError):
         return path.read_text(encoding="ascii")

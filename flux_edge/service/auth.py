@@ -15,7 +15,7 @@ from typing import Literal
 import jwt
 import msgspec
 
-from flux_edge.store.base import Store
+from flux_edge.store.base import Store, TokenScope
 
 PrincipalKind = Literal["admin", "api_token", "jwt"]
 
@@ -42,11 +42,14 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     id: str | None
     kind: PrincipalKind
     role: str | None
+    scope: TokenScope = "manage"  # of an API token; the admin token and JWTs have "manage"
 
     @property
     def can_manage(self) -> bool:
         """Whether this caller may use the management endpoints."""
-        return self.kind != "jwt" or self.role in MANAGEMENT_ROLES
+        if self.kind == "api_token":
+            return self.scope == "manage"
+        return self.kind == "admin" or self.role in MANAGEMENT_ROLES
 
 
 def generate_token() -> str:
@@ -88,7 +91,21 @@ class Authenticator:
         record = await self._store.find_token(hash_token(token))
         if record is None:
             raise AuthenticationError("The token is unknown or has been revoked.")
-        return Principal(id=record.id, kind="api_token", role="service_role")
+        return Principal(id=record.id, kind="api_token", role="service_role", scope=record.scope)
+
+    async def is_server_credential(self, header: str) -> bool:
+        """Whether `header` (an Authorization value) carries the admin token or an API token:
+        credentials of this server, which function code must never receive. JWTs are not: they
+        are the end user's, forwarded to the function as Supabase does."""
+        scheme, _, token = header.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return False
+        if self._is_admin(token):
+            return True
+        if token.count(".") == 2:
+            return False
+        return await self._store.find_token(hash_token(token)) is not None
 
     async def require_manager(self, header: str | None) -> Principal:
         """The caller, who must be allowed to manage functions (401 or 403 otherwise)."""
@@ -99,6 +116,11 @@ class Authenticator:
                 "an API token or a JWT."
             )
         if not principal.can_manage:
+            if principal.kind == "api_token":
+                raise PermissionDeniedError(
+                    "This API token may only invoke functions (scope 'invoke'); managing "
+                    "functions needs a token with scope 'manage' or the admin token."
+                )
             raise PermissionDeniedError(
                 "Managing functions needs a JWT whose 'role' claim is 'service_role' or 'admin'."
             )

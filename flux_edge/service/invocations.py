@@ -9,6 +9,7 @@ costs no commit either.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,11 @@ def spec_for(record: FunctionRecord, functions_dir: Path) -> FunctionSpec:
     )
 
 
+# Tells whether an Authorization value is one of the server's own credentials (the admin token or
+# an API token): `Authenticator.is_server_credential`.
+CredentialCheck = Callable[[str], Awaitable[bool]]
+
+
 class InvocationService:
     """Runs calls of stored functions on the runtime and records each one."""
 
@@ -90,8 +96,10 @@ class InvocationService:
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
         live_logs: LiveLogHub | None = None,
+        is_server_credential: CredentialCheck | None = None,
     ) -> None:
         self._store = store
+        self._is_server_credential = is_server_credential
         self._runtime = runtime
         self._functions_dir = functions_dir
         self._metrics = metrics
@@ -166,6 +174,22 @@ class InvocationService:
             )
         return await self.run(cached.record, cached.spec, call, principal)
 
+    async def _headers_for_function(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The call's headers without the server's own credentials: an admin or API token in
+        `Authorization` authenticates the caller to flux-edge and is never handed to function
+        code (a private function's author could otherwise take it). End-user JWTs stay, as on
+        Supabase, where functions read the caller's JWT from `Authorization`."""
+        if self._is_server_credential is None or not any(
+            name == "authorization" for name, _ in headers
+        ):
+            return headers
+        kept = []
+        for name, value in headers:
+            if name == "authorization" and await self._is_server_credential(value):
+                continue
+            kept.append((name, value))
+        return kept
+
     async def run(
         self,
         record: FunctionRecord,
@@ -179,7 +203,7 @@ class InvocationService:
         request = InvokeRequest(
             method=call.method,
             url=call.url,
-            headers=call.headers,
+            headers=await self._headers_for_function(call.headers),
             body=call.body,
             execution_id=execution_id,
             params=call.params,

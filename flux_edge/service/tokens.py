@@ -8,7 +8,7 @@ import uuid
 from flux_edge.service.auth import ADMIN_TOKEN_META_KEY, generate_token, hash_token
 from flux_edge.service.errors import ConflictError, InvalidInputError, NotFoundError
 from flux_edge.store import base
-from flux_edge.store.base import Store, TokenRecord
+from flux_edge.store.base import Store, TokenRecord, TokenScope
 from flux_edge.store.clock import utc_now
 
 TOKEN_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # used with fullmatch
@@ -20,15 +20,24 @@ class TokenService:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    async def create(self, name: str) -> tuple[TokenRecord, str]:
-        """Store a new token under `name`; returns the record and the secret (shown only now)."""
+    async def create(self, name: str, scope: TokenScope = "manage") -> tuple[TokenRecord, str]:
+        """Store a new token under `name` with `scope`; returns the record and the secret (shown
+        only now)."""
+        if scope not in ("manage", "invoke"):
+            raise InvalidInputError(
+                "Invalid token scope", "A token's scope is 'manage' or 'invoke'."
+            )
         if not TOKEN_NAME.fullmatch(name):
             raise InvalidInputError(
                 "Invalid token name", "A token name is 1-64 letters, digits, '-' or '_'."
             )
         secret = generate_token()
         record = TokenRecord(
-            id=str(uuid.uuid4()), name=name, token_hash=hash_token(secret), created_at=utc_now()
+            id=str(uuid.uuid4()),
+            name=name,
+            token_hash=hash_token(secret),
+            created_at=utc_now(),
+            scope=scope,
         )
         try:
             await self._store.create_token(record)

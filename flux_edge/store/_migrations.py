@@ -118,11 +118,18 @@ ALTER TABLE functions ADD COLUMN sources TEXT;
 ALTER TABLE function_versions ADD COLUMN sources TEXT;
 """
 
+# API token scopes: `manage` (the management API and every function) or `invoke` (calling
+# functions, private ones included, and nothing else). Tokens made before scopes could manage.
+_V4_API_SCOPES = """
+ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'manage';
+"""
+
 # Append new steps here (one line each; put long SQL in a constant above). Never edit applied steps.
 MIGRATIONS: list[Migration] = [
     _V1_CORE,
     _V2_CRON_CLAIMS,
     _V3_SOURCES,
+    _V4_API_SCOPES,
 ]
 
 

@@ -71,7 +71,7 @@ def executions_query(query: ExecutionQuery) -> tuple[str, tuple[Any, ...]]:
 
 # Tokens and meta
 
-INSERT_TOKEN = f"INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+INSERT_TOKEN = f"INSERT INTO api_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 TOKEN_NAME_TAKEN = "SELECT 1 FROM api_tokens WHERE name = ? AND revoked_at IS NULL"
 SELECT_ACTIVE_TOKEN_BY_HASH = (
     f"SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL"

@@ -24,7 +24,7 @@ EXECUTION_COLUMNS = (
     "id, function_id, function_version, trigger_type, status, status_code, duration_ms, result, "
     "logs, error_message, executed_at, completed_at"
 )
-TOKEN_COLUMNS = "id, name, token_hash, created_at, revoked_at"  # noqa: S105 (not a secret)
+TOKEN_COLUMNS = "id, name, token_hash, created_at, revoked_at, scope"  # noqa: S105 (not a secret)
 
 _env_encoder = msgspec.json.Encoder()
 _env_decoder = msgspec.json.Decoder(dict[str, str])
@@ -125,11 +125,16 @@ def execution_from_row(row: tuple[Any, ...]) -> ExecutionRecord:
 
 def token_params(r: TokenRecord) -> tuple[Any, ...]:
     """TokenRecord as parameters in TOKEN_COLUMNS order."""
-    return (r.id, r.name, r.token_hash, r.created_at, r.revoked_at)
+    return (r.id, r.name, r.token_hash, r.created_at, r.revoked_at, r.scope)
 
 
 def token_from_row(row: tuple[Any, ...]) -> TokenRecord:
     """A row selected with TOKEN_COLUMNS as a TokenRecord."""
     return TokenRecord(
-        id=row[0], name=row[1], token_hash=row[2], created_at=row[3], revoked_at=row[4]
+        id=row[0],
+        name=row[1],
+        token_hash=row[2],
+        created_at=row[3],
+        revoked_at=row[4],
+        scope=row[5],
     )

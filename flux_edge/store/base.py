@@ -12,6 +12,8 @@ import msgspec
 
 ExecutionStatus = Literal["success", "error", "timeout"]
 TriggerType = Literal["http", "cron", "trigger", "websocket"]
+# What an API token may do: `manage` everything, or only `invoke` functions (private ones too).
+TokenScope = Literal["manage", "invoke"]
 
 
 class SourceSet(msgspec.Struct, kw_only=True):
@@ -99,6 +101,7 @@ class TokenRecord(msgspec.Struct, kw_only=True):
     token_hash: str
     created_at: str
     revoked_at: str | None = None
+    scope: TokenScope = "manage"
 
 
 class NameConflictError(Exception):

@@ -134,3 +134,42 @@ def test_a_lost_admin_token_is_replaced_and_the_restarted_server_takes_it(start_
     restarted = start_server(server.data_dir, admin_token=None)
     assert "token create --admin" in restarted.stderr()
     assert restarted.client(new_token).get("/api/v1/functions").status_code == 200
+
+
+def test_an_invoke_scoped_token_invokes_private_functions_but_cannot_manage(start_server):
+    server = start_server()
+    created = flux_edge(server.data_dir, "create", "--name", "caller", "--scope", "invoke")
+    assert created.returncode == 0, created.stderr
+    assert "scope invoke" in created.stderr
+    invoker = server.client(created.stdout.strip())
+    admin = server.client(server.admin_token)
+    body = {"name": "private", "code": "function handler() { return 'secret' }",
+            "allow_unauthenticated": False, "enabled": True}  # fmt: skip
+    assert admin.post("/api/v1/functions", json=body).status_code == 201
+    assert invoker.post("/api/v1/functions/private/invoke").text == "secret"
+    assert server.client().post("/api/v1/functions/private/invoke").status_code == 401
+    for method, path in [
+        ("GET", "/api/v1/functions"),
+        ("DELETE", "/api/v1/functions/private"),
+        ("PUT", "/api/v1/functions/private"),
+        ("GET", "/api/v1/functions/private/executions"),
+    ]:
+        refused = invoker.request(method, path, json={"code": "function handler() {}"})
+        assert refused.status_code == 403, (method, path, refused.text)
+        assert "scope 'invoke'" in refused.json()["message"]
+    assert admin.get("/api/v1/functions/private").status_code == 200
+    listed = flux_edge(server.data_dir, "list").stdout
+    assert "caller  scope invoke" in listed
+
+
+def test_a_token_made_without_a_scope_manages(start_server):
+    server = start_server()
+    created = flux_edge(server.data_dir, "create", "--name", "deployer")
+    assert "scope manage" in created.stderr
+    assert "deployer  scope manage" in flux_edge(server.data_dir, "list").stdout
+
+
+def test_an_unknown_scope_is_refused(data_dir):
+    refused = flux_edge(data_dir, "create", "--name", "x", "--scope", "root")
+    assert refused.returncode == 2
+    assert "invalid choice: 'root'" in refused.stderr

@@ -10,8 +10,58 @@
 // Console lines, timers and host operations belong to the call that caused them. Synchronous code
 // runs under `current`; continuations after an `await` are attributed through V8's async stack
 // traces, which name the per-call wrapper function `__flux_call_<n>` that awaits the handler.
+//
+// User code shares this realm, so nothing here trusts what it can change: the protocol runs on
+// built-ins captured before user code loads (primordials.js), everything it reports is copied into
+// null-prototype objects and arrays of own data properties (`plain`), read without getters, with
+// well-formed strings (a lone surrogate would break the whole step's JSON), and the three entry
+// points Python evaluates demand a secret only Python knows (set at boot in `__flux_secret`), so
+// user code can neither call them nor, being non-configurable and non-writable, replace them.
 (function (g) {
   "use strict";
+  const {
+    ReflectApply,
+    ReflectOwnKeys,
+    ReflectGetOwnPropertyDescriptor,
+    ReflectDefineProperty,
+    ReflectSetPrototypeOf,
+    ObjectCreate,
+    ObjectFreeze,
+    ObjectHasOwn,
+    ArrayIsArray,
+    ArrayPrototypePush,
+    ArrayPrototypeJoin,
+    MapPrototypeGet,
+    MapPrototypeSet,
+    MapPrototypeHas,
+    MapPrototypeDelete,
+    MapPrototypeForEach,
+    MapPrototypeKeys,
+    MapPrototypeGetSize,
+    MapIteratorPrototypeNext,
+    StringPrototypeStartsWith,
+    StringPrototypeSlice,
+    StringPrototypeToWellFormed,
+    RegExpPrototypeTest,
+    PromisePrototypeThen,
+    PromiseResolve,
+    CallSitePrototypeGetFunctionName,
+    JSONStringify,
+    JSONParse,
+    NumberIsFinite,
+    NumberIsInteger,
+    MathMax,
+    MathMin,
+    DateNow,
+    String,
+    Number,
+    Promise,
+    Map,
+    TypeError,
+    RangeError,
+  } = g.__flux_primordials;
+  const secret = g.__flux_secret;
+  delete g.__flux_secret;
   const memory = g.__flux_memory;
   const notifyPython = g.__flux_notify;
   const { formatValue, formatArgs } = g.__flux_format;
@@ -28,14 +78,100 @@
   delete g.__flux_deno;
   delete g.__flux_entropy;
 
-  const { stringify } = JSON;
-  const parseJSON = JSON.parse;
-  const OriginalError = Error;
+  const stringify = JSONStringify;
+  const parseJSON = JSONParse;
+  const OriginalError = g.__flux_primordials.Error;
   // Set by configure() when the isolate is given to a function (isolates boot before that, so a
   // spare with the prelude loaded can take a new function in about a millisecond).
   let maxLogBytes = 256 * 1024;
   const permissions = { net: false, read: false, write: false, env: false };
-  const maxTimers = 10000;
+  // Pending timers of one call; Python holds the same bound (isolate.py MAX_TIMERS_PER_CALL).
+  const maxTimers = 1000;
+  // What an error report may carry (Python caps it again).
+  const maxErrorChars = 64 * 1024;
+  const maxDepth = 64;
+
+  // ---- data that cannot be forged ---------------------------------------------------------------
+  function list() {
+    const array = [];
+    ReflectSetPrototypeOf(array, null);
+    return array;
+  }
+
+  function push(array, value) {
+    ArrayPrototypePush(array, value);
+  }
+
+  function record() {
+    return ObjectCreate(null);
+  }
+
+  function mapSize(map) {
+    return MapPrototypeGetSize(map);
+  }
+
+  function firstKey(map) {
+    return MapIteratorPrototypeNext(MapPrototypeKeys(map)).value;
+  }
+
+  /**
+   * A copy of `value` made of null-prototype objects and arrays holding only the own data
+   * properties of the original (getters are skipped, never run), with well-formed strings and
+   * finite numbers: what JSON.stringify turns into exactly the JSON Python expects, whatever user
+   * code did to Object.prototype, Array.prototype or toJSON.
+   */
+  function plain(value, depth = 0) {
+    switch (typeof value) {
+      case "string":
+        return StringPrototypeToWellFormed(value);
+      case "number":
+        return NumberIsFinite(value) ? value : null;
+      case "boolean":
+        return value;
+      case "object":
+        break;
+      default:
+        return null;
+    }
+    if (value === null) return null;
+    if (depth > maxDepth) throw new RangeError("a value handed to the runtime is nested too deeply");
+    if (ArrayIsArray(value)) {
+      const out = list();
+      const length = ReflectGetOwnPropertyDescriptor(value, "length").value;
+      if (length > 1e6) throw new RangeError("an array handed to the runtime is too long");
+      for (let i = 0; i < length; i++) {
+        const descriptor = ReflectGetOwnPropertyDescriptor(value, i);
+        push(out, descriptor !== undefined && ObjectHasOwn(descriptor, "value")
+          ? plain(descriptor.value, depth + 1)
+          : null);
+      }
+      return out;
+    }
+    const out = record();
+    const keys = ReflectOwnKeys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      if (typeof key !== "string") continue;
+      const descriptor = ReflectGetOwnPropertyDescriptor(value, key);
+      if (descriptor === undefined || !descriptor.enumerable || !ObjectHasOwn(descriptor, "value")) {
+        continue;
+      }
+      ReflectDefineProperty(out, StringPrototypeToWellFormed(key), {
+        __proto__: null,
+        value: plain(descriptor.value, depth + 1),
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+    }
+    return out;
+  }
+
+  function clip(text) {
+    return text.length > maxErrorChars
+      ? StringPrototypeSlice(text, 0, maxErrorChars) + `\u2026[truncated: ${text.length} characters]`
+      : text;
+  }
 
   // ---- calls in flight -------------------------------------------------------------------------
   /** @type {Map<number, {id: number, logs: string[], logBytes: number, logTruncated: boolean}>} */
@@ -47,7 +183,13 @@
   let followed = false;
 
   function emptyOutbox() {
-    return { done: [], ops: [], timers: [], cleared: [], busyMs: 0 };
+    const out = record();
+    out.done = list();
+    out.ops = list();
+    out.timers = list();
+    out.cleared = list();
+    out.busyMs = 0;
+    return out;
   }
 
   function ownerFromStack() {
@@ -57,21 +199,26 @@
     try {
       OriginalError.stackTraceLimit = 200;
       OriginalError.prepareStackTrace = (_, callSites) => callSites;
-      const holder = {};
+      const holder = record();
       OriginalError.captureStackTrace(holder, ownerFromStack);
-      frames = holder.stack;
+      frames = holder.stack; // an own accessor V8 defined, not user code
     } catch {
       frames = null;
     } finally {
       OriginalError.stackTraceLimit = savedLimit;
       OriginalError.prepareStackTrace = savedPrepare;
     }
-    if (!Array.isArray(frames)) return null;
-    for (const frame of frames) {
-      const name = frame.getFunctionName();
-      if (name && name.startsWith("__flux_call_")) {
-        const id = Number(name.slice(12));
-        if (calls.has(id)) return id;
+    if (!ArrayIsArray(frames)) return null;
+    for (let i = 0; i < frames.length; i++) {
+      let name = null;
+      try {
+        name = CallSitePrototypeGetFunctionName(frames[i]);
+      } catch {
+        continue;
+      }
+      if (typeof name === "string" && StringPrototypeStartsWith(name, "__flux_call_")) {
+        const id = Number(StringPrototypeSlice(name, 12));
+        if (MapPrototypeHas(calls, id)) return id;
       }
     }
     return null;
@@ -80,11 +227,12 @@
   // The call an effect belongs to: the running one, else the awaiting one, else the only one.
   function owner() {
     if (current !== null) return current;
-    if (calls.size === 1) return calls.keys().next().value;
-    if (calls.size === 0) return null;
+    const size = mapSize(calls);
+    if (size === 1) return firstKey(calls);
+    if (size === 0) return null;
     const found = ownerFromStack();
     if (found !== null) return found;
-    return calls.has(lastOwner) ? lastOwner : calls.keys().next().value;
+    return MapPrototypeHas(calls, lastOwner) ? lastOwner : firstKey(calls);
   }
 
   function wake() {
@@ -97,16 +245,16 @@
   // ---- console ---------------------------------------------------------------------------------
   function log(level, args) {
     const id = owner();
-    const call = calls.get(id);
+    const call = MapPrototypeGet(calls, id);
     if (!call || call.logTruncated) return;
-    const line = `console.${level}: ${formatArgs(args)}`;
+    const line = `console.${level}: ${String(formatArgs(args))}`;
     if (call.logBytes + line.length > maxLogBytes) {
       call.logTruncated = true;
-      call.logs.push(`console.${level}: \u2026[log truncated: more than ${maxLogBytes} bytes]`);
+      push(call.logs, `console.${level}: \u2026[log truncated: more than ${maxLogBytes} bytes]`);
       return;
     }
     call.logBytes += line.length + 1;
-    call.logs.push(line);
+    push(call.logs, line);
   }
 
   const counts = new Map();
@@ -144,27 +292,40 @@
    * `await` the stack may no longer say whose work this is.
    */
   function hostCall(kind, payload, callId) {
-    let id = callId !== undefined && calls.has(callId) ? callId : owner();
+    let id = callId !== undefined && MapPrototypeHas(calls, callId) ? callId : owner();
     // WebCrypto belongs to no call (it outlives none and touches nothing outside the isolate), so
     // top-level code may import keys too: its operations run as call 0.
-    if (id === null && typeof kind === "string" && kind.startsWith("crypto.")) id = 0;
+    if (id === null && typeof kind === "string" && StringPrototypeStartsWith(kind, "crypto.")) id = 0;
     if (id === null) return Promise.reject(new TypeError(`${kind} is only available during a call`));
+    let copy;
+    try {
+      copy = plain(payload);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const opId = nextOpId++;
     return new Promise((resolve, reject) => {
-      pendingOps.set(opId, { resolve, reject, call: id });
-      outbox.ops.push([opId, id, kind, payload]);
+      MapPrototypeSet(pendingOps, opId, { __proto__: null, resolve, reject, call: id });
+      const entry = list();
+      push(entry, opId);
+      push(entry, id);
+      push(entry, String(kind));
+      push(entry, copy);
+      push(outbox.ops, entry);
       wake();
     });
   }
 
   function settleOp(opId, ok, value) {
-    const op = pendingOps.get(opId);
+    const op = MapPrototypeGet(pendingOps, opId);
     if (!op) return;
-    pendingOps.delete(opId);
+    MapPrototypeDelete(pendingOps, opId);
     if (ok) op.resolve(value);
     else {
-      const error = new (g[value.type] || OriginalError)(value.message);
-      if (!g[value.type]) error.name = value.type;
+      const type = String(value.type);
+      const Class = type === "TypeError" ? TypeError : type === "RangeError" ? RangeError : OriginalError;
+      const error = new Class(String(value.message));
+      if (Class === OriginalError) error.name = type;
       op.reject(error);
     }
   }
@@ -179,39 +340,63 @@
     }
     const call = owner();
     if (call === null) return 0; // timers outside any call would outlive it: ignored
-    if (timers.size >= maxTimers) throw new RangeError(`more than ${maxTimers} pending timers`);
+    const state = MapPrototypeGet(calls, call);
+    if (state.timers >= maxTimers) {
+      throw new RangeError(`more than ${maxTimers} pending timers in one call`);
+    }
+    state.timers++;
     const id = nextTimerId++;
-    const ms = Math.max(0, Math.min(Number(delay) || 0, 2147483647));
-    timers.set(id, { callback, args, repeat, ms, call });
-    outbox.timers.push([id, ms]);
+    const ms = MathMax(0, MathMin(Number(delay) || 0, 2147483647));
+    MapPrototypeSet(timers, id, { __proto__: null, callback, args, repeat, ms, call });
+    pushTimer(id, ms, call);
     wake();
     return id;
   }
 
+  function pushTimer(id, ms, callId) {
+    const entry = list();
+    push(entry, id);
+    push(entry, ms);
+    push(entry, callId);
+    push(outbox.timers, entry);
+  }
+
+  function forgetTimer(id, timer) {
+    MapPrototypeDelete(timers, id);
+    const state = MapPrototypeGet(calls, timer.call);
+    if (state) state.timers--;
+  }
+
   function clearTimer(id) {
-    if (timers.delete(id)) outbox.cleared.push(id);
+    const timer = MapPrototypeGet(timers, id);
+    if (timer === undefined) return;
+    forgetTimer(id, timer);
+    push(outbox.cleared, id);
   }
 
   function fireTimer(id) {
-    const timer = timers.get(id);
+    const timer = MapPrototypeGet(timers, id);
     if (!timer) return;
-    if (!calls.has(timer.call)) {
-      timers.delete(id);
+    if (!MapPrototypeHas(calls, timer.call)) {
+      MapPrototypeDelete(timers, id);
       return;
     }
-    if (timer.repeat) outbox.timers.push([id, timer.ms]);
-    else timers.delete(id);
-    runAs(timer.call, () => timer.callback(...timer.args));
+    if (timer.repeat) pushTimer(id, timer.ms, timer.call);
+    else {
+      forgetTimer(id, timer);
+      push(outbox.cleared, id); // Python counts it against its call until told
+    }
+    runAs(timer.call, () => ReflectApply(timer.callback, undefined, timer.args));
   }
 
   // Drops the timers of a call that ended, so they never run into a later call.
   function dropTimersOf(callId) {
-    for (const [id, timer] of timers) {
+    MapPrototypeForEach(timers, (timer, id) => {
       if (timer.call === callId) {
-        timers.delete(id);
-        outbox.cleared.push(id);
+        MapPrototypeDelete(timers, id);
+        push(outbox.cleared, id);
       }
-    }
+    });
   }
 
   define(g, "setTimeout", (callback, delay, ...args) => armTimer(callback, delay, args, false));
@@ -220,7 +405,7 @@
   define(g, "clearInterval", (id) => clearTimer(id));
   define(g, "queueMicrotask", (callback) => {
     if (typeof callback !== "function") throw new TypeError("queueMicrotask needs a function");
-    Promise.resolve().then(() => callback());
+    PromisePrototypeThen(PromiseResolve(), () => callback());
   });
   // mini-racer's own setTimeout schedules work outside our steps; it must not be reachable.
   // (its `var __timer_manager` cannot be deleted, only emptied; without Atomics.waitAsync its class
@@ -231,7 +416,7 @@
   delete g.FinalizationRegistry;
 
   memory.onBreach(() => {
-    const call = calls.get(owner());
+    const call = MapPrototypeGet(calls, owner());
     if (call) call.memoryBreached = true;
   });
 
@@ -251,44 +436,84 @@
     }
   }
 
+  // What a thrown value says about itself: its getters are user code, so they may throw too.
   function errorInfo(error) {
-    if (error instanceof OriginalError || (error && typeof error.message === "string")) {
-      const type = error.name || "Error";
-      return { message: `${type}: ${error.message}`, stack: String(error.stack || "") };
+    const info = record();
+    try {
+      if (error instanceof OriginalError || (error && typeof error.message === "string")) {
+        const type = String(error.name || "Error");
+        info.message = clip(`${type}: ${String(error.message)}`);
+        info.stack = clip(String(error.stack || ""));
+      } else {
+        info.message = clip(`Uncaught: ${String(formatValue(error, 1, new Set()))}`);
+        info.stack = "";
+      }
+    } catch {
+      info.message = "Uncaught: a value that could not be described (reading it threw)";
+      info.stack = "";
     }
-    return { message: `Uncaught: ${formatValue(error, 1, new Set())}`, stack: "" };
+    info.message = StringPrototypeToWellFormed(info.message);
+    info.stack = StringPrototypeToWellFormed(info.stack);
+    return info;
   }
 
+  /** Reports a call as ended; `payload` is a record() built by this file (a response in it is
+   * copied with plain(), so nothing of it is user code by the time it is serialized). */
   function finish(callId, payload) {
-    const call = calls.get(callId);
+    const call = MapPrototypeGet(calls, callId);
     if (!call) return;
-    calls.delete(callId);
+    if (ObjectHasOwn(payload, "response")) {
+      try {
+        payload.response = plain(payload.response);
+      } catch (error) {
+        payload = record();
+        payload.error = errorInfo(error);
+      }
+    }
+    MapPrototypeDelete(calls, callId);
     dropTimersOf(callId);
-    for (const [opId, op] of pendingOps) if (op.call === callId) pendingOps.delete(opId);
-    payload.logs = call.logs.join("\n");
-    if (call.memoryBreached && payload.limit === undefined) {
+    MapPrototypeForEach(pendingOps, (op, opId) => {
+      if (op.call === callId) MapPrototypeDelete(pendingOps, opId);
+    });
+    payload.logs = StringPrototypeToWellFormed(ArrayPrototypeJoin(call.logs, "\n"));
+    if (call.memoryBreached && !ObjectHasOwn(payload, "limit")) {
       // The call caught the RangeError and carried on: it still broke its memory limit.
-      payload.error = { message: `RangeError: ${memory.breachMessage()}`, stack: "" };
+      const info = record();
+      info.message = `RangeError: ${memory.breachMessage()}`;
+      info.stack = "";
+      payload.error = info;
       delete payload.response;
       payload.limit = "memory";
     }
-    outbox.done.push([callId, payload]);
+    const entry = list();
+    push(entry, callId);
+    push(entry, payload);
+    push(outbox.done, entry);
     wake();
+  }
+
+  function ended(key) {
+    const payload = record();
+    payload[key] = true;
+    return payload;
   }
 
   function failure(error, prefix = "") {
     const info = errorInfo(error);
+    const limited = error instanceof RangeError &&
+      RegExpPrototypeTest(/^RangeError: Memory limit exceeded/, info.message);
     info.message = prefix + info.message;
     if (info.stack) info.stack = prefix + info.stack;
-    const payload = { error: info };
-    if (error instanceof RangeError && /^Memory limit exceeded/.test(error.message)) {
+    const payload = record();
+    payload.error = info;
+    if (limited) {
       payload.limit = "memory";
     }
     return payload;
   }
 
   function fail(callId, error) {
-    if (calls.has(callId)) finish(callId, failure(error));
+    if (MapPrototypeHas(calls, callId)) finish(callId, failure(error));
   }
 
   // ---- work after the response: waitUntil, info.completed ------------------------------------------
@@ -296,18 +521,19 @@
   // and ends when the work passed to waitUntil has settled (a `background` entry with every log
   // line and the first failure), within the call's deadline, which Python keeps.
   function keepAlive(callId, promise) {
-    const call = calls.get(callId);
+    const call = MapPrototypeGet(calls, callId);
     if (!call) throw new TypeError("waitUntil() can only be called while the call is running");
     call.waits += 1;
     call.waited = true;
-    Promise.resolve(promise).then(
+    PromisePrototypeThen(
+      PromiseResolve(promise),
       () => settleWait(callId, false, undefined),
       (error) => settleWait(callId, true, error),
     );
   }
 
   function settleWait(callId, failed, error) {
-    const call = calls.get(callId);
+    const call = MapPrototypeGet(calls, callId);
     if (!call) return;
     if (failed && !call.waitFailed) {
       call.waitFailed = true;
@@ -315,7 +541,7 @@
     }
     call.waits -= 1;
     if (call.waits === 0 && call.response !== undefined) {
-      const payload = call.waitFailed ? failure(call.waitError, "waitUntil: ") : {};
+      const payload = call.waitFailed ? failure(call.waitError, "waitUntil: ") : record();
       payload.background = true;
       finish(callId, payload);
     }
@@ -323,21 +549,33 @@
 
   // Deno.serve's `info.completed`, made on first use: it settles once the response is ready.
   function completedOf(callId) {
-    const call = calls.get(callId);
-    if (!call) return Promise.resolve();
+    const call = MapPrototypeGet(calls, callId);
+    if (!call) return PromiseResolve();
     call.completed ??= new Promise((resolve) => (call.resolveCompleted = resolve));
     return call.completed;
   }
 
   function respond(callId, response) {
-    const call = calls.get(callId);
+    const call = MapPrototypeGet(calls, callId);
     if (!call) return;
+    const payload = record();
+    payload.response = response;
     if (!call.waited && call.completed === undefined) {
-      finish(callId, { response });
+      finish(callId, payload);
+      return;
+    }
+    try {
+      payload.response = plain(response);
+    } catch (error) {
+      fail(callId, error);
       return;
     }
     call.response = response;
-    outbox.done.push([callId, { response, pending: true }]);
+    payload.pending = true;
+    const entry = list();
+    push(entry, callId);
+    push(entry, payload);
+    push(outbox.done, entry);
     wake();
     if (call.resolveCompleted) call.resolveCompleted();
     // One more turn, so `info.completed` callbacks run (and log) inside the call.
@@ -353,11 +591,8 @@
       fail(callId, error);
       return;
     }
-    if (response && typeof response.then === "function") {
-      response.then(
-        (plain) => respond(callId, plain),
-        (error) => fail(callId, error),
-      );
+    if (response instanceof Promise) {
+      PromisePrototypeThen(response, (plainValue) => respond(callId, plainValue), (error) => fail(callId, error));
     } else {
       respond(callId, response);
     }
@@ -387,10 +622,21 @@
   }));
 
   function start(callId, request) {
-    calls.set(callId, {
-      id: callId, logs: [], logBytes: 0, logTruncated: false, waits: 0, waited: false,
-      response: undefined, completed: undefined, resolveCompleted: undefined,
-      waitFailed: false, waitError: undefined,
+    MapPrototypeSet(calls, callId, {
+      __proto__: null,
+      id: callId,
+      logs: list(),
+      logBytes: 0,
+      logTruncated: false,
+      memoryBreached: false,
+      timers: 0,
+      waits: 0,
+      waited: false,
+      response: undefined,
+      completed: undefined,
+      resolveCompleted: undefined,
+      waitFailed: false,
+      waitError: undefined,
     });
     const name = `__flux_call_${callId}`;
     const saved = current;
@@ -415,7 +661,8 @@
           return await result;
         },
       }[name];
-      awaiter().then(
+      PromisePrototypeThen(
+        awaiter(),
         (value) => deliver(callId, value),
         (error) => fail(callId, error),
       );
@@ -424,21 +671,26 @@
     }
   }
 
+  // A field of Python's parsed input: own properties only (Object.prototype may have getters).
+  function field(input, name) {
+    return ObjectHasOwn(input, name) ? input[name] : undefined;
+  }
+
   /** One crossing: {io: [[opId, ok, value]], timers: [id], cancel: [callId], start: [[callId, req]]}. */
   function step(inputJson) {
     notified = true; // this step returns the outbox: nothing it produces needs a notification
-    const began = Date.now();
-    const input = inputJson ? parseJSON(inputJson) : {};
-    followed = input.follow === true;
-    if (input.io) for (const [opId, ok, value] of input.io) settleOp(opId, ok, value);
-    if (input.timers) for (const id of input.timers) fireTimer(id);
-    if (input.cancel) {
-      for (const callId of input.cancel) finish(callId, { cancelled: true });
-    }
-    if (input.start) {
-      for (const [callId, request] of input.start) start(callId, request);
-    }
-    outbox.busyMs = Date.now() - began;
+    const began = DateNow();
+    const input = inputJson ? parseJSON(inputJson) : record();
+    followed = field(input, "follow") === true;
+    const io = field(input, "io");
+    if (io) for (let i = 0; i < io.length; i++) settleOp(io[i][0], io[i][1], io[i][2]);
+    const due = field(input, "timers");
+    if (due) for (let i = 0; i < due.length; i++) fireTimer(due[i]);
+    const cancel = field(input, "cancel");
+    if (cancel) for (let i = 0; i < cancel.length; i++) finish(cancel[i], ended("cancelled"));
+    const started = field(input, "start");
+    if (started) for (let i = 0; i < started.length; i++) start(started[i][0], started[i][1]);
+    outbox.busyMs = DateNow() - began;
     return flush();
   }
 
@@ -449,7 +701,7 @@
     // in between needs no notification.
     notified = followed;
     followed = false;
-    out.inflight = calls.size;
+    out.inflight = mapSize(calls);
     memory.reclaim();
     return stringify(out);
   }
@@ -461,11 +713,14 @@
   function recover(expiredJson) {
     const interrupted = current;
     current = null;
-    for (const callId of parseJSON(expiredJson)) finish(callId, { cancelled: true });
-    if (interrupted !== null) finish(interrupted, { interrupted: true });
-    const out = parseJSON(flush());
-    out.known = [...calls.keys()];
-    return stringify(out);
+    const expired = parseJSON(expiredJson);
+    for (let i = 0; i < expired.length; i++) finish(expired[i], ended("cancelled"));
+    if (interrupted !== null) finish(interrupted, ended("interrupted"));
+    const known = list();
+    MapPrototypeForEach(calls, (_, callId) => push(known, callId));
+    const out = outbox;
+    out.known = known;
+    return flush();
   }
 
   function define(target, name, value) {
@@ -548,7 +803,7 @@
     const request = { method: "GET", url: "http://warm.up/", headers: {}, body: "", params: {} };
     const saved = entry;
     try {
-      entry = { kind: "plain", fn: () => ({ status: 200, body: "" }) };
+      entry = { kind: "plain", fn: () => ({ status: 200, body: "", headers: { a: "b" } }) };
       step(stringify({ start: [[-1, request]] }));
       entry = { kind: "plain", fn: async () => "warm" };
       step(stringify({ start: [[-2, request]] }));
@@ -570,7 +825,25 @@
     configurable: true,
     enumerable: false,
   });
-  Object.defineProperty(g, "__flux_step", { value: step, enumerable: false });
-  Object.defineProperty(g, "__flux_recover", { value: recover, enumerable: false });
-  Object.defineProperty(g, "__flux_check_entry", { value: checkEntry, enumerable: false });
+  // The entry points Python evaluates: non-writable and non-configurable (so user code can neither
+  // replace them nor declare a global of the same name), and useless without Python's secret.
+  function guarded(fn) {
+    return (token, ...args) => {
+      if (token !== secret) throw new TypeError("this function is reserved for the runtime");
+      return ReflectApply(fn, undefined, args);
+    };
+  }
+  for (const [name, fn] of [
+    ["__flux_step", step],
+    ["__flux_recover", recover],
+    ["__flux_check_entry", checkEntry],
+  ]) {
+    ReflectDefineProperty(g, name, {
+      __proto__: null,
+      value: ObjectFreeze(guarded(fn)),
+      writable: false,
+      configurable: false,
+      enumerable: false,
+    });
+  }
 })(globalThis);

@@ -4,20 +4,30 @@
 // and format.js, before core.js, which takes `__flux_response` and removes it.
 (function (g) {
   "use strict";
-  const { stringify } = JSON;
-  const hasOwn = Object.prototype.hasOwnProperty;
+  // Built-ins captured before user code loads: a handler's changes to them must not change how
+  // its return value is read (see primordials.js).
+  const P = g.__flux_primordials;
+  const stringify = P.JSONStringify;
+  const hasOwn = { call: P.ObjectHasOwn };
+  const objectKeys = Object.keys;
+  const objectEntries = Object.entries;
+  const getPrototypeOf = P.ReflectGetPrototypeOf;
+  const isArray = P.ArrayIsArray;
+  const setHas = P.SetPrototypeHas;
+  const push = P.ArrayPrototypePush;
+  const ObjectPrototype = Object.prototype;
   const web = g.__flux_web || {};
   const { formatValue } = g.__flux_format;
 
   const responseKeys = new Set(["status", "statusText", "headers", "body"]);
 
   function isResponseObject(value) {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
-    const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return false;
-    const keys = Object.keys(value);
+    if (value === null || typeof value !== "object" || isArray(value)) return false;
+    const proto = getPrototypeOf(value);
+    if (proto !== ObjectPrototype && proto !== null) return false;
+    const keys = objectKeys(value);
     if (!keys.length) return false;
-    for (const key of keys) if (!responseKeys.has(key)) return false;
+    for (let i = 0; i < keys.length; i++) if (!setHas(responseKeys, keys[i])) return false;
     return hasOwn.call(value, "status") || hasOwn.call(value, "body");
   }
 
@@ -33,15 +43,15 @@
     if (typeof body === "string") return { body };
     if (body instanceof ArrayBuffer || ArrayBuffer.isView(body) || isBlob(body)) {
       const { bytes, type } = web.extractBody(body);
-      if (type !== null && !hasHeader(headers, "content-type")) headers.push(["content-type", type]);
+      if (type !== null && !hasHeader(headers, "content-type")) push(headers, ["content-type", type]);
       return { body: bytesToBase64(bytes), base64: true };
     }
-    if (!hasHeader(headers, "content-type")) headers.push(["content-type", "application/json"]);
+    if (!hasHeader(headers, "content-type")) push(headers, ["content-type", "application/json"]);
     return { body: stringify(body) };
   }
 
   function hasHeader(headers, name) {
-    for (const pair of headers) if (pair[0] === name) return true;
+    for (let i = 0; i < headers.length; i++) if (headers[i][0] === name) return true;
     return false;
   }
 
@@ -49,10 +59,13 @@
   // each set-cookie stays separate.
   function headerList(value) {
     if (value === undefined || value === null) return [];
-    if (Headers && value instanceof Headers) return web.headerPairs(value).map((p) => [p[0], p[1]]);
-    const entries = Array.isArray(value) ? value : Object.entries(value);
+    const entries = Headers && value instanceof Headers
+      ? web.headerPairs(value)
+      : isArray(value) ? value : objectEntries(value);
     const headers = [];
-    for (const [k, v] of entries) headers.push([String(k).toLowerCase(), String(v)]);
+    for (let i = 0; i < entries.length; i++) {
+      push(headers, [P.String(entries[i][0]).toLowerCase(), P.String(entries[i][1])]);
+    }
     return headers;
   }
 
