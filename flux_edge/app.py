@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
 
 import structlog
 from litestar import Litestar
@@ -96,6 +101,25 @@ def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
     return HostedRuntime(_pool_limits(settings), hosts)
 
 
+def _end_streams_on_exit(live_logs: LiveLogHub) -> None:
+    """On SIGTERM/SIGINT end the live-log streams, then do what the server (uvicorn) does: it
+    waits for open responses before stopping, and a followed log never ends by itself."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # an app served from another thread (tests, embedding) leaves signals alone
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handle(
+            number: int, frame: FrameType | None, previous: Callable[..., Any] = previous
+        ) -> None:
+            live_logs.close()
+            previous(number, frame)
+
+        signal.signal(signum, handle)
+
+
 def create_app(settings: Settings) -> Litestar:
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
     host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
@@ -124,6 +148,7 @@ def create_app(settings: Settings) -> Litestar:
             settings.live_log_buffer, mirror_console=settings.log_function_console
         )
         live_logs.bind()
+        _end_streams_on_exit(live_logs)
         invocations = InvocationService(
             store,
             runtime,

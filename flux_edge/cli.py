@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
     _logs_parser(commands)
+    _dev_parser(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
@@ -142,6 +143,20 @@ def _logs_parser(commands: Any) -> None:
     )
 
 
+def _dev_parser(commands: Any) -> None:
+    dev = commands.add_parser(
+        "dev",
+        help="serve a functions folder locally, redeploying on every change",
+        description="Runs a server on a scratch data dir, deploys every function of DIR "
+        "(DIR/functions/<name>/index.ts or DIR/<name>/index.ts), redeploys a function when its "
+        "files change, and prints each call's console output and errors. "
+        "Example: flux-edge dev supabase --port 8080",
+    )
+    dev.add_argument("dir", nargs="?", default=".", help="the functions folder (default: .)")
+    dev.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flux-edge` console script and `python -m flux_edge`."""
     args = _parser().parse_args(argv)
@@ -151,6 +166,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _functions(args)
     if args.command == "logs":
         return _logs(args)
+    if args.command == "dev":
+        from flux_edge.client.dev import run_dev
+
+        return run_dev(Path(args.dir), port=args.port, host=args.host)
     return _token(args)
 
 

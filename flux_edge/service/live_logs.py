@@ -56,6 +56,7 @@ class LiveLogHub:
         self._channels: dict[str, _Channel] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
+        self._closed = False
 
     def bind(self) -> None:
         """Remember the serving loop, so completions from other threads are handed to it."""
@@ -68,6 +69,19 @@ class LiveLogHub:
             self._loop.call_soon_threadsafe(self._publish, name, execution_id, result)
         else:
             self._publish(name, execution_id, result)
+
+    def close(self) -> None:
+        """End every follower's stream (the server is stopping: open streams would otherwise
+        hold its graceful shutdown until the timeout). Safe to call from a signal handler."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._close)
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        for channel in self._channels.values():
+            channel.changed.set()
 
     def forget(self, name: str) -> None:
         """Drop a deleted function's buffer."""
@@ -93,7 +107,8 @@ class LiveLogHub:
                 "status": result.outcome,
                 "status_code": result.status_code,
                 "duration_ms": round(result.duration_ms, 3),
-                "error": result.error_message,
+                # The stack starts with the message and keeps the user's line numbers.
+                "error": result.error_stack or result.error_message,
             },
         )
         channel.changed.set()
@@ -123,7 +138,7 @@ class LiveLogHub:
         """Events of `name` as they are published, starting after `last_event_id`; None every
         `keepalive` seconds without events (a cue to send a comment that keeps proxies open)."""
         since = self._seq_of(last_event_id)
-        while True:
+        while not self._closed:
             channel = self._channel(name)
             changed = channel.changed
             fresh = [event for event in channel.events if event.seq > since]
@@ -132,6 +147,8 @@ class LiveLogHub:
             if fresh:
                 since = fresh[-1].seq
                 continue
+            if self._closed:
+                return
             try:
                 await asyncio.wait_for(changed.wait(), keepalive)
             except TimeoutError:

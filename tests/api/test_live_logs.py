@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,23 @@ def test_console_lines_mirrored_into_the_server_log(start_server, tmp_path: Path
         "console.error: careful",
     }
     assert all(line["function"] == "mirrored" for line in lines)
+
+
+def test_a_followed_log_does_not_hold_up_the_server_stopping(start_server) -> None:
+    server = start_server()
+    admin = server.client(ADMIN_TOKEN)
+    deploy(admin, "followed")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with (
+        httpx.Client(base_url=server.url, timeout=60) as follower,
+        follower.stream("GET", "/api/v1/functions/followed/logs", headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        started = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        # The stream ends (the server closes it) instead of waiting out the 30 s grace period.
+        assert list(stream.iter_lines()) == []
+        # uvicorn re-raises the signal once it has stopped gracefully, hence -SIGTERM.
+        assert server.process.wait(60) in (0, -signal.SIGTERM)
+        assert time.monotonic() - started < 20
+    assert '"event": "stopped"' in server.stdout() or '"event":"stopped"' in server.stdout()
