@@ -84,8 +84,10 @@ class LiveLogHub:
             channel.changed.set()
 
     def forget(self, name: str) -> None:
-        """Drop a deleted function's buffer."""
-        self._channels.pop(name, None)
+        """Drop a deleted function's buffer (its followers move on to the fresh one)."""
+        channel = self._channels.pop(name, None)
+        if channel is not None:
+            channel.changed.set()
 
     def _publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
         channel = self._channel(name)

@@ -161,3 +161,20 @@ def test_a_followed_log_does_not_hold_up_the_server_stopping(start_server) -> No
         assert server.process.wait(60) in (0, -signal.SIGTERM)
         assert time.monotonic() - started < 20
     assert '"event": "stopped"' in server.stdout() or '"event":"stopped"' in server.stdout()
+
+
+def test_a_recreated_function_starts_a_fresh_log(admin: httpx.Client, fname: str) -> None:
+    deploy(admin, fname)
+    assert admin.post(f"/api/v1/functions/{fname}/invoke", content="old").status_code == 200
+    deadline = time.monotonic() + 10
+    while (
+        "event: execution"
+        not in admin.get(f"/api/v1/functions/{fname}/logs", params={"follow": "false"}).text
+    ):
+        assert time.monotonic() < deadline, "the call's summary never arrived"
+        time.sleep(0.05)
+    assert admin.delete(f"/api/v1/functions/{fname}").status_code == 204
+    deploy(admin, fname)
+    fresh = admin.get(f"/api/v1/functions/{fname}/logs", params={"follow": "false"})
+    assert fresh.status_code == 200
+    assert list(sse_events(iter(fresh.text.splitlines()))) == []
