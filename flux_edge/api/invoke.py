@@ -9,18 +9,20 @@ calls it with its own authentication and sub-path.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import msgspec
 from litestar import HttpMethod, Request, route
 from litestar.response.base import ASGIResponse
+from litestar.response.streaming import ASGIStreamingResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
 from flux_edge.api.schemas import ERROR_RESPONSES, ErrorBody, error_spec
 from flux_edge.api.state import services_of
 from flux_edge.runtime import InvokeResult, RuntimeUnavailableError
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
 from flux_edge.service.invocations import CallInput
@@ -76,6 +78,7 @@ def call_input(request: Request[Any, Any, Any], body: bytes, name: str, sub_path
         params=params,
         function_url=function_url,
         remote_addr=(str(client[0]), int(client[1])) if client else None,
+        stream_response=True,
     )
 
 
@@ -99,6 +102,8 @@ def function_response(
     """The function's response as HTTP has it: every header pair kept (several Set-Cookie), the
     content type as the function wrote it, no body for HEAD (its length is still announced)."""
     headers = [*result.headers, ("x-flux-execution-id", execution_id)]
+    if result.stream is not None:
+        return _streamed_response(request, result, result.stream, headers)
     body = result.body
     status = result.status_code
     if status in _NO_BODY:
@@ -178,3 +183,37 @@ async def invoke_function(
 async def respond_to_any_method(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
     """`invoke_function` for method tokens Litestar does not route (see api/any_method.py)."""
     return await respond(request, name, raw_sub_path(request, _INVOKE_SEGMENTS))
+
+
+def _streamed_response(
+    request: Request[Any, Any, Any],
+    result: InvokeResult,
+    stream: ResponseStream,
+    headers: list[tuple[str, str]],
+) -> ASGIResponse:
+    """A Response whose body is a stream, sent chunked as the function produces it (see
+    flux_edge.runtime.streaming). HEAD gets the head only, and the stream is stopped."""
+    if result.header("content-type") is None:
+        headers.append(("content-type", "application/octet-stream"))
+    head = request.method == "HEAD"
+    return ASGIStreamingResponse(
+        iterator=_chunks(stream, head),
+        status_code=result.status_code,
+        encoded_headers=[
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers
+        ],
+        is_head_response=head,
+    )
+
+
+async def _chunks(stream: ResponseStream, head: bool) -> AsyncIterator[bytes]:
+    """The body of a streamed response. The server pulls a chunk only when the client has taken
+    the previous ones, which is the back-pressure; a client that goes away stops the function's
+    stream; a stream that fails raises, which cuts the connection (the client sees a truncated
+    body, not a clean end)."""
+    try:
+        if not head:
+            async for chunk in stream:
+                yield chunk
+    finally:
+        await stream.aclose()

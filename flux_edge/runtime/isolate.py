@@ -15,6 +15,7 @@ lower-level `_register_js_notification` of mini-racer 0.14 (pinned below 0.15 fo
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import re
 import secrets
@@ -36,15 +37,19 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
+from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     after_response,
     broken_result,
+    head_result,
     interrupted_result,
     memory_result,
     result_from_payload,
+    stream_end_result,
     timeout_result,
 )
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
@@ -67,6 +72,8 @@ MAX_BATCH = 32
 MAX_TIMERS_PER_CALL = 1000
 MAX_HOST_OPS = 1000
 MAX_TIMER_MS = 2**31 - 1
+# CompressionStream chunks up to this much base64 are (de)compressed on the event loop thread.
+_INLINE_CODEC_CHARS = 64 * 1024
 
 
 class HostBridge(Protocol):
@@ -107,12 +114,14 @@ class _Call:
         "completed",
         "deadline",
         "future",
+        "head",
         "id",
         "on_complete",
         "request",
         "response",
         "sent",
         "started",
+        "stream",
         "timer",
     )
 
@@ -127,6 +136,8 @@ class _Call:
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
         self.timer: asyncio.TimerHandle | None = None
         self.sent = False  # included in a step (JavaScript may have started it)
+        self.stream: ResponseStream | None = None  # a streamed response's body, after its head
+        self.head: InvokeResult | None = None
         # Set when the call answered before its waitUntil work ended (the call runs on).
         self.response: InvokeResult | None = None
         self.completed: asyncio.Future[None] | None = None
@@ -144,6 +155,8 @@ class _StepOutput(msgspec.Struct):
     ops: list[tuple[int, int, str, Any]] = []
     timers: list[tuple[int, float, int]] = []  # timer id, delay in ms, call id
     cleared: list[int] = []
+    heads: list[tuple[int, dict[str, Any]]] = []  # streamed responses: status and headers
+    chunks: list[tuple[int, str]] = []  # streamed responses: body chunks, base64
     inflight: int = 0
     busyMs: float = 0
     known: list[int] | None = None  # after a recovery: the calls JavaScript still has
@@ -250,6 +263,9 @@ class Isolate:
         self._timer_calls: dict[int, int] = {}  # timer id -> call id
         self._timers_of: dict[int, int] = {}  # call id -> timers armed
         self._host_tasks: set[asyncio.Task[None]] = set()
+        self._codecs: dict[int, CallCodecs] = {}  # per call: CompressionStream's zlib codecs
+        self._pulls: list[int] = []  # streamed responses: one chunk wanted (a credit) per entry
+        self._aborts: list[int] = []  # streamed responses the consumer stopped
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
         self.calls_started = 0
@@ -396,6 +412,9 @@ class Isolate:
         if self._timers_of.pop(call.id, 0):
             for timer_id in [t for t, owner in self._timer_calls.items() if owner == call.id]:
                 self._drop_timer(timer_id)
+        self._codecs.pop(call.id, None)
+        if call.stream is not None:
+            call.stream.end(result, failed=result.outcome != "success")
         if call.timer is not None:
             call.timer.cancel()
         if self._host is not None:
@@ -428,6 +447,8 @@ class Isolate:
                 # One turn of the event loop first: calls arriving in the same turn (a burst of
                 # requests parsed together) join this step instead of waiting for the next one.
                 await asyncio.sleep(0)
+                if self.closed:  # closed during that turn (its last call ended, say)
+                    break
                 self._wanted = False
                 await self._step()
         except Exception:
@@ -485,9 +506,17 @@ class Isolate:
             payload["timers"], self._due_timers = self._due_timers, []
         if expired:
             payload["cancel"] = expired
+        if self._pulls:
+            payload["pull"], self._pulls = self._pulls, []
+        if self._aborts:
+            payload["abort"], self._aborts = self._aborts, []
         if batch:
+            # A third element asks for a streamed response (see flux_edge.runtime.streaming).
             payload["start"] = [
-                (call.id, to_isolate(call.request, self.entry_kind)) for call in batch
+                (call.id, to_isolate(call.request, self.entry_kind), True)
+                if call.request.stream_response
+                else (call.id, to_isolate(call.request, self.entry_kind))
+                for call in batch
             ]
             for call in batch:
                 call.sent = True
@@ -594,6 +623,9 @@ class Isolate:
         if self._on_orphaned is None:
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
             return
+        if call.stream is not None:  # its head was sent: it cannot move to another isolate
+            self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
+            return
         self._calls.pop(call.id, None)
         if call.timer is not None:
             call.timer.cancel()
@@ -649,17 +681,39 @@ class Isolate:
                 continue
             if kind.startswith("crypto."):
                 operation = self._run_crypto_op(op_id, kind, op_payload)
-            elif (call := self._calls.get(call_id)) is not None:
-                operation = self._run_host_op(op_id, kind, op_payload, call)
-            else:
+            elif (call := self._calls.get(call_id)) is None:
                 continue
+            elif kind == "zlib":
+                self._run_codec(op_id, op_payload, call)
+                continue
+            else:
+                operation = self._run_host_op(op_id, kind, op_payload, call)
             task = loop.create_task(operation)
             self._host_tasks.add(task)
             task.add_done_callback(self._host_tasks.discard)
+        for call_id, head in output.heads:
+            self._start_stream(call_id, head)
+        for call_id, chunk in output.chunks:
+            call = self._calls.get(call_id)
+            if call is not None and call.stream is not None:
+                call.stream.push(base64.b64decode(chunk))
         current = time.monotonic() if now is None else now
         for call_id, done in output.done:
             call = self._calls.get(call_id)
             if call is None:
+                continue
+            if call.head is not None:
+                ended = stream_end_result(
+                    self.spec,
+                    call.request,
+                    call.head,
+                    done,
+                    started=call.started,
+                    timed_out=call.deadline <= current,
+                )
+                if ended.limit is not None:
+                    self.retiring = True
+                self._resolve(call, ended.result)
                 continue
             outcome = result_from_payload(
                 self.spec,
@@ -684,11 +738,62 @@ class Isolate:
         if self.retiring and not self._calls:
             self.close()
 
+    def _start_stream(self, call_id: int, head: dict[str, Any]) -> None:
+        """A streamed response's head: the call's result resolves now, with a ResponseStream that
+        asks for chunks one credit at a time; the call stays in flight until the stream ends."""
+        call = self._calls.get(call_id)
+        if call is None:
+            return
+        result, valid = head_result(self.spec, call.request, head, call.started)
+        if not valid:
+            self._aborts.append(call_id)
+            self._want_step()
+            self._resolve(call, result)
+            return
+
+        def request_more() -> None:
+            if call_id in self._calls:
+                self._pulls.append(call_id)
+                self._want_step()
+
+        def abort() -> None:
+            if call_id in self._calls:
+                self._aborts.append(call_id)
+                self._want_step()
+
+        call.head = result
+        call.stream = ResponseStream(request_more, abort)
+        if not call.future.done():
+            call.future.set_result(msgspec.structs.replace(result, stream=call.stream))
+
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)
         # Still counted against its call until JavaScript clears it or re-arms it.
         self._due_timers.append(timer_id)
         self._want_step()
+
+    def _run_codec(self, op_id: int, payload: Any, call: _Call) -> None:
+        """A CompressionStream chunk: small ones inline (microseconds), big ones on a thread
+        (zlib and Brotli release the GIL; the event loop must not stall for a megabyte). A
+        codec's chunks come one at a time: JavaScript awaits each before sending the next."""
+        codecs = self._codecs.get(call.id)
+        if codecs is None:
+            codecs = self._codecs[call.id] = CallCodecs(self.spec.memory_limit_mb * 1024 * 1024)
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(data, str) and len(data) > _INLINE_CODEC_CHARS:
+            task = asyncio.get_running_loop().create_task(
+                self._codec_on_thread(op_id, payload, codecs)
+            )
+            self._host_tasks.add(task)
+            task.add_done_callback(self._host_tasks.discard)
+            return
+        self._io.append(_codec_answer(op_id, codecs, payload))
+        self._want_step()
+
+    async def _codec_on_thread(self, op_id: int, payload: Any, codecs: CallCodecs) -> None:
+        self._io.append(await asyncio.to_thread(_codec_answer, op_id, codecs, payload))
+        if not self.closed:
+            self._want_step()
 
     async def _run_host_op(self, op_id: int, kind: str, payload: Any, call: _Call) -> None:
         try:
@@ -720,6 +825,13 @@ class Isolate:
             self._io.append((op_id, False, {"type": "Error", "message": f"{kind} failed: {error}"}))
         if not self.closed:
             self._want_step()
+
+
+def _codec_answer(op_id: int, codecs: CallCodecs, payload: Any) -> tuple[int, bool, Any]:
+    try:
+        return (op_id, True, codecs.run(payload))
+    except CodecError as error:
+        return (op_id, False, {"type": error.type, "message": error.message})
 
 
 def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:

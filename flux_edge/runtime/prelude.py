@@ -70,7 +70,7 @@ def prelude_source() -> str:
     parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
     parts.append(
-        "delete globalThis.__flux_host; delete globalThis.__flux_web;"
-        " delete globalThis.__flux_primordials;"
+        "__flux_web.attachStreamsHost(__flux_host); delete globalThis.__flux_host; "
+        "delete globalThis.__flux_web; delete globalThis.__flux_primordials;"
     )
     return "\n;\n".join(parts)

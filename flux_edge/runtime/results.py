@@ -189,6 +189,56 @@ def broken_result(
     return error_result(spec, request, started, "", message)
 
 
+def _response_headers(response: dict[str, Any]) -> tuple[list[tuple[str, str]], str | None]:
+    """The response headers as lower-cased pairs without hop-by-hop ones; or why they cannot be
+    sent (see `_header_problem`)."""
+    headers, problem = _header_problem(response.get("headers"))
+    if problem is not None:
+        return [], problem
+    # Framing belongs to the server, not the function.
+    return [pair for pair in headers if pair[0] not in _HOP_BY_HOP], None
+
+
+def head_result(
+    spec: FunctionSpec, request: InvokeRequest, head: dict[str, Any], started: float
+) -> tuple[InvokeResult, bool]:
+    """The head (status, headers) of a streamed response as an InvokeResult without a body, and
+    whether it is valid (an invalid header makes it a 500, and the stream is not sent)."""
+    headers, message = _response_headers(head)
+    if message is not None:
+        return error_result(spec, request, started, "", message), False
+    result = InvokeResult(
+        outcome="success",
+        status_code=int(head.get("status") or 200),
+        headers=headers,
+        body=b"",
+        logs="",
+        duration_ms=_elapsed_ms(started),
+    )
+    return result, True
+
+
+def stream_end_result(
+    spec: FunctionSpec,
+    request: InvokeRequest,
+    head: InvokeResult,
+    payload: dict[str, Any],
+    *,
+    started: float,
+    timed_out: bool,
+) -> CallOutcome:
+    """The final result of a streamed response, from its `done` entry: success when the stream
+    closed (or the client went away), else the error, timeout or limit that cut it off."""
+    if payload.get("end") and not timed_out:
+        logs = str(payload.get("logs") or "")
+        return CallOutcome(
+            msgspec.structs.replace(head, logs=logs, duration_ms=_elapsed_ms(started)), None
+        )
+    return result_from_payload(
+        spec, request, payload, started=started, timed_out=timed_out, max_response_bytes=0
+    )
+
+
 def result_from_payload(
     spec: FunctionSpec,
     request: InvokeRequest,
@@ -257,11 +307,9 @@ def result_from_payload(
     if len(body) > max_response_bytes:
         message = f"the response body is {len(body)} bytes; the limit is {max_response_bytes}"
         return CallOutcome(error_result(spec, request, started, logs, message), None)
-    headers, problem = _header_problem(response.get("headers"))
-    if problem is not None:
-        return CallOutcome(error_result(spec, request, started, logs, problem), None)
-    # Framing belongs to the server, not the function.
-    headers = [pair for pair in headers if pair[0] not in _HOP_BY_HOP]
+    headers, invalid = _response_headers(response)
+    if invalid is not None:
+        return CallOutcome(error_result(spec, request, started, logs, invalid), None)
     return CallOutcome(
         InvokeResult(
             outcome="success",

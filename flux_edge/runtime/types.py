@@ -7,6 +7,8 @@ from typing import Literal, Protocol
 
 import msgspec
 
+from flux_edge.runtime.streaming import ResponseStream
+
 LimitHit = Literal["timeout", "memory"]
 Outcome = Literal["success", "error", "timeout"]
 
@@ -58,6 +60,9 @@ class InvokeRequest(msgspec.Struct, kw_only=True):
     params: dict[str, str] = {}
     user_id: str | None = None
     trigger_type: str = "http"
+    # A Response with a ReadableStream body is sent as it is produced (InvokeResult.stream); off,
+    # the stream is read to its end and the result holds the whole body.
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -78,6 +83,9 @@ class InvokeResult(msgspec.Struct, kw_only=True):
     error_message: str | None = None
     error_stack: str | None = None
     limit: LimitHit | None = None
+    # A streamed response (see InvokeRequest.stream_response): `body` is empty and the chunks come
+    # from this iterator; its `outcome()` is the final result, for the execution record.
+    stream: ResponseStream | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of the (lower-case) header `name`, or None."""

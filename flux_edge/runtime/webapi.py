@@ -29,6 +29,7 @@ WEB_FILES = (
     "globals.js",
     "structured_clone.js",
     "performance.js",
+    "streams_lazy.js",
     "blob.js",
     "crypto.js",
     "sha.js",
@@ -80,6 +81,41 @@ def lazy_stub_source(lazy: LazyWebFiles) -> str:
     )
 
 
+# The streams and the APIs built on them (streams_lazy.js loads them on first use; body.js and
+# blob.js need a handle on that loader, so the stub is that file rather than a LazyWebFiles entry).
+# Each file is one `(function (global, flux) {...})` expression; the last returns the exports.
+STREAM_FILES = (
+    "streams_util.js",
+    "streams_readable.js",
+    "streams_bytes.js",
+    "streams_writable.js",
+    "streams_pipe.js",
+    "streams_transform.js",
+    "streams_body.js",
+    "text_streams.js",
+    "compression.js",
+)
+_STREAM_MARKER = "/* STREAM SOURCES */ []"
+
+
+def _compact(source: str) -> str:
+    """The source without indentation and whole-line comments: every isolate holds these bytes
+    (as the string and in the prelude's script source), and the stream files have no multi-line
+    strings that this would change."""
+    lines = (line.strip() for line in source.splitlines())
+    return "\n".join(line for line in lines if line and not line.startswith("//"))
+
+
+def web_file_source(name: str) -> str:
+    """The script the WEB_FILES entry `name` contributes (streams_lazy.js with the sources in)."""
+    source = (JS_DIR / name).read_text(encoding="utf-8")
+    if name != "streams_lazy.js":
+        return source
+    sources = [_compact((JS_DIR / file).read_text(encoding="utf-8")) for file in STREAM_FILES]
+    assert _STREAM_MARKER in source
+    return source.replace(_STREAM_MARKER, lazy_literal(json.dumps(sources)))
+
+
 # Generated data a file reads (and deletes) when it loads, evaluated right before that file.
 DATA_BEFORE: dict[str, Callable[[], str]] = {
     "encoding.js": encoding_data_script,
@@ -91,7 +127,7 @@ def web_file_scripts(name: str) -> list[str]:
     """What loading the web file `name` evaluates, in order: its generated data, the file, then
     the stubs of the lazy files placed after it. Loaders that go file by file use this."""
     scripts = [DATA_BEFORE[name]()] if name in DATA_BEFORE else []
-    scripts.append((JS_DIR / name).read_text(encoding="utf-8"))
+    scripts.append(web_file_source(name))
     scripts.extend(lazy_stub_source(lazy) for lazy in LAZY_WEB_FILES if lazy.after == name)
     return scripts
 

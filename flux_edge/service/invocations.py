@@ -38,6 +38,9 @@ class CallInput:
     body: bytes
     params: dict[str, str]
     trigger_type: TriggerType = "http"
+    # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
+    # stream is read to its end first (cron, WebSocket messages).
+    stream_response: bool = False
     function_url: str = ""
     remote_addr: tuple[str, int] | None = None
 
@@ -83,6 +86,8 @@ def spec_for(record: FunctionRecord, functions_dir: Path) -> FunctionSpec:
 # Tells whether an Authorization value is one of the server's own credentials (the admin token or
 # an API token): `Authenticator.is_server_credential`.
 CredentialCheck = Callable[[str], Awaitable[bool]]
+# Where callers put credentials: `Authorization`, and Supabase clients' `apikey` (a bare key).
+_CREDENTIAL_HEADERS = ("authorization", "apikey")
 
 
 class InvocationService:
@@ -180,12 +185,15 @@ class InvocationService:
         code (a private function's author could otherwise take it). End-user JWTs stay, as on
         Supabase, where functions read the caller's JWT from `Authorization`."""
         if self._is_server_credential is None or not any(
-            name == "authorization" for name, _ in headers
+            name in _CREDENTIAL_HEADERS for name, _ in headers
         ):
             return headers
         kept = []
         for name, value in headers:
-            if name == "authorization" and await self._is_server_credential(value):
+            # Supabase clients send their key in `apikey` too, bare: a service key put there by
+            # habit must be dropped just the same.
+            as_authorization = f"Bearer {value}" if name == "apikey" else value
+            if name in _CREDENTIAL_HEADERS and await self._is_server_credential(as_authorization):
                 continue
             kept.append((name, value))
         return kept
@@ -209,6 +217,7 @@ class InvocationService:
             params=call.params,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
+            stream_response=call.stream_response,
             function_url=call.function_url,
             remote_addr=call.remote_addr,
         )

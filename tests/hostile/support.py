@@ -267,8 +267,17 @@ class Baseline:
     fds: int
 
 
-def baseline(server: ServerProcess) -> Baseline:
-    """RSS and fd count of the server now."""
+def baseline(server: ServerProcess, settle: float = 1.0, within: float = 15.0) -> Baseline:
+    """RSS and fd count of the server once its processes have settled: isolate hosts booted
+    ahead (spares) come and go after a deploy, and each carries its own fds and memory."""
+    deadline = time.monotonic() + within
+    group = sorted(_process_group(server.process.pid))
+    steady_since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - steady_since < settle:
+        time.sleep(0.1)
+        now = sorted(_process_group(server.process.pid))
+        if now != group:
+            group, steady_since = now, time.monotonic()
     return Baseline(server_rss(server), server_fds(server))
 
 

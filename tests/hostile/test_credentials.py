@@ -88,3 +88,19 @@ def test_an_opaque_bearer_meant_for_the_function_is_forwarded(
     assert response.status_code == 200, response.text
     assert response.json()["seen"] == "Bearer my-own-app-token"
     unharmed()
+
+
+def test_a_server_token_in_the_apikey_header_never_reaches_function_code(
+    server: ServerProcess, admin: httpx.Client, unharmed
+) -> None:
+    code = "async function handler(req) { return {apikey: req.headers['apikey'] ?? null} }"
+    name = deploy(admin, code)
+    api_token = _api_token(server, "in-apikey", "invoke")
+    for token in (ADMIN_TOKEN, api_token):
+        for path in (f"/api/v1/functions/{name}/invoke", f"/functions/v1/{name}"):
+            answer = admin.post(path, headers={"apikey": token}, content=b"{}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json() == {"apikey": None}
+    anon = admin.post(f"/functions/v1/{name}", headers={"apikey": "anon-key"}, content=b"{}")
+    assert anon.json() == {"apikey": "anon-key"}
+    unharmed()

@@ -20,10 +20,13 @@ import sys
 import time
 from typing import Any
 
+from msgspec.structs import replace
+
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
+    Chunk,
     Completed,
     FrameConnection,
     FromHost,
@@ -33,10 +36,13 @@ from flux_edge.runtime.hosting.wire import (
     Ping,
     Pong,
     Prewarm,
+    Pull,
     Ready,
     Recycle,
     Result,
     Retire,
+    StopStream,
+    StreamEnd,
     ToHost,
     Unavailable,
     Usage,
@@ -45,6 +51,7 @@ from flux_edge.runtime.isolate import Engine, init_v8
 from flux_edge.runtime.pool import PoolLimits
 from flux_edge.runtime.results import memory_result
 from flux_edge.runtime.runtime import Runtime
+from flux_edge.runtime.streaming import ResponseStream, ResponseStreamError
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
@@ -83,6 +90,8 @@ class IsolateHostProcess:
         self.connection: FrameConnection | None = None
         self._specs: dict[tuple[str, int], FunctionSpec] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Streamed responses being relayed: the local stream and the server's credits.
+        self._streams: dict[int, tuple[ResponseStream, asyncio.Semaphore]] = {}
         self._unstoppable: list[Engine] = []  # never closed: see the module docstring
         self._recycling = False
         self._baseline = 0
@@ -131,6 +140,15 @@ class IsolateHostProcess:
         for message in messages:
             if isinstance(message, Invoke):
                 self._spawn(self._invoke(message))
+            elif isinstance(message, Pull):
+                relay = self._streams.get(message.id)
+                if relay is not None:
+                    relay[1].release()
+            elif isinstance(message, StopStream):
+                relay = self._streams.pop(message.id, None)
+                if relay is not None:
+                    self._spawn(relay[0].aclose())
+                    relay[1].release()  # the pump wakes, sees it was stopped, sends the end
             elif isinstance(message, Ping):
                 assert self.connection is not None
                 self.connection.send(Pong(seq=message.seq))
@@ -210,10 +228,62 @@ class IsolateHostProcess:
                 Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
             )
             return
+        if result.stream is not None:
+            # A streamed response: the head now, the chunks as the server pulls them, and the
+            # record (`Completed`, from `complete`) when the call ends with its stream.
+            responded = True
+            self._relay(message.id, result, result.stream, spec, message.request, started)
+            return
         responded = not finished
         if finished:  # the complete result: the response, with every log line
             result = self._within_budget(spec, message.request, started, finished[0])
         self.connection.send(Result(id=message.id, result=result, pending=responded))
+
+    # ---- streamed responses ------------------------------------------------------------------------
+    def _relay(
+        self,
+        call_id: int,
+        head: InvokeResult,
+        stream: ResponseStream,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        """Send a streamed response's head, then one chunk per `Pull` the server sends (so the
+        server's client holds the function back across the process boundary), then its end."""
+        assert self.connection is not None
+        self.connection.send(
+            Result(id=call_id, result=replace(head, stream=None), pending=True, streamed=True)
+        )
+        credit = asyncio.Semaphore(0)
+        self._streams[call_id] = (stream, credit)
+        self._spawn(self._pump(call_id, stream, credit, spec, request, started))
+
+    async def _pump(
+        self,
+        call_id: int,
+        stream: ResponseStream,
+        credit: asyncio.Semaphore,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        started: float,
+    ) -> None:
+        assert self.connection is not None
+        try:
+            while True:
+                await credit.acquire()
+                if call_id not in self._streams:  # stopped by the server
+                    break
+                chunk = await anext(stream, None)
+                if chunk is None:
+                    break
+                self.connection.send(Chunk(id=call_id, data=chunk))
+        except ResponseStreamError:
+            pass
+        finally:
+            self._streams.pop(call_id, None)
+        final = self._within_budget(spec, request, started, await stream.outcome())
+        self.connection.send(StreamEnd(id=call_id, result=final, failed=final.outcome != "success"))
 
     def _within_budget(
         self, spec: FunctionSpec, request: InvokeRequest, started: float, result: InvokeResult

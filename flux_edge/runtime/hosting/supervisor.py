@@ -18,11 +18,13 @@ from collections.abc import Callable
 from typing import Any
 
 import structlog
+from msgspec.structs import replace
 
 from flux_edge.runtime.hosting.host import process_rss
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
+    Chunk,
     Completed,
     FrameConnection,
     FromHost,
@@ -32,10 +34,13 @@ from flux_edge.runtime.hosting.wire import (
     Ping,
     Pong,
     Prewarm,
+    Pull,
     Ready,
     Recycle,
     Result,
     Retire,
+    StopStream,
+    StreamEnd,
     Unavailable,
     Usage,
 )
@@ -47,6 +52,7 @@ from flux_edge.runtime.results import (
     memory_result,
 )
 from flux_edge.runtime.results import timeout_result as _timeout_result
+from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
@@ -132,6 +138,7 @@ class IsolateHost:
         self.returncode: int | None = None
         self.connection: FrameConnection | None = None
         self._pending: dict[int, _Pending] = {}
+        self._streams: dict[int, tuple[_Pending, ResponseStream]] = {}  # streamed responses
         self._loaded: set[tuple[str, int]] = set()
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ping_sent: float | None = None
@@ -205,6 +212,9 @@ class IsolateHost:
             task.add_done_callback(_reaping.discard)
 
     def _fail_pending(self, failure: Failure) -> None:
+        streams, self._streams = self._streams, {}
+        for call, stream in streams.values():
+            stream.end(failure(call), failed=True)
         pending, self._pending = self._pending, {}
         for call in pending.values():
             if call.response is not None:
@@ -313,13 +323,33 @@ class IsolateHost:
         if self.connection is not None and not self.gone:
             self.connection.send(Retire(function_id=function_id))
 
+    def _stream(self, call_id: int, call: _Pending) -> ResponseStream:
+        """The server's end of a streamed response relayed by the host (see host.py `_relay`)."""
+        connection = self.connection
+        assert connection is not None
+
+        # The host ignores ids it no longer streams, so these need no bookkeeping here.
+        def request_more() -> None:
+            connection.send(Pull(id=call_id))
+
+        def abort() -> None:
+            connection.send(StopStream(id=call_id))
+
+        stream = ResponseStream(request_more, abort)
+        self._streams[call_id] = (call, stream)
+        return stream
+
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
             if isinstance(message, Result):
                 call = self._pending.get(message.id)
                 if call is not None and not call.future.done():
                     self.served = True
-                    if message.pending:  # it works on: answer now, record at `Completed`
+                    if message.streamed:  # the body follows; the record at `Completed`
+                        call.completed = asyncio.get_running_loop().create_future()
+                        stream = self._stream(message.id, call)
+                        call.future.set_result(replace(message.result, stream=stream))
+                    elif message.pending:  # it works on: answer now, record at `Completed`
                         call.response = message.result
                         call.completed = asyncio.get_running_loop().create_future()
                         call.future.set_result(message.result)
@@ -330,6 +360,12 @@ class IsolateHost:
                 call = self._pending.pop(message.id, None)
                 if call is not None:
                     call.complete(message.result)
+            elif isinstance(message, Chunk):
+                if (relay := self._streams.get(message.id)) is not None:
+                    relay[1].push(message.data)
+            elif isinstance(message, StreamEnd):
+                if (relay := self._streams.pop(message.id, None)) is not None:
+                    relay[1].end(message.result, failed=message.failed)
             elif isinstance(message, Pong):
                 if message.seq == self._ping_seq:
                     self._ping_sent = None
@@ -357,5 +393,5 @@ class IsolateHost:
                 self.recycling = message.reason
             elif isinstance(message, Ready) and not self._ready.done():
                 self._ready.set_result(None)
-        if self.recycling is not None and not self._pending:
+        if self.recycling is not None and not self._pending and not self._streams:
             self.kill(None)

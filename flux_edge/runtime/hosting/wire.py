@@ -80,6 +80,18 @@ class Retire(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     function_id: str
 
 
+class Pull(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response (`Result` with `streamed`): the server wants one more chunk."""
+
+    id: int
+
+
+class StopStream(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response the server's client no longer wants: cancel the function's stream."""
+
+    id: int
+
+
 class Ping(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Liveness: a host whose event loop is alive answers with `Pong` at once."""
 
@@ -106,6 +118,9 @@ class Result(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     id: int
     result: InvokeResult
     pending: bool = False
+    # The head of a streamed response: its body follows as `Chunk` messages, one per `Pull`,
+    # then `StreamEnd`; `Completed` carries the record (a streamed result is also `pending`).
+    streamed: bool = False
 
 
 class Completed(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -113,6 +128,22 @@ class Completed(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
     id: int
     result: InvokeResult
+
+
+class Chunk(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A chunk of a streamed response's body."""
+
+    id: int
+    data: bytes
+
+
+class StreamEnd(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """A streamed response is over: `result` is the call's final record; `failed` cuts the body
+    off with an error after the chunks sent."""
+
+    id: int
+    result: InvokeResult
+    failed: bool
 
 
 class Unavailable(msgspec.Struct, frozen=True, kw_only=True, tag=True):
@@ -147,8 +178,10 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
-ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping
-FromHost = Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong
+ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Pull | StopStream
+FromHost = (
+    Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
+)
 
 
 class FrameReader:

@@ -80,6 +80,8 @@
 
   const stringify = JSONStringify;
   const parseJSON = JSONParse;
+  // Captured before user code runs, like the primordials: streamed chunks cross as base64.
+  const Uint8ArrayPrototypeToBase64 = g.Uint8Array.prototype.toBase64;
   const OriginalError = g.__flux_primordials.Error;
   // Set by configure() when the isolate is given to a function (isolates boot before that, so a
   // spare with the prelude loaded can take a new function in about a millisecond).
@@ -188,6 +190,8 @@
     out.ops = list();
     out.timers = list();
     out.cleared = list();
+    out.heads = list();
+    out.chunks = list();
     out.busyMs = 0;
     return out;
   }
@@ -462,6 +466,24 @@
   function finish(callId, payload) {
     const call = MapPrototypeGet(calls, callId);
     if (!call) return;
+    if (call.reader && !call.ended) {
+      // A streamed body that did not end (timeout, client gone): the function's stream is
+      // cancelled, so its cancel() runs (its console lines still count) and its producer stops.
+      call.ended = true;
+      const saved = current;
+      current = callId;
+      try {
+        PromisePrototypeThen(
+          call.reader.cancel(new OriginalError("the response stream was cancelled")),
+          undefined,
+          () => {},
+        );
+      } catch {
+        // the function's cancel() threw: the call ends all the same
+      } finally {
+        current = saved;
+      }
+    }
     if (ObjectHasOwn(payload, "response")) {
       try {
         payload.response = plain(payload.response);
@@ -582,8 +604,93 @@
     keepAlive(callId, undefined);
   }
 
+  // ---- streamed responses ----------------------------------------------------------------------------
+  // A Response with a stream body, for a call whose request asked for streaming: the head (status,
+  // headers) goes to Python at once, then one chunk per credit Python grants (`pull` in a step),
+  // so a slow client holds the function's stream back instead of filling memory. The call ends
+  // (finish, with its logs) when the stream does.
+  function sendHead(callId, head) {
+    const call = MapPrototypeGet(calls, callId);
+    call.reader = head.reader;
+    call.credit = 0;
+    call.reading = false;
+    call.ended = false;
+    const shown = record();
+    shown.status = head.status;
+    shown.headers = head.headers;
+    const entry = list();
+    push(entry, callId);
+    push(entry, plain(shown));
+    push(outbox.heads, entry);
+    wake();
+  }
+
+  function pump(callId) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call || call.ended || call.reading || call.credit <= 0) return;
+    call.reading = true;
+    PromisePrototypeThen(
+      runAs(callId, () => call.reader.read()),
+      (chunk) => {
+        call.reading = false;
+        if (!MapPrototypeHas(calls, callId) || call.ended) return;
+        if (chunk === null) {
+          call.ended = true;
+          finish(callId, ended("end"));
+          return;
+        }
+        call.credit -= 1;
+        if (chunk.length > 0) {
+          const entry = list();
+          push(entry, callId);
+          push(entry, ReflectApply(Uint8ArrayPrototypeToBase64, chunk, []));
+          push(outbox.chunks, entry);
+        } else {
+          call.credit += 1; // an empty chunk sends nothing: read on
+        }
+        wake();
+        pump(callId);
+      },
+      (error) => {
+        call.reading = false;
+        call.ended = true;
+        fail(callId, error);
+      },
+    );
+  }
+
+  function grant(callId) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call || !call.reader) return;
+    call.credit += 1;
+    pump(callId);
+  }
+
+  // The client went away: the stream is cancelled and the call ends normally.
+  function abortStream(callId) {
+    const call = MapPrototypeGet(calls, callId);
+    if (!call || !call.reader) return;
+    const payload = ended("end");
+    payload.aborted = true;
+    finish(callId, payload);
+  }
+
   // ---- results -----------------------------------------------------------------------------------
   function deliver(callId, value) {
+    const call = MapPrototypeGet(calls, callId);
+    if (call && call.streamResponse && web.isResponse(value)) {
+      let head;
+      try {
+        head = web.responseStreamHead(value);
+      } catch (error) {
+        fail(callId, error);
+        return;
+      }
+      if (head !== undefined) {
+        sendHead(callId, head);
+        return;
+      }
+    }
     let response;
     try {
       response = toResponse(value);
@@ -621,7 +728,7 @@
     },
   }));
 
-  function start(callId, request) {
+  function start(callId, request, streamResponse = false) {
     MapPrototypeSet(calls, callId, {
       __proto__: null,
       id: callId,
@@ -637,6 +744,11 @@
       resolveCompleted: undefined,
       waitFailed: false,
       waitError: undefined,
+      streamResponse,
+      reader: undefined,
+      credit: 0,
+      reading: false,
+      ended: false,
     });
     const name = `__flux_call_${callId}`;
     const saved = current;
@@ -689,7 +801,15 @@
     const cancel = field(input, "cancel");
     if (cancel) for (let i = 0; i < cancel.length; i++) finish(cancel[i], ended("cancelled"));
     const started = field(input, "start");
-    if (started) for (let i = 0; i < started.length; i++) start(started[i][0], started[i][1]);
+    if (started) {
+      for (let i = 0; i < started.length; i++) {
+        start(started[i][0], started[i][1], started[i][2] === true);
+      }
+    }
+    const pull = field(input, "pull");
+    if (pull) for (let i = 0; i < pull.length; i++) grant(pull[i]);
+    const abort = field(input, "abort");
+    if (abort) for (let i = 0; i < abort.length; i++) abortStream(abort[i]);
     outbox.busyMs = DateNow() - began;
     return flush();
   }

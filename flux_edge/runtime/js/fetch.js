@@ -44,7 +44,7 @@
   // Doing the hostCall synchronously inside fetch() attributes it to the right call for certain;
   // after an await, core.js finds the call from the async stack.
   function bodyNow(request, init) {
-    if (request.method === "GET" || request.method === "HEAD" || request.body === null) return null;
+    if (request.method === "GET" || request.method === "HEAD" || !web.requestHasBody(request)) return null;
     const body = init === undefined || init === null ? undefined : init.body;
     if (
       typeof body === "string" ||

@@ -13,7 +13,15 @@ from flux_edge.runtime.webapi import web_prelude_source
 from ._jsload import entropy_script
 
 # The globals through which web files hand internals to later ones; each is deleted by its last reader.
-HANDOFF_GLOBALS = ["__flux_entropy", "__flux_webutil", "__flux_url", "__flux_crypto", "__flux_blob"]
+HANDOFF_GLOBALS = [
+    "__flux_entropy",
+    "__flux_webutil",
+    "__flux_url",
+    "__flux_crypto",
+    "__flux_blob",
+    "__flux_abort",
+    "__flux_streams",
+]
 
 
 async def test_the_web_prelude_leaves_only_the_boundary_internals_for_the_core_prelude() -> None:
@@ -28,6 +36,14 @@ async def test_the_web_prelude_leaves_only_the_boundary_internals_for_the_core_p
         assert await mr.eval_cancelable("typeof globalThis.__flux_web") == "object"
     finally:
         mr.close()
+
+
+def test_the_whole_prelude_is_latin1_so_v8_keeps_its_source_in_one_byte_per_character() -> None:
+    # One character above U+00FF anywhere makes V8 store the whole ~350 KB script as UTF-16,
+    # which every isolate then holds twice over (escape it, e.g. "\\u2026").
+    source = prelude_source()
+    wide = sorted({char for char in source if ord(char) > 0xFF})
+    assert wide == []
 
 
 def test_the_whole_prelude_is_ascii_so_v8_keeps_its_source_one_byte() -> None:

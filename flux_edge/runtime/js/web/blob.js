@@ -7,6 +7,7 @@
 
   const { Uint8Array, TypeError, Object, Symbol, Math, Number, Date, Promise } = global;
   const { defineGlobal, defineInterface, bufferSourceBytes, earlierGlobals, cloneHooks } = global.__flux_webutil;
+  const streamsHooks = global.__flux_streams; // Blob.stream() (streams_lazy.js; body.js deletes it)
   const earlierGlobal = earlierGlobals("TextEncoder", "TextDecoder");
 
   let encoder;
@@ -148,6 +149,10 @@
     bytes() {
       const bytes = this.#bytes;
       return Promise.resolve().then(() => bytes.slice());
+    }
+
+    stream() {
+      return streamsHooks.load().streamFromBytes(this.#bytes).object;
     }
   }
 

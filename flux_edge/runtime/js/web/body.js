@@ -1,28 +1,40 @@
 // The Fetch "Body" mixin shared by Request and Response (Blob and File are blob.js's, FormData
-// formdata.js's). Bodies are held as
-// whole byte arrays (edge requests and responses are size-capped): there are no ReadableStreams.
-// `body` is a small stream-like object (getReader(), async iteration, cancel()) that yields the
-// whole body as one Uint8Array chunk, enough for `new Response(request.body)` and `for await`.
+// formdata.js's). A body is held as bytes until a ReadableStream is asked for (`body`) or given
+// (`new Response(stream)`); see "Body state" below.
 (function (global) {
   'use strict';
 
-  const { Uint8Array, TypeError, Object, Symbol, String, Promise, JSON } = global;
+  const { Uint8Array, TypeError, Object, String, Promise, JSON } = global;
   const webInternals = global.__flux_web;
   if (webInternals === undefined) throw new Error('body.js: load headers.js first (it makes __flux_web)');
   const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
   // url.js loads earlier.
   const earlierGlobal = earlierGlobals('URLSearchParams');
 
+  // The streams, loaded on first use (streams_lazy.js); this is the last reader of the hooks.
+  const streamsHooks = global.__flux_streams;
+  delete global.__flux_streams;
+  const streams = streamsHooks.load;
+
   // blob.js hands over its internals and the UTF-8 helpers; this is their last reader.
   const { blobBytes, isBlob, newBlob, utf8Encode, utf8Decode } = global.__flux_blob;
   delete global.__flux_blob;
 
   // ---- Body state ----
-  // { bytes: Uint8Array | null, used, locked, stream }. `used` is the standard's "disturbed" (read
-  // has begun); `locked` means a reader holds the body. `bytes` is never written after extraction,
-  // so clones share it; every consumer gets a copy.
-  const newBodyState = (bytes) => ({ bytes, used: false, locked: false, stream: null });
-  const unusable = (state) => state.bytes !== null && (state.used || state.locked);
+  // { bytes: Uint8Array | null, stream: ReadableStream | null, used }. A body is bytes (what the
+  // isolate boundary, strings and buffers give) until something asks for a stream: `body` makes a
+  // ReadableStream over the bytes on first access, and from then on the stream is the body (reads
+  // disturb it). A body given as a ReadableStream has only the stream. `bytes` is never written
+  // after extraction, so clones share it; every consumer gets a copy. The streams load on first
+  // use (web.streams()), so a function that only calls text() or json() never loads them.
+  const newBodyState = (bytes, stream = null) => ({ bytes, stream: stream ?? null, used: false });
+  const isNullBody = (state) => state.bytes === null && state.stream === null;
+  const streamRecord = (stream) => streams().streamOf(stream);
+
+  function unusable(state) {
+    if (state.stream !== null) return streams().isUnusable(streamRecord(state.stream));
+    return state.bytes !== null && state.used;
+  }
 
   function takeBytes(state) {
     if (unusable(state)) throw new TypeError('Body has already been used');
@@ -30,76 +42,40 @@
     return state.bytes ?? new Uint8Array(0);
   }
 
-  const STREAM = Symbol('BodyStream');
-  let streamState;
-
-  class BodyStream {
-    #state;
-
-    constructor(token, state) {
-      if (token !== STREAM) throw new TypeError('Illegal constructor');
-      this.#state = state;
+  // The body as a ReadableStream, made from the bytes on first use.
+  function bodyStream(state) {
+    if (state.stream === null && state.bytes !== null) {
+      const S = streams();
+      state.stream = (state.used ? S.usedStream() : S.streamFromBytes(state.bytes)).object;
     }
-
-    static {
-      streamState = (value) => (value !== null && typeof value === 'object' && #state in value ? value.#state : undefined);
-    }
-
-    get locked() { return this.#state.locked; }
-
-    getReader() {
-      const state = this.#state;
-      if (state.locked) throw new TypeError('The body stream is already locked to a reader');
-      state.locked = true;
-      let done = false;
-      const finish = () => { done = true; state.used = true; };
-      return {
-        read() {
-          if (done) return Promise.resolve({ value: undefined, done: true });
-          const value = state.used ? null : state.bytes.slice();
-          finish();
-          return Promise.resolve(value === null ? { value: undefined, done: true } : { value, done: false });
-        },
-        cancel() { finish(); return Promise.resolve(); },
-        releaseLock() {},
-        closed: Promise.resolve(),
-      };
-    }
-
-    cancel() {
-      if (this.#state.locked) return Promise.reject(new TypeError('The body stream is locked to a reader'));
-      this.#state.used = true;
-      return Promise.resolve();
-    }
-
-    [Symbol.asyncIterator]() {
-      const reader = this.getReader();
-      return {
-        next: () => reader.read(),
-        return: () => reader.cancel().then(() => ({ value: undefined, done: true })),
-        [Symbol.asyncIterator]() { return this; },
-      };
-    }
+    return state.stream;
   }
-  Object.defineProperty(BodyStream.prototype, Symbol.toStringTag, { value: 'ReadableStream', configurable: true });
 
-  // Fetch "extract a body": the bytes and the Content-Type to default to (or null).
+  // Whether `value` is a ReadableStream. Before the streams load, no value can be one.
+  const isReadableStream = (value) => streamsHooks.loaded() && streamRecord(value) !== undefined;
+
+  // The whole body of a stream body (a promise of a Uint8Array); bytes bodies use takeBytes.
+  function streamBodyBytes(state) {
+    if (unusable(state)) throw new TypeError('Body has already been used');
+    return streams().readAllBytes(streamRecord(state.stream));
+  }
+
+  // Fetch "extract a body": the bytes (or the stream) and the Content-Type to default to (or null).
   function extractBody(object) {
-    if (typeof object === 'string') return { bytes: utf8Encode(object), type: 'text/plain;charset=UTF-8' };
-    if (isBlob(object)) return { bytes: blobBytes(object), type: object.type === '' ? null : object.type };
+    if (typeof object === 'string') return { bytes: utf8Encode(object), stream: null, type: 'text/plain;charset=UTF-8' };
+    if (isBlob(object)) return { bytes: blobBytes(object), stream: null, type: object.type === '' ? null : object.type };
     const bytes = bufferSourceBytes(object);
-    if (bytes !== undefined) return { bytes: bytes.slice(), type: null };
+    if (bytes !== undefined) return { bytes: bytes.slice(), stream: null, type: null };
     const params = earlierGlobal('URLSearchParams', false);
     if (params !== undefined && object instanceof params) {
-      return { bytes: utf8Encode(object.toString()), type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+      return { bytes: utf8Encode(object.toString()), stream: null, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
     }
-    const source = streamState(object);
-    if (source !== undefined) {
-      if (unusable(source)) throw new TypeError('The body stream is locked or already read');
-      return { bytes: takeBytes(source), type: null };
+    if (isReadableStream(object)) {
+      if (streams().isUnusable(streamRecord(object))) throw new TypeError('The body stream is locked or already read');
+      return { bytes: null, stream: object, type: null };
     }
-    if (webInternals.isFormData(object)) return webInternals.encodeFormData(object);
-    return { bytes: utf8Encode(String(object)), type: 'text/plain;charset=UTF-8' };
+    if (webInternals.isFormData(object)) return { stream: null, ...webInternals.encodeFormData(object) };
+    return { bytes: utf8Encode(String(object)), stream: null, type: 'text/plain;charset=UTF-8' };
   }
 
   // Defines the Body members on a Request/Response prototype. stateOf(this) must throw a TypeError
@@ -109,20 +85,20 @@
       try {
         const state = stateOf(self);
         // A null body is never "used": reading it again yields empty content (Fetch "consume body").
-        const bytes = state.bytes === null ? new Uint8Array(0) : takeBytes(state);
-        return Promise.resolve(convert(bytes, self));
+        if (isNullBody(state)) return Promise.resolve(convert(new Uint8Array(0), self));
+        if (state.stream === null) return Promise.resolve(convert(takeBytes(state), self));
+        return streamBodyBytes(state).then((all) => convert(all, self));
       } catch (error) {
         return Promise.reject(error);
       }
     };
     const members = {
       get body() {
-        const state = stateOf(this);
-        if (state.bytes === null) return null;
-        return (state.stream ??= new BodyStream(STREAM, state));
+        return bodyStream(stateOf(this));
       },
       get bodyUsed() {
         const state = stateOf(this);
+        if (state.stream !== null) return streamRecord(state.stream).disturbed;
         return state.bytes !== null && state.used;
       },
       arrayBuffer() { return consume(this, (bytes) => bytes.slice().buffer); },
@@ -146,16 +122,36 @@
   defineHidden(webInternals, 'newBodyState', newBodyState);
   defineHidden(webInternals, 'extractBody', extractBody);
   defineHidden(webInternals, 'installBody', installBody);
-  // The bytes of a body for clone(): a second state over the same (never written) bytes.
+  defineHidden(webInternals, 'isNullBody', isNullBody);
+  defineHidden(webInternals, 'attachStreamsHost', streamsHooks.attachHost);
+  defineHidden(webInternals, 'isReadableStream', isReadableStream);
+  // A second state for clone(): over the same (never written) bytes, or one branch of a tee.
   defineHidden(webInternals, 'cloneBodyState', (state) => {
     if (unusable(state)) throw new TypeError('Cannot clone: the body has already been used');
-    return newBodyState(state.bytes);
+    if (state.stream === null) return newBodyState(state.bytes);
+    const [first, second] = streams().tee(streamRecord(state.stream), true);
+    state.stream = first.object;
+    return newBodyState(null, second.object);
   });
   // Moves a body to a new owner (new Request(request)), leaving the source used.
   defineHidden(webInternals, 'transferBodyState', (state) => {
-    if (state.bytes === null) return newBodyState(null);
-    return newBodyState(takeBytes(state));
+    if (isNullBody(state)) return newBodyState(null);
+    if (state.stream === null) return newBodyState(takeBytes(state));
+    if (unusable(state)) throw new TypeError('Body has already been used');
+    const moved = newBodyState(null, state.stream);
+    state.stream = streams().usedStream().object;
+    return moved;
   });
-  defineHidden(webInternals, 'consumeBodyBytes', (state) => (state.bytes === null ? null : takeBytes(state)));
+  // The body at the isolate boundary: null, a Uint8Array, or a promise of one (a stream body).
+  defineHidden(webInternals, 'consumeBodyBytes', (state) => {
+    if (isNullBody(state)) return null;
+    return state.stream === null ? takeBytes(state) : streamBodyBytes(state);
+  });
+  // A stream body (not bytes) for a streamed response: a chunk reader, or null.
+  defineHidden(webInternals, 'bodyChunkReader', (state) => {
+    if (state.stream === null) return null;
+    if (unusable(state)) throw new TypeError('Body has already been used');
+    return streams().chunkReader(streamRecord(state.stream));
+  });
   defineHidden(webInternals, 'utf8Encode', utf8Encode);
 })(globalThis);

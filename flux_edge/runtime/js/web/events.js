@@ -306,6 +306,11 @@
           signal.#algorithms.push(algorithm);
         },
         signalAbort: (signal, reason) => signal.#signalAbort(reason),
+        isSignal: (value) => value !== null && typeof value === "object" && #aborted in value,
+        offAbort: (signal, algorithm) => {
+          const index = signal.#algorithms.indexOf(algorithm);
+          if (index >= 0) signal.#algorithms.splice(index, 1);
+        },
       };
     }
 
@@ -429,4 +434,14 @@
   defineInterface("EventTarget", EventTarget);
   defineInterface("AbortSignal", AbortSignal);
   defineInterface("AbortController", AbortController);
+  // Abort algorithms (the standard's, run before the abort event) for the streams files, which
+  // take this when the prelude loads; webapi.py's lazy loader deletes the global.
+  Object.defineProperty(global, "__flux_abort", {
+    value: Object.freeze({
+      onAbort: signalInternals.onAbort,
+      offAbort: signalInternals.offAbort,
+      isSignal: signalInternals.isSignal,
+    }),
+    configurable: true,
+  });
 })(globalThis);

@@ -12,6 +12,7 @@
   }
   const Headers = global.Headers;
   const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
+  const { isNullBody, bodyChunkReader } = web;
   const { setHeadersImmutable, copyHeaders, headerPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
   // The last web file: the shared helpers are captured here and removed from the global scope.
@@ -130,13 +131,19 @@
 
       const initBody = init.body;
       const hasInitBody = initBody !== undefined && initBody !== null;
-      const inputHasBody = source !== undefined && source.body.bytes !== null;
+      const inputHasBody = source !== undefined && !isNullBody(source.body);
       if ((hasInitBody || inputHasBody) && (this.#method === 'GET' || this.#method === 'HEAD')) {
         throw new TypeError("Failed to construct 'Request': a GET or HEAD request cannot have a body");
       }
       if (hasInitBody) {
-        const { bytes, type } = extractBody(initBody);
-        this.#body = newBodyState(bytes);
+        const { bytes, stream, type } = extractBody(initBody);
+        if (stream !== null) {
+          if (init.duplex === undefined || String(init.duplex) !== 'half') {
+            throw new TypeError("Failed to construct 'Request': a request with a ReadableStream body needs duplex: 'half'");
+          }
+          if (options.keepalive) throw new TypeError("Failed to construct 'Request': keepalive cannot be used with a stream body");
+        }
+        this.#body = newBodyState(bytes, stream);
         if (type !== null && !this.#headers.has('content-type')) this.#headers.append('content-type', type);
       } else if (inputHasBody && initBody === undefined) {
         this.#body = transferBodyState(source.body); // a TypeError if that body is used or locked
@@ -245,7 +252,7 @@
       if (NULL_BODY_STATUSES.includes(status)) {
         throw new TypeError(`Failed to construct 'Response': a response with status ${status} cannot have a body`);
       }
-      this.#body = newBodyState(extracted.bytes);
+      this.#body = newBodyState(extracted.bytes, extracted.stream);
       if (extracted.type !== null && !this.#headers.has('content-type')) {
         this.#headers.append('content-type', extracted.type);
       }
@@ -333,7 +340,10 @@
     if (typeof plain.bodyBase64 === 'string') return fromBase64(plain.bodyBase64);
     const body = plain.bodyText ?? plain.body;
     if (body === undefined || body === null) return null;
-    return typeof body === 'string' ? utf8Encode(body) : extractBody(body).bytes;
+    if (typeof body === 'string') return utf8Encode(body);
+    const extracted = extractBody(body);
+    if (extracted.stream !== null) throw new TypeError('A stream body is not supported here');
+    return extracted.bytes;
   }
 
   let strictDecoder;
@@ -347,17 +357,40 @@
     }
   }
 
+  function plainHead(state) {
+    // [name, value] pairs as Fetch's "sort and combine" gives them: each set-cookie separate.
+    const headers = headerPairs(state.headers).map((pair) => [pair[0], pair[1]]);
+    return { status: state.status, headers };
+  }
+
+  function plainWithBytes(head, bytes) {
+    const bodyText = bytes === null ? null : utf8OrNull(bytes);
+    const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
+    return { status: head.status, headers: head.headers, bodyBase64, bodyText };
+  }
+
+  // The response as {status, headers, bodyBase64, bodyText}; a stream body is read to its end.
   function responseToPlain(response) {
     return new Promise((resolve) => {
       const state = responseState(response);
       if (state === undefined) throw new TypeError('Expected a Response object');
-      // [name, value] pairs as Fetch's "sort and combine" gives them: each set-cookie separate.
-      const headers = headerPairs(state.headers).map((pair) => [pair[0], pair[1]]);
+      const head = plainHead(state);
       const bytes = consumeBodyBytes(state.body); // a TypeError if the body is used or locked
-      const bodyText = bytes === null ? null : utf8OrNull(bytes);
-      const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
-      resolve({ status: state.status, headers, bodyBase64, bodyText });
+      if (bytes === null || bytes instanceof Uint8Array) resolve(plainWithBytes(head, bytes));
+      else resolve(bytes.then((all) => plainWithBytes(head, all)));
     });
+  }
+
+  // For a response whose body is a stream: {status, headers, reader} to send it as it comes
+  // (reader.read() gives a Uint8Array or null at the end). Undefined for a bytes or null body.
+  function responseStreamHead(response) {
+    const state = responseState(response);
+    if (state === undefined) return undefined;
+    const reader = bodyChunkReader(state.body);
+    if (reader === null) return undefined;
+    const head = plainHead(state);
+    head.reader = reader;
+    return head;
   }
 
   // An incoming request: the method as the client sent it (any token the server accepted, TRACE
@@ -377,6 +410,8 @@
 
   defineHidden(web, 'responseFromPlain', responseFromPlain);
   defineHidden(web, 'responseToPlain', responseToPlain);
+  defineHidden(web, 'responseStreamHead', responseStreamHead);
+  defineHidden(web, 'requestHasBody', (request) => !isNullBody(requestState(request).body));
   defineHidden(web, 'requestFromPlain', requestFromPlain);
   defineHidden(web, 'isResponse', (value) => responseState(value) !== undefined);
   defineHidden(web, 'isRequest', (value) => requestState(value) !== undefined);

@@ -108,6 +108,7 @@
         configurable: true,
       });
     }
+    return load; // for prelude code that needs the files loaded (body.js for streams)
   };
 
   defineGlobal(
