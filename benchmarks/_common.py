@@ -107,14 +107,23 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, body: bytes, seconds: int, connections: int = 16, threads: int = 2
+    url: str,
+    *,
+    body: bytes,
+    seconds: int,
+    connections: int = 16,
+    threads: int = 2,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """One wrk run POSTing `body`; wrk shares the machine's cores with the server."""
-    script = Path(tempfile.gettempdir()) / "flux-edge-bench-post.lua"
+    script = Path(tempfile.gettempdir()) / f"flux-edge-bench-post-{os.getpid()}.lua"
+    extra = "".join(
+        f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in (headers or {}).items()
+    )
     script.write_text(
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(body.decode())}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n' + extra
     )
     out = subprocess.run(
         [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 import threading
 from collections.abc import Callable
@@ -38,7 +39,6 @@ from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
-from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.codeforms.build import FunctionLinker
 from flux_edge.runtime.hosting import HostedRuntime, HostLimits
 from flux_edge.runtime.types import FunctionRunner
@@ -58,6 +58,29 @@ log = structlog.get_logger("flux_edge.app")
 SCHEDULER_KEY = "scheduler"
 PRUNER_KEY = "pruner"
 LINKER_KEY = "linker"
+
+
+def _import_deferred() -> None:
+    """Imports what a server start skips (fetch, the compiler, JWTs) once the server is up.
+
+    In a thread, so /health answers first and the first fetch or deploy does not pay the imports
+    on the event loop (where they would count against that call's time limit).
+    """
+    for module in (
+        "flux_edge.runtime.capabilities.net",
+        "flux_edge.runtime.codeforms.script",
+        "flux_edge.runtime.codeforms.linker",
+        "flux_edge.runtime.codeforms.remote",
+        "jwt",
+    ):
+        importlib.import_module(module)
+
+
+def _compile_source(source: str) -> str:
+    """codeforms.compile_source, imported on the first deploy rather than at server start."""
+    from flux_edge.runtime.codeforms import compile_source
+
+    return compile_source(source)
 
 
 def _route_handlers() -> list[ControllerRouterHandler]:
@@ -169,7 +192,7 @@ def create_app(settings: Settings) -> Litestar:
             authenticator=authenticator,
             functions=FunctionService(
                 store,
-                compile_source=compile_source,
+                compile_source=_compile_source,
                 checker=invocations,
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
@@ -193,6 +216,7 @@ def create_app(settings: Settings) -> Litestar:
         pruner = RetentionPruner(store, settings.retention_days)
         pruner.start()
         app.state[PRUNER_KEY] = pruner
+        threading.Thread(target=_import_deferred, name="flux-edge-imports", daemon=True).start()
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
 
     async def stop(app: Litestar) -> None:
@@ -228,7 +252,9 @@ def create_app(settings: Settings) -> Litestar:
         logging_config=None,
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
-    function_routes = [FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method)]
+    function_routes = [
+        FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method, every_method=True)
+    ]
     app.asgi_handler = AccessLogMiddleware(
         RateLimitMiddleware(AnyMethod(app.asgi_handler, app, function_routes)),
         access_writer(settings.log_format, settings.log_level),

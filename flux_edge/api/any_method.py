@@ -6,6 +6,12 @@ answer it. This pure ASGI layer, between the rate limiter and Litestar's router,
 with another method on a function path to the same code the function's Litestar route runs, with
 that route's handler in the scope (so its body-size limit applies). Everything else goes on to
 Litestar unchanged, so the management API keeps its 405s.
+
+A route marked `every_method` (the invoke route, the hot path) is served here for every method:
+the same `respond` with the same handler in the scope and the same error answers, without
+Litestar's routing, handler-signature and response layers, which cost about a fifth of the
+server's time per call (docs/performance.md). Its Litestar route stays registered, for the OpenAPI
+schema and for `url_for`.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ class FunctionRoute:
     pattern: re.Pattern[str]
     handler_name: str  # the Litestar route handler serving the routed methods on these paths
     respond: Callable[[Request[Any, Any, Any], str], Awaitable[ASGIApp]]
+    every_method: bool = False  # serve routed methods here too, not only the ones Litestar lacks
 
 
 class AnyMethod:
@@ -40,24 +47,35 @@ class AnyMethod:
         self.app = app
         self._litestar = litestar
         self._routes = tuple(routes)
+        self._handlers: dict[str, Any] = {}  # handler name -> route handler, looked up once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer an unrouted method on a function path; pass everything else on."""
-        if scope["type"] == ScopeType.HTTP and scope["method"] not in _ROUTED:
+        """Answer a function path (unrouted methods, or any method when the route says so);
+        pass everything else on."""
+        if scope["type"] == ScopeType.HTTP:
+            unrouted = scope["method"] not in _ROUTED
             for candidate in self._routes:
+                if not (unrouted or candidate.every_method):
+                    continue
                 match = candidate.pattern.match(scope["path"])
                 if match is not None:
                     await self._serve(candidate, match["name"], scope, receive, send)
                     return
         await self.app(scope, receive, send)
 
+    def _handler(self, name: str) -> Any:
+        handler = self._handlers.get(name)
+        if handler is None:
+            index = self._litestar.get_handler_index_by_name(name)
+            if index is None:
+                raise LookupError(f"no route handler named {name!r}")
+            handler = self._handlers[name] = index["handler"]
+        return handler
+
     async def _serve(
         self, route: FunctionRoute, name: str, scope: HTTPScope, receive: Receive, send: Send
     ) -> None:
-        index = self._litestar.get_handler_index_by_name(route.handler_name)
-        if index is None:
-            raise LookupError(f"no route handler named {route.handler_name!r}")
-        scope["route_handler"] = index["handler"]
+        scope["route_handler"] = self._handler(route.handler_name)
         scope["path_params"] = {"name": name}
         request: Request[Any, Any, Any] = Request(scope, receive)
         try:

@@ -12,7 +12,6 @@ import hmac
 import secrets
 from typing import Literal
 
-import jwt
 import msgspec
 
 from flux_edge.store.base import Store, TokenScope
@@ -136,6 +135,8 @@ class Authenticator:
     def _decode_jwt(self, token: str) -> Principal:
         if not self._jwt_secret:
             raise AuthenticationError("JWTs are not accepted: the server has no JWT secret.")
+        import jwt  # on the first JWT: PyJWT imports `cryptography`, which a server start does not need
+
         try:
             # Pinning the algorithm list rejects `alg: none` and any algorithm confusion.
             claims = jwt.decode(token, self._jwt_secret, algorithms=["HS256"])

@@ -12,19 +12,21 @@ import uuid
 import weakref
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import msgspec
 from croniter import croniter
 from msgspec import UNSET, UnsetType
 
 from flux_edge.runtime.codeforms.build import needs_linking
-from flux_edge.runtime.codeforms.linker import LinkedFunction
 from flux_edge.runtime.types import CodeError
 from flux_edge.service.errors import ConflictError, InvalidInputError, NotFoundError
 from flux_edge.store import base
 from flux_edge.store.base import FunctionRecord, FunctionVersionRecord, SourceSet, Store
 from flux_edge.store.clock import utc_now
+
+if TYPE_CHECKING:
+    from flux_edge.runtime.codeforms.linker import LinkedFunction
 
 MAX_CODE_BYTES = 5 * 1024 * 1024
 # Multi-file functions (docs/modules.md): the uploaded files together stay under the code limit.
@@ -47,7 +49,7 @@ class CodeChecker(Protocol):
 
 Compiler = Callable[[str], str]
 # Files and entrypoint -> the linked script (run in a worker thread: it may fetch packages).
-Linker = Callable[[dict[str, str], str], LinkedFunction]
+Linker = Callable[[dict[str, str], str], "LinkedFunction"]
 
 
 class FunctionChanges(msgspec.Struct, kw_only=True):

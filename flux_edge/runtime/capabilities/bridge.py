@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from flux_edge.runtime.capabilities.files import ERRNO_TYPES, FileJail
-from flux_edge.runtime.capabilities.net import NetCapability
 from flux_edge.runtime.capabilities.policy import OutboundPolicy
 from flux_edge.runtime.isolate import HostOpError
 from flux_edge.runtime.types import FunctionSpec, InvokeRequest
 
 if TYPE_CHECKING:
+    from flux_edge.runtime.capabilities.net import NetCapability
     from flux_edge.settings import Settings
 
 _MIB = 1024 * 1024
@@ -78,16 +78,28 @@ class CapabilityBridge:
         max_fetch_response_bytes: int = 10 * _MIB,
         file_quota_bytes: int = 64 * _MIB,
     ) -> None:
-        self.net = NetCapability(
-            OutboundPolicy.from_text(net_allow),
-            max_subrequests=max_subrequests,
-            max_response_bytes=max_fetch_response_bytes,
-        )
+        self._policy = OutboundPolicy.from_text(net_allow)  # checked at start, used on fetch
+        self._max_subrequests = max_subrequests
+        self._max_fetch_response_bytes = max_fetch_response_bytes
+        self._net: NetCapability | None = None
         self.file_quota_bytes = file_quota_bytes
         # One writer at a time per function keeps the quota check and the write together.
         self._write_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+
+    @property
+    def net(self) -> NetCapability:
+        """fetch's side, made on the first fetch: httpx is imported then, not at server start."""
+        if self._net is None:
+            from flux_edge.runtime.capabilities.net import NetCapability
+
+            self._net = NetCapability(
+                self._policy,
+                max_subrequests=self._max_subrequests,
+                max_response_bytes=self._max_fetch_response_bytes,
+            )
+        return self._net
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CapabilityBridge:
@@ -122,11 +134,13 @@ class CapabilityBridge:
 
     def call_finished(self, request: InvokeRequest) -> None:
         """Forget the call's subrequest count and cancel its fetches still running."""
-        self.net.call_finished(request)
+        if self._net is not None:
+            self._net.call_finished(request)
 
     async def aclose(self) -> None:
         """Close pooled connections (at shutdown, after the runtime has closed)."""
-        await self.net.aclose()
+        if self._net is not None:
+            await self._net.aclose()
 
     # ---- files -------------------------------------------------------------------------------
     async def _file_op(self, kind: str, payload: Any, spec: FunctionSpec) -> Any:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flux_edge.runtime.codeforms.linker import LinkedFunction, link
-from flux_edge.runtime.codeforms.npm import DEFAULT_REGISTRY, PackageCache
-from flux_edge.runtime.codeforms.remote import RemoteModules
-from flux_edge.runtime.codeforms.resolver import ModuleResolver
 from flux_edge.runtime.types import CodeError
+
+if TYPE_CHECKING:
+    from flux_edge.runtime.codeforms.linker import LinkedFunction
+    from flux_edge.runtime.codeforms.npm import PackageCache
+    from flux_edge.runtime.codeforms.remote import RemoteModules
 
 # compile_source's refusals that the linker handles: the code is a module graph, not a script.
 _LINKABLE = (
@@ -28,26 +30,54 @@ class FunctionLinker:
     """Links uploaded files into one script, resolving packages through one shared cache.
 
     Call it in a worker thread: it parses every module and may fetch packages from the registry.
+    The linker, the parsers and the registry client are imported on the first link, not at server
+    start (a server that never links never pays for them; see docs/performance.md).
     """
 
     def __init__(
         self,
         cache_dir: Path,
         *,
-        registry: str = DEFAULT_REGISTRY,
+        registry: str | None = None,
         import_hosts: frozenset[str] = frozenset(),
     ) -> None:
-        self.cache = PackageCache(cache_dir, registry)
-        self.remote = RemoteModules(cache_dir, import_hosts)
+        self.cache_dir = cache_dir
+        self.registry = registry
+        self.import_hosts = import_hosts
+        self._cache: PackageCache | None = None
+        self._remote: RemoteModules | None = None
+
+    @property
+    def cache(self) -> PackageCache:
+        """The package cache, made on first use (None registry: npm's public registry)."""
+        if self._cache is None:
+            from flux_edge.runtime.codeforms.npm import DEFAULT_REGISTRY, PackageCache
+
+            self._cache = PackageCache(self.cache_dir, self.registry or DEFAULT_REGISTRY)
+        return self._cache
+
+    @property
+    def remote(self) -> RemoteModules:
+        """The URL-import fetcher for the allowed hosts, made on first use."""
+        if self._remote is None:
+            from flux_edge.runtime.codeforms.remote import RemoteModules
+
+            self._remote = RemoteModules(self.cache_dir, self.import_hosts)
+        return self._remote
 
     def __call__(self, files: dict[str, str], entrypoint: str) -> LinkedFunction:
         """The linked script of `files` run from `entrypoint` (raises CodeError)."""
+        from flux_edge.runtime.codeforms.linker import link
+        from flux_edge.runtime.codeforms.resolver import ModuleResolver
+
         resolver = ModuleResolver.for_upload(
             files, entrypoint, cache=self.cache, remote=self.remote
         )
         return link(resolver, entrypoint)
 
     def close(self) -> None:
-        """Release the registry connection."""
-        self.cache.close()
-        self.remote.close()
+        """Release the registry connections, if any were made."""
+        if self._cache is not None:
+            self._cache.close()
+        if self._remote is not None:
+            self._remote.close()

@@ -106,10 +106,15 @@ class HostedRuntime:
 
     # ---- the Runtime seam ------------------------------------------------------------------------
     async def start(self) -> None:
-        """Boot the spare hosts and start watching."""
+        """Start the zygote and watching; the spare hosts boot in the background.
+
+        A server is healthy before its spares are up (a call that comes first boots its own host).
+        """
         await self._zygote.start()
-        self._watcher = asyncio.get_running_loop().create_task(self._watch())
-        await self._fill_spares()
+        loop = asyncio.get_running_loop()
+        self._watcher = loop.create_task(self._watch())
+        if self._filling is None:
+            self._filling = loop.create_task(self._fill_spares())
 
     async def invoke(
         self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None

@@ -26,14 +26,11 @@
 
   class URL {
     #record;
-    #searchParams;
+    #searchParams = null; // made on first use: most URLs never have their query parsed
 
     constructor(url, base = undefined) {
       requireArguments(arguments.length, 1, "URL");
       this.#record = parseOrThrow(url, base);
-      this.#searchParams = new URLSearchParams();
-      replaceSearchParams(this.#searchParams, this.#record.query);
-      bindSearchParams(this.#searchParams, this.#record);
     }
 
     static canParse(url, base = undefined) {
@@ -64,7 +61,7 @@
       if (record === FAILURE) throw new TypeError(`Invalid URL: ${String(value)}`);
       // In place, so the bound URLSearchParams keeps pointing at this URL's record.
       Object.assign(this.#record, record);
-      replaceSearchParams(this.#searchParams, this.#record.query);
+      if (this.#searchParams !== null) replaceSearchParams(this.#searchParams, this.#record.query);
     }
 
     get origin() {
@@ -146,15 +143,20 @@
       const input = toUSVString(value);
       if (input === "") {
         this.#record.query = null;
-        replaceSearchParams(this.#searchParams, null);
+        if (this.#searchParams !== null) replaceSearchParams(this.#searchParams, null);
         return;
       }
       const query = input.startsWith("?") ? input.slice(1) : input;
       this.#editRecord(query, S.QUERY, { query: "" });
-      replaceSearchParams(this.#searchParams, query);
+      if (this.#searchParams !== null) replaceSearchParams(this.#searchParams, query);
     }
 
     get searchParams() {
+      if (this.#searchParams === null) {
+        this.#searchParams = new URLSearchParams();
+        replaceSearchParams(this.#searchParams, this.#record.query);
+        bindSearchParams(this.#searchParams, this.#record);
+      }
       return this.#searchParams;
     }
 

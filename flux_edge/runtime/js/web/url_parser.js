@@ -76,10 +76,53 @@
     FRAGMENT: 21,
   };
 
+  // A fast path for the URLs servers see on every call: plain ASCII http(s) URLs with a lower-case
+  // domain (or a canonical dotted-quad address), an optional port, no credentials, no dot segments and
+  // only characters no encode set touches. For such input the state machine below produces exactly
+  // this record whatever the base is ("scheme://" never reads the base); everything else (upper
+  // case, spaces, tabs, "%"-escaped or numeric-looking hosts, "xn--" labels, "." segments, "\\",
+  // characters that need encoding) returns null and takes the full parser. tests/runtime/web/
+  // test_url_fast_path.py compares both paths over generated URLs.
+  const FAST_URL =
+    /^(https?):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([0-9]{0,5}))?(\/[!$-.0-;=@-\[\]_a-z|~\/]*)?(?:\?([!$-&(-;=?-~]*))?(?:#([!#-;=?-_a-~]*))?$/;
+  const FAST_NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/;
+  const FAST_DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
+  const FAST_DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i;
+  const fastParse = (input) => {
+    const match = FAST_URL.exec(input);
+    if (match === null) return FAILURE;
+    const [, scheme, host, portText, pathText, query, fragment] = match;
+    if (host.includes("xn--")) return FAILURE;
+    if (FAST_NUMERIC_LAST_LABEL.test(host) && !FAST_DOTTED_QUAD.test(host)) return FAILURE;
+    let port = null;
+    if (portText !== undefined && portText !== "") {
+      port = parseInt(portText, 10);
+      if (port > 65535) return FAILURE;
+      if (port === SPECIAL_PORTS[scheme + ":"]) port = null;
+    }
+    let path = [""];
+    if (pathText !== undefined && pathText !== "") {
+      if (FAST_DOT_SEGMENT.test(pathText)) return FAILURE;
+      path = pathText.slice(1).split("/");
+    }
+    return {
+      scheme,
+      username: "",
+      password: "",
+      host,
+      port,
+      path,
+      query: query === undefined ? null : query,
+      fragment: fragment === undefined ? null : fragment,
+    };
+  };
+
   // The basic URL parser. With `stateOverride` it edits `record` in place (the setters' mode) and
   // returns it, or FAILURE when the value is rejected; without, it returns a new record or FAILURE.
   const basicParse = (input, base = null, record = null, stateOverride = 0) => {
     if (record === null) {
+      const fast = fastParse(input);
+      if (fast !== FAILURE) return fast;
       record = newRecord();
       input = input.replace(/^[\0-\x20]+|[\0-\x20]+$/g, "");
     }
