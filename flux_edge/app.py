@@ -6,9 +6,13 @@ import asyncio
 import importlib
 import os
 import shutil
+import signal
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import structlog
 from litestar import Litestar
@@ -18,6 +22,7 @@ from litestar.types import ControllerRouterHandler
 from flux_edge import __version__
 from flux_edge.api.access_log import AccessLogMiddleware, access_writer
 from flux_edge.api.any_method import AnyMethod, FunctionRoute
+from flux_edge.api.console import console_asset, console_page
 from flux_edge.api.docs import docs_assets, openapi_config
 from flux_edge.api.errors import EXCEPTION_HANDLERS
 from flux_edge.api.functions import FunctionController
@@ -28,6 +33,7 @@ from flux_edge.api.invoke import (
     invoke_function,
     respond_to_any_method,
 )
+from flux_edge.api.live_logs import function_logs
 from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
@@ -45,6 +51,7 @@ from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
+from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics
 from flux_edge.service.retention import RetentionPruner
 from flux_edge.settings import Settings, load_settings, physical_memory_mb
@@ -89,6 +96,9 @@ def _route_handlers() -> list[ControllerRouterHandler]:
         metrics,
         function_stream,
         docs_assets(),
+        function_logs,
+        console_page,
+        console_asset,
     ]
 
 
@@ -117,6 +127,25 @@ def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
         file_quota_bytes=settings.file_quota_bytes,
     )
     return HostedRuntime(_pool_limits(settings), hosts)
+
+
+def _end_streams_on_exit(live_logs: LiveLogHub) -> None:
+    """On SIGTERM/SIGINT end the live-log streams, then do what the server (uvicorn) does: it
+    waits for open responses before stopping, and a followed log never ends by itself."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # an app served from another thread (tests, embedding) leaves signals alone
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handle(
+            number: int, frame: FrameType | None, previous: Callable[..., Any] = previous
+        ) -> None:
+            live_logs.close()
+            previous(number, frame)
+
+        signal.signal(signum, handle)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -152,11 +181,17 @@ def create_app(settings: Settings) -> Litestar:
         invocation_metrics.watch_pool(
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
+        live_logs = LiveLogHub(
+            settings.live_log_buffer, mirror_console=settings.log_function_console
+        )
+        live_logs.bind()
+        _end_streams_on_exit(live_logs)
         invocations = InvocationService(
             store,
             runtime,
             functions_dir=settings.functions_dir,
             metrics=invocation_metrics,
+            live_logs=live_logs,
             is_server_credential=authenticator.is_server_credential,
         )
         linker = FunctionLinker(
@@ -182,6 +217,7 @@ def create_app(settings: Settings) -> Litestar:
             invocations=invocations,
             metrics=invocation_metrics,
             runtime=runtime,
+            live_logs=live_logs,
         )
         base_url = f"http://{settings.host}:{settings.port}/api/v1/functions"
         scheduler = CronScheduler(

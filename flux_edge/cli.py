@@ -111,6 +111,8 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
     add_backup_parsers(commands)
+    _logs_parser(commands)
+    _dev_parser(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
     revoke.add_argument("token", metavar="ID_OR_NAME")
     return parser
@@ -132,6 +134,34 @@ def _functions_parser(commands: Any) -> None:
     add_transfer_parsers(actions)
 
 
+def _logs_parser(commands: Any) -> None:
+    logs = commands.add_parser(
+        "logs",
+        help="print a function's console lines and call summaries (live with --follow)",
+        description="Examples: flux-edge logs hello; flux-edge logs hello --follow --json",
+    )
+    logs.add_argument("name", help="the function")
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new events")
+    logs.add_argument("--json", action="store_true", help="one JSON object per event")
+    logs.add_argument(
+        "--url", help=f"the server (FLUX_EDGE_URL or the config file; default {DEFAULT_URL})"
+    )
+
+
+def _dev_parser(commands: Any) -> None:
+    dev = commands.add_parser(
+        "dev",
+        help="serve a functions folder locally, redeploying on every change",
+        description="Runs a server on a scratch data dir, deploys every function of DIR "
+        "(DIR/functions/<name>/index.ts or DIR/<name>/index.ts), redeploys a function when its "
+        "files change, and prints each call's console output and errors. "
+        "Example: flux-edge dev supabase --port 8080",
+    )
+    dev.add_argument("dir", nargs="?", default=".", help="the functions folder (default: .)")
+    dev.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    dev.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `flux-edge` console script and `python -m flux_edge`."""
     args = _parser().parse_args(argv)
@@ -141,6 +171,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _functions(args)
     if args.command in ("backup", "restore"):
         return run_backup_command(args)
+    if args.command == "logs":
+        return _logs(args)
+    if args.command == "dev":
+        from flux_edge.client.dev import run_dev
+
+        return run_dev(Path(args.dir), port=args.port, host=args.host)
     return _token(args)
 
 
@@ -156,6 +192,21 @@ def _functions(args: argparse.Namespace) -> int:
     except DeployError as exc:
         print(f"flux-edge: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    """`logs NAME`: the logic lives in flux_edge.client.logs."""
+    from flux_edge.client.logs import print_logs
+
+    try:
+        url, token = find_credentials(args.url)
+        print_logs(args.name, url=url, token=token, follow=args.follow, as_json=args.json)
+    except DeployError as exc:
+        print(f"flux-edge: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 

@@ -41,6 +41,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     metrics_token: str | None = None
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    # Copy functions' console lines into the server log (logger flux_edge.function_console).
+    log_function_console: bool = False
+    # Live-log events (console lines and execution summaries) kept per function and worker.
+    live_log_buffer: AtLeastOne = 1000
     max_body_bytes: AtLeastOne = 6 * 1024 * 1024
     # Runtime
     max_isolates: AtLeastOne = 256

@@ -13,6 +13,7 @@ from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
+from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.settings import Settings
 from flux_edge.store.base import Store
@@ -32,6 +33,7 @@ class Services:
     invocations: InvocationService
     metrics: InvocationMetrics
     runtime: FunctionRunner
+    live_logs: LiveLogHub
 
 
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:

@@ -20,6 +20,7 @@ from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permiss
 from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
+from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
@@ -99,6 +100,7 @@ class InvocationService:
         *,
         functions_dir: Path,
         metrics: InvocationMetrics | None = None,
+        live_logs: LiveLogHub | None = None,
         is_server_credential: CredentialCheck | None = None,
     ) -> None:
         self._store = store
@@ -106,6 +108,7 @@ class InvocationService:
         self._runtime = runtime
         self._functions_dir = functions_dir
         self._metrics = metrics
+        self._live_logs = live_logs
         self._cache: dict[str, _Cached] = {}
         self._cache_counter = -1
 
@@ -238,6 +241,8 @@ class InvocationService:
                     completed_at=utc_now(),
                 )
             )
+            if self._live_logs is not None:
+                self._live_logs.publish(name, execution_id, complete)
             if self._metrics is not None:
                 self._metrics.observe(name, complete)
             if complete.outcome != "success":

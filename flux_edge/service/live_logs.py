@@ -1,0 +1,165 @@
+"""Live logs: each function's recent console lines and execution summaries, for SSE followers.
+
+Console lines reach Python when a call ends (they come back with its result), so a call's lines
+are published together with its summary, at the call's end. Each worker process keeps its own
+bounded buffer per function; event ids carry the worker's boot id, so a `Last-Event-ID` from
+another worker (or an earlier run) replays this worker's whole buffer instead of skipping events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+import structlog
+
+from flux_edge.runtime import InvokeResult
+
+log = structlog.get_logger("flux_edge.function_console")
+
+LiveEventKind = Literal["console", "execution"]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """One entry of a function's live log: a console line, or the summary of one execution."""
+
+    id: str
+    seq: int
+    kind: LiveEventKind
+    data: dict[str, object]
+
+
+class _Channel:
+    """One function's buffer and the signal that wakes its followers."""
+
+    __slots__ = ("changed", "events")
+
+    def __init__(self, size: int) -> None:
+        self.events: deque[LiveEvent] = deque(maxlen=size)
+        self.changed = asyncio.Event()
+
+
+class LiveLogHub:
+    """Per-worker buffers of live log events, `buffer_size` events per function."""
+
+    def __init__(self, buffer_size: int = 1000, *, mirror_console: bool = False) -> None:
+        self._size = buffer_size
+        self._mirror = mirror_console
+        self._boot = secrets.token_hex(4)
+        self._seq = 0
+        self._channels: dict[str, _Channel] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self._closed = False
+
+    def bind(self) -> None:
+        """Remember the serving loop, so completions from other threads are handed to it."""
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+
+    def publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
+        """Add a finished call's console lines and its summary to `name`'s buffer."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._publish, name, execution_id, result)
+        else:
+            self._publish(name, execution_id, result)
+
+    def close(self) -> None:
+        """End every follower's stream (the server is stopping: open streams would otherwise
+        hold its graceful shutdown until the timeout). Safe to call from a signal handler."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._close)
+        else:
+            self._close()
+
+    def _close(self) -> None:
+        self._closed = True
+        for channel in self._channels.values():
+            channel.changed.set()
+
+    def forget(self, name: str) -> None:
+        """Drop a deleted function's buffer (its followers move on to the fresh one)."""
+        channel = self._channels.pop(name, None)
+        if channel is not None:
+            channel.changed.set()
+
+    def _publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
+        channel = self._channel(name)
+        for line in result.logs.split("\n") if result.logs else ():
+            level, _, text = line.partition(": ")
+            level = level.removeprefix("console.") if text else "log"
+            self._add(
+                channel,
+                "console",
+                {"execution_id": execution_id, "level": level, "message": text or line},
+            )
+            if self._mirror:
+                log.info("function_console", function=name, execution_id=execution_id, line=line)
+        self._add(
+            channel,
+            "execution",
+            {
+                "execution_id": execution_id,
+                "status": result.outcome,
+                "status_code": result.status_code,
+                "duration_ms": round(result.duration_ms, 3),
+                # The stack starts with the message and keeps the user's line numbers.
+                "error": result.error_stack or result.error_message,
+            },
+        )
+        channel.changed.set()
+        channel.changed = asyncio.Event()
+
+    def _add(self, channel: _Channel, kind: LiveEventKind, data: dict[str, object]) -> None:
+        self._seq += 1
+        channel.events.append(LiveEvent(f"{self._boot}-{self._seq}", self._seq, kind, data))
+
+    def _channel(self, name: str) -> _Channel:
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel(self._size)
+        return channel
+
+    def after(self, name: str, last_event_id: str | None) -> list[LiveEvent]:
+        """Buffered events newer than `last_event_id` (all of them for None or a foreign id)."""
+        channel = self._channels.get(name)
+        if channel is None:
+            return []
+        since = self._seq_of(last_event_id)
+        return [event for event in channel.events if event.seq > since]
+
+    async def follow(
+        self, name: str, last_event_id: str | None, *, keepalive: float = 15.0
+    ) -> AsyncIterator[LiveEvent | None]:
+        """Events of `name` as they are published, starting after `last_event_id`; None every
+        `keepalive` seconds without events (a cue to send a comment that keeps proxies open)."""
+        since = self._seq_of(last_event_id)
+        while not self._closed:
+            channel = self._channel(name)
+            changed = channel.changed
+            fresh = [event for event in channel.events if event.seq > since]
+            for event in fresh:
+                yield event
+            if fresh:
+                since = fresh[-1].seq
+                continue
+            if self._closed:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), keepalive)
+            except TimeoutError:
+                yield None
+
+    def _seq_of(self, last_event_id: str | None) -> int:
+        if not last_event_id:
+            return 0
+        boot, _, seq = last_event_id.strip().partition("-")
+        if boot != self._boot or not seq.isdigit():
+            return 0
+        return int(seq)
