@@ -52,7 +52,7 @@ from flux_edge.service.executions import ExecutionService
 from flux_edge.service.functions import FunctionService
 from flux_edge.service.invocations import InvocationService
 from flux_edge.service.live_logs import LiveLogHub
-from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics
+from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics, metrics_root
 from flux_edge.service.retention import RetentionPruner
 from flux_edge.settings import Settings, load_settings, physical_memory_mb
 from flux_edge.store.sqlite import SQLiteStore
@@ -158,7 +158,7 @@ def create_app(settings: Settings) -> Litestar:
     invocation_metrics = InvocationMetrics(
         Path(shared_dir)
         if shared_dir
-        else settings.data_dir / "metrics" / f"app-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        else metrics_root(settings.data_dir) / f"app-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     )
 
     async def start(app: Litestar) -> None:

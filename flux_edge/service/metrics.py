@@ -14,8 +14,11 @@ made fresh by `flux-edge serve` at each start.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
+import stat
+import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -50,13 +53,36 @@ _ISOLATES = ("flux_edge_isolates", "Live V8 isolates over all workers.")
 _QUEUE = ("flux_edge_queue_depth", "Calls waiting for an isolate slot over all workers.")
 
 
+def metrics_root(data_dir: Path) -> Path:
+    """Where the servers of `data_dir` keep their metrics files: in memory (/dev/shm, else the
+    temp dir), named after the data dir.
+
+    Never in the data dir itself: the files are written through shared memory maps on every call,
+    and a page fault on a map of a file the disk can no longer write (read-only remount, immutable
+    file, full disk) is a SIGBUS that ends the process, where a refused write is an error a
+    request can answer.
+    """
+    shm = Path("/dev/shm")  # noqa: S108  (the name carries the uid; _own_dir checks the owner)
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    key = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+    return base / f"flux-edge-metrics-{os.getuid()}-{key}"
+
+
+def _own_dir(path: Path) -> None:
+    """Create `path` private to this user, refusing one another user (or a symlink) put there."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        raise PermissionError(f"{path} is not a directory of this user: refusing to use it")
+
+
 def fresh_metrics_dir(data_dir: Path) -> Path:
-    """An empty metrics directory for a server starting now (`<data dir>/metrics/server-<pid>`).
+    """An empty metrics directory for a server starting now (`<metrics root>/server-<pid>`).
 
     Directories left by servers that no longer run are removed; a live server's are kept.
     """
-    root = data_dir / "metrics"
-    root.mkdir(parents=True, exist_ok=True)
+    root = metrics_root(data_dir)
+    _own_dir(root)
     for old in root.iterdir():
         owner = old.name.rsplit("-", 1)[-1] if old.name.startswith("server-") else ""
         if owner.isdigit() and int(owner) != os.getpid() and _alive(int(owner)):
@@ -69,7 +95,7 @@ def fresh_metrics_dir(data_dir: Path) -> Path:
 
 def running_server_pids(data_dir: Path) -> list[int]:
     """The pids of `flux-edge serve` processes running on `data_dir` (from their metrics dirs)."""
-    root = data_dir / "metrics"
+    root = metrics_root(data_dir)
     if not root.is_dir():
         return []
     owners = (
@@ -113,7 +139,8 @@ class InvocationMetrics:
 
     def open(self) -> None:
         """Create the directory and this worker's files (in the serving process, at startup)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        _own_dir(self.directory.parent)
+        self.directory.mkdir(mode=0o700, exist_ok=True)
         self._pid = os.getpid()
         for kind in ("counter", "histogram", "gauge_livesum"):
             self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]

@@ -7,6 +7,7 @@ import re
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from flux_edge.service.metrics import metrics_root
 from tests.conftest import ADMIN_TOKEN
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
@@ -44,7 +45,7 @@ def test_counters_add_up_over_two_workers_and_never_go_back(start_server):
     for _ in range(calls):
         with httpx.Client(base_url=server.url) as client:  # spread over both workers
             assert client.post("/api/v1/functions/counted/invoke").status_code == 200
-    counter_files = list((server.data_dir / "metrics").glob("server-*/counter_*.db"))
+    counter_files = list(metrics_root(server.data_dir).glob("server-*/counter_*.db"))
     assert len(counter_files) == 2  # one per worker
     key = ("flux_edge_invocations_total", (("function", "counted"), ("status", "success")))
     count_key = ("flux_edge_invocation_duration_seconds_count", (("function", "counted"),))
@@ -112,4 +113,4 @@ def test_a_restart_starts_from_zero(start_server, tmp_path):
     values = samples(scrape(second.url).text)
     key = ("flux_edge_invocations_total", (("function", "again"), ("status", "success")))
     assert values[key] == 1
-    assert len(list((data / "metrics").iterdir())) == 1  # the stopped server's directory is gone
+    assert len(list(metrics_root(data).iterdir())) == 1  # the stopped server's directory is gone
