@@ -69,7 +69,14 @@ def test_microtask_loops_and_timers_that_rearm_forever_are_408_timeouts(admin, u
     outcomes = [invoke(admin, name) for name in names]
     unharmed()
     seen = [(o.status, o.record["status"], o.record["error_message"]) for o in outcomes]
-    assert seen == [(408, "timeout", TIMED_OUT.replace("1 s", "2 s"))] * len(names)
+    timed_out = (408, "timeout", TIMED_OUT.replace("1 s", "2 s"))
+    assert seen[:3] == [timed_out] * 3
+    # The promise chain also grows without end: on a fast machine its memory limit is reached
+    # before the 2 s deadline. Either limit may end it, and the record says which.
+    out_of_memory = (500, "error", "Memory limit exceeded: the function used more than 128 MB")
+    assert seen[3] == timed_out or (
+        seen[3][:2] == out_of_memory[:2] and seen[3][2].startswith(out_of_memory[2])
+    ), seen[3]
 
 
 def test_timers_left_rearming_after_a_call_answered_do_not_harm_the_next_call(admin, unharmed):
