@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -29,8 +30,21 @@ def open_connection(path: Path, *, read_only: bool = False) -> apsw.Connection:
 
 
 def enable_wal(conn: apsw.Connection) -> None:
-    """Switch the database file to WAL mode (persistent; a no-op when it already is)."""
-    mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
+    """Switch the database file to WAL mode (persistent; a no-op when it already is).
+
+    Switching needs an exclusive lock, and SQLite answers BUSY at once, without its busy handler,
+    when waiting could deadlock (another process switching the same new file at the same moment,
+    as worker processes starting together do), so the wait is ours.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]
+            break
+        except apsw.BusyError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
     if str(mode).lower() != "wal":
         raise apsw.CantOpenError(f"could not switch the database to WAL mode (got {mode!r})")
 
