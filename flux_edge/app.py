@@ -41,10 +41,10 @@ from flux_edge.api.stream import function_stream
 from flux_edge.api.supabase import invoke_supabase
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
-from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms.build import FunctionLinker
 from flux_edge.runtime.hosting import HostedRuntime, HostLimits
+from flux_edge.runtime.limits import PoolLimits
 from flux_edge.runtime.types import FunctionRunner
 from flux_edge.scheduler import CronLedger, CronScheduler, worker_name
 from flux_edge.service.auth import Authenticator
@@ -76,6 +76,7 @@ def _import_deferred() -> None:
         "flux_edge.runtime.codeforms.linker",
         "flux_edge.runtime.codeforms.remote",
         "jwt",
+        "croniter",
     ):
         importlib.import_module(module)
 
@@ -117,6 +118,8 @@ def _pool_limits(settings: Settings) -> PoolLimits:
 
 def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
     if not settings.isolate_hosts:
+        from flux_edge.runtime.runtime import Runtime  # in-process V8: loaded only when used
+
         return Runtime(_pool_limits(settings), host=host)
     hosts = HostLimits(
         max_hosts=settings.max_isolate_hosts,

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from contextlib import ExitStack
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 import structlog
@@ -38,6 +38,7 @@ from py_mini_racer import (
 )
 
 from flux_edge.runtime.codecs import CallCodecs, CodecError
+from flux_edge.runtime.host_bridge import HostBridge, HostOpError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
     after_response,
@@ -74,39 +75,6 @@ MAX_HOST_OPS = 1000
 MAX_TIMER_MS = 2**31 - 1
 # CompressionStream chunks up to this much base64 are (de)compressed on the event loop thread.
 _INLINE_CODEC_CHARS = 64 * 1024
-
-
-class HostBridge(Protocol):
-    """The privileged side of the isolate: the one place JavaScript reaches Python (fetch, files).
-
-    JavaScript asks with `__flux_host.hostCall(kind, payload)` (prelude code only); the answer must
-    be JSON-able. `crypto.*` kinds never reach it: the isolate runs them (`_run_crypto_op`).
-    Raising HostOpError rejects the JavaScript promise with that error class.
-    """
-
-    async def run(
-        self,
-        kind: str,
-        payload: Any,
-        request: InvokeRequest,
-        spec: FunctionSpec,
-        deadline: float,
-    ) -> Any:
-        """Do one operation for the call `request` of `spec`; `deadline` is time.monotonic()-based."""
-        ...
-
-    def call_finished(self, request: InvokeRequest) -> None:
-        """Forget per-call state (subrequest counts, open handles) of a finished call."""
-        ...
-
-
-class HostOpError(Exception):
-    """A host operation failed; `type` names the JavaScript error class the promise rejects with."""
-
-    def __init__(self, type_: str, message: str) -> None:
-        super().__init__(message)
-        self.type = type_
-        self.message = message
 
 
 class _Call:

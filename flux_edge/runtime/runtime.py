@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 
 from flux_edge.runtime.isolate import HostBridge, Unresponsive
-from flux_edge.runtime.pool import IsolatePool, PoolLimits
+from flux_edge.runtime.limits import PoolLimits
+from flux_edge.runtime.pool import IsolatePool
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,

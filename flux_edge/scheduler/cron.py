@@ -22,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import structlog
-from croniter import croniter
 
 from flux_edge.runtime import RuntimeUnavailableError
 from flux_edge.scheduler.ledger import Claim, CronLedger, Schedule
@@ -50,6 +49,15 @@ def rfc3339(moment: datetime) -> str:
 def worker_name() -> str:
     """This process, as claims record it."""
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _next_due(expression: str, now: datetime) -> datetime:
+    """The first time after `now` that `expression` matches."""
+    # Imported on first use, not at server start: croniter runs `file` in a subprocess on import.
+    from croniter import croniter
+
+    next_time: datetime = croniter(expression, now).get_next(datetime)
+    return next_time
 
 
 @dataclass(slots=True)
@@ -130,7 +138,7 @@ class CronScheduler:
                 seen[schedule.function_id] = entry
                 continue
             try:
-                next_due = croniter(schedule.expression, now).get_next(datetime)
+                next_due = _next_due(schedule.expression, now)
             except (ValueError, KeyError) as exc:  # validated on deploy; never stop the loop
                 log.warning("cron_schedule_invalid", function=schedule.name, error=str(exc))
                 continue
@@ -147,7 +155,7 @@ class CronScheduler:
                 continue
             due = entry.next_due
             # Forward from now, not from `due`: a late tick fires once, it does not catch up.
-            entry.next_due = croniter(entry.schedule.expression, now).get_next(datetime)
+            entry.next_due = _next_due(entry.schedule.expression, now)
             task = await self._fire(entry.schedule, due)
             if task is not None:
                 started.append(task)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import msgspec
-from croniter import croniter
 from msgspec import UNSET, UnsetType
 
 from flux_edge.runtime.codeforms.build import needs_linking
@@ -79,6 +78,8 @@ def _not_found(name: str) -> NotFoundError:
 
 def check_cron(expression: str) -> None:
     """Accept only 5-field cron expressions (minute hour day month weekday, UTC)."""
+    from croniter import croniter  # imported on first use: at import it forks `file` (platform)
+
     if len(expression.split()) != 5 or not croniter.is_valid(expression):
         raise InvalidInputError(
             "Invalid cron_schedule",

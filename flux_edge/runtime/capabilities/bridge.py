@@ -26,7 +26,7 @@ import msgspec
 
 from flux_edge.runtime.capabilities.files import ERRNO_TYPES, FileJail
 from flux_edge.runtime.capabilities.policy import OutboundPolicy
-from flux_edge.runtime.isolate import HostOpError
+from flux_edge.runtime.host_bridge import HostOpError
 from flux_edge.runtime.types import FunctionSpec, InvokeRequest
 
 if TYPE_CHECKING:

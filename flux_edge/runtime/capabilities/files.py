@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flux_edge.runtime.isolate import HostOpError
+from flux_edge.runtime.host_bridge import HostOpError
 
 # What one entry (file, directory, symlink) costs in the quota besides its bytes: one block.
 ENTRY_BYTES = 4096

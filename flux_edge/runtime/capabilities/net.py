@@ -22,7 +22,7 @@ import msgspec
 from flux_edge import __version__
 from flux_edge.runtime.capabilities.policy import AddressDenied, OutboundPolicy
 from flux_edge.runtime.capabilities.transport import GuardedTransport
-from flux_edge.runtime.isolate import HostOpError
+from flux_edge.runtime.host_bridge import HostOpError
 from flux_edge.runtime.types import InvokeRequest
 
 MAX_REDIRECTS = 20

@@ -11,8 +11,6 @@ process, so a runaway allocation aborts this process, never the server.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -23,6 +21,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from flux_edge.runtime.capabilities import CapabilityBridge
+from flux_edge.runtime.hosting.process import MIB, die_with_parent, process_rss
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
@@ -48,7 +47,7 @@ from flux_edge.runtime.hosting.wire import (
     Usage,
 )
 from flux_edge.runtime.isolate import Engine, init_v8
-from flux_edge.runtime.pool import PoolLimits
+from flux_edge.runtime.limits import PoolLimits
 from flux_edge.runtime.results import memory_result
 from flux_edge.runtime.runtime import Runtime
 from flux_edge.runtime.streaming import ResponseStream, ResponseStreamError
@@ -59,26 +58,6 @@ from flux_edge.runtime.types import (
     InvokeResult,
     RuntimeUnavailableError,
 )
-
-_PAGE = os.sysconf("SC_PAGE_SIZE")
-_MIB = 1024 * 1024
-_PR_SET_PDEATHSIG = 1
-
-
-def process_rss(pid: int | str = "self") -> int:
-    """Resident memory of a process in bytes (0 once it is gone)."""
-    try:
-        with open(f"/proc/{pid}/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * _PAGE
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def die_with_parent() -> None:
-    """Be killed when the server dies, however it dies (a wedged host would otherwise spin on)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class IsolateHostProcess:
@@ -107,7 +86,7 @@ class IsolateHostProcess:
         assert self.runtime is not None
         isolates = max(1, self.runtime.pool.isolate_count)
         per_isolate = 2 * self._memory_mb + self.config.slack_mb
-        return self._baseline + isolates * per_isolate * _MIB
+        return self._baseline + isolates * per_isolate * MIB
 
     def _rss_now(self) -> int:
         """The host's RSS, read once per loop turn: calls that finish together share a reading."""

@@ -21,7 +21,7 @@ import structlog
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote
-from flux_edge.runtime.pool import PoolLimits
+from flux_edge.runtime.limits import PoolLimits
 from flux_edge.runtime.types import (
     FunctionSpec,
     InvokeRequest,

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 from msgspec.structs import replace
 
-from flux_edge.runtime.hosting.host import process_rss
+from flux_edge.runtime.hosting.process import process_rss
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,

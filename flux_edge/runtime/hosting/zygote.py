@@ -22,8 +22,7 @@ import struct
 import subprocess
 import sys
 
-from flux_edge.runtime.hosting.host import die_with_parent, run
-from flux_edge.runtime.prelude import prelude_source
+from flux_edge.runtime.hosting.process import die_with_parent
 
 _LAUNCH = struct.Struct(">I")
 _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
@@ -31,6 +30,10 @@ _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
 
 def serve(control: socket.socket) -> None:
     """The zygote's loop: fork a host per request, report pids and exit statuses."""
+    # Imported here, in the zygote, so that the server's side of this module does not load V8.
+    from flux_edge.runtime.hosting.host import run
+    from flux_edge.runtime.prelude import prelude_source
+
     die_with_parent()
     # Built once here (plain Python, fork-safe), so every forked host inherits the cached prelude
     # instead of generating its data tables (webdata.py) again.
