@@ -76,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             complete_var="_FLUX_EDGE_COMPLETE",
             standalone_mode=False,
         )
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `flux-edge` or `flux-edge functions` alone: the help, as click shows it.
+        click.echo(exc.format_message(), err=True)
+        return 2
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
         _fail(f"{exc.format_message()}{hint}")

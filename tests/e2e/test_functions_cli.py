@@ -206,3 +206,10 @@ def test_every_command_has_help_with_an_example():
         shown = ok(flux_edge(*command, "--help"))
         assert "Example" in shown, command
         assert "flux-edge " + " ".join(command) in shown.replace("  ", " "), command
+
+
+def test_a_group_alone_shows_its_help():
+    shown = flux_edge("functions")
+    assert shown.returncode == 2
+    assert "Commands:" in shown.stderr
+    assert "invoke" in shown.stderr

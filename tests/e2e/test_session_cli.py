@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import subprocess
 
 import pytest
 
@@ -110,8 +111,6 @@ def test_completion_prints_a_script_for_each_shell(shell, marker):
 def test_the_bash_script_loads_in_bash(tmp_path):
     script = tmp_path / "flux-edge.bash"
     script.write_text(ok(flux_edge("completion", "bash")))
-    import subprocess
-
     loaded = subprocess.run(
         ["bash", "-c", f"source {script} && complete -p flux-edge"],
         capture_output=True,
