@@ -19,12 +19,10 @@ SHELLS = ("bash", "zsh", "fish")
 @click.option("--url", metavar="URL", help=URL_HELP)
 @click.option(
     "--token",
-    prompt=True,
-    hide_input=True,
-    help="An admin or API token (prompted for, without echo, when absent; read from stdin "
-    "when it is not a terminal).",
+    help="An admin or API token [default: asked for without echo, or read from stdin when it is "
+    "not a terminal].",
 )
-def login(url: str | None, token: str) -> int:
+def login(url: str | None, token: str | None) -> int:
     """Check a token against a server and save both to the config file (mode 0600).
 
     The file is $XDG_CONFIG_HOME/flux-edge/config.json (~/.config/flux-edge/config.json); every
@@ -34,12 +32,24 @@ def login(url: str | None, token: str) -> int:
     from flux_edge.client.config import find_credentials, write_config
 
     found, _ = find_credentials(url)
+    if token is None:
+        token = _read_token()
     token = token.strip()
+    if not token:
+        raise click.ClickException("no token given (--token, typed when asked, or on stdin)")
     with ApiClient(found, token) as client:
         count = len(client.list_functions())  # refused (401/403) unless it can manage
     path = write_config(found, token)
     print(f"logged in to {found} ({count} functions); saved to {path}", file=sys.stderr)
     return 0
+
+
+def _read_token() -> str:
+    # click's hidden prompt falls back to echoing (with warnings) when stdin is a pipe: read the
+    # piped line ourselves instead.
+    if sys.stdin.isatty():
+        return str(click.prompt("Token", hide_input=True))
+    return sys.stdin.readline()
 
 
 @click.command(

@@ -36,9 +36,16 @@ def test_login_writes_a_private_config_that_every_command_then_uses(server, conf
 
 
 def test_login_reads_the_token_from_stdin(server, config_home, tmp_path):
-    ok(flux_edge("login", "--url", server.url, stdin=ADMIN_TOKEN + "\n", env=config_home))
+    done = flux_edge("login", "--url", server.url, stdin=ADMIN_TOKEN + "\n", env=config_home)
+    ok(done)
+    assert done.stderr.count("\n") == 1, done.stderr  # no prompt or echo warnings on a pipe
     path = tmp_path / "config" / "flux-edge" / "config.json"
     assert json.loads(path.read_text())["token"] == ADMIN_TOKEN
+
+
+def test_login_without_a_token_fails_in_one_line(server, config_home):
+    line = one_line_failure(flux_edge("login", "--url", server.url, stdin="", env=config_home))
+    assert "no token given" in line
 
 
 def test_login_with_a_bad_token_writes_nothing(server, config_home, tmp_path):
