@@ -7,30 +7,17 @@ use, so `import flux_edge` (and the `flux-edge` command) stays quick.
 from __future__ import annotations
 
 import importlib
-import sys
 from typing import TYPE_CHECKING, Any
+
+from flux_edge.lean_imports import STRUCTLOG_EXTRAS, import_without
 
 __version__ = "0.1.0"
 
 
-def _import_structlog_without_rich() -> None:
-    """Import structlog with `rich` hidden from it, unless the process already has either.
-
-    structlog imports rich (installed with Litestar) to render tracebacks in its console format:
-    ~100 ms of CPU at every server start, for output flux-edge never uses (JSON lines, and plain
-    tracebacks in the console format, docs/decisions.md). Done here because every flux-edge process
-    (the command, the zygote, the hosts) imports this package first.
-    """
-    if "structlog" in sys.modules or "rich" in sys.modules:
-        return
-    sys.modules["rich"] = None  # type: ignore[assignment]  # "import rich" raises ImportError
-    try:
-        importlib.import_module("structlog")
-    finally:
-        del sys.modules["rich"]
-
-
-_import_structlog_without_rich()
+# Every flux-edge process (the command, the zygote, the hosts) imports this package first, so
+# structlog is imported here without the `rich` it would load for tracebacks flux-edge does not
+# render with it (~0.1 s of CPU at each start; see lean_imports.py and docs/decisions.md).
+import_without("structlog", STRUCTLOG_EXTRAS)
 
 if TYPE_CHECKING:
     from flux_edge.app import create_app

@@ -39,6 +39,7 @@ from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.api.stream import function_stream
 from flux_edge.api.supabase import invoke_supabase
+from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime.capabilities import CapabilityBridge
@@ -70,6 +71,7 @@ def _import_deferred() -> None:
     In a thread, so /health answers first and the first fetch or deploy does not pay the imports
     on the event loop (where they would count against that call's time limit).
     """
+    import_without("httpx", HTTPX_EXTRAS)
     for module in (
         "flux_edge.runtime.capabilities.net",
         "flux_edge.runtime.codeforms.script",

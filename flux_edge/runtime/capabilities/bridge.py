@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.runtime.capabilities.files import ERRNO_TYPES, FileJail
 from flux_edge.runtime.capabilities.policy import OutboundPolicy
 from flux_edge.runtime.host_bridge import HostOpError
@@ -92,6 +93,8 @@ class CapabilityBridge:
     def net(self) -> NetCapability:
         """fetch's side, made on the first fetch: httpx is imported then, not at server start."""
         if self._net is None:
+            # httpx without the extras of its command-line tool (lean_imports.py)
+            import_without("httpx", HTTPX_EXTRAS)
             from flux_edge.runtime.capabilities.net import NetCapability
 
             self._net = NetCapability(

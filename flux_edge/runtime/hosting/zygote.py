@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import selectors
 import signal
@@ -22,7 +23,14 @@ import struct
 import subprocess
 import sys
 
+from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.runtime.hosting.process import die_with_parent
+
+# What hosts import on first use (fetch: httpx and its transport, ~0.1 s of CPU): the zygote
+# imports it once it is first idle this long, so hosts forked after that inherit it instead of
+# paying it inside a call, and the spare hosts booted at server start are not delayed by it.
+_IDLE_IMPORT_SECONDS = 0.2
+_IMPORTED_WHEN_IDLE = ("flux_edge.runtime.capabilities.net",)
 
 _LAUNCH = struct.Struct(">I")
 _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
@@ -47,8 +55,15 @@ def serve(control: socket.socket) -> None:
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ, "control")
     selector.register(wake_r, selectors.EVENT_READ, "child")
+    idle_imports = True
     while True:
-        for key, _ in selector.select():
+        ready = selector.select(_IDLE_IMPORT_SECONDS if idle_imports else None)
+        if not ready and idle_imports:
+            idle_imports = False
+            import_without("httpx", HTTPX_EXTRAS)
+            for module in _IMPORTED_WHEN_IDLE:
+                importlib.import_module(module)
+        for key, _ in ready:
             if key.data == "child":
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_r, 4096)
