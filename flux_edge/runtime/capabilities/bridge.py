@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import importlib
 import os
 import weakref
 from collections.abc import Callable
@@ -68,6 +69,12 @@ _FLAG_OF_KIND = {
 _ACCESS_OF_FLAG = {"allow_net": "net", "allow_read": "read", "allow_write": "write"}
 
 
+def _import_net() -> None:
+    """Import fetch's modules: httpx without the extras of its command-line tool (lean_imports)."""
+    import_without("httpx", HTTPX_EXTRAS)
+    importlib.import_module("flux_edge.runtime.capabilities.net")
+
+
 class CapabilityBridge:
     """Runs fetch and file operations for isolates, checking each against the function's flags."""
 
@@ -93,8 +100,7 @@ class CapabilityBridge:
     def net(self) -> NetCapability:
         """fetch's side, made on the first fetch: httpx is imported then, not at server start."""
         if self._net is None:
-            # httpx without the extras of its command-line tool (lean_imports.py)
-            import_without("httpx", HTTPX_EXTRAS)
+            _import_net()
             from flux_edge.runtime.capabilities.net import NetCapability
 
             self._net = NetCapability(
@@ -129,6 +135,10 @@ class CapabilityBridge:
         if not getattr(spec.permissions, flag):
             raise HostOpError("PermissionDenied", _denied_message(kind, flag, payload))
         if kind == "fetch":
+            if self._net is None:
+                # The first fetch imports httpx (~0.1 s, more on a busy machine): in a thread, so
+                # this loop keeps running other calls' steps and answering the server's pings.
+                await asyncio.to_thread(_import_net)
             return await self.net.fetch(payload, request, deadline)
         if kind == "fetch.abort":
             self.net.abort(payload, request)
