@@ -1,4 +1,5 @@
-"""The `flux-edge` command: `serve`, `token create|list|revoke`, `functions deploy`, `--version`."""
+"""The `flux-edge` command: `serve`, `token create|list|revoke`, `functions deploy`, `bench`,
+`--version`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, NoReturn
 
 from flux_edge import __version__
 from flux_edge.cli_backup import add_backup_parsers, run_backup_command
+from flux_edge.cli_bench import add_bench_parser, run_bench_command
 from flux_edge.cli_transfer import add_transfer_parsers, run_transfer_command
 from flux_edge.client.deploy import (
     DEFAULT_URL,
@@ -100,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     actions.add_parser("list", parents=[data_dir], help="list tokens (never their secrets)")
     _functions_parser(commands)
     add_backup_parsers(commands)
+    add_bench_parser(commands)
     _logs_parser(commands)
     _dev_parser(commands)
     revoke = actions.add_parser("revoke", parents=[data_dir], help="revoke a token by id or name")
@@ -160,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _functions(args)
     if args.command in ("backup", "restore"):
         return run_backup_command(args)
+    if args.command == "bench":
+        return run_bench_command(args)
     if args.command == "logs":
         return _logs(args)
     if args.command == "dev":
