@@ -570,7 +570,8 @@ class Isolate:
                 raw = await self._mr.eval_cancelable(code)
         except TimeoutError:
             # The runaway's time goes to the calls in flight: the step was theirs.
-            self._charge(cpu_before, {c.id for c in self._calls.values() if c.sent})
+            cpu_after = clock.read_ns() if clock is not None else None
+            self._charge(cpu_before, cpu_after, {c.id for c in self._calls.values() if c.sent})
             await self._recover(deadline)
             return
         except JSOOMException:
@@ -584,6 +585,8 @@ class Isolate:
             return
         finally:
             self.step_started = None
+        # Read before the heap reading below, which is work on the same thread.
+        cpu_after = clock.read_ns() if clock is not None else None
         try:
             output = _decode_output(raw)
         except msgspec.DecodeError as error:
@@ -598,16 +601,15 @@ class Isolate:
             # Before the calls resolve, so they carry the heap they left (throttled: usage.py).
             self.heap.refresh(self._mr, time.monotonic())
         touched.update(call_id for call_id, _ in output.heads)
-        self._charge(cpu_before, touched)
+        self._charge(cpu_before, cpu_after, touched)
         self._apply(output)
 
-    def _charge(self, cpu_before: int | None, touched: set[int]) -> None:
-        """Split the CPU time the isolate's thread used since `cpu_before` among `touched`."""
-        if cpu_before is None or self._clock is None:
+    def _charge(self, cpu_before: int | None, cpu_after: int | None, touched: set[int]) -> None:
+        """Split the isolate thread's CPU time of one step among the calls it `touched`."""
+        if cpu_before is None or cpu_after is None:
             return
-        cpu_after = self._clock.read_ns()
         calls = [c for cid in touched if (c := self._calls.get(cid)) is not None]
-        if cpu_after is None or not calls:
+        if not calls:
             return
         share = (cpu_after - cpu_before) // len(calls)
         for call in calls:

@@ -27,7 +27,7 @@ from typing import TypeVar
 from py_mini_racer import MiniRacer
 
 # How old the isolate's heap reading may be before a step that ends calls takes a new one.
-HEAP_SAMPLE_SECONDS = 0.2
+HEAP_SAMPLE_SECONDS = 0.5
 
 _TASKS = "/proc/self/task"
 T = TypeVar("T")

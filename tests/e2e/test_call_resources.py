@@ -12,11 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from flux_edge.runtime.usage import HEAP_SAMPLE_SECONDS
 from tests.conftest import ADMIN_TOKEN
 
-# Burns CPU for ~40 ms of wall time whatever the machine's speed.
+# A fixed amount of work (some 10-50 ms of CPU), however busy the machine is.
 BUSY = """
 function handler() {
-  const end = Date.now() + 40; let n = 0;
-  while (Date.now() < end) n += Math.sqrt(n + 1);
+  let n = 0;
+  for (let i = 0; i < 5e6; i++) n += Math.sqrt(i);
   return { status: 200, body: String(n > 0) };
 }
 """
