@@ -8,7 +8,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 export PYTHONPATH="benchmarks${PYTHONPATH:+:$PYTHONPATH}"
 
 # flux-edge as the README starts it, beside standalone plain Litestar and workerd (npm, pinned).
-python benchmarks/bench_peers.py >/dev/null
+python benchmarks/bench_peers.py --readme README.md >/dev/null
 python benchmarks/bench_startup.py >/dev/null
 python benchmarks/bench_runtime.py "$@" >/dev/null
 python benchmarks/bench_http.py >/dev/null
