@@ -24,13 +24,14 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.client.bench_advice import diagnose
+from flux_edge.client.config import ClientError
 
 Progress = Callable[[str], None]
 # How often a level samples /metrics (live isolates) and redraws the progress line.
 SAMPLE_SECONDS = 1.0
 
 
-class BenchError(Exception):
+class BenchError(ClientError):
     """The run could not be made (no such function, server unreachable, bad credential)."""
 
 
