@@ -145,3 +145,37 @@ def test_errors_are_one_clear_line(start_server, tmp_path):
         assert done.stderr.startswith("flux-edge: "), done.stderr
         assert message in done.stderr, done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_a_terminal_gets_a_progress_line(start_server, tmp_path):
+    import pty
+
+    server = start_server()
+    deploy(server.client(ADMIN_TOKEN), "triv", TRIVIAL)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
+    env.update({"XDG_CONFIG_HOME": str(tmp_path / "config"), "FLUX_EDGE_TOKEN": ADMIN_TOKEN})
+    primary, secondary = pty.openpty()  # stderr is a terminal, stdout a pipe
+    with subprocess.Popen(
+        [sys.executable, "-m", "flux_edge", "bench", "triv", "--url", server.url,
+         "--concurrency", "2", "--duration", "2.5", "--cold-starts", "1", "--json"],
+        stdout=subprocess.PIPE, stderr=secondary, env=env,
+    ) as process:  # fmt: skip
+        os.close(secondary)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:  # the terminal closed with the process
+                break
+            if not chunk:
+                break
+            shown += chunk
+        stdout = process.stdout.read() if process.stdout else b""
+        assert process.wait(timeout=60) == 0
+    os.close(primary)
+    text = shown.decode()
+    assert "cold start: 1 version bumps and first calls" in text, text
+    assert "c=2: " in text, text
+    assert " requests, 0 errors, " in text, text
+    assert text.endswith("\r\x1b[K"), text  # the line is cleared at the end
+    assert json.loads(stdout)["levels"][0]["concurrency"] == 2
