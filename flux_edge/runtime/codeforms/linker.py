@@ -37,7 +37,8 @@ class LinkedFunction:
     """The linked script and what went into it."""
 
     script: str
-    # "name@version" (npm) or the URL (URL imports) -> integrity: the version's lockfile.
+    # "name@version" (npm), "jsr:@scope/name@version" (JSR) or the URL (URL imports) ->
+    # integrity: the version's lockfile.
     packages: dict[str, str] = field(default_factory=dict)
     modules: int = 0
 
@@ -81,6 +82,7 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
         records[index[url]] = _record(loaded, resolver, number)
     packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
     packages.update(sorted(resolver.urls.items()))
+    packages.update(sorted((k, p.integrity) for k, p in resolver.jsr_packages.items()))
     payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
     script = f"{_loader_source()}({payload},0);\n"
     size = len(script.encode("utf-8", errors="surrogatepass"))
@@ -117,14 +119,14 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
             return [url, "cjs", cjs.factory, [], table, [], False]
         esm = compile_module(source)
     except CodeError as exc:
-        raise _with_file(exc, url) from None
+        raise _with_file(exc, resolver.display(url)) from None
     deps: list[int] = []
     table = {}
     for specifier, offset in esm.imports:
         try:
             target = number(resolver.resolve(specifier, url))
         except ResolveError as exc:
-            raise _with_file(_located(exc, data, offset), url) from None
+            raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
         deps.append(target)
         table[specifier] = target
     for specifier, offset in esm.dynamic:
@@ -134,7 +136,7 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
             table[specifier] = number(resolver.resolve(specifier, url))
         except ResolveError as exc:
             if not in_package:  # a package may import optional things it never reaches here
-                raise _with_file(_located(exc, data, offset), url) from None
+                raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
     return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async]
 
 
