@@ -19,6 +19,8 @@ import httpx
 from flux_edge.runtime.types import CodeError
 
 TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH.
+_NAME_MISMATCH: Final = frozenset({62, 64})
 
 
 def tls_context(ca_file: Path | None = None) -> ssl.SSLContext:
@@ -45,7 +47,9 @@ def describe_failure(exc: httpx.HTTPError) -> str:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
-            reason = cause.verify_message or str(cause)
+            reason = (cause.verify_message or str(cause)).rstrip(".")
+            if cause.verify_code in _NAME_MISMATCH:
+                return f"its TLS certificate is not valid for the host ({reason})"
             return (
                 f"its TLS certificate is not trusted ({reason}); a private CA can be trusted "
                 "with FLUX_EDGE_CA_FILE"
