@@ -155,3 +155,18 @@ def test_without_a_registry_host_allowed_jsr_imports_are_refused(
         caught.value.message
     )
     assert registry.requests == []
+
+
+async def test_the_std_http_serve_shim_needs_no_registry(run: Run, tmp_path: Path) -> None:
+    files = {
+        "index.ts": (
+            'import { serve } from "jsr:@std/http@0.224.0/server";\n'
+            'import { serve as plain } from "jsr:@std/http/server";\n'
+            "serve((req: Request) => Response.json({ same: serve === plain, path: new URL(req.url)"
+            ".pathname }));\n"
+        )
+    }
+    # No registry at all (nothing listens on port 9): the shim is built in.
+    jsr = JsrRegistry(tmp_path / "cache", "http://127.0.0.1:9")
+    remote = RemoteModules(tmp_path / "cache", frozenset({"127.0.0.1"}))
+    assert await run(files, remote=remote, jsr=jsr) == {"same": True, "path": "/linked/path"}
