@@ -864,8 +864,12 @@ def _code_error(text: str) -> CodeError:
             file = "npm:" + where.removeprefix("file:///node_modules/")
         elif where.startswith(("file:///", "node:", "https://", "http://")):
             file = where.removeprefix("file:///")
-        # V8 prints the source line and a caret under the failing column.
-        if len(first) >= 3 and "^" in first[2]:
+        # The error's stack (which a linked function's loader maps back to the file's own
+        # columns) locates it best; else V8's caret under the failing column of the source line.
+        framed = re.search(rf"^ +at .*?{re.escape(where)}:{line}:(\d+)\)?$", text, re.MULTILINE)
+        if framed is not None and file is not None:
+            column = int(framed.group(1))
+        elif len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
             prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
             if prologue is not None:

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from flux_edge.runtime.codeforms.commonjs import PROLOGUE as COMMONJS_PROLOGUE
 from flux_edge.runtime.codeforms.commonjs import compile_commonjs
 from flux_edge.runtime.codeforms.esm import compile_module
 from flux_edge.runtime.codeforms.resolver import (
@@ -104,7 +105,7 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
                 json.loads(source)
             except ValueError as exc:
                 raise CodeError(f"invalid JSON: {exc.args[0]}") from None
-            return [url, "json", source, [], {}, [], False]
+            return [url, "json", source, [], {}, [], False, None]
         if loaded.kind == "cjs":
             cjs = compile_commonjs(source)
             table: dict[str, int] = {}
@@ -116,7 +117,8 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
                         raise _located(exc, data, offset) from None
             if cjs.uses_buffer:
                 table[GLOBAL_BUFFER] = number(resolver.resolve("node:buffer", url))
-            return [url, "cjs", cjs.factory, [], table, [], False]
+            columns = {1: [1, len(COMMONJS_PROLOGUE)]}  # Node's wrapper, on line 1
+            return [url, "cjs", cjs.factory, [], table, [], False, columns]
         esm = compile_module(source)
     except CodeError as exc:
         raise _with_file(exc, resolver.display(url)) from None
@@ -137,7 +139,7 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
         except ResolveError as exc:
             if not in_package:  # a package may import optional things it never reaches here
                 raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
-    return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async]
+    return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async, esm.columns or None]
 
 
 def _located(exc: CodeError, data: bytes, offset: int) -> CodeError:
