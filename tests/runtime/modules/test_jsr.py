@@ -3,6 +3,7 @@ serves packages written here (tests/jsr_registry.py), and run in a real isolate.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from flux_edge.runtime.codeforms.jsr import JsrRegistry
 from flux_edge.runtime.codeforms.linker import link
+from flux_edge.runtime.codeforms.npm import PackageCache
 from flux_edge.runtime.codeforms.remote import RemoteModules
 from flux_edge.runtime.codeforms.resolver import ModuleResolver
 from flux_edge.runtime.types import CodeError
@@ -170,3 +172,67 @@ async def test_the_std_http_serve_shim_needs_no_registry(run: Run, tmp_path: Pat
     jsr = JsrRegistry(tmp_path / "cache", "http://127.0.0.1:9")
     remote = RemoteModules(tmp_path / "cache", frozenset({"127.0.0.1"}))
     assert await run(files, remote=remote, jsr=jsr) == {"same": True, "path": "/linked/path"}
+
+
+def _cached_npm_package(cache: Path, name: str, version: str, files: dict[str, str]) -> None:
+    """An npm package already in the package cache (as an earlier deploy leaves it)."""
+    metadata = {"name": name, "dist-tags": {"latest": version}, "versions": {version: {}}}
+    (cache / "npm" / "metadata").mkdir(parents=True, exist_ok=True)
+    (cache / "npm" / "metadata" / f"{name}.json").write_text(json.dumps(metadata))
+    folder = cache / "npm" / "packages" / f"{name}@{version}"
+    for path, text in files.items():
+        (folder / "package" / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "package" / path).write_text(text)
+    manifest = {"integrity": "sha512-ours", "dependencies": {}}
+    (folder / ".flux-package.json").write_text(json.dumps(manifest))
+
+
+async def test_a_jsr_package_imports_npm_and_node_modules_and_is_reached_by_the_import_map(
+    run: Run, registry: JsrFixture, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    _cached_npm_package(
+        cache,
+        "tiny-case",
+        "1.0.0",
+        {
+            "package.json": '{"name": "tiny-case", "version": "1.0.0", "main": "index.js"}',
+            "index.js": "exports.kebab = (s) => s.replace(/\\s+/g, '-').toLowerCase();\n",
+        },
+    )
+    registry.publish(
+        "@flux/slug",
+        "1.0.0",
+        {
+            "mod.ts": (
+                'import { kebab } from "npm:tiny-case@^1";\n'
+                'import { Buffer } from "node:buffer";\n'
+                'import { greet } from "jsr:@flux/greet@^1.2";\n'
+                "export const slug = (s: string) => kebab(greet(s));\n"
+                "export const b64 = (s: string) => Buffer.from(s).toString('base64');\n"
+            )
+        },
+    )
+    files = {
+        "deno.json": '{ "imports": { "@flux/slug": "jsr:@flux/slug@^1", "@flux/": "jsr:@flux/" } }',
+        "index.ts": (
+            'import { slug, b64 } from "@flux/slug";\n'
+            'import { polite } from "@flux/greet@1/polite";\n'
+            "export default () => Response.json([slug('Ada Lovelace'), b64('hi'), polite('x')]);\n"
+        ),
+    }
+    resolver = _resolver(files, cache, registry.url, online=True)
+    resolver.cache = PackageCache(cache, "http://127.0.0.1:9")
+    linked = link(resolver, "index.ts")
+    assert sorted(linked.packages) == [
+        "jsr:@flux/greet@1.2.0",
+        "jsr:@flux/slug@1.0.0",
+        "jsr:@flux/wrap@0.3.1",
+        "tiny-case@1.0.0",
+    ]
+    options = {
+        "remote": RemoteModules(cache, frozenset({"127.0.0.1"})),
+        "jsr": JsrRegistry(cache, registry.url),
+        "cache": PackageCache(cache, "http://127.0.0.1:9"),
+    }
+    assert await run(files, **options) == ["hello-ada-lovelace!", "aGk=", "(HELLO X!)"]
