@@ -150,3 +150,16 @@ def test_an_unreadable_ca_file_is_a_clear_deploy_error(tmp_path, registry, fname
         assert "cannot be used" in response.json()["message"]
     finally:
         server.stop()
+
+
+def test_ssl_cert_file_replaces_the_public_bundle(tmp_path, registry, ca, fname):
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    server = _server(tmp_path / "data", registry, SSL_CERT_FILE=str(tmp_path / "ca.pem"))
+    try:
+        api = server.client(ADMIN_TOKEN)
+        code = f'import {{ answer }} from "{registry.url}/lib/answer.ts";\nexport default () => answer;\n'
+        created = api.post("/api/v1/functions", json={"name": fname, "code": code, "enabled": True})
+        assert created.status_code == 201, created.text
+        assert api.get(f"/api/v1/functions/{fname}/invoke").json() == 42
+    finally:
+        server.stop()

@@ -236,3 +236,59 @@ async def test_a_jsr_package_imports_npm_and_node_modules_and_is_reached_by_the_
         "cache": PackageCache(cache, "http://127.0.0.1:9"),
     }
     assert await run(files, **options) == ["hello-ada-lovelace!", "aGk=", "(HELLO X!)"]
+
+
+async def test_package_files_resolve_sloppy_imports_and_direct_urls(
+    run: Run, registry: JsrFixture, tmp_path: Path
+) -> None:
+    registry.publish(
+        "@flux/sloppy",
+        "0.1.0",
+        {
+            "mod.ts": (
+                'import { one } from "./one";\n'  # no extension
+                'import { two } from "./two.js";\n'  # .js naming a .ts file
+                'import { three } from "./three";\n'  # a folder's mod.ts
+                'import { EventEmitter } from "events";\n'  # a Node built-in by bare name
+                "export const all = [one, two, three, typeof EventEmitter];\n"
+            ),
+            "one.ts": "export const one = 1;\n",
+            "two.ts": "export const two = 2;\n",
+            "three/mod.ts": "export const three = 3;\n",
+        },
+    )
+    files = {
+        "index.ts": (
+            'import { all } from "jsr:@flux/sloppy@0.1";\n'
+            f'import {{ greet }} from "{registry.url}/@flux/greet/1.2.0/mod.ts";\n'
+            "export default () => Response.json([...all, greet('u')]);\n"
+        )
+    }
+    jsr = JsrRegistry(tmp_path / "cache", registry.url)
+    remote = RemoteModules(tmp_path / "cache", frozenset({"127.0.0.1"}))
+    assert await run(files, remote=remote, jsr=jsr) == [1, 2, 3, "function", "HELLO U!"]
+
+
+def test_an_error_in_a_package_file_names_it(registry: JsrFixture, tmp_path: Path) -> None:
+    registry.publish("@flux/broken", "1.0.0", {"mod.ts": "export const x = 1;\nlet y = (;\n"})
+    registry.publish("@flux/lost", "1.0.0", {"mod.ts": 'import "./gone.ts";\n'})
+    cases = [("@flux/broken", (2, 7), "syntax error"), ("@flux/lost", (1, 8), "gone.ts")]
+    for name, (line, column), message in cases:
+        files = {"index.ts": f'import "jsr:{name}@1";\n'}
+        with pytest.raises(CodeError) as caught:
+            link(_resolver(files, tmp_path / "cache", registry.url, online=True), "index.ts")
+        error = caught.value
+        assert (error.file, error.line, error.column) == (f"jsr:{name}@1.0.0/mod.ts", line, column)
+        assert message in error.message
+
+
+def test_a_cached_file_changed_on_disk_is_refused(registry: JsrFixture, tmp_path: Path) -> None:
+    files = {"index.ts": 'import "jsr:@flux/greet@1.2.0";\n'}
+    cache = tmp_path / "cache"
+    link(_resolver(files, cache, registry.url, online=True), "index.ts")
+    (cache / "jsr" / "@flux/greet" / "1.2.0" / "mod.ts").write_text("export const greet = 1;\n")
+    with pytest.raises(CodeError) as caught:
+        link(_resolver(files, cache, registry.url, online=False), "index.ts")
+    assert "jsr:@flux/greet@1.2.0/mod.ts (cached): the file does not match its checksum" in (
+        caught.value.message
+    )
