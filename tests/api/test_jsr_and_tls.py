@@ -116,8 +116,10 @@ def test_a_certificate_for_another_host_is_refused(tmp_path, trusting, ca, fname
     assert error["message"].startswith(f"cannot fetch {impostor.url}/x.ts: its TLS certificate")
     assert error["message"] == (
         f"cannot fetch {impostor.url}/x.ts: its TLS certificate is not valid for the host "
-        "(IP address mismatch, certificate is not valid for '127.0.0.1')"
+        "(IP address mismatch, certificate is not valid for '127.0.0.1') (index.ts, line 1, "
+        "column 19)"
     )
+    assert (error["file"], error["line"], error["column"]) == ("index.ts", 1, 19)
 
 
 def test_a_server_without_the_ca_refuses_the_registry_certificate(tmp_path, registry, fname):

@@ -90,7 +90,8 @@ class JsrRegistry:
         parts = url[len(self.url) + 1 :].split("/", 3)
         if len(parts) < 4 or not _VERSION.match(parts[2]) or not parts[3]:
             return None
-        return f"{parts[0]}/{parts[1]}", parts[2], parts[3]
+        name = f"{parts[0]}/{parts[1]}"
+        return (name, parts[2], parts[3]) if _NAME.match(name) else None
 
     def cached_versions(self, name: str) -> dict[str, Any] | None:
         """The cached meta.json of `name`, if an earlier deploy fetched it."""
@@ -125,7 +126,9 @@ class JsrRegistry:
         try:
             meta = json.loads(raw)
             manifest = {
-                key.lstrip("/"): str(entry["checksum"]) for key, entry in meta["manifest"].items()
+                key.lstrip("/"): str(entry["checksum"])
+                for key, entry in meta["manifest"].items()
+                if _safe_path(key.lstrip("/"))  # the cache keeps files under these paths
             }
             exports = {str(k): str(v) for k, v in (meta.get("exports") or {}).items()}
         except (ValueError, KeyError, TypeError, AttributeError):
@@ -150,7 +153,7 @@ class JsrRegistry:
     def read(self, package: JsrPackage, path: str, *, online: bool) -> str:
         """A package file's source, checked against the version's manifest."""
         expected = package.manifest.get(path)
-        if expected is None or ".." in path.split("/"):
+        if expected is None:
             raise JsrError(f"{path!r} is not a file of jsr:{package.name}@{package.version}")
         local = self.root / package.name / package.version / path
         try:
@@ -231,6 +234,11 @@ def pick_version(meta: dict[str, Any], version_range: str) -> str | None:
     except (ValueError, TypeError):
         raise JsrError(f"{version_range!r} is not a valid version range") from None
     return str(found) if found else None
+
+
+def _safe_path(path: str) -> bool:
+    parts = path.split("/")
+    return "\x00" not in path and "\\" not in path and all(p not in ("", ".", "..") for p in parts)
 
 
 def _check(data: bytes, checksum: str, what: str) -> None:

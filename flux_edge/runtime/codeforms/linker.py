@@ -67,19 +67,30 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
     index: dict[str, int] = {entry_url: 0}
     records: list[list[Any] | None] = [None]
     pending = [entry_url]
+    # Where each module was first imported: a module that cannot be loaded (a fetch that fails)
+    # is reported at that import.
+    origins: dict[str, tuple[str, bytes, int]] = {}
 
-    def number(url: str) -> int:
+    def number(url: str, origin: tuple[str, bytes, int] | None = None) -> int:
         if url not in index:
             if len(index) >= MAX_MODULES:
                 raise CodeError(f"the function imports more than {MAX_MODULES} modules")
             index[url] = len(records)
             records.append(None)
             pending.append(url)
+            if origin is not None:
+                origins[url] = origin
         return index[url]
 
     while pending:
         url = pending.pop()
-        loaded = resolver.load(url)
+        try:
+            loaded = resolver.load(url)
+        except ResolveError as exc:
+            if url not in origins:
+                raise
+            file, data, offset = origins[url]
+            raise _with_file(_located(exc, data, offset), file) from None
         records[index[url]] = _record(loaded, resolver, number)
     packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
     packages.update(sorted(resolver.urls.items()))
@@ -111,7 +122,10 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
             table: dict[str, int] = {}
             for specifier, offset, unconditional in cjs.requires:
                 try:
-                    table[specifier] = number(resolver.resolve(specifier, url, require=True))
+                    table[specifier] = number(
+                        resolver.resolve(specifier, url, require=True),
+                        (resolver.display(url), data, offset),
+                    )
                 except ResolveError as exc:
                     if unconditional:
                         raise _located(exc, data, offset) from None
@@ -126,7 +140,7 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
     table = {}
     for specifier, offset in esm.imports:
         try:
-            target = number(resolver.resolve(specifier, url))
+            target = number(resolver.resolve(specifier, url), (resolver.display(url), data, offset))
         except ResolveError as exc:
             raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
         deps.append(target)
@@ -135,7 +149,9 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
         if specifier in table:
             continue
         try:
-            table[specifier] = number(resolver.resolve(specifier, url))
+            table[specifier] = number(
+                resolver.resolve(specifier, url), (resolver.display(url), data, offset)
+            )
         except ResolveError as exc:
             if not in_package:  # a package may import optional things it never reaches here
                 raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
