@@ -106,3 +106,22 @@ async def test_a_functions_own_prepare_stack_trace_still_wins(run: Run) -> None:
     }
     lines = await run(files)
     assert lines[0] == 4
+
+
+async def test_a_reference_on_a_modules_first_line_is_located(runtime: Runtime) -> None:
+    first = 'import { settings } from "./lib.ts"; const v = settings.region; settings.missing.deep;'
+    files = SHARED | {
+        "index.ts": 'import "./boot.ts";\nexport default () => 1;\n',
+        "boot.ts": first,
+    }
+    with pytest.raises(CodeError) as caught:
+        await runtime.check(link_files(files))
+    error = caught.value
+    assert (error.file, error.line, error.column) == ("boot.ts", 1, _column(first, "deep"))
+
+
+async def test_columns_hold_with_crlf_line_ends(run: Run) -> None:
+    line = "export default () => { settings.region; settings.missing.deep; };"
+    files = SHARED | {"index.ts": f'import {{ settings }} from "./lib.ts";\r\n\r\n{line}\r\n'}
+    result = await run(files, raw=True)
+    assert _frame(result.error_stack or "", "file:///index.ts") == (3, _column(line, "deep"))
