@@ -10,13 +10,32 @@ import functools
 import hashlib
 import http.server
 import json
+import re
 import ssl
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
+# Relative static imports and re-exports, for the moduleGraph2 JSR computes at publish time.
+_RELATIVE = re.compile(r"""(?:from|import)\s*["'](\.\.?/[^"']+)["']""")
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def do_GET(self) -> None:
+        server: Any = self.server
+        is_file = not self.path.endswith("meta.json")
+        with server.lock:
+            server.in_flight += is_file
+            server.max_in_flight = max(server.max_in_flight, server.in_flight)
+        try:
+            if is_file and server.delay:
+                time.sleep(server.delay)  # a registry far away: each file costs a round trip
+            super().do_GET()
+        finally:
+            with server.lock:
+                server.in_flight -= is_file
+
     def log_message(self, format: str, *args: Any) -> None:
         self.server.requests.append(self.path)  # type: ignore[attr-defined]
 
@@ -30,6 +49,9 @@ class JsrFixture:
         handler = functools.partial(_QuietHandler, directory=str(root))
         self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.requests = []  # type: ignore[attr-defined]
+        self._httpd.lock = threading.Lock()  # type: ignore[attr-defined]
+        self._httpd.in_flight = self._httpd.max_in_flight = 0  # type: ignore[attr-defined]
+        self._httpd.delay = 0.0  # type: ignore[attr-defined]
         if tls is not None:
             self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         scheme = "https" if tls is not None else "http"
@@ -41,6 +63,15 @@ class JsrFixture:
     def requests(self) -> list[str]:
         """Paths requested so far."""
         return self._httpd.requests  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most file requests served at once so far."""
+        return self._httpd.max_in_flight  # type: ignore[attr-defined, no-any-return]
+
+    def slow_files(self, seconds: float) -> None:
+        """Make each file request take `seconds` (metadata stays fast)."""
+        self._httpd.delay = seconds  # type: ignore[attr-defined]
 
     def publish(
         self,
@@ -64,7 +95,15 @@ class JsrFixture:
                 "checksum": "sha256-" + hashlib.sha256(data).hexdigest(),
             }
         normalized = {".": exports} if isinstance(exports, str) else exports
-        version_meta = {"manifest": manifest, "moduleGraph2": {}, "exports": normalized}
+        graph = {
+            "/" + path: {"dependencies": [
+                {"type": "static", "kind": "import", "specifier": specifier}
+                for specifier in _RELATIVE.findall(text)
+            ]}
+            for path, text in files.items()
+            if path.endswith((".ts", ".js"))
+        }  # fmt: skip
+        version_meta = {"manifest": manifest, "moduleGraph2": graph, "exports": normalized}
         (folder / f"{version}_meta.json").write_text(json.dumps(version_meta))
         meta_path = folder / "meta.json"
         scope, package = name[1:].split("/")

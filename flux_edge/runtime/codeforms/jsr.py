@@ -11,9 +11,11 @@ import base64
 import hashlib
 import json
 import os
+import posixpath
 import re
 import threading
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,6 +32,7 @@ _VERSION: Final = re.compile(r"\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?\Z")
 _MAX_FILE: Final = 20 * 1024 * 1024
 # The registry answers an HTML page to an Accept header naming text/html (its docs say so).
 _ACCEPT: Final = "application/json, application/javascript, text/plain, */*;q=0.1"
+_PREFETCH_THREADS: Final = 8
 
 
 class JsrError(CodeError):
@@ -45,6 +48,8 @@ class JsrPackage:
     integrity: str  # SRI sha256 of the version's _meta.json (which checksums every file)
     manifest: dict[str, str]
     exports: dict[str, str]
+    # path -> the package files it imports statically (from the version's moduleGraph2)
+    graph: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
@@ -134,7 +139,8 @@ class JsrRegistry:
         except (ValueError, KeyError, TypeError, AttributeError):
             raise JsrError(f"jsr:{name}@{version}'s metadata is not valid") from None
         digest = base64.b64encode(hashlib.sha256(raw).digest()).decode()
-        return JsrPackage(name, version, f"sha256-{digest}", manifest, exports)
+        graph = _graph(meta.get("moduleGraph2"), manifest)
+        return JsrPackage(name, version, f"sha256-{digest}", manifest, exports, graph)
 
     def entry(self, package: JsrPackage, subpath: str) -> str:
         """The file (a manifest path) `subpath` of the package means, through its exports."""
@@ -161,6 +167,8 @@ class JsrRegistry:
         except OSError:
             if not online:
                 raise self._offline(f"jsr:{package.name}@{package.version}/{path}") from None
+            if self._prefetch(package, path):
+                return self.read(package, path, online=False)
             data = self._get(
                 f"{package.name}/{package.version}/{path}",
                 f"jsr:{package.name}@{package.version}/{path}",
@@ -170,6 +178,32 @@ class JsrRegistry:
             return data.decode("utf-8", errors="replace")
         _check(data, expected, f"jsr:{package.name}@{package.version}/{path} (cached)")
         return data.decode("utf-8", errors="replace")
+
+    def _prefetch(self, package: JsrPackage, path: str) -> bool:
+        """Fetch `path` and the package files it reaches (moduleGraph2) together rather than one
+        round trip after another; True when `path` is now in the cache. A file that fails here
+        is fetched again when needed, which reports the failure."""
+        reachable, queue = {path}, [path]
+        while queue:
+            for target in package.graph.get(queue.pop(), ()):
+                if target not in reachable:
+                    reachable.add(target)
+                    queue.append(target)
+        folder = self.root / package.name / package.version
+        missing = [p for p in sorted(reachable) if not (folder / p).is_file()]
+        if len(missing) < 2:
+            return False
+
+        def fetch(file: str) -> None:
+            what = f"jsr:{package.name}@{package.version}/{file}"
+            data = self._get(f"{package.name}/{package.version}/{file}", what)
+            _check(data, package.manifest[file], what)
+            _write(folder / file, data)
+
+        with ThreadPoolExecutor(min(_PREFETCH_THREADS, len(missing))) as pool:
+            for future in [pool.submit(fetch, file) for file in missing]:
+                future.exception()  # waited for; failures are reported by the fetch that needs it
+        return (folder / path).is_file()
 
     def close(self) -> None:
         """Close the HTTP client (if one was opened)."""
@@ -234,6 +268,28 @@ def pick_version(meta: dict[str, Any], version_range: str) -> str | None:
     except (ValueError, TypeError):
         raise JsrError(f"{version_range!r} is not a valid version range") from None
     return str(found) if found else None
+
+
+def _graph(module_graph: object, manifest: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """moduleGraph2 as path -> the package files it imports (relative specifiers only); {} when
+    absent or malformed (it only saves round trips)."""
+    graph: dict[str, tuple[str, ...]] = {}
+    if not isinstance(module_graph, dict):
+        return graph
+    for key, info in module_graph.items():
+        source = str(key).lstrip("/")
+        dependencies = info.get("dependencies") if isinstance(info, dict) else None
+        targets: list[str] = []
+        for dependency in dependencies if isinstance(dependencies, list) else ():
+            if not isinstance(dependency, dict):
+                continue
+            specifier = dependency.get("specifier", dependency.get("argument"))
+            if isinstance(specifier, str) and specifier.startswith(("./", "../")):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(source), specifier))
+                if target in manifest:
+                    targets.append(target)
+        graph[source] = tuple(targets)
+    return graph
 
 
 def _safe_path(path: str) -> bool:

@@ -292,3 +292,17 @@ def test_a_cached_file_changed_on_disk_is_refused(registry: JsrFixture, tmp_path
     assert "jsr:@flux/greet@1.2.0/mod.ts (cached): the file does not match its checksum" in (
         caught.value.message
     )
+
+
+def test_a_cold_deploy_fetches_a_packages_files_together(
+    registry: JsrFixture, tmp_path: Path
+) -> None:
+    modules = {f"part{n}.ts": f"export const p{n} = {n};\n" for n in range(6)}
+    entry = "".join(f'export * from "./part{n}.ts";\n' for n in range(6))
+    registry.publish("@flux/parts", "1.0.0", {"mod.ts": entry, "unused.ts": "", **modules})
+    registry.slow_files(0.2)
+    files = {"index.ts": 'import * as parts from "jsr:@flux/parts@1";\nexport default parts;\n'}
+    link(_resolver(files, tmp_path / "cache", registry.url, online=True), "index.ts")
+    assert registry.max_in_flight > 1
+    fetched = {path.rsplit("/", 1)[1] for path in registry.requests if "/1.0.0/" in path}
+    assert fetched == {"mod.ts", *modules}  # what the entry reaches, and nothing else
