@@ -93,6 +93,25 @@ async def test_code_errors_come_back_with_their_position(hosted, make_spec):
     assert not [h for h in hosted.hosts() if h.served]  # the host that loaded it is gone
 
 
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ("export default {\n  fetch() { return new Response('x') }\n}", 1),  # never compiled
+        ("const x = 1;\nthrow new Error('top level');\nfunction handler() {}", 2),
+    ],
+)
+async def test_code_that_does_not_load_fails_its_call_with_a_code_error(
+    hosted, make_spec, code, line
+):
+    # As the in-process Runtime does: a CodeError with its position, at once, and the host stays.
+    spec = make_spec(code)
+    with pytest.raises(CodeError) as error:
+        await asyncio.wait_for(hosted.invoke(spec, make_request()), 10)
+    assert error.value.line == line
+    good = make_spec("function handler() { return 'fine' }")
+    assert (await hosted.invoke(good, make_request())).body == b"fine"
+
+
 async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, make_spec):
     spec = make_spec(
         "async function handler() { await new Promise(r => setTimeout(r, 1500)); return 'late' }"
