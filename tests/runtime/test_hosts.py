@@ -19,6 +19,7 @@ import pytest
 from flux_edge.runtime import CodeError, PoolLimits
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.hosting import HostedRuntime
+from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import FrameReader, FromHost, Pong, Result, encode_frame
 from flux_edge.runtime.types import InvokeResult
 
@@ -112,14 +113,22 @@ async def test_code_that_does_not_load_fails_its_call_with_a_code_error(
     assert (await hosted.invoke(good, make_request())).body == b"fine"
 
 
+async def taken_by_its_host(hosted: HostedRuntime, calls: int = 1) -> IsolateHost:
+    """The function's host, once it has taken `calls` calls (their code may run from then on)."""
+    while True:
+        served = [h for h in hosted.hosts() if h.served]
+        if served and served[0].taken == calls:
+            return served[0]
+        await asyncio.sleep(0.01)
+
+
 async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, make_spec):
     spec = make_spec(
         "async function handler() { await new Promise(r => setTimeout(r, 1500)); return 'late' }"
     )
     await hosted.check(spec.compiled, spec)
     call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
-    await asyncio.sleep(0.3)
-    (host,) = [h for h in hosted.hosts() if h.served]
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
     os.kill(host.pid, signal.SIGKILL)
     result = await asyncio.wait_for(call, 2)
     assert (result.outcome, result.status_code) == ("error", 500)
@@ -130,14 +139,44 @@ async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, 
     assert (again.status_code, again.body) == (200, b"late")
 
 
+async def test_calls_a_crashed_host_never_took_run_once_on_a_fresh_host(hosted, make_spec):
+    spec = make_spec(
+        "let calls = 0;\n"
+        "async function handler(req) {\n"
+        "  calls += 1;\n"
+        "  if (req.body === 'wait') await new Promise(r => setTimeout(r, 1500));\n"
+        "  return `${req.body} ${calls}`;\n"
+        "}"
+    )
+    await hosted.check(spec.compiled, spec)
+    running = asyncio.ensure_future(hosted.invoke(spec, make_request("wait")))
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
+    os.kill(host.pid, signal.SIGSTOP)  # what is sent now stays unread in its socket
+    waiting = [asyncio.ensure_future(hosted.invoke(spec, make_request(f"c{i}"))) for i in range(3)]
+    await asyncio.sleep(0)  # one loop turn: each call is sent (or queued to send) to it
+    assert host.load == 4
+    os.kill(host.pid, signal.SIGKILL)  # a real crash: the socket closes by itself
+    # The call that was running is answered with the crash, never replayed...
+    result = await asyncio.wait_for(running, 5)
+    assert (result.outcome, result.status_code) == ("error", 500)
+    assert "isolate host stopped unexpectedly" in (result.error_message or "")
+    # ...the three it never took run on a fresh host, each once (the new host's count 1..3).
+    retried = await asyncio.wait_for(asyncio.gather(*waiting), 60)
+    assert all(r.status_code == 200 for r in retried), [r.error_message for r in retried]
+    assert sorted(r.body.decode().split()[0] for r in retried) == ["c0", "c1", "c2"]
+    assert sorted(int(r.body.split()[1]) for r in retried) == [1, 2, 3]
+    assert host.gone
+    (fresh,) = [h for h in hosted.hosts() if h.served]
+    assert fresh.pid != host.pid
+
+
 async def test_a_frozen_host_is_killed_and_its_calls_answered(hosted, make_spec):
     spec = make_spec(
         "async function handler() { await new Promise(r => setTimeout(r, 5000)); return 1 }"
     )
     await hosted.check(spec.compiled, spec)
     call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
-    await asyncio.sleep(0.3)
-    (host,) = [h for h in hosted.hosts() if h.served]
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
     os.kill(host.pid, signal.SIGSTOP)  # its event loop stops answering pings
     started = time.monotonic()
     result = await asyncio.wait_for(call, 5)

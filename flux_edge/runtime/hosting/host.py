@@ -43,6 +43,7 @@ from flux_edge.runtime.hosting.wire import (
     Retire,
     StopStream,
     StreamEnd,
+    Taken,
     ToHost,
     Unavailable,
     Usage,
@@ -137,8 +138,12 @@ class IsolateHostProcess:
     # ---- messages --------------------------------------------------------------------------------
     def on_messages(self, messages: list[Any]) -> None:
         """Dispatch one frame's messages."""
+        taken = False
         for message in messages:
             if isinstance(message, Invoke):
+                assert self.connection is not None  # calls come after `Ready`
+                self.connection.send(Taken(id=message.id))
+                taken = True
                 self._spawn(self._invoke(message))
             elif isinstance(message, Pull):
                 relay = self._streams.get(message.id)
@@ -168,6 +173,8 @@ class IsolateHostProcess:
                 self.runtime.retire(message.function_id)
             elif isinstance(message, HostConfig):
                 self._spawn(self._configure(message))
+        if taken and self.connection is not None:  # now: before any of these calls can run
+            self.connection.flush()
 
     def on_lost(self) -> None:
         """The server closed the socket or died: nothing left to answer to."""
@@ -210,6 +217,9 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
+        # The server retries a call it has no `Taken` for when this process dies: the `Taken`
+        # must be on its way (in the kernel) before the call's code can run.
+        await self.connection.written()
         responded = False
         finished: list[InvokeResult] = []
 

@@ -15,6 +15,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
@@ -99,6 +100,7 @@ class HostedRuntime:
         self._watcher: asyncio.Task[None] | None = None
         self._filling: asyncio.Task[None] | None = None
         self.on_host_gone: Callable[[IsolateHost], None] | None = None
+        self._retries: set[asyncio.Task[None]] = set()
 
     def hosts(self) -> list[IsolateHost]:
         """Every live host."""
@@ -237,7 +239,7 @@ class HostedRuntime:
             log.warning("the isolate host zygote stopped; starting another")
             self._zygote = Zygote()
             await self._zygote.start()
-        host = IsolateHost(self._zygote, self._gone)
+        host = IsolateHost(self._zygote, self._gone, self._retry)
         self._all.add(host)
         self._booting += 1
         try:
@@ -251,6 +253,30 @@ class HostedRuntime:
         finally:
             self._booting -= 1
         return host
+
+    def _retry(
+        self,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        on_complete: OnComplete | None,
+        answer: asyncio.Future[Any],
+    ) -> None:
+        """Run a call its crashed host never took on the function's next host, once."""
+
+        async def again() -> None:
+            try:
+                host = await self._host_for(spec.function_id)
+                result = await host.invoke(spec, request, on_complete, may_retry=False)
+            except Exception as error:
+                if not answer.done():
+                    answer.set_exception(error)
+            else:
+                if not answer.done():
+                    answer.set_result(result)
+
+        task = asyncio.get_running_loop().create_task(again())
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
 
     def _gone(self, host: IsolateHost) -> None:
         self._all.discard(host)
