@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from flux_edge.runtime.answers import deliver_final
 from flux_edge.runtime.results import (
-    after_response,
     error_result,
     interrupted_result,
     memory_result,
@@ -63,14 +63,13 @@ class PendingCall:
 
     def complete(self, result: InvokeResult) -> None:
         """The call has ended with `result` (merged into its response if it answered earlier)."""
-        if self.response is not None:
-            result = after_response(self.response, result)
-        if self.on_complete is not None:
-            self.on_complete(result)
-        if not self.future.done():
-            self.future.set_result(result)
-        if self.completed is not None and not self.completed.done():
-            self.completed.set_result(None)
+        deliver_final(
+            result,
+            response=self.response,
+            on_complete=self.on_complete,
+            future=self.future,
+            completed=self.completed,
+        )
 
 
 def crashed_failure(returncode: int | None) -> Failure:

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from flux_edge.runtime.answers import answer_later
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote
@@ -263,20 +264,11 @@ class HostedRuntime:
     ) -> None:
         """Run a call its crashed host never took on the function's next host, once."""
 
-        async def again() -> None:
-            try:
-                host = await self._host_for(spec.function_id)
-                result = await host.invoke(spec, request, on_complete, may_retry=False)
-            except Exception as error:
-                if not answer.done():
-                    answer.set_exception(error)
-            else:
-                if not answer.done():
-                    answer.set_result(result)
+        async def again() -> InvokeResult:
+            host = await self._host_for(spec.function_id)
+            return await host.invoke(spec, request, on_complete, may_retry=False)
 
-        task = asyncio.get_running_loop().create_task(again())
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        answer_later(answer, again(), self._retries)
 
     def _gone(self, host: IsolateHost) -> None:
         self._all.discard(host)
