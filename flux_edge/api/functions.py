@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, delete, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import Parameter
 from msgspec import UNSET
@@ -14,6 +14,7 @@ from flux_edge.api.auth import management_guard, provide_principal
 from flux_edge.api.docs import MANAGEMENT_SECURITY
 from flux_edge.api.schemas import (
     ERROR_RESPONSES,
+    EnvChange,
     ExecutionResponse,
     FunctionCreate,
     FunctionResponse,
@@ -122,6 +123,18 @@ class FunctionController(Controller):
                 f"`name` must be {name!r} or absent; create a new function to use another name.",
             )
         return _full(await services.functions.update(name, _changes(data)))
+
+    @patch(
+        "/{name:str}/env",
+        operation_id="changeFunctionEnv",
+        dto=StrictJSON[EnvChange],
+        return_dto=None,
+        responses=ERROR_RESPONSES,
+    )
+    async def change_env(self, name: str, data: EnvChange, services: Services) -> FunctionResponse:
+        """Set (`set`) and remove (`unset`) variables, keeping the others; a new version
+        (extension: a PUT with `env` replaces them all, and values are never shown)."""
+        return _full(await services.functions.change_env(name, dict(data.set), list(data.unset)))
 
     @delete("/{name:str}", status_code=204, responses=ERROR_RESPONSES)
     async def delete_function(self, name: str, services: Services) -> None:

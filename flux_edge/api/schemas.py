@@ -98,6 +98,13 @@ class FunctionUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     env: Env | UnsetType = UNSET
 
 
+class EnvChange(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """PATCH /api/v1/functions/:name/env: set some variables, remove others, keep the rest."""
+
+    set: Env = {}
+    unset: Annotated[list[EnvName], Meta(max_length=100)] = []
+
+
 class RollbackRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """POST /api/v1/functions/:name/rollback: the version whose code becomes the next version."""
 

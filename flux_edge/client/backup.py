@@ -15,12 +15,13 @@ from pathlib import Path
 
 import apsw
 
+from flux_edge.client.config import ClientError
 from flux_edge.service.metrics import running_server_pids
 
 PAGES_PER_STEP = 512
 
 
-class BackupError(Exception):
+class BackupError(ClientError):
     """A backup or restore that cannot be done; the message says why, in one line."""
 
 

@@ -7,7 +7,6 @@ the arguments and calls `plan_deploys` and `deploy`.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +15,16 @@ from typing import Any, Final
 import httpx
 from dotenv import dotenv_values
 
+from flux_edge.client.api import error_text
+from flux_edge.client.config import ClientError
+
 SOURCE_SUFFIXES: Final = (".ts", ".mts", ".js", ".mjs", ".cjs", ".json", ".jsonc")
 MAP_FILES: Final = ("deno.json", "deno.jsonc", "import_map.json", "package.json")
 ENTRYPOINTS: Final = ("index.ts", "index.js", "index.mjs", "main.ts", "main.js")
 _SKIPPED_DIRS: Final = frozenset({"node_modules", ".git", "tests", "test", "__tests__"})
-DEFAULT_URL: Final = "http://127.0.0.1:8080"
 
 
-class DeployError(Exception):
+class DeployError(ClientError):
     """What went wrong, worded for the command line."""
 
 
@@ -107,38 +108,9 @@ def deploy(plan: DeployPlan, *, url: str, token: str | None, timeout: float = 12
         except httpx.HTTPError as exc:
             raise DeployError(f"cannot reach {url}: {exc}") from None
     if response.status_code not in (200, 201):
-        raise DeployError(f"{plan.name}: {_error_text(response)}")
+        raise DeployError(f"{plan.name}: {error_text(response)}")
     answer = response.json()
     return Deployed(plan, answer["version"], created, answer.get("packages") or {})
-
-
-def find_credentials(url: str | None) -> tuple[str, str | None]:
-    """The server URL and token: --url, then FLUX_EDGE_URL, then the config file; the token from
-    FLUX_EDGE_TOKEN, then the config file (`$XDG_CONFIG_HOME/flux-edge/config.json`, with
-    `{"url": ..., "token": ...}`)."""
-    config = _config()
-    found_url = url or os.environ.get("FLUX_EDGE_URL") or config.get("url") or DEFAULT_URL
-    token = os.environ.get("FLUX_EDGE_TOKEN") or config.get("token")
-    return str(found_url), (str(token) if token else None)
-
-
-def config_path() -> Path:
-    """Where the CLI's config file lives."""
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "flux-edge" / "config.json"
-
-
-def _config() -> dict[str, Any]:
-    path = config_path()
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        raise DeployError(f"cannot read {path}: {exc}") from None
-    if not isinstance(value, dict):
-        raise DeployError(f"{path} must hold a JSON object")
-    return value
 
 
 def _single_file(path: Path, name: str | None) -> DeployPlan:
@@ -196,16 +168,6 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DeployError(f"cannot read {path}: {exc}") from None
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}: {response.text[:500]}"
-    if isinstance(body, dict) and "message" in body:
-        return f"{body.get('error', 'Error')}: {body['message']}"
-    return f"HTTP {response.status_code}: {response.text[:500]}"
 
 
 def _size(size: int) -> str:

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from flux_edge.client.api import error_text
 from flux_edge.client.deploy import DeployError
 
 RECONNECT_SECONDS = 1.0
@@ -95,7 +96,7 @@ def stream_events(
     ):
         if response.status_code != 200:
             response.read()
-            raise LogsError(f"{name}: {_error_text(response)}")
+            raise LogsError(f"{name}: {error_text(response)}")
         yield from parse_sse(response.iter_lines())
 
 
@@ -119,13 +120,3 @@ def _json(fields: dict[str, str]) -> dict[str, Any]:
     except ValueError:
         return {"message": fields["data"]}
     return value if isinstance(value, dict) else {"message": value}
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(body, dict) and "message" in body:
-        return f"{body.get('error', 'Error')}: {body['message']}"
-    return f"HTTP {response.status_code}"

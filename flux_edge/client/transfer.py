@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from flux_edge.client.config import ClientError
+
 FORMAT = "flux-edge-functions/1"
 SETTINGS = (
     "description",
@@ -27,7 +29,7 @@ SETTINGS = (
 )
 
 
-class TransferError(Exception):
+class TransferError(ClientError):
     """An export or import that failed; the message says where, in one line."""
 
 

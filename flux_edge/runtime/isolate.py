@@ -837,7 +837,7 @@ def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> fl
     return loop.time() + (monotonic_deadline - time.monotonic())
 
 
-_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
+_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?|https?://\S*?):(\d+): ")
 # The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
 _PROLOGUE = re.compile(
     r"\((?:async )?function\*\(__flux_e,.*?yield;"
@@ -861,10 +861,14 @@ def _code_error(text: str) -> CodeError:
         where, line, message = found.group(1), int(found.group(2)), message[found.end() :]
         if where.startswith("file:///node_modules/"):
             file = "npm:" + where.removeprefix("file:///node_modules/")
-        elif where.startswith(("file:///", "node:")):
+        elif where.startswith(("file:///", "node:", "https://", "http://")):
             file = where.removeprefix("file:///")
-        # V8 prints the source line and a caret under the failing column.
-        if len(first) >= 3 and "^" in first[2]:
+        # The error's stack (which a linked function's loader maps back to the file's own
+        # columns) locates it best; else V8's caret under the failing column of the source line.
+        framed = re.search(rf"^ +at .*?{re.escape(where)}:{line}:(\d+)\)?$", text, re.MULTILINE)
+        if framed is not None and file is not None:
+            column = int(framed.group(1))
+        elif len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
             prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
             if prologue is not None:

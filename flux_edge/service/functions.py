@@ -36,6 +36,8 @@ DEFAULT_ENTRYPOINTS = ("index.ts", "index.js", "main.ts", "main.js", "index.mjs"
 # Names whose /api/v1/functions/<name> path belongs to another endpoint.
 RESERVED_NAMES = frozenset({"stream"})
 _UPDATE_ATTEMPTS = 10
+# The API's cap on a function's variables (api/schemas.py `Env`), also after a partial change.
+MAX_ENV_VARIABLES = 100
 
 
 class CodeChecker(Protocol):
@@ -191,6 +193,29 @@ class FunctionService:
                     current, code=code, compiled=compiled, sources=sources
                 )
             return _apply(current, changes)
+
+        return await self._save_new_version(name, change)
+
+    async def change_env(
+        self, name: str, set_values: dict[str, str], unset: list[str]
+    ) -> FunctionRecord:
+        """Set some variables and remove others, keeping the rest (a new version). Applied to the
+        latest version inside the update lock, so concurrent changes never lose each other's."""
+        both = sorted(set(set_values) & set(unset))
+        if both:
+            raise InvalidInputError(
+                "Invalid env change", f"{', '.join(both)} cannot be both set and unset."
+            )
+
+        def change(current: FunctionRecord) -> FunctionRecord:
+            env = {k: v for k, v in current.env.items() if k not in unset} | set_values
+            if len(env) > MAX_ENV_VARIABLES:
+                raise InvalidInputError(
+                    "Too many variables",
+                    f"A function may have at most {MAX_ENV_VARIABLES} variables; this change "
+                    f"would leave {len(env)}.",
+                )
+            return msgspec.structs.replace(current, env=env)
 
         return await self._save_new_version(name, change)
 

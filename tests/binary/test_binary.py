@@ -194,6 +194,33 @@ def test_the_openapi_document_builds_in_the_binary(start_binary):
     assert "/api/v1/functions" in response.json()["paths"]
 
 
+def test_the_client_commands_and_completion_work_from_the_binary(binary, start_binary, tmp_path):
+    server = start_binary()
+    env = clean_env(
+        tmp_path,
+        TMPDIR=str(tmp_path / "tmp"),
+        FLUX_EDGE_URL=server.url,
+        FLUX_EDGE_TOKEN=ADMIN_TOKEN,
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [str(binary), *args], cwd=tmp_path, env=env, capture_output=True, text=True,
+            timeout=120, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    run("functions", "new", "greeter")
+    assert "greeter: created, version 1" in run("functions", "deploy", "supabase/functions/greeter")
+    assert json.loads(run("functions", "invoke", "greeter", "-d", '{"name": "Ada"}')) == {
+        "message": "Hello Ada!"
+    }
+    assert [f["name"] for f in json.loads(run("functions", "list", "--json"))] == ["greeter"]
+    assert "_FLUX_EDGE_COMPLETE" in run("completion", "bash")
+
+
 def poll_executions(admin: httpx.Client, name: str) -> list[dict[str, object]]:
     """The function's executions once the background writer has stored at least one."""
     deadline = time.monotonic() + 10

@@ -5,8 +5,10 @@ Fenced blocks, in document order:
   `<!-- doc-test: function NAME {settings} -->`, else `<file>-<line>`); with
   `<!-- doc-test: file NAME -->` it is written to that file for the shell examples to deploy; with
   `<!-- doc-test: node -->` it is a client program run by Node beside tests/clients' packages.
-- `bash`/`sh`/`shell` blocks that contain `curl`: run by bash against the test server, with FLUX,
-  TOKEN and FLUX_EDGE_JWT_SECRET set to the server's.
+- `bash`/`sh`/`shell` blocks that contain `curl`, or that follow `<!-- doc-test: cli -->`: run by
+  bash against the test server, with FLUX, TOKEN and FLUX_EDGE_JWT_SECRET set to the server's, and
+  for the `flux-edge` command FLUX_EDGE_URL, FLUX_EDGE_TOKEN, FLUX_EDGE_DATA_DIR (the server's) and
+  XDG_CONFIG_HOME (the page's own, for `flux-edge login`).
 - `<!-- doc-test: skip REASON -->` keeps a block out, and must say why.
 Expected output: `# => TEXT` (shell) and `// => TEXT` (node) lines; each TEXT must appear in the
 block's output, in order.
@@ -30,6 +32,7 @@ _MARKER = re.compile(r"^\s*<!--\s*doc-test:\s*(?P<kind>[a-z]+)\s*(?P<rest>.*?)\s
 _EXPECT = re.compile(r"^\s*(?:#|.*//)\s*=>\s?(?P<text>.*)$")
 
 Kind = Literal["function", "file", "node", "shell", "skip"]
+_SHELL_MARKERS = frozenset({"", "cli"})
 
 
 @dataclass
@@ -94,14 +97,18 @@ def extract(path: Path) -> list[Example]:
     for line, lang, text, marker_line in _blocks(path):
         marker = _MARKER.match(marker_line) if marker_line else None
         kind, rest = (marker.group("kind"), marker.group("rest")) if marker else ("", "")
-        runnable = lang in FUNCTION_LANGS or (lang in SHELL_LANGS and "curl" in text)
+        runnable = lang in FUNCTION_LANGS or (
+            lang in SHELL_LANGS and ("curl" in text or kind == "cli")
+        )
         if not runnable and kind != "skip":
             continue
         example = Example(path, line, lang, text, "function")
         if kind == "skip":
             example.kind, example.reason = "skip", rest
-        elif lang in SHELL_LANGS:
+        elif lang in SHELL_LANGS and kind in _SHELL_MARKERS:
             example.kind = "shell"
+        elif lang in SHELL_LANGS:
+            raise ValueError(f"{path.name}:{line}: doc-test marker {kind!r} on a shell block")
         elif kind == "node":
             example.kind = "node"
         elif kind == "file":
@@ -116,13 +123,18 @@ def extract(path: Path) -> list[Example]:
     return examples
 
 
-def shell_script(example: Example, url: str, token: str, jwt_secret: str) -> str:
-    """The block as bash runs it: the test server's URL, token and JWT secret; curl fails on HTTP
-    errors unless the example shows the status itself (-i, -I, -w)."""
+def shell_script(
+    example: Example, url: str, token: str, jwt_secret: str, data_dir: Path, config_home: Path
+) -> str:
+    """The block as bash runs it: the test server's URL, token, JWT secret and data dir; curl fails
+    on HTTP errors unless the example shows the status itself (-i, -I, -w)."""
     body = example.text.replace(DOCUMENTED_URL, url)
     body = re.sub(r"(?m)^export TOKEN=.*$", f"export TOKEN={token}", body)
+    body = re.sub(r"(?m)FLUX_EDGE_TOKEN=\.\.\.", f"FLUX_EDGE_TOKEN={token}", body)
     prologue = f"""set -euo pipefail
 export FLUX={url} TOKEN={token} FLUX_EDGE_JWT_SECRET={jwt_secret}
+export FLUX_EDGE_URL={url} FLUX_EDGE_TOKEN={token} FLUX_EDGE_DATA_DIR={data_dir}
+export XDG_CONFIG_HOME={config_home}
 curl() {{
   local arg
   for arg in "$@"; do

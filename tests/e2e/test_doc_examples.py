@@ -1,4 +1,4 @@
-"""Every JavaScript/TypeScript function and every curl example of README.md and docs/ runs.
+"""Every JavaScript/TypeScript function, curl and `flux-edge` example of README.md and docs/ runs.
 
 Each markdown file gets a fresh server; its examples run in document order (a function block is
 deployed, a curl block is run by bash, a node block by Node), so later examples can use what earlier
@@ -32,7 +32,14 @@ FILES_WITH_EXAMPLES = [path for path in doc_files() if extract(path)]
 
 def _run(argv: list[str], cwd: Path, example: Example, env: dict[str, str]) -> str:
     completed = subprocess.run(
-        argv, cwd=cwd, capture_output=True, text=True, timeout=90, env=env, check=False
+        argv,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
     assert completed.returncode == 0, (
         f"{example.where} ({example.kind} example) exited {completed.returncode}\n"
@@ -86,7 +93,14 @@ def test_the_examples_of_a_doc_run(doc: Path, start_server, tmp_path):
                 answer = server.client().post(f"/functions/v1/{example.name}", json={})
                 assert answer.status_code < 500, f"{example.where}: {answer.text}"
         elif example.kind == "shell":
-            script = shell_script(example, server.url, server.admin_token, JWT_SECRET)
+            script = shell_script(
+                example,
+                server.url,
+                server.admin_token,
+                JWT_SECRET,
+                server.data_dir,
+                work / ".config",
+            )
             _run(["bash", "-c", script], work, example, env)
         else:
             node = shutil.which("node")
@@ -108,3 +122,5 @@ def test_the_extraction_finds_the_readme_quick_start():
     # Guards the rules themselves: if extraction broke, the test above would pass on nothing.
     kinds = [example.kind for example in extract(ROOT / "README.md")]
     assert {"file", "shell", "node"} <= set(kinds)
+    daily_use = [e for e in extract(ROOT / "README.md") if "flux-edge functions invoke" in e.text]
+    assert daily_use, "README's Daily use commands are no longer extracted"

@@ -172,4 +172,5 @@ def test_a_token_made_without_a_scope_manages(start_server):
 def test_an_unknown_scope_is_refused(data_dir):
     refused = flux_edge(data_dir, "create", "--name", "x", "--scope", "root")
     assert refused.returncode == 2
-    assert "invalid choice: 'root'" in refused.stderr
+    assert "'root' is not one of 'manage', 'invoke'" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
