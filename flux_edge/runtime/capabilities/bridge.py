@@ -19,6 +19,7 @@ import base64
 import binascii
 import importlib
 import os
+import sys
 import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,10 +70,13 @@ _FLAG_OF_KIND = {
 _ACCESS_OF_FLAG = {"allow_net": "net", "allow_read": "read", "allow_write": "write"}
 
 
+_NET_MODULE = "flux_edge.runtime.capabilities.net"
+
+
 def _import_net() -> None:
     """Import fetch's modules: httpx without the extras of its command-line tool (lean_imports)."""
     import_without("httpx", HTTPX_EXTRAS)
-    importlib.import_module("flux_edge.runtime.capabilities.net")
+    importlib.import_module(_NET_MODULE)
 
 
 class CapabilityBridge:
@@ -135,7 +139,7 @@ class CapabilityBridge:
         if not getattr(spec.permissions, flag):
             raise HostOpError("PermissionDenied", _denied_message(kind, flag, payload))
         if kind == "fetch":
-            if self._net is None:
+            if self._net is None and _NET_MODULE not in sys.modules:
                 # The first fetch imports httpx (~0.1 s, more on a busy machine): in a thread, so
                 # this loop keeps running other calls' steps and answering the server's pings.
                 await asyncio.to_thread(_import_net)
