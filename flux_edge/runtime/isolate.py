@@ -41,6 +41,7 @@ from flux_edge.runtime.answers import deliver_final
 from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
+    after_response,
     broken_result,
     head_result,
     interrupted_result,
@@ -57,6 +58,7 @@ from flux_edge.runtime.types import (
     InvokeResult,
     OnComplete,
 )
+from flux_edge.runtime.usage import HeapReading, ThreadClock, isolate_clock
 from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
@@ -112,6 +114,7 @@ class HostOpError(Exception):
 class _Call:
     __slots__ = (
         "completed",
+        "cpu_ns",
         "deadline",
         "future",
         "head",
@@ -141,6 +144,7 @@ class _Call:
         # Set when the call answered before its waitUntil work ended (the call runs on).
         self.response: InvokeResult | None = None
         self.completed: asyncio.Future[None] | None = None
+        self.cpu_ns = 0  # its share of the CPU time of the steps it took part in (runtime/usage.py)
 
 
 Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]", OnComplete | None], None]
@@ -197,7 +201,7 @@ class Engine:
 
     def __init__(self) -> None:
         init_v8()
-        self.mr = MiniRacer()
+        self.mr, self.clock = isolate_clock(MiniRacer)
         # core.js's entry points demand this, so user code cannot call them (see its header).
         self.secret = secrets.token_hex(16)
         self.entry = {
@@ -254,6 +258,9 @@ class Isolate:
         self._on_orphaned = on_orphaned
         self._mr: MiniRacer | None = None
         self._engine: Engine | None = None
+        self._clock: ThreadClock | None = None
+        self.heap = HeapReading()  # the used V8 heap, as last read (see runtime/usage.py)
+        self._op_calls: dict[int, int] = {}  # host operation id -> call id, for CPU attribution
         self._calls: dict[int, _Call] = {}
         self._to_start: deque[_Call] = deque()
         self._io: list[tuple[int, bool, Any]] = []
@@ -293,6 +300,7 @@ class Isolate:
             await engine.boot()
         self._engine = engine
         self._mr = engine.mr
+        self._clock = engine.clock
         engine.on_notify = self._on_notify
         self._mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
         timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
@@ -409,6 +417,12 @@ class Isolate:
 
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
+        if call.response is not None:
+            result = after_response(call.response, result)
+        # A fresh struct per call (results are built per call), so setting fields is safe.
+        result.heap_used_bytes = self.heap.used_bytes
+        if self._clock is not None and call.sent:
+            result.cpu_time_ms = call.cpu_ns / 1e6
         if self._timers_of.pop(call.id, 0):
             for timer_id in [t for t, owner in self._timer_calls.items() if owner == call.id]:
                 self._drop_timer(timer_id)
@@ -419,9 +433,9 @@ class Isolate:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
-        deliver_final(
+        deliver_final(  # merged with its response above, for the stream's end too
             result,
-            response=call.response,
+            response=None,
             on_complete=call.on_complete,
             future=call.future,
             completed=call.completed,
@@ -499,15 +513,23 @@ class Isolate:
         expired = [cid for cid in self._to_cancel if cid in self._calls]
         self._to_cancel.clear()
         payload: dict[str, Any] = {}
+        # The calls this step runs JavaScript for, which share its CPU time (runtime/usage.py).
+        touched = {call.id for call in batch}
+        touched.update(expired)
         if self._io:
+            touched.update(self._op_calls.pop(op[0], -1) for op in self._io)
             payload["io"], self._io = self._io, []
         if self._due_timers:
-            payload["timers"] = self._timers_to_fire()
+            fired = self._timers_to_fire()
+            touched.update(self._timer_calls.get(t, -1) for t in fired)
+            payload["timers"] = fired
         if expired:
             payload["cancel"] = expired
         if self._pulls:
+            touched.update(self._pulls)
             payload["pull"], self._pulls = self._pulls, []
         if self._aborts:
+            touched.update(self._aborts)
             payload["abort"], self._aborts = self._aborts, []
         if batch:
             # A third element asks for a streamed response (see flux_edge.runtime.streaming).
@@ -543,11 +565,16 @@ class Isolate:
             + ")"
         )
         self.step_started = time.monotonic()
+        clock = self._clock
+        cpu_before = clock.read_ns() if clock is not None else None
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
                 raw = await self._mr.eval_cancelable(code)
         except TimeoutError:
+            # The runaway's time goes to the calls in flight: the step was theirs.
+            cpu_after = clock.read_ns() if clock is not None else None
+            self._charge(cpu_before, cpu_after, {c.id for c in self._calls.values() if c.sent})
             await self._recover(deadline)
             return
         except JSOOMException:
@@ -561,6 +588,8 @@ class Isolate:
             return
         finally:
             self.step_started = None
+        # Read before the heap reading below, which is work on the same thread.
+        cpu_after = clock.read_ns() if clock is not None else None
         try:
             output = _decode_output(raw)
         except msgspec.DecodeError as error:
@@ -570,7 +599,24 @@ class Isolate:
             self._async_entry = output.inflight > 0
             if self._async_entry:
                 self._wanted = True
+        if output.done:
+            touched.update(call_id for call_id, _ in output.done)
+            # Before the calls resolve, so they carry the heap they left (throttled: usage.py).
+            self.heap.refresh(self._mr, time.monotonic())
+        touched.update(call_id for call_id, _ in output.heads)
+        self._charge(cpu_before, cpu_after, touched)
         self._apply(output)
+
+    def _charge(self, cpu_before: int | None, cpu_after: int | None, touched: set[int]) -> None:
+        """Split the isolate thread's CPU time of one step among the calls it `touched`."""
+        if cpu_before is None or cpu_after is None:
+            return
+        calls = [c for cid in touched if (c := self._calls.get(cid)) is not None]
+        if not calls:
+            return
+        share = (cpu_after - cpu_before) // len(calls)
+        for call in calls:
+            call.cpu_ns += share
 
     async def _recover(self, deadline: float) -> None:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
@@ -678,9 +724,11 @@ class Isolate:
                 self._io.append((op_id, False, {"type": "RangeError", "message": message}))
                 self._want_step()
                 continue
+            self._op_calls[op_id] = call_id
             if kind.startswith("crypto."):
                 operation = self._run_crypto_op(op_id, kind, op_payload)
             elif (call := self._calls.get(call_id)) is None:
+                del self._op_calls[op_id]
                 continue
             elif kind == "zlib":
                 self._run_codec(op_id, op_payload, call)
