@@ -112,7 +112,9 @@ def test_on_a_terminal_deploy_shows_its_stages_and_packages_on_stderr_only(
     assert f"{fname}: the server resolves and fetches npm:ms@2.1.3" in shown
     assert f"{fname}: linking and resolving packages on the server... " in shown
     assert f"{fname}: created, version 1" in out
-    assert "uploading" not in out and "resolves" not in out  # stdout: the summary only
+    # stdout: the summary only.
+    assert "uploading" not in out
+    assert "resolves" not in out
     assert "created, version" not in shown
 
     # Piped (a script, CI): the same summary and no progress at all.
