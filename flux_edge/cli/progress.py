@@ -44,6 +44,25 @@ def page_progress(label: str) -> Callable[[int, int], None]:
 
 
 @contextmanager
+def steps(label: str) -> Iterator[Callable[[str], None]]:
+    """A callback showing `label: STEP` in place as each step starts; the line is erased at the
+    end (the command's own result lines follow). Does nothing off a terminal."""
+    if not on_terminal():
+        yield lambda step: None
+        return
+
+    def show(step: str) -> None:
+        sys.stderr.write(f"{ERASE_LINE}{label}: {step}")
+        sys.stderr.flush()
+
+    try:
+        yield show
+    finally:
+        sys.stderr.write(ERASE_LINE)
+        sys.stderr.flush()
+
+
+@contextmanager
 def waiting(label: str) -> Iterator[None]:
     """Show `label... Ns` with a running clock while the block runs (a request the server
     answers when it is done); the line is erased at the end, so what follows starts clean."""
