@@ -6,6 +6,10 @@
    trivial function (bench_cold_start.py), reported here for the package-importing ones.
 2. In-process, a linked 1 MiB bundle (synthetic modules): link time, the time a fresh isolate
    takes to load it and answer its first call, and RSS per warm isolate holding it.
+3. In-process, where the first call of a Hono function goes: the load (what a deploy pays), the
+   first and second call, and inside JavaScript the first request of one Hono app against the
+   first request of a second app in the same isolate (functions then compiled: what is left is
+   Hono's own per-app work, such as building its router).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import json
 import statistics
 import tempfile
 import time
@@ -21,7 +26,8 @@ from pathlib import Path
 from _common import start_server, write_result
 from bench_memory import rss_mb
 
-from flux_edge.runtime import FunctionSpec, InvokeRequest, Runtime
+from flux_edge.runtime import FunctionSpec, InvokeRequest, PoolLimits, Runtime
+from flux_edge.runtime.codeforms.build import FunctionLinker
 from flux_edge.runtime.codeforms.linker import link
 from flux_edge.runtime.codeforms.resolver import ModuleResolver
 
@@ -170,6 +176,68 @@ async def bundle_part(isolates: int) -> dict[str, object]:
     }
 
 
+HONO_TWO_APPS = (
+    'import { Hono } from "npm:hono@4.6.20";\n'
+    "const make = () => {\n"
+    "  const app = new Hono();\n"
+    '  app.get("*", (c) => c.json({ ok: 1 }));\n'
+    "  return app;\n"
+    "};\n"
+    "const first = make(), second = make();\n"
+    "export default async (req: Request) => {\n"
+    "  const t0 = performance.now();\n"
+    "  await first.fetch(req.clone());\n"
+    "  const t1 = performance.now();\n"
+    "  await second.fetch(req);\n"
+    "  return Response.json([t1 - t0, performance.now() - t1]);\n"
+    "};\n"
+)
+
+
+async def first_call_part(samples: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        linker = FunctionLinker(Path(tmp))
+        try:
+            script = linker({"index.ts": HONO_TWO_APPS}, "index.ts").script
+        finally:
+            linker.close()
+    runtime = Runtime(PoolLimits(max_isolates=8, max_queue_per_function=8))
+    await runtime.start()
+    await asyncio.sleep(0.5)
+    loads, firsts, seconds, first_app, second_app = [], [], [], [], []
+    for n in range(samples):
+        spec = FunctionSpec(
+            function_id=f"h{n}", name=f"h{n}", version=1, compiled=script, memory_limit_mb=128
+        )
+        started = time.perf_counter()
+        await runtime.prewarm(spec)  # what the deploy does: the call finds the isolate loaded
+        loaded = time.perf_counter()
+        request = InvokeRequest(
+            method="GET", url="http://bench/", headers=[], body=b"", execution_id="e"
+        )
+        result = await runtime.invoke(spec, request)
+        called = time.perf_counter()
+        await runtime.invoke(spec, request)
+        again = time.perf_counter()
+        inside = json.loads(result.body)
+        loads.append((loaded - started) * 1000)
+        firsts.append((called - loaded) * 1000)
+        seconds.append((again - called) * 1000)
+        first_app.append(inside[0])
+        second_app.append(inside[1])
+        await asyncio.sleep(0.2)
+    await runtime.close(grace=1)
+    return {
+        "samples": samples,
+        "load_p50_ms": _p50(loads),
+        "first_call_p50_ms": _p50(firsts),
+        "second_call_p50_ms": _p50(seconds),
+        "first_app_first_request_in_js_p50_ms": _p50(first_app),
+        "second_app_first_request_in_js_p50_ms": _p50(second_app),
+        "note": "performance.now() in the isolate counts whole milliseconds",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=15)
@@ -177,6 +245,7 @@ def main() -> None:
     args = parser.parse_args()
     result: dict[str, object] = {"packages": server_part(args.samples)}
     result["bundle_1mib"] = asyncio.run(bundle_part(args.isolates))
+    result["hono_first_call"] = asyncio.run(first_call_part(args.samples))
     result["target_deploy_ms"] = 1000
     result["target_create_to_first_invoke_p50_ms"] = 15
     write_result("modules", result)

@@ -8,12 +8,15 @@ Each peer is its own process, started the way its users start it:
   JavaScript.
 Every peer answers the same two functions (peers/functions.py). Runs alternate A B C D A B C D...
 under one wrk grid (c16 and c64) and report medians, so the ratios hold on a noisy machine.
-Results: benchmarks/results/peers.json and peers.md.
+Results: benchmarks/results/peers.json and peers.md; with `--readme README.md` (as
+scripts/run-benchmarks.sh runs it) also the README's table, between its `peers-table` markers,
+with the date and the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -186,12 +189,43 @@ def markdown(results: dict[str, dict[str, dict[str, float]]], peers: list[str]) 
     return "\n".join(lines) + "\n"
 
 
+README_START, README_END = "<!-- peers-table:start -->", "<!-- peers-table:end -->"
+
+
+def machine_line(record: dict[str, Any]) -> str:
+    """Date, CPU model, cores, memory and load of this run, for the README."""
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = record.get("load_before")
+    return (
+        f"Measured {record['date']} on {record['cpus']} CPUs ({model}), {memory:.0f} GiB, "
+        f"load average {load:.1f} at the start; wrk -t2 on the same cores, "
+        f"{record['rounds']} alternating rounds of {record['seconds']} s, medians."
+    )
+
+
+def update_readme(readme: Path, record: dict[str, Any], table: str) -> None:
+    """Replace the README's table between the peers-table markers with this run's."""
+    text = readme.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme} has no {README_START} ... {README_END} block")
+    block = f"{README_START}\n{machine_line(record)}\n\n{table}{README_END}"
+    readme.write_text(text[:start] + block + text[end + len(README_END) :])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="length of each wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per peer")
     parser.add_argument("--connections", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--no-workers-2", action="store_true", help="skip flux-edge --workers 2")
+    parser.add_argument("--readme", type=Path, help="also write the table into this README")
     args = parser.parse_args()
 
     binary = workerd_binary()
@@ -244,6 +278,8 @@ def main() -> None:
     (RESULTS / "peers.md").write_text(
         f"Measured {record['date']}, {record['cpus']} CPUs.\n\n{table}"
     )
+    if args.readme is not None:
+        update_readme(args.readme, record, table)
     print(table)
 
 

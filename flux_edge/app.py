@@ -198,6 +198,8 @@ def create_app(settings: Settings) -> Litestar:
             settings.package_cache_dir,
             registry=settings.npm_registry,
             import_hosts=settings.allowed_import_hosts,
+            jsr_url=settings.jsr_url,
+            ca_file=settings.ca_file,
         )
         app.state[LINKER_KEY] = linker
         app.state[SERVICES_KEY] = Services(

@@ -73,6 +73,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # (https:// and jsr:) imports a deploy may fetch (comma-separated; empty: none).
     npm_registry: str = "https://registry.npmjs.org"
     import_hosts: str = ""
+    # The JSR registry jsr: imports resolve against (its host must be in import_hosts).
+    jsr_url: str = "https://jsr.io"
+    # A PEM file of extra CA certificates deploy fetches trust (a private registry or mirror).
+    ca_file: Path | None = None
 
     @property
     def database_path(self) -> Path:

@@ -8,13 +8,14 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2
 export PYTHONPATH="benchmarks${PYTHONPATH:+:$PYTHONPATH}"
 
 # flux-edge as the README starts it, beside standalone plain Litestar and workerd (npm, pinned).
-python benchmarks/bench_peers.py >/dev/null
+python benchmarks/bench_peers.py --readme README.md >/dev/null
 python benchmarks/bench_startup.py >/dev/null
 python benchmarks/bench_runtime.py "$@" >/dev/null
 python benchmarks/bench_http.py >/dev/null
 python benchmarks/bench_cold_start.py >/dev/null
 python benchmarks/bench_memory.py >/dev/null 2>&1
 python benchmarks/bench_modules.py >/dev/null
+python benchmarks/bench_call_usage.py >/dev/null
 # These two print their JSON line last; keep it beside the others.
 python benchmarks/bench_execution_writer.py | tail -n 1 > benchmarks/results/execution_writer.json
 python benchmarks/bench_rate_limit.py > benchmarks/results/rate_limit.txt

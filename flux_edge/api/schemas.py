@@ -181,6 +181,10 @@ class ExecutionResponse(msgspec.Struct, kw_only=True):
     error_message: str | None
     executed_at: str
     completed_at: str | None
+    # CPU time the call's JavaScript used, in ms, and the isolate's used V8 heap after the call,
+    # in bytes (docs/metrics.md says what they measure); null when not measured.
+    cpu_time_ms: float | None = None
+    heap_used_bytes: int | None = None
 
 
 class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):

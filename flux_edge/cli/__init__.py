@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from flux_edge import __version__
+from flux_edge.cli.bench import bench
 from flux_edge.cli.env import env
 from flux_edge.cli.functions import functions
 from flux_edge.cli.local import backup, restore, serve, token
@@ -49,7 +50,7 @@ def cli() -> None:
 
     \b
     Server and data dir:  serve, dev, token, backup, restore
-    A running server:     login, functions, env, logs
+    A running server:     login, functions, env, logs, bench
     Client commands find the server in --url, FLUX_EDGE_URL or the file `flux-edge login`
     writes (default http://127.0.0.1:8080), and the token in FLUX_EDGE_TOKEN or that file.
 
@@ -61,7 +62,7 @@ def cli() -> None:
     """
 
 
-for command in (serve, dev, token, backup, restore, login, functions, env, logs, completion):
+for command in (serve, dev, token, backup, restore, login, functions, env, logs, bench, completion):
     cli.add_command(command)
 
 

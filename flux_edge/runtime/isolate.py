@@ -57,6 +57,7 @@ from flux_edge.runtime.types import (
     InvokeResult,
     OnComplete,
 )
+from flux_edge.runtime.usage import HeapReading, ThreadClock, isolate_clock
 from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
@@ -112,6 +113,7 @@ class HostOpError(Exception):
 class _Call:
     __slots__ = (
         "completed",
+        "cpu_ns",
         "deadline",
         "future",
         "head",
@@ -141,6 +143,7 @@ class _Call:
         # Set when the call answered before its waitUntil work ended (the call runs on).
         self.response: InvokeResult | None = None
         self.completed: asyncio.Future[None] | None = None
+        self.cpu_ns = 0  # its share of the CPU time of the steps it took part in (runtime/usage.py)
 
 
 Orphaned = Callable[[InvokeRequest, float, "asyncio.Future[InvokeResult]", OnComplete | None], None]
@@ -197,7 +200,7 @@ class Engine:
 
     def __init__(self) -> None:
         init_v8()
-        self.mr = MiniRacer()
+        self.mr, self.clock = isolate_clock(MiniRacer)
         # core.js's entry points demand this, so user code cannot call them (see its header).
         self.secret = secrets.token_hex(16)
         self.entry = {
@@ -254,6 +257,9 @@ class Isolate:
         self._on_orphaned = on_orphaned
         self._mr: MiniRacer | None = None
         self._engine: Engine | None = None
+        self._clock: ThreadClock | None = None
+        self.heap = HeapReading()  # the used V8 heap, as last read (see runtime/usage.py)
+        self._op_calls: dict[int, int] = {}  # host operation id -> call id, for CPU attribution
         self._calls: dict[int, _Call] = {}
         self._to_start: deque[_Call] = deque()
         self._io: list[tuple[int, bool, Any]] = []
@@ -293,6 +299,7 @@ class Isolate:
             await engine.boot()
         self._engine = engine
         self._mr = engine.mr
+        self._clock = engine.clock
         engine.on_notify = self._on_notify
         self._mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
         timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
@@ -409,6 +416,12 @@ class Isolate:
 
     def _resolve(self, call: _Call, result: InvokeResult) -> None:
         self._calls.pop(call.id, None)
+        if call.response is not None:
+            result = after_response(call.response, result)
+        # A fresh struct per call (results are built per call), so setting fields is safe.
+        result.heap_used_bytes = self.heap.used_bytes
+        if self._clock is not None and call.sent:
+            result.cpu_time_ms = call.cpu_ns / 1e6
         if self._timers_of.pop(call.id, 0):
             for timer_id in [t for t, owner in self._timer_calls.items() if owner == call.id]:
                 self._drop_timer(timer_id)
@@ -419,8 +432,6 @@ class Isolate:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
-        if call.response is not None:
-            result = after_response(call.response, result)
         if call.on_complete is not None:
             call.on_complete(result)
         if not call.future.done():
@@ -500,15 +511,22 @@ class Isolate:
         expired = [cid for cid in self._to_cancel if cid in self._calls]
         self._to_cancel.clear()
         payload: dict[str, Any] = {}
+        # The calls this step runs JavaScript for, which share its CPU time (runtime/usage.py).
+        touched = {call.id for call in batch}
+        touched.update(expired)
         if self._io:
+            touched.update(self._op_calls.pop(op[0], -1) for op in self._io)
             payload["io"], self._io = self._io, []
         if self._due_timers:
+            touched.update(self._timer_calls.get(t, -1) for t in self._due_timers)
             payload["timers"], self._due_timers = self._due_timers, []
         if expired:
             payload["cancel"] = expired
         if self._pulls:
+            touched.update(self._pulls)
             payload["pull"], self._pulls = self._pulls, []
         if self._aborts:
+            touched.update(self._aborts)
             payload["abort"], self._aborts = self._aborts, []
         if batch:
             # A third element asks for a streamed response (see flux_edge.runtime.streaming).
@@ -544,11 +562,16 @@ class Isolate:
             + ")"
         )
         self.step_started = time.monotonic()
+        clock = self._clock
+        cpu_before = clock.read_ns() if clock is not None else None
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
                 raw = await self._mr.eval_cancelable(code)
         except TimeoutError:
+            # The runaway's time goes to the calls in flight: the step was theirs.
+            cpu_after = clock.read_ns() if clock is not None else None
+            self._charge(cpu_before, cpu_after, {c.id for c in self._calls.values() if c.sent})
             await self._recover(deadline)
             return
         except JSOOMException:
@@ -562,6 +585,8 @@ class Isolate:
             return
         finally:
             self.step_started = None
+        # Read before the heap reading below, which is work on the same thread.
+        cpu_after = clock.read_ns() if clock is not None else None
         try:
             output = _decode_output(raw)
         except msgspec.DecodeError as error:
@@ -571,7 +596,24 @@ class Isolate:
             self._async_entry = output.inflight > 0
             if self._async_entry:
                 self._wanted = True
+        if output.done:
+            touched.update(call_id for call_id, _ in output.done)
+            # Before the calls resolve, so they carry the heap they left (throttled: usage.py).
+            self.heap.refresh(self._mr, time.monotonic())
+        touched.update(call_id for call_id, _ in output.heads)
+        self._charge(cpu_before, cpu_after, touched)
         self._apply(output)
+
+    def _charge(self, cpu_before: int | None, cpu_after: int | None, touched: set[int]) -> None:
+        """Split the isolate thread's CPU time of one step among the calls it `touched`."""
+        if cpu_before is None or cpu_after is None:
+            return
+        calls = [c for cid in touched if (c := self._calls.get(cid)) is not None]
+        if not calls:
+            return
+        share = (cpu_after - cpu_before) // len(calls)
+        for call in calls:
+            call.cpu_ns += share
 
     async def _recover(self, deadline: float) -> None:
         """A step ran past the earliest deadline: find what ran, fail it, retire the isolate."""
@@ -679,9 +721,11 @@ class Isolate:
                 self._io.append((op_id, False, {"type": "RangeError", "message": message}))
                 self._want_step()
                 continue
+            self._op_calls[op_id] = call_id
             if kind.startswith("crypto."):
                 operation = self._run_crypto_op(op_id, kind, op_payload)
             elif (call := self._calls.get(call_id)) is None:
+                del self._op_calls[op_id]
                 continue
             elif kind == "zlib":
                 self._run_codec(op_id, op_payload, call)
@@ -838,7 +882,7 @@ def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> fl
     return loop.time() + (monotonic_deadline - time.monotonic())
 
 
-_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?):(\d+): ")
+_LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?|https?://\S*?):(\d+): ")
 # The linker's module prologues (codeforms/esm.py, commonjs.py) share line 1 with the module's code.
 _PROLOGUE = re.compile(
     r"\((?:async )?function\*\(__flux_e,.*?yield;"
@@ -862,10 +906,14 @@ def _code_error(text: str) -> CodeError:
         where, line, message = found.group(1), int(found.group(2)), message[found.end() :]
         if where.startswith("file:///node_modules/"):
             file = "npm:" + where.removeprefix("file:///node_modules/")
-        elif where.startswith(("file:///", "node:")):
+        elif where.startswith(("file:///", "node:", "https://", "http://")):
             file = where.removeprefix("file:///")
-        # V8 prints the source line and a caret under the failing column.
-        if len(first) >= 3 and "^" in first[2]:
+        # The error's stack (which a linked function's loader maps back to the file's own
+        # columns) locates it best; else V8's caret under the failing column of the source line.
+        framed = re.search(rf"^ +at .*?{re.escape(where)}:{line}:(\d+)\)?$", text, re.MULTILINE)
+        if framed is not None and file is not None:
+            column = int(framed.group(1))
+        elif len(first) >= 3 and "^" in first[2]:
             column = first[2].index("^") + 1
             prologue = _PROLOGUE.match(first[1]) if file is not None and line == 1 else None
             if prologue is not None:

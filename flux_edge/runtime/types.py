@@ -83,6 +83,10 @@ class InvokeResult(msgspec.Struct, kw_only=True):
     error_message: str | None = None
     error_stack: str | None = None
     limit: LimitHit | None = None
+    # What the call cost its isolate (flux_edge/runtime/usage.py): JavaScript CPU time in ms and
+    # the used V8 heap after it in bytes; None where not measured.
+    cpu_time_ms: float | None = None
+    heap_used_bytes: int | None = None
     # A streamed response (see InvokeRequest.stream_response): `body` is empty and the chunks come
     # from this iterator; its `outcome()` is the final result, for the execution record.
     stream: ResponseStream | None = None

@@ -239,6 +239,8 @@ class InvocationService:
                     error_message=complete.error_stack or complete.error_message,
                     executed_at=executed_at,
                     completed_at=utc_now(),
+                    cpu_time_ms=complete.cpu_time_ms,
+                    heap_used_bytes=complete.heap_used_bytes,
                 )
             )
             if self._live_logs is not None:

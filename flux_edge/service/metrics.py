@@ -38,6 +38,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _BUCKET_LABELS = (*(floatToGoString(b) for b in _BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
+# JavaScript CPU time per call: from 50 µs (a trivial handler) to the 300 s timeout.
+_CPU_BUCKETS: tuple[float, ...] = (0.00005, 0.0001, 0.00025, 0.0005, *_BUCKETS)
+_CPU_LABELS = (*(floatToGoString(b) for b in _CPU_BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
 
 _INVOCATIONS = ("flux_edge_invocations", "Function invocations by function and execution status.")
 _ERRORS = (
@@ -45,6 +48,14 @@ _ERRORS = (
     "Failed invocations by function and kind (timeout, memory, exception).",
 )
 _DURATION = ("flux_edge_invocation_duration_seconds", "Wall-clock duration of invocations.")
+_CPU = (
+    "flux_edge_invocation_cpu_seconds",
+    "JavaScript CPU time of invocations (the isolate thread's CPU clock; docs/metrics.md).",
+)
+_HEAP = (
+    "flux_edge_isolate_heap_bytes",
+    "Used V8 heap of the function's isolate after its latest call (largest over workers).",
+)
 _REFUSALS = (
     "flux_edge_rate_limited_requests",
     "Requests refused with 429 by the rate limits, by limit kind.",
@@ -132,6 +143,7 @@ class InvocationMetrics:
         self._files: dict[str, MmapedDict] = {}
         self._values: dict[tuple[str, str], float] = {}  # (file kind, key) -> this worker's value
         self._timed: set[str] = set()  # functions whose buckets are written
+        self._cpu_timed: set[str] = set()  # functions whose CPU buckets are written
         self._pid = os.getpid()
         self._isolates: Callable[[], float] = lambda: 0.0
         self._queue: Callable[[], float] = lambda: 0.0
@@ -142,7 +154,7 @@ class InvocationMetrics:
         _own_dir(self.directory.parent)
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self._pid = os.getpid()
-        for kind in ("counter", "histogram", "gauge_livesum"):
+        for kind in ("counter", "histogram", "gauge_livesum", "gauge_livemax"):
             self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
         MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
         self._write_gauges()
@@ -176,7 +188,23 @@ class InvocationMetrics:
         le = _BUCKET_LABELS[bucket]
         self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le])
         self._add("histogram", _DURATION, "_sum", labels, [function], seconds)
+        self._observe_usage(function, result)
         self._write_gauges()
+
+    def _observe_usage(self, function: str, result: InvokeResult) -> None:
+        if result.cpu_time_ms is not None:
+            cpu = result.cpu_time_ms / 1000
+            if function not in self._cpu_timed:
+                self._cpu_timed.add(function)
+                for le in _CPU_LABELS:
+                    self._add("histogram", _CPU, "_bucket", ["function", "le"], [function, le], 0)
+            at = next((i for i, b in enumerate(_CPU_BUCKETS) if cpu <= b), len(_CPU_BUCKETS))
+            le = _CPU_LABELS[at]
+            self._add("histogram", _CPU, "_bucket", ["function", "le"], [function, le])
+            self._add("histogram", _CPU, "_sum", ["function"], [function], cpu)
+        if result.heap_used_bytes is not None:
+            heap = float(result.heap_used_bytes)
+            self._set("gauge_livemax", _HEAP, heap, ["function"], [function])
 
     def refused(self, limit_kind: str) -> None:
         """Count one request refused by a rate limit (`write`, `invoke`, ...)."""
@@ -210,9 +238,16 @@ class InvocationMetrics:
             self._values[(kind, key)] = value
             file.write_value(key, value, 0.0)  # type: ignore[no-untyped-call]
 
-    def _set(self, kind: str, metric: tuple[str, str], value: float) -> None:
+    def _set(
+        self,
+        kind: str,
+        metric: tuple[str, str],
+        value: float,
+        label_names: tuple[str, ...] | list[str] = (),
+        label_values: tuple[str, ...] | list[str] = (),
+    ) -> None:
         name, help_text = metric
-        key = mmap_key(name, name, [], [], help_text)
+        key = mmap_key(name, name, list(label_names), list(label_values), help_text)
         with self._lock:
             file = self._files.get(kind)
             if file is not None:

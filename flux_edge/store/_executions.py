@@ -22,8 +22,8 @@ _json = msgspec.json.Encoder()
 INSERT_EXECUTION = """
 INSERT INTO executions (
     id, function_id, function_version, trigger_type, status, status_code, duration_ms, result, logs,
-    error_message, executed_at, executed_us, completed_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    error_message, executed_at, executed_us, completed_at, cpu_time_ms, heap_used_bytes
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 LIVE_FUNCTION_IDS = "SELECT id FROM functions WHERE id IN (SELECT value FROM json_each(?))"
 
@@ -78,6 +78,8 @@ def prepare_row(record: ExecutionRecord, max_result_bytes: int, max_log_bytes: i
         record.executed_at,
         to_epoch_us(record.executed_at),
         record.completed_at,
+        record.cpu_time_ms,
+        record.heap_used_bytes,
     )
 
 

@@ -124,12 +124,21 @@ _V4_API_SCOPES = """
 ALTER TABLE api_tokens ADD COLUMN scope TEXT NOT NULL DEFAULT 'manage';
 """
 
+# Per-call resources, for tuning from the history: the JavaScript CPU time of the call (ms,
+# fractional) and its isolate's V8 used heap after the call (bytes); NULL when not measured
+# (records written before this step, calls that never reached an isolate). See docs/metrics.md.
+_V5_CALL_RESOURCES = """
+ALTER TABLE executions ADD COLUMN cpu_time_ms REAL;
+ALTER TABLE executions ADD COLUMN heap_used_bytes INTEGER;
+"""
+
 # Append new steps here (one line each; put long SQL in a constant above). Never edit applied steps.
 MIGRATIONS: list[Migration] = [
     _V1_CORE,
     _V2_CRON_CLAIMS,
     _V3_SOURCES,
     _V4_API_SCOPES,
+    _V5_CALL_RESOURCES,
 ]
 
 

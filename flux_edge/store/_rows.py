@@ -22,7 +22,7 @@ FUNCTION_COLUMNS = (
 VERSION_COLUMNS = "function_id, version, code, compiled, created_at, created_by, sources"
 EXECUTION_COLUMNS = (
     "id, function_id, function_version, trigger_type, status, status_code, duration_ms, result, "
-    "logs, error_message, executed_at, completed_at"
+    "logs, error_message, executed_at, completed_at, cpu_time_ms, heap_used_bytes"
 )
 TOKEN_COLUMNS = "id, name, token_hash, created_at, revoked_at, scope"  # noqa: S105 (not a secret)
 
@@ -120,6 +120,8 @@ def execution_from_row(row: tuple[Any, ...]) -> ExecutionRecord:
         error_message=row[9],
         executed_at=row[10],
         completed_at=row[11],
+        cpu_time_ms=row[12],
+        heap_used_bytes=row[13],
     )
 
 

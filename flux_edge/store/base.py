@@ -81,6 +81,9 @@ class ExecutionRecord(msgspec.Struct, kw_only=True):
     error_message: str | None
     executed_at: str
     completed_at: str | None
+    # The call's JavaScript CPU time and its isolate's used V8 heap after it (docs/metrics.md).
+    cpu_time_ms: float | None = None
+    heap_used_bytes: int | None = None
 
 
 class ExecutionQuery(msgspec.Struct, kw_only=True):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from flux_edge.runtime.types import CodeError
 
 if TYPE_CHECKING:
+    from flux_edge.runtime.codeforms.jsr import JsrRegistry
     from flux_edge.runtime.codeforms.linker import LinkedFunction
     from flux_edge.runtime.codeforms.npm import PackageCache
     from flux_edge.runtime.codeforms.remote import RemoteModules
@@ -40,12 +41,17 @@ class FunctionLinker:
         *,
         registry: str | None = None,
         import_hosts: frozenset[str] = frozenset(),
+        jsr_url: str | None = None,
+        ca_file: Path | None = None,
     ) -> None:
         self.cache_dir = cache_dir
         self.registry = registry
         self.import_hosts = import_hosts
+        self.jsr_url = jsr_url
+        self.ca_file = ca_file
         self._cache: PackageCache | None = None
         self._remote: RemoteModules | None = None
+        self._jsr: JsrRegistry | None = None
 
     @property
     def cache(self) -> PackageCache:
@@ -53,7 +59,9 @@ class FunctionLinker:
         if self._cache is None:
             from flux_edge.runtime.codeforms.npm import DEFAULT_REGISTRY, PackageCache
 
-            self._cache = PackageCache(self.cache_dir, self.registry or DEFAULT_REGISTRY)
+            self._cache = PackageCache(
+                self.cache_dir, self.registry or DEFAULT_REGISTRY, self.ca_file
+            )
         return self._cache
 
     @property
@@ -62,8 +70,17 @@ class FunctionLinker:
         if self._remote is None:
             from flux_edge.runtime.codeforms.remote import RemoteModules
 
-            self._remote = RemoteModules(self.cache_dir, self.import_hosts)
+            self._remote = RemoteModules(self.cache_dir, self.import_hosts, self.ca_file)
         return self._remote
+
+    @property
+    def jsr(self) -> JsrRegistry:
+        """The JSR registry client (None URL: https://jsr.io), made on first use."""
+        if self._jsr is None:
+            from flux_edge.runtime.codeforms.jsr import DEFAULT_JSR_URL, JsrRegistry
+
+            self._jsr = JsrRegistry(self.cache_dir, self.jsr_url or DEFAULT_JSR_URL, self.ca_file)
+        return self._jsr
 
     def __call__(self, files: dict[str, str], entrypoint: str) -> LinkedFunction:
         """The linked script of `files` run from `entrypoint` (raises CodeError)."""
@@ -71,7 +88,7 @@ class FunctionLinker:
         from flux_edge.runtime.codeforms.resolver import ModuleResolver
 
         resolver = ModuleResolver.for_upload(
-            files, entrypoint, cache=self.cache, remote=self.remote
+            files, entrypoint, cache=self.cache, remote=self.remote, jsr=self.jsr
         )
         return link(resolver, entrypoint)
 
@@ -81,3 +98,5 @@ class FunctionLinker:
             self._cache.close()
         if self._remote is not None:
             self._remote.close()
+        if self._jsr is not None:
+            self._jsr.close()

@@ -17,6 +17,9 @@ _REQUIRES: Final = """
   arguments: (arguments . (string) @specifier .)
   (#eq? @function "require"))
 """
+# Node's wrapper, plus `global` (Node's name for globalThis, which older packages use) and the
+# global `Buffer` Node gives every module (node:buffer's, when the file mentions it).
+PROLOGUE: Final = "(function(exports,require,module,__filename,__dirname,global,Buffer){"
 _CONDITIONAL: Final = frozenset(
     {
         "function_declaration",
@@ -62,12 +65,9 @@ def compile_commonjs(source: str) -> CommonJsModule:
         body = (
             " " * (end if end >= 0 else len(body)) + body[max(end, len(body)) if end < 0 else end :]
         )
-    # Node's wrapper, plus `global` (Node's name for globalThis, which older packages use) and
-    # the global `Buffer` Node gives every module (node:buffer's, when the file mentions it).
-    prologue = "(function(exports,require,module,__filename,__dirname,global,Buffer){"
     uses_buffer = re.search(r"\bBuffer\b", source) is not None
     return CommonJsModule(
-        factory=prologue + body + "\n})", requires=requires, uses_buffer=uses_buffer
+        factory=PROLOGUE + body + "\n})", requires=requires, uses_buffer=uses_buffer
     )
 
 

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from flux_edge.runtime.codeforms.syntax import LINE_TERMINATORS, error_at, utf16_len
 
+# (byte offset in the source, UTF-16 units): where a rewrite made its line longer, and by how much.
+Growth = tuple[int, int]
+
 # Every ASCII byte but CR and LF becomes a space.
 _ASCII_BLANK = bytes(b if b in (0x0A, 0x0D) else 0x20 for b in range(128)) + bytes(128)
 
@@ -40,7 +43,7 @@ def blank(segment: bytes) -> bytes:
     ).encode("utf-8")
 
 
-def _render(source: bytes, edit: Edit) -> bytes:
+def _render(source: bytes, edit: Edit, growths: list[Growth] | None) -> bytes:
     if not edit.pieces:
         return blank(source[edit.start : edit.end])
     out: list[bytes] = []
@@ -51,6 +54,8 @@ def _render(source: bytes, edit: Edit) -> bytes:
         if debt:
             room = len(gap) - len(gap.lstrip(b" "))
             gap = gap[min(debt, room) :]
+            if debt > room and growths is not None:
+                growths.append((pos, debt - room))
         out.append(gap)
         out.append(text.encode("utf-8"))
         debt = utf16_len(text)
@@ -58,10 +63,14 @@ def _render(source: bytes, edit: Edit) -> bytes:
     return b"".join(out)
 
 
-def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
+def apply(
+    source: bytes, edits: list[Edit], tail: str = "", growths: list[Growth] | None = None
+) -> str:
     """Apply non-overlapping edits (nested ones are dropped: the outer edit wins) and append `tail`.
 
-    Raises the CodeError of the first rejecting edit not erased by an enclosing one.
+    Where a piece does not fit in the blanks after it, its line grows: `growths` (if given)
+    receives each such place, in source order, for column_map(). Raises the CodeError of the
+    first rejecting edit not erased by an enclosing one.
     """
     out: list[bytes] = []
     pos = 0
@@ -72,7 +81,7 @@ def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
         if edit.reject is not None:
             raise error_at(source, edit.start, edit.reject)
         out.append(source[pos : edit.start])
-        out.append(_render(source, edit))
+        out.append(_render(source, edit, growths))
         pos = edit.end
     out.append(source[pos:])
     out.append(tail.encode("utf-8"))
@@ -82,3 +91,29 @@ def apply(source: bytes, edits: list[Edit], tail: str = "") -> str:
 def _outer_first(edit: Edit) -> tuple[int, bool, int]:
     # Insertions (empty ranges) go before an edit starting at the same byte, which would hide them.
     return edit.start, edit.end != edit.start, -edit.end
+
+
+def column_map(source: bytes, growths: list[Growth], first_line: int = 0) -> dict[int, list[int]]:
+    """Line -> [generated column, growth, ...] (1-based, UTF-16): how to find a V8-reported
+    column of the rewritten source in the original. `first_line` is a prologue's width on line 1.
+
+    A column inside a growth maps to where the piece starts; a column after it moves left by the
+    growth (loader.js, originalColumn).
+    """
+    columns: dict[int, list[int]] = {1: [1, first_line]} if first_line else {}
+    line, line_start, pos = 1, 0, 0
+    shift_line, shift = 1, first_line
+    for offset, width in growths:
+        chunk = source[pos:offset].decode("utf-8", errors="replace")
+        breaks = sum(chunk.count(t) for t in LINE_TERMINATORS) - chunk.count("\r\n")
+        if breaks:
+            line += breaks
+            last = max(chunk.rfind(t) for t in LINE_TERMINATORS)
+            line_start = pos + len(chunk[: last + 1].encode("utf-8", errors="replace"))
+        pos = offset
+        if line != shift_line:
+            shift_line, shift = line, 0
+        column = utf16_len(source[line_start:offset].decode("utf-8", errors="replace")) + 1
+        columns.setdefault(line, []).extend((column + shift, width))
+        shift += width
+    return columns

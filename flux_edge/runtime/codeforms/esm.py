@@ -4,7 +4,8 @@ The factory is a generator function whose first line carries the linking prologu
 module's exports as getters on its namespace (live bindings, and function declarations are hoisted
 by the time the prologue runs), then `yield`s. The linker instantiates every module (runs it to that
 `yield`) before evaluating any, which is what makes cycles behave as in ES. Lines stay where they
-were; columns after a rewritten reference to an import shift (see docs/modules.md).
+were; where a rewrite makes a line longer (a reference to an import becomes a namespace read), the
+module's column map says by how much, and stack traces are corrected with it (loader.js).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Final
 
 from tree_sitter import Node
 
-from flux_edge.runtime.codeforms.edits import Edit, apply
+from flux_edge.runtime.codeforms.edits import Edit, Growth, apply, column_map
 from flux_edge.runtime.codeforms.module_syntax import (
     DEFAULT_BINDING,
     declared_names,
@@ -82,6 +83,8 @@ class EsmModule:
     stars: list[int] = field(default_factory=list)  # positions in `imports`
     dynamic: list[tuple[str, int]] = field(default_factory=list)
     is_async: bool = False
+    # line -> [generated column, growth, ...]: see edits.column_map
+    columns: dict[int, list[int]] = field(default_factory=dict)
 
 
 class _Module:
@@ -151,13 +154,16 @@ def compile_module(source: str) -> EsmModule:
     is_async = any(_at_top_level(node) for node in found.get("await", []))
     if module.bindings:
         module.edits.extend(_reference_edits(root, module))
-    body = apply(data, module.edits)
+    growths: list[Growth] = []
+    body = apply(data, module.edits, growths=growths)
+    prologue = _prologue(module, is_async)
     return EsmModule(
-        factory=_prologue(module, is_async) + body + "\n})",
+        factory=prologue + body + "\n})",
         imports=module.imports,
         stars=module.stars,
         dynamic=dynamic,
         is_async=is_async,
+        columns=column_map(data, growths, first_line=len(prologue)),
     )
 
 

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from flux_edge.runtime.codeforms.commonjs import PROLOGUE as COMMONJS_PROLOGUE
 from flux_edge.runtime.codeforms.commonjs import compile_commonjs
 from flux_edge.runtime.codeforms.esm import compile_module
 from flux_edge.runtime.codeforms.resolver import (
@@ -37,7 +38,8 @@ class LinkedFunction:
     """The linked script and what went into it."""
 
     script: str
-    # "name@version" (npm) or the URL (URL imports) -> integrity: the version's lockfile.
+    # "name@version" (npm), "jsr:@scope/name@version" (JSR) or the URL (URL imports) ->
+    # integrity: the version's lockfile.
     packages: dict[str, str] = field(default_factory=dict)
     modules: int = 0
 
@@ -65,22 +67,34 @@ def link(resolver: ModuleResolver, entrypoint: str) -> LinkedFunction:
     index: dict[str, int] = {entry_url: 0}
     records: list[list[Any] | None] = [None]
     pending = [entry_url]
+    # Where each module was first imported: a module that cannot be loaded (a fetch that fails)
+    # is reported at that import.
+    origins: dict[str, tuple[str, bytes, int]] = {}
 
-    def number(url: str) -> int:
+    def number(url: str, origin: tuple[str, bytes, int] | None = None) -> int:
         if url not in index:
             if len(index) >= MAX_MODULES:
                 raise CodeError(f"the function imports more than {MAX_MODULES} modules")
             index[url] = len(records)
             records.append(None)
             pending.append(url)
+            if origin is not None:
+                origins[url] = origin
         return index[url]
 
     while pending:
         url = pending.pop()
-        loaded = resolver.load(url)
+        try:
+            loaded = resolver.load(url)
+        except ResolveError as exc:
+            if url not in origins:
+                raise
+            file, data, offset = origins[url]
+            raise _with_file(_located(exc, data, offset), file) from None
         records[index[url]] = _record(loaded, resolver, number)
     packages = {key: package.integrity for key, package in sorted(resolver.packages.items())}
     packages.update(sorted(resolver.urls.items()))
+    packages.update(sorted((k, p.integrity) for k, p in resolver.jsr_packages.items()))
     payload = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
     script = f"{_loader_source()}({payload},0);\n"
     size = len(script.encode("utf-8", errors="surrogatepass"))
@@ -102,40 +116,46 @@ def _record(loaded: Loaded, resolver: ModuleResolver, number: Any) -> list[Any]:
                 json.loads(source)
             except ValueError as exc:
                 raise CodeError(f"invalid JSON: {exc.args[0]}") from None
-            return [url, "json", source, [], {}, [], False]
+            return [url, "json", source, [], {}, [], False, None]
         if loaded.kind == "cjs":
             cjs = compile_commonjs(source)
             table: dict[str, int] = {}
             for specifier, offset, unconditional in cjs.requires:
                 try:
-                    table[specifier] = number(resolver.resolve(specifier, url, require=True))
+                    table[specifier] = number(
+                        resolver.resolve(specifier, url, require=True),
+                        (resolver.display(url), data, offset),
+                    )
                 except ResolveError as exc:
                     if unconditional:
                         raise _located(exc, data, offset) from None
             if cjs.uses_buffer:
                 table[GLOBAL_BUFFER] = number(resolver.resolve("node:buffer", url))
-            return [url, "cjs", cjs.factory, [], table, [], False]
+            columns = {1: [1, len(COMMONJS_PROLOGUE)]}  # Node's wrapper, on line 1
+            return [url, "cjs", cjs.factory, [], table, [], False, columns]
         esm = compile_module(source)
     except CodeError as exc:
-        raise _with_file(exc, url) from None
+        raise _with_file(exc, resolver.display(url)) from None
     deps: list[int] = []
     table = {}
     for specifier, offset in esm.imports:
         try:
-            target = number(resolver.resolve(specifier, url))
+            target = number(resolver.resolve(specifier, url), (resolver.display(url), data, offset))
         except ResolveError as exc:
-            raise _with_file(_located(exc, data, offset), url) from None
+            raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
         deps.append(target)
         table[specifier] = target
     for specifier, offset in esm.dynamic:
         if specifier in table:
             continue
         try:
-            table[specifier] = number(resolver.resolve(specifier, url))
+            table[specifier] = number(
+                resolver.resolve(specifier, url), (resolver.display(url), data, offset)
+            )
         except ResolveError as exc:
             if not in_package:  # a package may import optional things it never reaches here
-                raise _with_file(_located(exc, data, offset), url) from None
-    return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async]
+                raise _with_file(_located(exc, data, offset), resolver.display(url)) from None
+    return [url, "esm", esm.factory, deps, table, esm.stars, esm.is_async, esm.columns or None]
 
 
 def _located(exc: CodeError, data: bytes, offset: int) -> CodeError:

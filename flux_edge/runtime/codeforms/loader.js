@@ -1,11 +1,12 @@
 // The module registry a linked function runs in: one classic script that instantiates every module
 // of the function, evaluates the entry's static graph depth first, and publishes the entry's exports
 // on __flux_exports. The linker appends the call `(records, entry)`. Each record is
-// [url, kind, source, deps, table, stars, isAsync]: kind is "esm", "cjs" or "json"; `deps` are record
-// indices of the static imports in order; `table` maps every specifier the module may import
-// (dynamically or by require) to a record index; `stars` are positions in `deps` re-exported with
-// `export *`. Module sources are compiled with //# sourceURL so stack traces name each file, with
-// the file's own lines.
+// [url, kind, source, deps, table, stars, isAsync, columns]: kind is "esm", "cjs" or "json"; `deps`
+// are record indices of the static imports in order; `table` maps every specifier the module may
+// import (dynamically or by require) to a record index; `stars` are positions in `deps` re-exported
+// with `export *`; `columns` (or null) is the module's column map (codeforms/edits.py column_map).
+// Module sources are compiled with //# sourceURL so stack traces name each file, with the file's
+// own lines; Error.prepareStackTrace puts each frame's column back where it is in the file.
 (function (records, entryIndex) {
   "use strict";
   // Captured before any module runs: user code must not be able to change how linking works.
@@ -24,8 +25,67 @@
   const TypeErrorCtor = TypeError;
   const toStringTag = Symbol.toStringTag;
   const exportsObject = globalThis.__flux_exports;
+  const ErrorPrototypeToString = Error.prototype.toString;
+  const StringPrototypeLastIndexOf = String.prototype.lastIndexOf;
+  const StringPrototypeSlice = String.prototype.slice;
   const hasOwn = (o, k) => ReflectApply(ObjectPrototypeHasOwn, o, [k]);
   const then = (p, f, r) => ReflectApply(PromisePrototypeThen, p, [f, r]);
+
+  // ---- stack traces with the files' own columns ----------------------------------------------
+  // Rewrites (an imported binding read through its module's namespace, the prologue on line 1)
+  // make some lines longer. V8 formats each frame; the frames in a linked module get their
+  // column mapped back. User code may still set its own Error.prepareStackTrace.
+  const columnMaps = ObjectCreate(null);
+  for (const record of records) if (record[7]) columnMaps[record[0]] = record[7];
+  const savedPrepare = Error.prepareStackTrace;
+  Error.prepareStackTrace = (_, sites) => sites;
+  const probe = {};
+  Error.captureStackTrace(probe);
+  const callSite = Object.getPrototypeOf(probe.stack[0]);
+  Error.prepareStackTrace = savedPrepare;
+  const siteToString = callSite.toString;
+  const siteFileName = callSite.getScriptNameOrSourceURL;
+  const siteLine = callSite.getLineNumber;
+  const siteColumn = callSite.getColumnNumber;
+
+  function originalColumn(map, column) {
+    let shift = 0;
+    for (let i = 0; i < map.length; i += 2) {
+      const at = map[i], growth = map[i + 1];
+      if (column < at) break;
+      if (column < at + growth) return at - shift;
+      shift += growth;
+    }
+    return column - shift;
+  }
+
+  function frameText(site) {
+    const text = ReflectApply(siteToString, site, []);
+    const file = ReflectApply(siteFileName, site, []);
+    if (typeof file !== "string" || !hasOwn(columnMaps, file)) return text;
+    const line = ReflectApply(siteLine, site, []);
+    const map = columnMaps[file][line];
+    if (!map) return text;
+    const column = ReflectApply(siteColumn, site, []);
+    const where = `${file}:${line}:${column}`;
+    const at = ReflectApply(StringPrototypeLastIndexOf, text, [where]);
+    if (at < 0) return text;
+    const before = ReflectApply(StringPrototypeSlice, text, [0, at]);
+    const after = ReflectApply(StringPrototypeSlice, text, [at + where.length]);
+    return `${before}${file}:${line}:${originalColumn(map, column)}${after}`;
+  }
+
+  // V8's own format: the error's toString(), then one "    at <frame>" line per frame.
+  Error.prepareStackTrace = function prepareStackTrace(error, sites) {
+    let text;
+    try {
+      text = ReflectApply(ErrorPrototypeToString, error, []);
+    } catch {
+      text = "<error>";
+    }
+    for (let i = 0; i < sites.length; i++) text += "\n    at " + frameText(sites[i]);
+    return text;
+  };
 
   const UNLINKED = 0, EVALUATING = 1, EVALUATED = 2;
   const modules = [];

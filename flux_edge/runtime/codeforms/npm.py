@@ -25,11 +25,11 @@ from typing import Any, Final
 import httpx
 import nodesemver
 
+from flux_edge.runtime.codeforms.fetching import describe_failure, new_client
 from flux_edge.runtime.types import CodeError
 
 DEFAULT_REGISTRY: Final = "https://registry.npmjs.org"
 _NAME: Final = re.compile(r"(?:@[a-z0-9][\w.-]*/)?[a-z0-9_][\w.-]*\Z", re.IGNORECASE)
-_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 _ACCEPT: Final = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"
 _MAX_TARBALL: Final = 64 * 1024 * 1024
 
@@ -77,9 +77,12 @@ class PackageCache:
     (that is what makes warm and offline deploys fast); otherwise the registry is asked.
     """
 
-    def __init__(self, root: Path, registry: str = DEFAULT_REGISTRY) -> None:
+    def __init__(
+        self, root: Path, registry: str = DEFAULT_REGISTRY, ca_file: Path | None = None
+    ) -> None:
         self.root = root
         self.registry = registry.rstrip("/")
+        self.ca_file = ca_file
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self._metadata: dict[str, dict[str, Any]] = {}
@@ -166,13 +169,13 @@ class PackageCache:
 
     def _get(self, url: str, what: str, accept: str | None = None) -> httpx.Response:
         if self._client is None:
-            self._client = httpx.Client(timeout=_TIMEOUT, follow_redirects=True)
+            self._client = new_client(self.ca_file)
         headers = {"Accept": accept} if accept else {}
         try:
             response = self._client.get(url, headers=headers)
         except httpx.HTTPError as exc:
             raise PackageError(
-                f"cannot fetch {what} from {self.registry} ({exc.__class__.__name__}) and the "
+                f"cannot fetch {what} from {self.registry} ({describe_failure(exc)}) and the "
                 "package cache does not have it"
             ) from None
         if response.status_code == 404:

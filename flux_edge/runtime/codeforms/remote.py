@@ -13,17 +13,20 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from flux_edge.runtime.codeforms.fetching import describe_failure, new_client
 from flux_edge.runtime.types import CodeError
 
-_TIMEOUT: Final = httpx.Timeout(30.0, connect=10.0)
 _MAX_BYTES: Final = 10 * 1024 * 1024
 
 
 class RemoteModules:
     """Fetches URL modules from allowed hosts and keeps them under `root/remote/`."""
 
-    def __init__(self, root: Path, allowed_hosts: frozenset[str]) -> None:
+    def __init__(
+        self, root: Path, allowed_hosts: frozenset[str], ca_file: Path | None = None
+    ) -> None:
         self.root = root / "remote"
+        self.ca_file = ca_file
         self.allowed_hosts = allowed_hosts
         self._client: httpx.Client | None = None
         self._lock = threading.Lock()
@@ -46,11 +49,11 @@ class RemoteModules:
             return found
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=_TIMEOUT, follow_redirects=True)
+                self._client = new_client(self.ca_file)
         try:
             response = self._client.get(url)
         except httpx.HTTPError as exc:
-            raise CodeError(f"cannot fetch {url} ({exc.__class__.__name__})") from None
+            raise CodeError(f"cannot fetch {url}: {describe_failure(exc)}") from None
         if response.status_code != 200:
             raise CodeError(f"cannot fetch {url}: the server answered {response.status_code}")
         if len(response.content) > _MAX_BYTES:

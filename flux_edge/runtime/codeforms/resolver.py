@@ -1,8 +1,10 @@
 """Where a specifier leads, at deploy time: the uploaded files, the import map, npm packages,
-`node:` built-ins, built-in std shims, and URL imports within the operator's allowed hosts.
+`node:` built-ins, built-in std shims, JSR packages, and URL imports within the operator's
+allowed hosts.
 
 Module URLs: an uploaded file `a/b.ts` is `file:///a/b.ts`; a file of an npm package is
-`file:///node_modules/<name>@<version>/<path>`; a built-in is `node:<name>`.
+`file:///node_modules/<name>@<version>/<path>`; a built-in is `node:<name>`; a file of a JSR
+package is its registry URL, `https://jsr.io/@<scope>/<name>/<version>/<path>` (as in Deno).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Final, Literal
 from urllib.parse import urljoin, urlsplit
 
 from flux_edge.runtime.codeforms import packages as pkg
+from flux_edge.runtime.codeforms.jsr import JsrError, JsrPackage, JsrRegistry, split_jsr_specifier
 from flux_edge.runtime.codeforms.npm import Package, PackageCache, PackageError, split_npm_specifier
 from flux_edge.runtime.codeforms.remote import RemoteModules
 from flux_edge.runtime.codeforms.remote import integrity as remote_integrity
@@ -44,6 +47,7 @@ _STD_SHIMS: Final = {
     re.compile(r"jsr:@std/http(@[^/]+)?/server\Z"): "std_http_server.js",
 }
 NPM_PREFIX: Final = "file:///node_modules/"
+_JSR_SUFFIXES: Final = (".ts", ".js", ".mts", ".mjs", ".json", "/mod.ts", "/index.ts", "/index.js")
 MAX_MODULES: Final = 5000
 
 
@@ -67,10 +71,12 @@ class ModuleResolver:
     files: dict[str, str]
     cache: PackageCache | None = None
     remote: RemoteModules | None = None
+    jsr: JsrRegistry | None = None
     import_map: dict[str, str] = field(default_factory=dict)
     package_json: dict[str, str] = field(default_factory=dict)
     packages: dict[str, Package] = field(default_factory=dict)  # by "name@version"
     urls: dict[str, str] = field(default_factory=dict)  # URL module -> its integrity
+    jsr_packages: dict[str, JsrPackage] = field(default_factory=dict)  # by "jsr:@s/n@version"
     _by_root: dict[str, Package] = field(default_factory=dict)
 
     @classmethod
@@ -95,7 +101,8 @@ class ModuleResolver:
     def resolve(self, specifier: str, referrer: str, *, require: bool = False) -> str:
         """The URL `specifier` means in the module at `referrer` (raises ResolveError)."""
         in_package = referrer.startswith(NPM_PREFIX)
-        if not in_package and not referrer.startswith("node:"):
+        in_jsr = self._jsr_module(referrer) is not None
+        if not in_package and not in_jsr and not referrer.startswith("node:"):
             specifier = self._mapped(specifier)
         for pattern, shim in _STD_SHIMS.items():
             if pattern.match(specifier):
@@ -104,12 +111,22 @@ class ModuleResolver:
             return _builtin(specifier[5:])
         if specifier.startswith("npm:"):
             return self._npm(specifier[4:], require=require)
-        if specifier.startswith(("https://", "http://", "jsr:")):
-            return self._remote(specifier)
+        if specifier.startswith("jsr:"):
+            return self._jsr(specifier)
         if referrer.startswith(("https://", "http://")) and specifier.startswith(
             ("./", "../", "/")
         ):
-            return self._remote(urljoin(referrer, specifier))
+            specifier = urljoin(referrer, specifier)
+        if specifier.startswith(("https://", "http://")):
+            if self._jsr_module(specifier) is not None:
+                return self._jsr_file(specifier)
+            return self._remote(specifier)
+        if in_jsr:  # published JSR code imports built-ins by bare name only
+            if specifier in _ALL_NODE_MODULES:
+                return _builtin(specifier)
+            raise ResolveError(
+                f"{specifier!r} in {referrer} is not a relative, jsr:, npm: or node: specifier"
+            )
         if specifier.startswith(("./", "../", "/")) or specifier in (".", ".."):
             return self._relative(specifier, referrer, require=require)
         if in_package:
@@ -140,6 +157,16 @@ class ModuleResolver:
                 return Loaded(url, "json", source)
             esm = pkg.is_esm_file(package.root, relative, source)
             return Loaded(url, "esm" if esm else "cjs", source)
+        found = self._jsr_module(url)
+        if found is not None:
+            name, version, path = found
+            assert self.jsr is not None  # _jsr_module found it under the registry
+            jsr_package = self.jsr_packages[f"jsr:{name}@{version}"]
+            try:
+                source = self.jsr.read(jsr_package, path, online=self._jsr_online())
+            except JsrError as exc:
+                raise ResolveError(exc.message) from None
+            return Loaded(url, "json" if path.endswith(".json") else "esm", source)
         if url.startswith(("https://", "http://")):
             source = self._remote_source(url)
             return Loaded(url, "json" if url.endswith(".json") else "esm", source)
@@ -236,14 +263,68 @@ class ModuleResolver:
         key = "/".join(parts[:width])
         return self._by_root[key], "/".join(parts[width:])
 
+    def display(self, url: str) -> str:
+        """How errors name a module of a JSR package: `jsr:@scope/name@version/path`."""
+        found = self._jsr_module(url)
+        return f"jsr:{found[0]}@{found[1]}/{found[2]}" if found is not None else url
+
+    def _jsr_module(self, url: str) -> tuple[str, str, str] | None:
+        return self.jsr.package_of(url) if self.jsr is not None else None
+
+    def _jsr_online(self) -> bool:
+        return (
+            self.jsr is not None
+            and self.remote is not None
+            and self.remote.host_allowed(self.jsr.url)
+        )
+
+    def _jsr(self, specifier: str) -> str:
+        """`jsr:@scope/name@range/subpath` -> the URL of the file the package exports for it."""
+        if self.jsr is None:
+            raise ResolveError(
+                f"import of {specifier!r} refused: JSR packages are not available here"
+            )
+        try:
+            name, version_range, subpath = split_jsr_specifier(specifier[4:])
+            package = self._jsr_package(name, version_range)
+            path = self.jsr.entry(package, subpath)
+        except JsrError as exc:
+            raise ResolveError(f"import of {specifier!r} refused: {exc.message}") from None
+        return self.jsr.module_url(package, path)
+
+    def _jsr_package(self, name: str, version_range: str) -> JsrPackage:
+        assert self.jsr is not None
+        for package in self.jsr_packages.values():  # one version per name where ranges allow
+            if package.name == name and _satisfies(package.version, version_range):
+                return package
+        package = self.jsr.resolve(name, version_range, online=self._jsr_online())
+        self.jsr_packages[package.key] = package
+        return package
+
+    def _jsr_file(self, url: str) -> str:
+        """A URL inside the JSR registry (a package's relative import, or imported directly)."""
+        assert self.jsr is not None
+        name, version, path = self._jsr_module(url) or ("", "", "")
+        key = f"jsr:{name}@{version}"
+        try:
+            package = self.jsr_packages.get(key) or self.jsr.version(
+                name, version, online=self._jsr_online()
+            )
+        except JsrError as exc:
+            raise ResolveError(f"import of {url!r} refused: {exc.message}") from None
+        self.jsr_packages[key] = package
+        base = posixpath.normpath(path)
+        candidates = (base, *(base + s for s in _JSR_SUFFIXES))
+        if base.endswith(".js"):  # sloppy imports: `./x.js` for x.ts
+            candidates = (*candidates, base[:-3] + ".ts")
+        for candidate in candidates:
+            if candidate in package.manifest:
+                return self.jsr.module_url(package, candidate)
+        raise ResolveError(f"module not found: {path!r} is not a file of {key}")
+
     def _remote(self, specifier: str) -> str:
         if specifier in self.files:
             return specifier  # vendored: uploaded under its URL
-        if specifier.startswith("jsr:"):
-            raise ResolveError(
-                f"import of {specifier!r} refused: jsr: packages are not fetched by flux-edge; "
-                "upload the module with the function or import the package from npm:"
-            )
         if self.remote is not None and (
             self.remote.host_allowed(specifier) or self.remote.cached(specifier) is not None
         ):

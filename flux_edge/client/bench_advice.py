@@ -1,0 +1,149 @@
+"""Which setting limits a `flux-edge bench` run, and what to try: rules over its measured levels.
+
+The rules read the level with the best throughput (the knee) and, in this order:
+1. requests refused with 429: the invoke rate limit;
+2. 503 answers (the function's wait queue was full, or the pool was): the queue, and behind it
+   the isolates per function or the concurrency per isolate;
+3. a bench client that used a whole core: the client itself (its figures are a floor);
+4. isolates whose threads ran JavaScript most of the time (req/s x CPU per call over the isolates
+   that can run at once, min(isolates, cores), >= 0.6):
+   isolates per function when the function has as many as it may, else the machine's CPU;
+5. more calls in flight per isolate than it may take: concurrency per isolate;
+6. otherwise JavaScript leaves its isolates mostly idle and the time goes to the server's own
+   request handling (HTTP, routing, records) in Python: workers.
+The caps come from this shell's FLUX_EDGE_* settings, which are the server's when both run in
+the same environment; the report says which values it assumed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flux_edge.settings import Settings, load_settings
+
+BUSY_ISOLATE = 0.6  # share of the time an isolate's thread runs JavaScript that counts as busy
+BUSY_CLIENT = 0.9  # share of one core the bench client may use before it is the limit
+
+
+def assumed_settings() -> Settings:
+    """The server settings the advice assumes: this environment's, or the defaults."""
+    try:
+        return load_settings()
+    except Exception:  # a bad FLUX_EDGE_* value here says nothing about the server's
+        return Settings()
+
+
+def _knee(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(levels, key=lambda level: level["rps"])
+
+
+def _scaling(levels: list[dict[str, Any]]) -> str:
+    if len(levels) < 2:
+        return ""
+    first, last = levels[0], levels[-1]
+    if first["rps"] <= 0:
+        return ""
+    return (
+        f"; req/s x{last['rps'] / first['rps']:.2f} from c={first['concurrency']} "
+        f"to c={last['concurrency']}"
+    )
+
+
+def diagnose(levels: list[dict[str, Any]], settings: Settings | None = None) -> dict[str, Any]:
+    """`{"setting", "reason", "suggestion", "assumed"}` for the measured `levels`."""
+    settings = settings or assumed_settings()
+    cores = os.cpu_count() or 1
+    assumed = {
+        "workers": settings.workers,
+        "max_isolates_per_function": settings.max_isolates_per_function,
+        "max_concurrency_per_isolate": settings.max_concurrency_per_isolate,
+        "max_queue_per_function": settings.max_queue_per_function,
+        "cores": cores,
+    }
+    if not levels:
+        return _verdict("nothing", "no level ran", "give --concurrency", assumed)
+    knee = _knee(levels)
+    scaling = _scaling(levels)
+    refused = sum(level["errors"].get("429", 0) for level in levels)
+    unavailable = sum(level["errors"].get("503", 0) for level in levels)
+    isolates = max(knee["isolates_max"] or 1, 1)
+    cpu_ms = knee["cpu_ms_per_call"]
+    # Isolates beyond the cores cannot run at once: the busy share is of what could run.
+    busy = knee["rps"] * cpu_ms / 1000 / min(isolates, cores) if cpu_ms is not None else None
+    busy_text = f"{busy:.0%}" if busy is not None else "unknown (no /metrics)"
+    if refused:
+        return _verdict(
+            "rate limits",
+            f"{refused} requests were refused with 429",
+            "raise FLUX_EDGE_RATE_LIMIT_INVOKE (now "
+            f"{settings.rate_limit_invoke}), or set FLUX_EDGE_RATE_LIMITS=off while benchmarking",
+            assumed,
+        )
+    if unavailable:
+        cause = f"{unavailable} calls answered 503 (no isolate slot, and the wait queue was full)"
+        if busy is not None and busy >= BUSY_ISOLATE:
+            return _verdict(
+                "isolates per function",
+                f"{cause}; its {isolates} isolates ran JavaScript {busy_text} of the time",
+                f"raise FLUX_EDGE_MAX_ISOLATES_PER_FUNCTION (now "
+                f"{settings.max_isolates_per_function}) towards the {cores} cores",
+                assumed,
+            )
+        return _verdict(
+            "queue",
+            cause,
+            "raise FLUX_EDGE_MAX_CONCURRENCY_PER_ISOLATE (now "
+            f"{settings.max_concurrency_per_isolate}) or FLUX_EDGE_MAX_QUEUE_PER_FUNCTION (now "
+            f"{settings.max_queue_per_function})",
+            assumed,
+        )
+    if knee["client_cpu"] >= BUSY_CLIENT:
+        return _verdict(
+            "the bench client",
+            f"the client used {knee['client_cpu']:.0%} of a core at c={knee['concurrency']}"
+            + scaling,
+            "run flux-edge bench from another machine: these figures are a floor",
+            assumed,
+        )
+    if busy is not None and busy >= BUSY_ISOLATE:
+        if isolates >= settings.max_isolates_per_function and isolates < cores:
+            return _verdict(
+                "isolates per function",
+                f"all {isolates} isolates ran JavaScript {busy_text} of the time" + scaling,
+                f"raise FLUX_EDGE_MAX_ISOLATES_PER_FUNCTION (now "
+                f"{settings.max_isolates_per_function}) towards the {cores} cores",
+                assumed,
+            )
+        return _verdict(
+            "CPU",
+            f"{isolates} isolates ran JavaScript {busy_text} of the time on {cores} cores"
+            + scaling,
+            f"the function's JavaScript ({cpu_ms:.3f} ms CPU per call) is the cost: make it cheaper",
+            assumed,
+        )
+    in_flight = knee["concurrency"] / isolates
+    if in_flight >= settings.max_concurrency_per_isolate:
+        return _verdict(
+            "concurrency per isolate",
+            f"{in_flight:.0f} calls in flight per isolate at c={knee['concurrency']}" + scaling,
+            "raise FLUX_EDGE_MAX_CONCURRENCY_PER_ISOLATE (now "
+            f"{settings.max_concurrency_per_isolate})",
+            assumed,
+        )
+    suggestion = (
+        f"serve with --workers {cores} (one per core; now {settings.workers})"
+        if settings.workers < cores
+        else "the server's own request handling is the cost on this machine: more cores help"
+    )
+    return _verdict(
+        "workers",
+        f"JavaScript kept its isolates busy only {busy_text} of the time at "
+        f"c={knee['concurrency']}, so the server's request handling is the bottleneck" + scaling,
+        suggestion,
+        assumed,
+    )
+
+
+def _verdict(setting: str, reason: str, suggestion: str, assumed: dict[str, Any]) -> dict[str, Any]:
+    return {"setting": setting, "reason": reason, "suggestion": suggestion, "assumed": assumed}

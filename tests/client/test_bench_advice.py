@@ -1,0 +1,85 @@
+"""The rules that name the setting limiting a `flux-edge bench` run, one measured shape each."""
+
+from __future__ import annotations
+
+import pytest
+
+from flux_edge.client.bench import percentile
+from flux_edge.client.bench_advice import diagnose
+from flux_edge.settings import Settings
+
+
+def level(concurrency: int, rps: float, cpu_ms: float | None = 0.1, isolates: int = 1,
+          errors: dict[str, int] | None = None, client_cpu: float = 0.3) -> dict:  # fmt: skip
+    return {
+        "concurrency": concurrency,
+        "rps": rps,
+        "cpu_ms_per_call": cpu_ms,
+        "isolates_max": isolates,
+        "errors": errors or {},
+        "client_cpu": client_cpu,
+    }
+
+
+SETTINGS = Settings(workers=1, max_isolates_per_function=2)
+
+
+@pytest.fixture(autouse=True)
+def four_cores(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+
+
+def test_429s_name_the_rate_limit():
+    found = diagnose([level(1, 100), level(4, 120, errors={"429": 7})], SETTINGS)
+    assert found["setting"] == "rate limits"
+    assert "7 requests" in found["reason"]
+    assert "FLUX_EDGE_RATE_LIMIT_INVOKE" in found["suggestion"]
+
+
+def test_503s_with_busy_isolates_name_the_isolates_per_function():
+    found = diagnose([level(16, 150, cpu_ms=12, isolates=2, errors={"503": 3})], SETTINGS)
+    assert found["setting"] == "isolates per function"
+    assert "FLUX_EDGE_MAX_ISOLATES_PER_FUNCTION (now 2)" in found["suggestion"]
+
+
+def test_503s_with_idle_isolates_name_the_queue():
+    found = diagnose([level(16, 150, cpu_ms=0.1, errors={"503": 3})], SETTINGS)
+    assert found["setting"] == "queue"
+
+
+def test_a_client_using_a_core_names_itself():
+    found = diagnose([level(1, 900), level(16, 950, client_cpu=0.97)], SETTINGS)
+    assert found["setting"] == "the bench client"
+
+
+def test_busy_isolates_at_their_cap_below_the_cores_name_isolates_per_function():
+    # 2 isolates x 0.9 of the time: 180 req/s x 10 ms / 2.
+    found = diagnose([level(1, 95, cpu_ms=10), level(4, 180, cpu_ms=10, isolates=2)], SETTINGS)
+    assert found["setting"] == "isolates per function"
+    assert "90%" in found["reason"]
+
+
+def test_busy_isolates_below_their_cap_name_the_cpu():
+    found = diagnose([level(1, 95, cpu_ms=10)], SETTINGS)
+    assert found["setting"] == "CPU"
+
+
+def test_many_calls_per_isolate_name_the_concurrency_per_isolate():
+    settings = Settings(max_concurrency_per_isolate=8)
+    found = diagnose([level(16, 1000, cpu_ms=0.1)], settings)
+    assert found["setting"] == "concurrency per isolate"
+
+
+def test_idle_isolates_name_the_workers():
+    found = diagnose([level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)], SETTINGS)
+    assert found["setting"] == "workers"
+    assert "--workers 4" in found["suggestion"]
+    assert "x1.88" in found["reason"]
+    assert found["assumed"]["cores"] == 4
+
+
+def test_percentiles_are_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert [percentile(values, q) for q in (0.5, 0.9, 0.99, 1.0)] == [50, 90, 99, 100]
+    assert percentile([], 0.5) == 0
+    assert percentile([3.0], 0.99) == 3
