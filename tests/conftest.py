@@ -18,6 +18,7 @@ import apsw
 import httpx
 import jwt
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 JWT_SECRET = "test-jwt-secret-" + "s" * 64  # long enough for HS512 too (the wrong-alg test)
@@ -205,6 +206,27 @@ def anonymous(server: ServerProcess) -> httpx.Client:
 def fname() -> str:
     """A fresh function name, so tests sharing a server never collide."""
     return f"fn-{uuid.uuid4().hex[:10]}"
+
+
+def calls_in_flight(url: str, function: str) -> float:
+    """The server's own count of `function`'s calls started and not yet ended (GET /metrics)."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        text = client.get("/metrics").text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "flux_edge_invocations_in_flight"
+        and sample.labels.get("function") == function
+    )
+
+
+def wait_for_calls_in_flight(url: str, function: str, count: int, timeout: float = 60) -> None:
+    """Block until the server counts `count` calls of `function` in flight (fail after `timeout`)."""
+    deadline = time.monotonic() + timeout
+    while (seen := calls_in_flight(url, function)) != count:
+        assert time.monotonic() < deadline, f"{seen} calls of {function} in flight, not {count}"
+        time.sleep(0.02)
 
 
 def database_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:

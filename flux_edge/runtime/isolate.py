@@ -37,6 +37,7 @@ from py_mini_racer import (
     init_mini_racer,
 )
 
+from flux_edge.runtime.answers import deliver_final
 from flux_edge.runtime.codecs import CallCodecs, CodecError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
@@ -432,12 +433,13 @@ class Isolate:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
-        if call.on_complete is not None:
-            call.on_complete(result)
-        if not call.future.done():
-            call.future.set_result(result)
-        if call.completed is not None and not call.completed.done():
-            call.completed.set_result(None)
+        deliver_final(
+            result,
+            response=None,  # merged above, before the usage fields were set on it
+            on_complete=call.on_complete,
+            future=call.future,
+            completed=call.completed,
+        )
         if self._on_call_done is not None:
             self._on_call_done(self)
         if self.retiring and not self._calls and not self.closed:

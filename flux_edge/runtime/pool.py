@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from flux_edge.runtime.answers import answer_later
 from flux_edge.runtime.isolate import Engine, HostBridge, Isolate, Unresponsive
 from flux_edge.runtime.types import (
     FunctionSpec,
@@ -334,20 +335,11 @@ class IsolatePool:
     ) -> None:
         """Run a call that never started on an isolate that was stopped, within its deadline."""
 
-        async def rerun() -> None:
-            try:
-                isolate = await self._acquire(spec)
-                result = await isolate.submit(request, deadline=deadline, on_complete=on_complete)
-            except Exception as error:
-                if not future.done():
-                    future.set_exception(error)
-            else:
-                if not future.done():
-                    future.set_result(result)
+        async def rerun() -> InvokeResult:
+            isolate = await self._acquire(spec)
+            return await isolate.submit(request, deadline=deadline, on_complete=on_complete)
 
-        task = asyncio.get_running_loop().create_task(rerun())
-        self._reruns.add(task)
-        task.add_done_callback(self._reruns.discard)
+        answer_later(future, rerun(), self._reruns)
 
     def new_isolate(self, spec: FunctionSpec) -> Isolate:
         """An isolate counted by this pool but not yet routed to (for deploy-time checks)."""

@@ -222,8 +222,17 @@ class InvocationService:
             remote_addr=call.remote_addr,
         )
         function_id, name = record.id, record.name
+        metrics = self._metrics
+        ended = False
+
+        def end() -> None:
+            nonlocal ended
+            if not ended and metrics is not None:
+                ended = True
+                metrics.ended(name)
 
         def write_record(complete: InvokeResult) -> None:
+            end()
             self._store.enqueue_execution(
                 ExecutionRecord(
                     id=execution_id,
@@ -261,5 +270,11 @@ class InvocationService:
 
         # The record is written when the call has ended, which for work passed to waitUntil is
         # after the response has gone.
-        result = await self._runtime.invoke(spec, request, write_record)
+        if metrics is not None:
+            metrics.started(name)
+        try:
+            result = await self._runtime.invoke(spec, request, write_record)
+        except BaseException:
+            end()  # refused or cancelled before it ran: no record will come
+            raise
         return result, execution_id

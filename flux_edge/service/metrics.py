@@ -8,7 +8,7 @@ test process runs many apps; so the values are written here with the library's o
 into the directory this app was given, instead of through its global value class.
 
 Counters and histograms of a worker that has exited stay (they are part of the totals); the gauges
-(isolates, queue) are "live sums": a worker removes its gauge file when it stops. The directory is
+(isolates, queue, calls in flight) are "live sums": a worker removes its gauge file when it stops. The directory is
 made fresh by `flux-edge serve` at each start.
 """
 
@@ -62,6 +62,10 @@ _REFUSALS = (
 )
 _ISOLATES = ("flux_edge_isolates", "Live V8 isolates over all workers.")
 _QUEUE = ("flux_edge_queue_depth", "Calls waiting for an isolate slot over all workers.")
+_IN_FLIGHT = (
+    "flux_edge_invocations_in_flight",
+    "Calls started and not yet ended (waitUntil work included), by function, over all workers.",
+)
 
 
 def metrics_root(data_dir: Path) -> Path:
@@ -205,6 +209,14 @@ class InvocationMetrics:
         if result.heap_used_bytes is not None:
             heap = float(result.heap_used_bytes)
             self._set("gauge_livemax", _HEAP, heap, ["function"], [function])
+
+    def started(self, function: str) -> None:
+        """Count one call of `function` as in flight (until `ended`)."""
+        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function])
+
+    def ended(self, function: str) -> None:
+        """Count one call of `function` as no longer in flight."""
+        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function], -1.0)
 
     def refused(self, limit_kind: str) -> None:
         """Count one request refused by a rate limit (`write`, `invoke`, ...)."""

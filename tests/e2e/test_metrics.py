@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.service.metrics import metrics_root
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, calls_in_flight, wait_for_calls_in_flight
 
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 OK = "function handler() { return {status: 200, body: 'ok'} }"
@@ -114,3 +115,29 @@ def test_a_restart_starts_from_zero(start_server, tmp_path):
     key = ("flux_edge_invocations_total", (("function", "again"), ("status", "success")))
     assert values[key] == 1
     assert len(list(metrics_root(data).iterdir())) == 1  # the stopped server's directory is gone
+
+
+def test_calls_in_flight_are_counted_until_they_end_waituntil_work_included(start_server):
+    server = start_server(args=["--workers", "2"])
+    admin = server.client(ADMIN_TOKEN)
+    release = "await new Promise((r) => setTimeout(r, 1500))"
+    deploy(admin, "held", f"async function handler() {{ {release}; return 'held' }}")
+    deploy(
+        admin,
+        "tail",
+        f"Deno.serve(() => {{ EdgeRuntime.waitUntil((async () => {{ {release} }})()); "
+        "return new Response('early') })",
+    )
+    assert calls_in_flight(server.url, "held") == 0
+    with ThreadPoolExecutor(3) as pool:
+        held = [
+            pool.submit(httpx.post, f"{server.url}/api/v1/functions/held/invoke", timeout=30)
+            for _ in range(3)
+        ]
+        wait_for_calls_in_flight(server.url, "held", 3)
+        assert [f.result().text for f in held] == ["held"] * 3
+    wait_for_calls_in_flight(server.url, "held", 0)
+    # The answer comes first; the call is in flight until its waitUntil work has ended.
+    assert httpx.post(f"{server.url}/api/v1/functions/tail/invoke").text == "early"
+    assert calls_in_flight(server.url, "tail") == 1
+    wait_for_calls_in_flight(server.url, "tail", 0)

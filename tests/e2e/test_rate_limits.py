@@ -49,14 +49,25 @@ def write(client: httpx.Client) -> httpx.Response:
     return client.put("/api/v1/functions/no-such-function", json={"description": "x"})
 
 
+def burst_of_writes(server: ServerProcess, tokens, count: int) -> list[httpx.Response]:
+    """`count` writes of a fresh credential, all sent within one second: 60/min refills one
+    write a second, so on a loaded machine a slower burst is sent again with another credential
+    until one fits (the server's span lies within the client's)."""
+    for _ in range(10):
+        client = server.client(tokens())
+        started = time.monotonic()
+        responses = [write(client) for _ in range(count)]
+        if time.monotonic() - started < 1.0:
+            return responses
+    pytest.fail(f"{count} writes never fitted in one second on this machine")
+
+
 def test_the_61st_write_within_a_minute_is_refused_with_body_and_headers(server, tokens):
-    client = server.client(tokens())
-    for n in range(60):
-        response = write(client)
+    *allowed, refused = burst_of_writes(server, tokens, 61)
+    for n, response in enumerate(allowed):
         assert response.status_code == 404, response.text
         assert response.headers["x-ratelimit-limit"] == "60"
         assert response.headers["x-ratelimit-remaining"] == str(59 - n)
-    refused = write(client)
     assert refused.status_code == 429
     body = refused.json()
     assert body["error"] == "Rate limit exceeded"
@@ -68,9 +79,9 @@ def test_the_61st_write_within_a_minute_is_refused_with_body_and_headers(server,
 
 
 def test_another_token_is_not_affected(server, tokens):
-    exhausted, other = server.client(tokens()), server.client(tokens())
-    statuses = [write(exhausted).status_code for _ in range(61)]
+    statuses = [response.status_code for response in burst_of_writes(server, tokens, 61)]
     assert statuses[-1] == 429
+    other = server.client(tokens())
     assert write(other).status_code == 404
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ADMIN_TOKEN, database_rows, spawn_server
+from tests.conftest import ADMIN_TOKEN, ServerProcess, database_rows, spawn_server
 
 from .support import FAST
 
@@ -84,13 +84,7 @@ def test_a_full_disk_gives_clear_errors_and_loses_no_record_once_space_returns(
 ):
     with tmpfs(tmp_path / "small", "16m") as disk:
         server = start_server(disk / "data", extra_env=SERVER_ENV)
-        admin = server.client(ADMIN_TOKEN)
-        assert (
-            admin.post(
-                "/api/v1/functions", json={"name": "steady", "code": FAST, "enabled": True}
-            ).status_code
-            == 201
-        )
+        admin = deploy_steady(server)
         filler = fill(disk)
 
         answered = []
@@ -118,6 +112,16 @@ def test_a_full_disk_gives_clear_errors_and_loses_no_record_once_space_returns(
         }
 
 
+def deploy_steady(server: ServerProcess) -> httpx.Client:
+    """An admin client of `server`, with the function `steady` deployed and enabled."""
+    admin = server.client(ADMIN_TOKEN)
+    created = admin.post(
+        "/api/v1/functions", json={"name": "steady", "code": FAST, "enabled": True}
+    )
+    assert created.status_code == 201, created.text
+    return admin
+
+
 def chattr(flag: str, paths: list[Path]) -> None:
     """Set or clear the immutable flag; writes through already-open descriptors then fail too."""
     try:
@@ -139,13 +143,7 @@ def test_a_data_dir_made_read_only_under_a_running_server_gives_clear_errors_and
 ):
     data = tmp_path / "data"
     server = start_server(data, extra_env=SERVER_ENV)
-    admin = server.client(ADMIN_TOKEN)
-    assert (
-        admin.post(
-            "/api/v1/functions", json={"name": "steady", "code": FAST, "enabled": True}
-        ).status_code
-        == 201
-    )
+    admin = deploy_steady(server)
     assert admin.post("/api/v1/functions/steady/invoke").status_code == 200
     # A bind mount remounted read-only does not stop writes through descriptors SQLite already
     # holds, so the database, its WAL and the directories are made immutable instead, like files
@@ -180,24 +178,25 @@ def test_a_data_dir_made_read_only_under_a_running_server_gives_clear_errors_and
     strict=True,
     reason="store bug (flux_edge/store/_connection.py): SQLite's WAL index (-shm) is mmap'd and "
     "written by every read transaction; when it becomes unwritable under a running server the "
-    "write fault is SIGBUS and the server dies (exit 135) instead of answering with errors",
+    "write fault is SIGBUS and the server dies (exit 135) instead of answering with errors. "
+    "locking_mode=EXCLUSIVE and the unix-excl VFS keep the index in heap memory instead, but "
+    "lock every other process out of the database (the workers of --workers N, flux-edge backup)",
 )
 def test_an_unwritable_wal_index_under_a_running_server_does_not_kill_it(start_server, tmp_path):
     data = tmp_path / "data"
     server = start_server(data, extra_env=SERVER_ENV)
-    admin = server.client(ADMIN_TOKEN)
-    assert (
-        admin.post(
-            "/api/v1/functions", json={"name": "steady", "code": FAST, "enabled": True}
-        ).status_code
-        == 201
-    )
+    admin = deploy_steady(server)
     frozen = freeze_data_dir(data, include_wal_index=True)
     try:
         with contextlib.suppress(httpx.TransportError):
             admin.post("/api/v1/functions/steady/invoke")
-        time.sleep(0.5)
-        assert server.process.poll() is None, f"server died with {server.process.returncode}"
+        # The next request proves it lives (a dead server refuses the connection): no wait.
+        try:
+            health = admin.get("/health")
+        except httpx.TransportError:
+            pytest.fail(f"server died with {server.process.wait(10)}")
+        assert health.status_code == 200
+        assert server.process.poll() is None
     finally:
         chattr("-i", frozen)
 

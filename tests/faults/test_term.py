@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN, database_rows
+from tests.conftest import ADMIN_TOKEN, database_rows, wait_for_calls_in_flight
 
 from .support import FAST, SLOW, Ledger, invoke_until
 
@@ -45,7 +45,7 @@ def test_sigterm_lets_calls_in_flight_finish_and_writes_every_record(start_serve
         thread.start()
     with ThreadPoolExecutor(8) as pool:
         in_flight = [pool.submit(slow_call, server.url) for _ in range(8)]
-        time.sleep(0.7)  # the slow calls are inside their 1.5 s wait
+        wait_for_calls_in_flight(server.url, "slow", 8)  # all inside their 1.5 s wait
         terminated_at = time.monotonic()
         server.process.send_signal(signal.SIGTERM)
         slow = [future.result() for future in in_flight]

@@ -19,6 +19,7 @@ import pytest
 from flux_edge.runtime import CodeError, PoolLimits
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.hosting import HostedRuntime
+from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import FrameReader, FromHost, Pong, Result, encode_frame
 from flux_edge.runtime.types import InvokeResult
 
@@ -93,14 +94,41 @@ async def test_code_errors_come_back_with_their_position(hosted, make_spec):
     assert not [h for h in hosted.hosts() if h.served]  # the host that loaded it is gone
 
 
+@pytest.mark.parametrize(
+    ("code", "line"),
+    [
+        ("export default {\n  fetch() { return new Response('x') }\n}", 1),  # never compiled
+        ("const x = 1;\nthrow new Error('top level');\nfunction handler() {}", 2),
+    ],
+)
+async def test_code_that_does_not_load_fails_its_call_with_a_code_error(
+    hosted, make_spec, code, line
+):
+    # As the in-process Runtime does: a CodeError with its position, at once, and the host stays.
+    spec = make_spec(code)
+    with pytest.raises(CodeError) as error:
+        await asyncio.wait_for(hosted.invoke(spec, make_request()), 10)
+    assert error.value.line == line
+    good = make_spec("function handler() { return 'fine' }")
+    assert (await hosted.invoke(good, make_request())).body == b"fine"
+
+
+async def taken_by_its_host(hosted: HostedRuntime, calls: int = 1) -> IsolateHost:
+    """The function's host, once it has taken `calls` calls (their code may run from then on)."""
+    while True:
+        served = [h for h in hosted.hosts() if h.served]
+        if served and served[0].taken == calls:
+            return served[0]
+        await asyncio.sleep(0.01)
+
+
 async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, make_spec):
     spec = make_spec(
         "async function handler() { await new Promise(r => setTimeout(r, 1500)); return 'late' }"
     )
     await hosted.check(spec.compiled, spec)
     call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
-    await asyncio.sleep(0.3)
-    (host,) = [h for h in hosted.hosts() if h.served]
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
     os.kill(host.pid, signal.SIGKILL)
     result = await asyncio.wait_for(call, 2)
     assert (result.outcome, result.status_code) == ("error", 500)
@@ -111,14 +139,40 @@ async def test_a_host_that_dies_under_a_call_answers_it_and_is_replaced(hosted, 
     assert (again.status_code, again.body) == (200, b"late")
 
 
+async def test_calls_a_crashed_host_never_took_run_once_on_a_fresh_host(hosted, make_spec):
+    spec = make_spec(
+        "async function handler(req) {\n"
+        "  if (req.body === 'wait') await new Promise(r => setTimeout(r, 1500));\n"
+        "  return req.body;\n"
+        "}"
+    )
+    await hosted.check(spec.compiled, spec)
+    running = asyncio.ensure_future(hosted.invoke(spec, make_request("wait")))
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
+    os.kill(host.pid, signal.SIGSTOP)  # what is sent now stays unread in its socket
+    waiting = [asyncio.ensure_future(hosted.invoke(spec, make_request(f"c{i}"))) for i in range(3)]
+    await asyncio.sleep(0)  # one loop turn: each call is sent (or queued to send) to it
+    assert host.load == 4
+    os.kill(host.pid, signal.SIGKILL)  # a real crash: the socket closes by itself
+    # The call that was running is answered with the crash, never replayed...
+    result = await asyncio.wait_for(running, 5)
+    assert (result.outcome, result.status_code) == ("error", 500)
+    assert "isolate host stopped unexpectedly" in (result.error_message or "")
+    # ...the three it never took run on a fresh host.
+    retried = await asyncio.wait_for(asyncio.gather(*waiting), 60)
+    assert [(r.status_code, r.body) for r in retried] == [(200, b"c0"), (200, b"c1"), (200, b"c2")]
+    assert host.gone
+    (fresh,) = [h for h in hosted.hosts() if h.served]
+    assert fresh.pid != host.pid
+
+
 async def test_a_frozen_host_is_killed_and_its_calls_answered(hosted, make_spec):
     spec = make_spec(
         "async function handler() { await new Promise(r => setTimeout(r, 5000)); return 1 }"
     )
     await hosted.check(spec.compiled, spec)
     call = asyncio.ensure_future(hosted.invoke(spec, make_request()))
-    await asyncio.sleep(0.3)
-    (host,) = [h for h in hosted.hosts() if h.served]
+    host = await asyncio.wait_for(taken_by_its_host(hosted), 30)
     os.kill(host.pid, signal.SIGSTOP)  # its event loop stops answering pings
     started = time.monotonic()
     result = await asyncio.wait_for(call, 5)
@@ -148,13 +202,15 @@ async def test_a_builtin_that_cannot_be_stopped_recycles_the_host_without_blocki
 
     ticker = asyncio.ensure_future(tick())
     (host,) = [h for h in hosted.hosts() if h.served]
+    recycled = asyncio.Event()
+    hosted.on_host_gone = lambda gone: recycled.set() if gone is host else None
     result = await hosted.invoke(spec, make_request("attack"))
     ticker.cancel()
     assert (result.outcome, result.status_code, result.limit) == ("timeout", 408, "timeout")
     assert result.duration_ms < 3000
     assert worst < 0.1, f"the server's event loop stalled {worst * 1000:.0f} ms"
-    await asyncio.sleep(0.3)
-    assert host.gone  # recycled once its calls were answered
+    await asyncio.wait_for(recycled.wait(), 30)  # once its calls were answered
+    assert host.gone
     assert (await hosted.invoke(spec, make_request())).body == b"fine"
 
 

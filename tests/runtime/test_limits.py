@@ -88,7 +88,9 @@ async def test_a_hung_function_does_not_delay_another_functions_calls(runtime, m
     ids=["heap-objects", "typed-arrays", "huge-buffer", "typed-array-methods", "string-doubling"],
 )
 async def test_a_memory_bomb_is_a_500_naming_the_limit(runtime: Runtime, make_spec, code: str):
-    spec = make_spec(code, memory_limit_mb=64, timeout_seconds=10)
+    # The deadline is far off so that the memory limit ends the call even on a loaded machine
+    # (the small typed arrays take ~20 s to reach 64 MB at a load average of 10 on 2 cores).
+    spec = make_spec(code, memory_limit_mb=64, timeout_seconds=120)
     result = await runtime.invoke(spec, make_request())
     assert (result.outcome, result.status_code) == ("error", 500)
     assert "memory" in (result.error_message or "").lower() or "Invalid string length" in (

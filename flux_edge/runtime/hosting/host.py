@@ -43,13 +43,14 @@ from flux_edge.runtime.hosting.wire import (
     Retire,
     StopStream,
     StreamEnd,
+    Taken,
     ToHost,
     Unavailable,
     Usage,
 )
 from flux_edge.runtime.isolate import Engine, init_v8
 from flux_edge.runtime.pool import PoolLimits
-from flux_edge.runtime.results import memory_result
+from flux_edge.runtime.results import error_result, memory_result
 from flux_edge.runtime.runtime import Runtime
 from flux_edge.runtime.streaming import ResponseStream, ResponseStreamError
 from flux_edge.runtime.types import (
@@ -137,8 +138,12 @@ class IsolateHostProcess:
     # ---- messages --------------------------------------------------------------------------------
     def on_messages(self, messages: list[Any]) -> None:
         """Dispatch one frame's messages."""
+        taken = False
         for message in messages:
             if isinstance(message, Invoke):
+                assert self.connection is not None  # calls come after `Ready`
+                self.connection.send(Taken(id=message.id))
+                taken = True
                 self._spawn(self._invoke(message))
             elif isinstance(message, Pull):
                 relay = self._streams.get(message.id)
@@ -168,6 +173,8 @@ class IsolateHostProcess:
                 self.runtime.retire(message.function_id)
             elif isinstance(message, HostConfig):
                 self._spawn(self._configure(message))
+        if taken and self.connection is not None:  # now: before any of these calls can run
+            self.connection.flush()
 
     def on_lost(self) -> None:
         """The server closed the socket or died: nothing left to answer to."""
@@ -210,6 +217,9 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
+        # The server retries a call it has no `Taken` for when this process dies: the `Taken`
+        # must be on its way (in the kernel) before the call's code can run.
+        await self.connection.written()
         responded = False
         finished: list[InvokeResult] = []
 
@@ -227,6 +237,16 @@ class IsolateHostProcess:
             self.connection.send(
                 Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
             )
+            return
+        except CodeError as error:
+            # Code that does not load (never compiled, or its top level throws): the caller gets
+            # the CodeError the in-process Runtime raises, with its position.
+            self.connection.send(self._code_error(message.id, error))
+            return
+        except Exception as error:  # every call is answered: the server would wait for ever
+            text = f"the isolate host could not run the call: {type(error).__name__}: {error}"
+            failed = error_result(spec, message.request, started, "", text)
+            self.connection.send(Result(id=message.id, result=failed))
             return
         if result.stream is not None:
             # A streamed response: the head now, the chunks as the server pulls them, and the
@@ -298,6 +318,13 @@ class IsolateHostProcess:
             return result
         return memory_result(spec, request, started, result.logs)
 
+    @staticmethod
+    def _code_error(call_id: int, error: CodeError) -> Checked:
+        """The answer that makes the server raise `error` for call or check `call_id`."""
+        return Checked(
+            id=call_id, message=error.message, line=error.line, column=error.column, file=error.file
+        )
+
     async def _check(self, message: Check) -> None:
         assert self.runtime is not None
         assert self.connection is not None
@@ -305,15 +332,7 @@ class IsolateHostProcess:
         try:
             await self.runtime.check(spec.compiled, spec if spec.function_id else None)
         except CodeError as error:
-            self.connection.send(
-                Checked(
-                    id=message.id,
-                    message=error.message,
-                    line=error.line,
-                    column=error.column,
-                    file=error.file,
-                )
-            )
+            self.connection.send(self._code_error(message.id, error))
             return
         except RuntimeUnavailableError as error:
             self.connection.send(Checked(id=message.id, message=str(error)))

@@ -15,9 +15,11 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
+from flux_edge.runtime.answers import answer_later
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote
@@ -99,6 +101,7 @@ class HostedRuntime:
         self._watcher: asyncio.Task[None] | None = None
         self._filling: asyncio.Task[None] | None = None
         self.on_host_gone: Callable[[IsolateHost], None] | None = None
+        self._retries: set[asyncio.Task[None]] = set()
 
     def hosts(self) -> list[IsolateHost]:
         """Every live host."""
@@ -237,7 +240,7 @@ class HostedRuntime:
             log.warning("the isolate host zygote stopped; starting another")
             self._zygote = Zygote()
             await self._zygote.start()
-        host = IsolateHost(self._zygote, self._gone)
+        host = IsolateHost(self._zygote, self._gone, self._retry)
         self._all.add(host)
         self._booting += 1
         try:
@@ -251,6 +254,21 @@ class HostedRuntime:
         finally:
             self._booting -= 1
         return host
+
+    def _retry(
+        self,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        on_complete: OnComplete | None,
+        answer: asyncio.Future[Any],
+    ) -> None:
+        """Run a call its crashed host never took on the function's next host, once."""
+
+        async def again() -> InvokeResult:
+            host = await self._host_for(spec.function_id)
+            return await host.invoke(spec, request, on_complete, may_retry=False)
+
+        answer_later(answer, again(), self._retries)
 
     def _gone(self, host: IsolateHost) -> None:
         self._all.discard(host)

@@ -20,6 +20,14 @@ from typing import Any
 import structlog
 from msgspec.structs import replace
 
+from flux_edge.runtime.hosting.calls import (
+    Failure,
+    PendingCall,
+    Retry,
+    crashed_failure,
+    over_memory,
+    timed_out_or_interrupted,
+)
 from flux_edge.runtime.hosting.host import process_rss
 from flux_edge.runtime.hosting.wire import (
     Check,
@@ -41,17 +49,12 @@ from flux_edge.runtime.hosting.wire import (
     Retire,
     StopStream,
     StreamEnd,
+    Taken,
     Unavailable,
     Usage,
 )
 from flux_edge.runtime.hosting.zygote import Zygote
-from flux_edge.runtime.results import (
-    after_response,
-    error_result,
-    interrupted_result,
-    memory_result,
-)
-from flux_edge.runtime.results import timeout_result as _timeout_result
+from flux_edge.runtime.results import error_result
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.types import (
     CodeError,
@@ -69,76 +72,27 @@ READY_SECONDS = 60.0  # booting a host: Python, V8 and the spare engines, on a b
 # this long is killed.
 PING_ANSWER_SECONDS = 1.0
 IDLE_PING_SECONDS = 1.0
-# V8 ends its process on these when an allocation passes the heap limit ("Fatal JavaScript out of
-# memory") or on another fatal error.
-_V8_FATAL_SIGNALS = {signal.SIGTRAP, signal.SIGABRT, signal.SIGILL, signal.SIGSEGV}
 _ids = itertools.count(1)
 _reaping: set[asyncio.Task[int | None]] = set()
-
-Failure = Callable[["_Pending"], InvokeResult]
-
-
-class _Pending:
-    __slots__ = ("completed", "future", "on_complete", "request", "response", "spec", "started")
-
-    def __init__(
-        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
-    ) -> None:
-        self.spec = spec
-        self.request = request
-        self.on_complete = on_complete
-        self.started = time.monotonic()
-        self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        # A call that answered and works on (waitUntil): its response, and when it ends.
-        self.response: InvokeResult | None = None
-        self.completed: asyncio.Future[None] | None = None
-
-    def complete(self, result: InvokeResult) -> None:
-        """The call has ended with `result` (merged into its response if it answered earlier)."""
-        if self.response is not None:
-            result = after_response(self.response, result)
-        if self.on_complete is not None:
-            self.on_complete(result)
-        if not self.future.done():
-            self.future.set_result(result)
-        if self.completed is not None and not self.completed.done():
-            self.completed.set_result(None)
-
-
-def _crashed(returncode: int | None) -> Failure:
-    if returncode is not None and returncode < 0 and -returncode in _V8_FATAL_SIGNALS:
-        how = f"V8 ended it with {signal.Signals(-returncode).name}"
-        message = (
-            f"the function's isolate host stopped ({how}): V8 ends its process when one "
-            "allocation passes its heap limit, so the function most likely exceeded "
-            "memory_limit_mb"
-        )
-        return lambda p: error_result(p.spec, p.request, p.started, "", message, limit="memory")
-    message = f"the function's isolate host stopped unexpectedly (exit status {returncode})"
-    return lambda p: error_result(p.spec, p.request, p.started, "", message)
-
-
-def _timed_out_or_interrupted(p: _Pending) -> InvokeResult:
-    if time.monotonic() - p.started >= p.spec.timeout_seconds:
-        return _timeout_result(p.spec, p.request, p.started, "")
-    return interrupted_result(p.spec, p.request, p.started, "")
-
-
-def _over_memory(p: _Pending) -> InvokeResult:
-    return memory_result(p.spec, p.request, p.started, "")
 
 
 class IsolateHost:
     """One host process and the calls it has not answered yet."""
 
-    def __init__(self, zygote: Zygote, on_gone: Callable[[IsolateHost], None]) -> None:
+    def __init__(
+        self,
+        zygote: Zygote,
+        on_gone: Callable[[IsolateHost], None],
+        retry: Retry | None = None,
+    ) -> None:
         self._zygote = zygote
         self._on_gone = on_gone
+        self._retry = retry
         self._pid: int | None = None
         self.returncode: int | None = None
         self.connection: FrameConnection | None = None
-        self._pending: dict[int, _Pending] = {}
-        self._streams: dict[int, tuple[_Pending, ResponseStream]] = {}  # streamed responses
+        self._pending: dict[int, PendingCall] = {}
+        self._streams: dict[int, tuple[PendingCall, ResponseStream]] = {}  # streamed responses
         self._loaded: set[tuple[str, int]] = set()
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._ping_sent: float | None = None
@@ -184,19 +138,29 @@ class IsolateHost:
         """Calls and checks sent and not answered."""
         return len(self._pending)
 
+    @property
+    def taken(self) -> int:
+        """Calls the host has taken (their code may have run) and not answered."""
+        return sum(1 for call in self._pending.values() if call.taken)
+
     def futures(self) -> list[asyncio.Future[Any]]:
         """The answers not received yet (for a call that answered, its end)."""
         return [call.completed or call.future for call in self._pending.values()]
 
-    def kill(self, failure: Failure | None) -> None:
-        """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted)."""
+    def kill(self, failure: Failure | None, *, crashed: bool = False) -> None:
+        """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted).
+
+        `crashed`: its socket closed by itself, so every `Taken` it wrote has been read, and a
+        call without one never ran: such a call runs again on another host (once).
+        """
         if self.gone:
             return
         self.gone = True
         if self._pid is not None and self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
-        self._fail_pending(failure or _timed_out_or_interrupted)
+        retry = self._retry if crashed else None
+        self._fail_pending(failure or timed_out_or_interrupted, retry)
         if self.connection is not None:
             self.connection.close()
         if not self._ready.done():
@@ -211,7 +175,7 @@ class IsolateHost:
             _reaping.add(task)
             task.add_done_callback(_reaping.discard)
 
-    def _fail_pending(self, failure: Failure) -> None:
+    def _fail_pending(self, failure: Failure, retry: Retry | None) -> None:
         streams, self._streams = self._streams, {}
         for call, stream in streams.values():
             stream.end(failure(call), failed=True)
@@ -222,7 +186,10 @@ class IsolateHost:
                 continue
             if call.future.done():
                 continue
-            if call.request.execution_id:
+            if retry is not None and call.may_retry and not call.taken:
+                log.info("running a call its crashed isolate host never took on another host")
+                retry(call.spec, call.request, call.on_complete, call.future)
+            elif call.request.execution_id:
                 call.complete(failure(call))
             else:  # a check
                 call.future.set_exception(
@@ -244,7 +211,7 @@ class IsolateHost:
         if self.gone:
             return
         log.warning("isolate host stopped", pid=self.pid, returncode=returncode)
-        self.kill(_crashed(returncode))
+        self.kill(crashed_failure(returncode), crashed=True)
 
     # ---- watching --------------------------------------------------------------------------------
     def watch(self, now: float) -> None:
@@ -254,11 +221,11 @@ class IsolateHost:
             return
         if self._ping_sent is not None and now - self._ping_sent > PING_ANSWER_SECONDS:
             log.warning("killing an isolate host that stopped answering", pid=self.pid)
-            self.kill(_timed_out_or_interrupted)
+            self.kill(timed_out_or_interrupted)
             return
         if self.budget_bytes and process_rss(self.pid) > self.budget_bytes:
             log.warning("killing an isolate host over its memory budget", pid=self.pid)
-            self.kill(_over_memory)
+            self.kill(over_memory)
             return
         # Busy hosts are pinged every tick, idle ones once a second (they wake for each ping).
         due = self._pending or now - self._last_ping >= IDLE_PING_SECONDS
@@ -276,12 +243,18 @@ class IsolateHost:
             self.connection.send(Load(spec=spec))
 
     async def invoke(
-        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+        self,
+        spec: FunctionSpec,
+        request: InvokeRequest,
+        on_complete: OnComplete | None = None,
+        *,
+        may_retry: bool = True,
     ) -> InvokeResult:
-        """Run one call in the host; `on_complete` as for `Runtime.invoke`."""
+        """Run one call in the host; `on_complete` as for `Runtime.invoke`. With `may_retry`, a
+        call the host never took before it crashed runs again on another host (see `kill`)."""
         self._load(spec)
         call_id = next(_ids)
-        call = _Pending(spec, request, on_complete)
+        call = PendingCall(spec, request, on_complete, may_retry=may_retry)
         self._pending[call_id] = call
         self.last_used = call.started
         assert self.connection is not None
@@ -303,7 +276,7 @@ class IsolateHost:
         """Load `spec` in a fresh isolate of the host (kept warm); raises CodeError."""
         self._load(spec)
         call_id = next(_ids)
-        call = _Pending(
+        call = PendingCall(
             spec, InvokeRequest(method="", url="", headers=[], body=b"", execution_id="")
         )
         self._pending[call_id] = call
@@ -323,7 +296,7 @@ class IsolateHost:
         if self.connection is not None and not self.gone:
             self.connection.send(Retire(function_id=function_id))
 
-    def _stream(self, call_id: int, call: _Pending) -> ResponseStream:
+    def _stream(self, call_id: int, call: PendingCall) -> ResponseStream:
         """The server's end of a streamed response relayed by the host (see host.py `_relay`)."""
         connection = self.connection
         assert connection is not None
@@ -341,7 +314,10 @@ class IsolateHost:
 
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
-            if isinstance(message, Result):
+            if isinstance(message, Taken):
+                if (taken := self._pending.get(message.id)) is not None:
+                    taken.taken = True
+            elif isinstance(message, Result):
                 call = self._pending.get(message.id)
                 if call is not None and not call.future.done():
                     self.served = True
