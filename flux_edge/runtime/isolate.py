@@ -433,9 +433,9 @@ class Isolate:
             call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
-        deliver_final(  # merged with its response above, for the stream's end too
+        deliver_final(
             result,
-            response=None,
+            response=None,  # merged above, before the usage fields were set on it
             on_complete=call.on_complete,
             future=call.future,
             completed=call.completed,

@@ -195,14 +195,6 @@ class InvocationMetrics:
         self._observe_usage(function, result)
         self._write_gauges()
 
-    def started(self, function: str) -> None:
-        """Count one call of `function` as in flight (until `ended`)."""
-        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function])
-
-    def ended(self, function: str) -> None:
-        """Count one call of `function` as no longer in flight."""
-        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function], -1.0)
-
     def _observe_usage(self, function: str, result: InvokeResult) -> None:
         if result.cpu_time_ms is not None:
             cpu = result.cpu_time_ms / 1000
@@ -217,6 +209,14 @@ class InvocationMetrics:
         if result.heap_used_bytes is not None:
             heap = float(result.heap_used_bytes)
             self._set("gauge_livemax", _HEAP, heap, ["function"], [function])
+
+    def started(self, function: str) -> None:
+        """Count one call of `function` as in flight (until `ended`)."""
+        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function])
+
+    def ended(self, function: str) -> None:
+        """Count one call of `function` as no longer in flight."""
+        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function], -1.0)
 
     def refused(self, limit_kind: str) -> None:
         """Count one request refused by a rate limit (`write`, `invoke`, ...)."""
