@@ -75,15 +75,23 @@ def deploy(path: Path, name: str | None, url: str | None) -> int:
     PATH is a file, a function folder, or a functions folder (each function in it). A function
     that exists gets a new version; a new one is created enabled.
     """
+    from flux_edge.cli.progress import note, waiting
     from flux_edge.client.config import find_credentials
     from flux_edge.client.deploy import deploy as upload
     from flux_edge.client.deploy import plan_deploys
 
     found, token = find_credentials(url)
     for plan in plan_deploys(path, name):
-        if sys.stderr.isatty():
-            print(f"deploying {plan.name}...", file=sys.stderr, flush=True)
-        click.echo(upload(plan, url=found, token=token).summary())
+        # On a terminal: what goes up, which packages the server will resolve, and a clock
+        # while it links and fetches them (a cold package cache can take seconds).
+        packages = plan.named_packages()
+        note(f"{plan.name}: uploading {plan.describe()}")
+        if packages:
+            note(f"{plan.name}: the server resolves and fetches {', '.join(packages)}")
+        stage = "linking and resolving packages" if packages else "linking"
+        with waiting(f"{plan.name}: {stage} on the server"):
+            deployed = upload(plan, url=found, token=token)
+        click.echo(deployed.summary())
     return 0
 
 

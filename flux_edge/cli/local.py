@@ -172,12 +172,12 @@ def _run_token(
 @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
 def backup(file: Path, data_dir: str | None, force: bool) -> int:
     """Copy the database to FILE (SQLite's online backup; safe while the server runs)."""
+    from flux_edge.cli.progress import page_progress
     from flux_edge.client.backup import backup as save
-    from flux_edge.client.backup import terminal_progress
     from flux_edge.settings import load_settings
 
     settings = load_settings({"data_dir": data_dir})
-    pages = save(settings.database_path, file, force=force, progress=terminal_progress("backup"))
+    pages = save(settings.database_path, file, force=force, progress=page_progress("backup"))
     print(f"backed up {settings.database_path} to {file} ({pages} pages)", file=sys.stderr)
     return 0
 
@@ -192,12 +192,12 @@ def backup(file: Path, data_dir: str | None, force: bool) -> int:
 )
 def restore(file: Path, data_dir: str | None, force: bool) -> int:
     """Copy a backup FILE into the data dir's database (stop the server first)."""
+    from flux_edge.cli.progress import page_progress
     from flux_edge.client.backup import restore as load
-    from flux_edge.client.backup import terminal_progress
     from flux_edge.settings import load_settings
 
     settings = load_settings({"data_dir": data_dir})
-    pages = load(file, settings.data_dir, force=force, progress=terminal_progress("restore"))
+    pages = load(file, settings.data_dir, force=force, progress=page_progress("restore"))
     print(
         f"restored {file} into {settings.database_path} ({pages} pages); start the server to "
         "use it",

@@ -55,6 +55,7 @@ def export_command(file: str, url: str | None) -> int:
 @url_option
 def import_command(file: Path, env_file: Path | None, url: str | None) -> int:
     """Recreate the functions of an export FILE on a server."""
+    from flux_edge.cli.progress import steps
     from flux_edge.client.transfer import import_functions
 
     try:
@@ -66,9 +67,9 @@ def import_command(file: Path, env_file: Path | None, url: str | None) -> int:
 
     from flux_edge.client.api import unreachable
 
-    with api_client(url) as client:
+    with api_client(url) as client, steps("import") as progress:
         try:
-            lines = import_functions(client.http, document, env)
+            lines = import_functions(client.http, document, env, progress)
         except httpx.TransportError as exc:
             raise unreachable(client.url, exc) from None
         except (KeyError, TypeError, ValueError) as exc:

@@ -9,7 +9,6 @@ and are not part of a backup.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,28 +25,18 @@ class BackupError(ClientError):
 
 
 Progress = Callable[[int, int], None]
-
-
-def terminal_progress(label: str) -> Progress:
-    """Show `label: N%` on a terminal's stderr; nothing when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        return lambda done, total: None
-
-    def show(done: int, total: int) -> None:
-        percent = 100 if total == 0 else done * 100 // total
-        end = "\n" if done >= total else ""
-        print(f"\r{label}: {percent}% of {total} pages", end=end, file=sys.stderr, flush=True)
-
-    return show
+"""Called after each step with (pages copied, pages in all)."""
 
 
 def _copy(source: apsw.Connection, target: apsw.Connection, progress: Progress) -> int:
+    total = 0
     with target.backup("main", source, "main") as step:
         while not step.done:
             step.step(PAGES_PER_STEP)
-            total = step.page_count
+            total = int(step.page_count)
             progress(total - step.remaining, total)
-    return int(step.page_count)
+    # Read while the backup is open: a finished, closed backup reports a page count of 0.
+    return total
 
 
 def backup(database: Path, file: Path, *, force: bool = False, progress: Progress) -> int:

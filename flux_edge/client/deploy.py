@@ -7,7 +7,9 @@ the arguments and calls `plan_deploys` and `deploy`.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -22,6 +24,8 @@ SOURCE_SUFFIXES: Final = (".ts", ".mts", ".js", ".mjs", ".cjs", ".json", ".jsonc
 MAP_FILES: Final = ("deno.json", "deno.jsonc", "import_map.json", "package.json")
 ENTRYPOINTS: Final = ("index.ts", "index.js", "index.mjs", "main.ts", "main.js")
 _SKIPPED_DIRS: Final = frozenset({"node_modules", ".git", "tests", "test", "__tests__"})
+# `"npm:zod@3"` or `'jsr:@std/path'` in a source file or an import map's values.
+_PACKAGE_SPECIFIER: Final = re.compile(r"""["'](npm:|jsr:)([^"'\s]+)["']""")
 
 
 class DeployError(ClientError):
@@ -42,6 +46,21 @@ class DeployPlan:
         """Bytes of source uploaded."""
         return sum(len(text.encode("utf-8")) for text in self.files.values())
 
+    def named_packages(self) -> list[str]:
+        """The packages the files name (`npm:`/`jsr:` specifiers, package.json dependencies),
+        which the server resolves and fetches when it links the function; a hint for progress
+        output, not the resolution itself (that is the server's answer, `Deployed.packages`)."""
+        found: set[str] = set()
+        for path, text in self.files.items():
+            found.update(kind + spec for kind, spec in _PACKAGE_SPECIFIER.findall(text))
+            if path.rsplit("/", 1)[-1] == "package.json":
+                found.update(_dependencies(text))
+        return sorted(found)
+
+    def describe(self) -> str:
+        """`N files, SIZE`, as the progress and summary lines say it."""
+        return f"{len(self.files)} files, {_size(self.size)}"
+
 
 @dataclass
 class Deployed:
@@ -57,8 +76,7 @@ class Deployed:
         action = "created" if self.created else "updated"
         lines = [
             f"{self.plan.name}: {action}, version {self.version}",
-            f"  entrypoint {self.plan.entrypoint}, {len(self.plan.files)} files, "
-            f"{_size(self.plan.size)}",
+            f"  entrypoint {self.plan.entrypoint}, {self.plan.describe()}",
         ]
         if self.packages:
             lines.append("  packages: " + ", ".join(self.packages))
@@ -168,6 +186,17 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DeployError(f"cannot read {path}: {exc}") from None
+
+
+def _dependencies(text: str) -> list[str]:
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        return []
+    found = manifest.get("dependencies") if isinstance(manifest, dict) else None
+    if not isinstance(found, dict):
+        return []
+    return [f"npm:{name}@{version}" for name, version in found.items()]
 
 
 def _size(size: int) -> str:

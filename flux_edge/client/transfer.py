@@ -8,6 +8,7 @@ from an env file (`--env-file`), for the names each function declares.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -73,19 +74,28 @@ def export_functions(client: httpx.Client) -> dict[str, Any]:
 
 
 def import_functions(
-    client: httpx.Client, document: dict[str, Any], env: dict[str, str] | None = None
+    client: httpx.Client,
+    document: dict[str, Any],
+    env: dict[str, str] | None = None,
+    progress: Callable[[str], None] = lambda step: None,
 ) -> list[str]:
-    """Recreate every function of `document` on the server; returns one summary line each."""
+    """Recreate every function of `document` on the server; returns one summary line each.
+    `progress` hears each upload before it goes (the server links each version and resolves its
+    packages, so an import of many versions takes a while)."""
     if document.get("format") != FORMAT:
         raise TransferError(f"not a flux-edge functions export (format {FORMAT!r} expected)")
     lines = []
-    for function in document["functions"]:
+    functions = document["functions"]
+    for number, function in enumerate(functions, 1):
         name, versions = function["name"], function["versions"]
         first, *later = versions
+        where = f"function {number} of {len(functions)}, {name}: version"
         values = {k: v for k, v in (env or {}).items() if k in function["env_names"]}
         create = {"name": name, **_code_of(first), **function["settings"], "env": values}
+        progress(f"{where} 1 of {len(versions)}")
         _checked(client.post("/api/v1/functions", json=create), f"creating {name}")
-        for version in later:
+        for index, version in enumerate(later, 2):
+            progress(f"{where} {index} of {len(versions)}")
             _checked(client.put(f"/api/v1/functions/{name}", json=_code_of(version)), name)
         position = [v["version"] for v in versions].index(function["current_version"]) + 1
         if position != len(versions):

@@ -488,8 +488,9 @@ class Isolate:
             touched.update(self._op_calls.pop(op[0], -1) for op in self._io)
             payload["io"], self._io = self._io, []
         if self._due_timers:
-            touched.update(self._timer_calls.get(t, -1) for t in self._due_timers)
-            payload["timers"], self._due_timers = self._due_timers, []
+            fired = self._timers_to_fire()
+            touched.update(self._timer_calls.get(t, -1) for t in fired)
+            payload["timers"] = fired
         if expired:
             payload["cancel"] = expired
         if self._pulls:
@@ -779,6 +780,26 @@ class Isolate:
         call.stream = ResponseStream(request_more, abort)
         if not call.future.done():
             call.future.set_result(msgspec.structs.replace(result, stream=call.stream))
+
+    def _timers_to_fire(self) -> list[int]:
+        """The due timers this step fires: at most one per call. JavaScript's microtasks run
+        when the step returns, and a timer's callback must see those of the timer before it
+        (HTML and Node run a microtask checkpoint after each): a later timer of the same call
+        waits for the next step, sent at once. Due timers are in deadline order."""
+        fired: list[int] = []
+        waiting: list[int] = []
+        owners: set[int | None] = set()
+        for timer_id in self._due_timers:
+            owner = self._timer_calls.get(timer_id)
+            if owner in owners:
+                waiting.append(timer_id)
+            else:
+                owners.add(owner)
+                fired.append(timer_id)
+        self._due_timers = waiting
+        if waiting:
+            self._wanted = True
+        return fired
 
     def _timer_due(self, timer_id: int) -> None:
         self._timer_handles.pop(timer_id, None)

@@ -178,3 +178,31 @@ def test_a_recreated_function_starts_a_fresh_log(admin: httpx.Client, fname: str
     fresh = admin.get(f"/api/v1/functions/{fname}/logs", params={"follow": "false"})
     assert fresh.status_code == 200
     assert list(sse_events(iter(fresh.text.splitlines()))) == []
+
+
+def test_the_buffer_keeps_only_the_newest_events(start_server) -> None:
+    server = start_server(extra_env={"FLUX_EDGE_LIVE_LOG_BUFFER": "4"})
+    admin = server.client(ADMIN_TOKEN)
+    deploy(admin, "bounded")
+    for body in ("one", "two", "three"):  # three events each: two console lines, a summary
+        assert admin.post("/api/v1/functions/bounded/invoke", content=body).status_code == 200
+    deadline = time.monotonic() + 10
+    while True:
+        buffered = admin.get("/api/v1/functions/bounded/logs", params={"follow": "false"})
+        events = list(sse_events(iter(buffered.text.splitlines())))
+        if (
+            "hello three" in buffered.text and events[-1]["event"] == "execution"
+        ) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    # The newest four: the second call's summary, then all of the third call.
+    assert [e["event"] for e in events] == ["execution", "console", "console", "execution"]
+    assert [e["data"]["message"] for e in events[1:3]] == ["hello three", "careful"]  # type: ignore[index]
+    assert events[0]["data"]["execution_id"] != events[3]["data"]["execution_id"]  # type: ignore[index]
+    # A resume from an id no longer buffered starts at the oldest kept event.
+    resumed = admin.get(
+        "/api/v1/functions/bounded/logs",
+        params={"follow": "false"},
+        headers={"Last-Event-ID": str(events[0]["id"]).rsplit("-", 1)[0] + "-1"},
+    )
+    assert list(sse_events(iter(resumed.text.splitlines()))) == events

@@ -67,6 +67,22 @@ def newest_source_mtime() -> float:
     return max(f.stat().st_mtime for f in files if "__pycache__" not in f.parts)
 
 
+def build_binary() -> None:
+    """Run scripts/build-binary.sh; its stderr shows each of its five stages, in order."""
+    done = subprocess.run(
+        ["bash", "scripts/build-binary.sh"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=BUILD_SECONDS,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    stages = re.findall(r"^build-binary \[(\d)/5\] \S.* \(\d+s\)$", done.stderr, re.MULTILINE)
+    assert stages == ["1", "2", "3", "4", "5"], done.stderr
+    assert re.search(r"^build-binary: built dist/flux-edge in \d+s$", done.stderr, re.MULTILINE)
+
+
 @pytest.fixture(scope="module")
 def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """dist/flux-edge, built if stale, copied alone into an empty directory."""
@@ -75,9 +91,7 @@ def binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with (ROOT / "build" / "binary.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not DIST.exists() or DIST.stat().st_mtime < newest_source_mtime():
-            subprocess.run(
-                ["bash", "scripts/build-binary.sh"], cwd=ROOT, check=True, timeout=BUILD_SECONDS
-            )
+            build_binary()
     copy = tmp_path_factory.mktemp("bin") / "flux-edge"
     shutil.copy2(DIST, copy)
     return copy

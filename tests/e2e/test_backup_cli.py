@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
 from tests.conftest import ADMIN_TOKEN
+from tests.e2e.cli_run import flux_edge_on_terminal
 
 HELLO = "export default { fetch: () => new Response('hello v' + 2) }"
 
@@ -60,3 +62,33 @@ def test_a_file_that_is_not_a_backup_is_refused(tmp_path):
     missing = flux_edge("backup", "--data-dir", str(tmp_path / "none"), str(tmp_path / "b.db"))
     assert missing.returncode == 1
     assert "no flux-edge database" in missing.stderr
+
+
+def test_backup_and_restore_show_page_progress_on_a_terminal_only(start_server, tmp_path):
+    original = start_server(tmp_path / "original")
+    body = {"name": "kept", "code": HELLO, "enabled": True}
+    assert original.client(ADMIN_TOKEN).post("/api/v1/functions", json=body).status_code == 201
+    data_dir = str(original.data_dir)
+
+    status, out, shown = flux_edge_on_terminal(
+        "backup", "--data-dir", data_dir, str(tmp_path / "t.db")
+    )
+    assert status == 0, shown
+    assert out == ""  # progress never reaches stdout
+    pages = re.search(r"\((\d+) pages\)", shown)
+    assert pages, shown
+    assert f"backup: 100% of {pages[1]} pages" in shown
+
+    status, out, shown = flux_edge_on_terminal(
+        "restore", "--data-dir", str(tmp_path / "fresh"), str(tmp_path / "t.db")
+    )
+    assert status == 0, shown
+    assert out == ""
+    assert f"restore: 100% of {pages[1]} pages" in shown
+
+    piped = flux_edge("backup", "--data-dir", data_dir, str(tmp_path / "p.db"))
+    assert piped.returncode == 0, piped.stderr
+    assert "% of" not in piped.stderr  # a script's log gets the result line only
+    assert piped.stderr.strip().splitlines() == [
+        f"backed up {original.database_path} to {tmp_path / 'p.db'} ({pages[1]} pages)"
+    ]

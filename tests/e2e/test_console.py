@@ -5,14 +5,9 @@ chart. Screenshots are kept under the test's tmp dir (the path is printed)."""
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -33,29 +28,6 @@ SECOND = (
 )
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium, "chromium is installed by .ci/run"
-    assert chromedriver, "chromium-driver is installed by .ci/run"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1400,1800",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
-    driver.set_page_load_timeout(30)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 def _wait(driver: WebDriver, condition: object, timeout: float = 20) -> object:
     return WebDriverWait(driver, timeout).until(condition)  # type: ignore[arg-type]
 
@@ -68,6 +40,11 @@ def _type(driver: WebDriver, element_id: str, text: str) -> None:
     field = driver.find_element(By.ID, element_id)
     field.clear()
     field.send_keys(text)
+
+
+def _last_run(driver: WebDriver, name: str) -> str:
+    selector = f'#functions tr[data-name="{name}"] td.last-run'
+    return str(driver.find_element(By.CSS_SELECTOR, selector).text)
 
 
 def _set_code(driver: WebDriver, element_id: str, code: str) -> None:
@@ -105,6 +82,7 @@ def test_sign_in_deploy_invoke_and_see_the_execution_and_chart(
     assert _text(browser, "new-status") == f"Created {fname}, version 1."
     row = browser.find_element(By.CSS_SELECTOR, f'#functions tr[data-name="{fname}"]')
     assert "enabled" in row.text
+    _wait(browser, lambda d: _last_run(d, fname) == "never")
 
     # Edit its code and deploy a new version.
     assert browser.find_element(By.ID, "code").get_attribute("value") == FIRST
@@ -166,6 +144,12 @@ def test_sign_in_deploy_invoke_and_see_the_execution_and_chart(
     overview = browser.find_element(By.ID, "overview-chart")
     _wait(browser, lambda d: int(overview.get_attribute("data-invocations") or 0) >= 2)
     browser.save_screenshot(str(shots / "3-overview.png"))
+
+    # The functions list shows the last run: the failed call, when the page is loaded again
+    # (the token stays for this tab).
+    browser.refresh()
+    _wait(browser, lambda d: d.find_element(By.ID, "app-view").is_displayed())
+    _wait(browser, lambda d: _last_run(d, fname).endswith(" error"))
 
     # Nothing the page did was refused (CSP) or failed in its script.
     failures = [

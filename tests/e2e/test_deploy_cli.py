@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
+from tests.e2e.cli_run import flux_edge_on_terminal
 
 SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
 
@@ -96,3 +97,28 @@ def test_a_refused_deploy_exits_1_with_the_servers_message(server, tmp_path: Pat
     unauthorized = _cli(str(source), "--url", server.url, env={"FLUX_EDGE_TOKEN": "wrong"})
     assert unauthorized.returncode == 1
     assert "Unauthorized" in unauthorized.stderr
+
+
+def test_on_a_terminal_deploy_shows_its_stages_and_packages_on_stderr_only(
+    server, admin, project: Path, fname: str
+) -> None:
+    (project / "functions" / "hello").rename(project / "functions" / fname)
+    env = {"FLUX_EDGE_TOKEN": ADMIN_TOKEN}
+    status, out, shown = flux_edge_on_terminal(
+        "functions", "deploy", str(project), "--url", server.url, env=env
+    )
+    assert status == 0, shown
+    assert f"{fname}: uploading 3 files, " in shown
+    assert f"{fname}: the server resolves and fetches npm:ms@2.1.3" in shown
+    assert f"{fname}: linking and resolving packages on the server... " in shown
+    assert f"{fname}: created, version 1" in out
+    # stdout: the summary only.
+    assert "uploading" not in out
+    assert "resolves" not in out
+    assert "created, version" not in shown
+
+    # Piped (a script, CI): the same summary and no progress at all.
+    piped = _cli(str(project), "--url", server.url, env=env)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stderr == ""
+    assert f"{fname}: updated, version 2" in piped.stdout

@@ -99,6 +99,14 @@ def test_dev_serves_redeploys_on_edit_and_prints_console_and_errors(tmp_path: Pa
         entry.write_text("Deno.serve(() => {\n")
         out.wait_for(r"^greet: deploy failed: ")
         assert httpx.post(url, headers=headers, content="y").text == "second y"
+
+        # A function folder added while dev runs is deployed, its URL printed and its calls shown.
+        (functions / "added").mkdir()
+        (functions / "added" / "index.ts").write_text(FIRST.replace("first", "added"))
+        out.wait_for(r"^added: deployed version 1 in \d+ ms")
+        added = out.wait_for(r"^  (http://\S+/functions/v1/added)$").group(1)
+        assert httpx.post(added, headers=headers).text == "added"
+        out.wait_for(r"^\[added\] \[[0-9a-f]{8}\] log: added saw POST$")
     finally:
         os.killpg(dev.pid, signal.SIGTERM)
         code = dev.wait(30)

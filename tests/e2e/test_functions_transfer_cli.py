@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from tests.conftest import ADMIN_TOKEN
+from tests.e2e.cli_run import flux_edge_on_terminal
 
 
 def flux_edge(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,6 +44,7 @@ def test_export_then_import_recreates_versions_settings_and_env(start_server, tm
     imported = flux_edge(target.url, "import", str(export_file), "--env-file", str(env_file))
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "imported moved (4 versions)"
+    assert imported.stderr == ""  # piped: no progress
     new_admin = target.client(ADMIN_TOKEN)
     assert new_admin.post("/api/v1/functions/moved/invoke").text == "v2 hello"
     assert target.client().post("/api/v1/functions/moved/invoke").status_code == 401
@@ -54,3 +56,15 @@ def test_export_then_import_recreates_versions_settings_and_env(start_server, tm
     assert again.returncode == 1
     assert again.stderr.startswith("flux-edge: creating moved: 409")
     assert len(again.stderr.strip().splitlines()) == 1
+
+    # On a terminal, each version's upload shows on stderr; stdout keeps the summary only.
+    third = start_server(tmp_path / "third")
+    status, out, shown = flux_edge_on_terminal(
+        "functions", "import", str(export_file),
+        env={"FLUX_EDGE_URL": third.url, "FLUX_EDGE_TOKEN": ADMIN_TOKEN},
+    )  # fmt: skip
+    assert status == 0, shown
+    assert out == "imported moved (4 versions); env without values: GREETING\n"
+    for version in (1, 2, 3, 4):
+        assert f"import: function 1 of 1, moved: version {version} of 4" in shown
+    assert third.client().post("/api/v1/functions/moved/invoke").status_code == 401

@@ -152,6 +152,22 @@ async def test_timers_resolve_and_pending_ones_do_not_leak_into_the_next_call(ru
     assert second.body == first.body  # nothing fired after the first call ended
 
 
+async def test_each_timer_sees_the_microtasks_of_the_timer_before_it(runtime, make_spec):
+    # Two timers due together (same delay): as in Node and browsers, the first one's promise
+    # continuation runs before the second fires, even when both are due in one step.
+    spec = make_spec(
+        "async function handler() {\n"
+        "  const fired = [];\n"
+        "  const waited = new Promise((r) => setTimeout(r, 20));\n"
+        "  setTimeout(() => fired.push('second timer'), 20);\n"
+        "  await waited;\n"
+        "  return fired.join(',') || 'continuation first';\n"
+        "}"
+    )
+    for _ in range(5):
+        assert (await runtime.invoke(spec, make_request())).body == b"continuation first"
+
+
 async def test_globals_persist_between_calls_of_one_version(runtime: Runtime, make_spec):
     spec = make_spec("var count = 0; function handler() { return String(++count) }")
     first = await runtime.invoke(spec, make_request())

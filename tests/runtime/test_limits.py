@@ -89,7 +89,7 @@ async def test_a_hung_function_does_not_delay_another_functions_calls(runtime, m
 )
 async def test_a_memory_bomb_is_a_500_naming_the_limit(runtime: Runtime, make_spec, code: str):
     # The deadline is far off so that the memory limit ends the call even on a loaded machine
-    # (the small typed arrays take ~20 s to reach 64 MB at a load average of 10 on 2 cores).
+    # (a bomb that reaches 64 MB in a second when idle can take 10x longer at load 10 on 2 cores).
     spec = make_spec(code, memory_limit_mb=64, timeout_seconds=120)
     result = await runtime.invoke(spec, make_request())
     assert (result.outcome, result.status_code) == ("error", 500)
