@@ -208,6 +208,17 @@ def test_the_openapi_document_builds_in_the_binary(start_binary):
     assert "/api/v1/functions" in response.json()["paths"]
 
 
+def test_the_api_page_and_its_assets_are_served_by_the_binary(start_binary):
+    # swagger_ui is found by name, not imported, so PyInstaller's analysis alone would leave it out.
+    client = start_binary().client()
+    page = client.get("/schema")
+    assert page.status_code == 200
+    assert "/schema/assets/swagger-ui-bundle.js" in page.text
+    bundle = client.get("/schema/assets/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert len(bundle.content) > 100_000
+
+
 def test_the_client_commands_and_completion_work_from_the_binary(binary, start_binary, tmp_path):
     server = start_binary()
     env = clean_env(
