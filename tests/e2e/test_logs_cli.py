@@ -26,11 +26,21 @@ def _deploy(admin: httpx.Client, name: str) -> None:
     assert created.status_code == 201, created.text
 
 
+def _wait_for_summary(admin: httpx.Client, name: str, execution_id: str) -> None:
+    """The call's summary is published just after its response: wait until the buffer has it."""
+    for _ in range(100):
+        buffered = admin.get(f"/api/v1/functions/{name}/logs", params={"follow": "false"})
+        if "event: execution" in buffered.text and execution_id in buffered.text:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no summary of {execution_id} in {buffered.text!r}")
+
+
 def test_logs_prints_buffered_lines_and_summaries(server, admin, fname: str) -> None:
     _deploy(admin, fname)
     invoked = admin.post(f"/api/v1/functions/{fname}/invoke", content="apples")
     execution_id = invoked.headers["x-flux-execution-id"]
-    time.sleep(0.2)  # the summary is published just after the response
+    _wait_for_summary(admin, fname, execution_id)
     done = subprocess.run(
         [sys.executable, "-m", "flux_edge", "logs", fname, "--url", server.url],
         capture_output=True, text=True, timeout=60, check=False,

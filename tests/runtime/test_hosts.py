@@ -208,7 +208,9 @@ async def test_a_builtin_that_cannot_be_stopped_recycles_the_host_without_blocki
     ticker.cancel()
     assert (result.outcome, result.status_code, result.limit) == ("timeout", 408, "timeout")
     assert result.duration_ms < 3000
-    assert worst < 0.1, f"the server's event loop stalled {worst * 1000:.0f} ms"
+    # Waiting on the stuck host would stall the loop for the whole attack (past the 1 s timeout);
+    # a loaded 2-core machine alone delays a 10 ms sleep by up to ~150 ms.
+    assert worst < 0.5, f"the server's event loop stalled {worst * 1000:.0f} ms"
     await asyncio.wait_for(recycled.wait(), 30)  # once its calls were answered
     assert host.gone
     assert (await hosted.invoke(spec, make_request())).body == b"fine"

@@ -124,7 +124,7 @@ async def test_logs_of_concurrent_calls_stay_with_their_own_call(runtime: Runtim
 
 async def test_a_log_flood_is_capped_with_a_marker(runtime: Runtime, make_spec):
     spec = make_spec(
-        "function handler() { for (let i = 0; i < 1e6; i++) console.log('x'.repeat(100)); }"
+        "function handler() { for (let i = 0; i < 1e5; i++) console.log('x'.repeat(100)); }"
     )
     result = await runtime.invoke(spec, make_request())
     assert result.status_code == 204

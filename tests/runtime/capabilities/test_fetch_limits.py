@@ -93,7 +93,7 @@ async def test_aborting_rejects_with_an_abort_error_and_drops_the_connection(
 ):
     result = await run_js(f"""
         const controller = new AbortController();
-        setTimeout(() => controller.abort(), 100);
+        setTimeout(() => controller.abort(), 500); // the request has reached the server by then
         let outcome;
         try {{ await fetch("{local_server.url}/hang", {{ signal: controller.signal }}); }}
         catch (e) {{ outcome = [e.name, e instanceof DOMException]; }}
@@ -123,7 +123,7 @@ async def test_abort_signal_timeout_bounds_a_fetch_inside_a_longer_call(
 ):
     result = await run_js(f"""
         let name;
-        try {{ await fetch("{local_server.url}/hang", {{ signal: AbortSignal.timeout(150) }}); }}
+        try {{ await fetch("{local_server.url}/hang", {{ signal: AbortSignal.timeout(500) }}); }}
         catch (e) {{ name = e.name; }}
         {LINGER}
         return name;
