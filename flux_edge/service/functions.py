@@ -72,6 +72,13 @@ class FunctionChanges(msgspec.Struct, kw_only=True):
     env: dict[str, str] | UnsetType = UNSET
 
 
+def _name_taken(name: str) -> ConflictError:
+    return ConflictError(
+        "Function already exists",
+        f"A function named {name!r} exists; update it with PUT /api/v1/functions/{name}.",
+    )
+
+
 def _not_found(name: str) -> NotFoundError:
     return NotFoundError(
         "Function not found", f"No function named {name!r}. List them with GET /api/v1/functions."
@@ -130,6 +137,11 @@ class FunctionService:
                 "Choose another name.",
             )
         _check_changes(changes)  # the cheap checks first; loading code into V8 is the costly one
+        # A name already taken is refused before linking and loading the code: clients that
+        # create-or-update (deploy, dev) send a create first, and that load took an isolate host
+        # away from the update. The insert below still catches a create racing this one.
+        if await self._store.get_function(name) is not None:
+            raise _name_taken(name)
         now = utc_now()
         record = FunctionRecord(
             id=str(uuid.uuid4()),
@@ -164,10 +176,7 @@ class FunctionService:
         except base.NameConflictError as exc:
             if self._retire is not None:
                 self._retire(record.id)
-            raise ConflictError(
-                "Function already exists",
-                f"A function named {name!r} exists; update it with PUT /api/v1/functions/{name}.",
-            ) from exc
+            raise _name_taken(name) from exc
         await self._saved(record)
         return record
 

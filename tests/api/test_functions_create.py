@@ -85,6 +85,15 @@ def test_create_with_a_taken_name_is_409_and_keeps_the_first(admin, fname, db_ro
     assert db_rows() == before
 
 
+def test_a_taken_name_is_refused_before_the_code_is_loaded(admin, fname):
+    # Create-or-update clients (deploy, dev) send a create first: it must not link and load the
+    # code (which takes an isolate host) only to find the name taken.
+    admin.post("/api/v1/functions", json={"name": fname, "code": HANDLER})
+    again = admin.post("/api/v1/functions", json={"name": fname, "code": "function handler( {"})
+    assert again.status_code == 409
+    assert again.json()["error"] == "Function already exists"
+
+
 def test_create_records_the_jwt_subject_as_created_by(server, make_jwt, fname):
     token = make_jwt({"sub": "user-42", "role": "service_role"})
     response = server.client(token).post("/api/v1/functions", json={"name": fname, "code": HANDLER})
