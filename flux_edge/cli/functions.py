@@ -76,22 +76,25 @@ def deploy(path: Path, name: str | None, url: str | None) -> int:
     that exists gets a new version; a new one is created enabled.
     """
     from flux_edge.cli.progress import note, waiting
+    from flux_edge.client.api import ApiClient
     from flux_edge.client.config import find_credentials
+    from flux_edge.client.deploy import DEPLOY_TIMEOUT_SECONDS, plan_deploys
     from flux_edge.client.deploy import deploy as upload
-    from flux_edge.client.deploy import plan_deploys
 
     found, token = find_credentials(url)
-    for plan in plan_deploys(path, name):
-        # On a terminal: what goes up, which packages the server will resolve, and a clock
-        # while it links and fetches them (a cold package cache can take seconds).
-        packages = plan.named_packages()
-        note(f"{plan.name}: uploading {plan.describe()}")
-        if packages:
-            note(f"{plan.name}: the server resolves and fetches {', '.join(packages)}")
-        stage = "linking and resolving packages" if packages else "linking"
-        with waiting(f"{plan.name}: {stage} on the server"):
-            deployed = upload(plan, url=found, token=token)
-        click.echo(deployed.summary())
+    plans = plan_deploys(path, name)
+    with ApiClient(found, token, timeout=DEPLOY_TIMEOUT_SECONDS) as client:
+        for plan in plans:
+            # On a terminal: what goes up, which packages the server will resolve, and a clock
+            # while it links and fetches them (a cold package cache can take seconds).
+            packages = plan.named_packages()
+            note(f"{plan.name}: uploading {plan.describe()}")
+            if packages:
+                note(f"{plan.name}: the server resolves and fetches {', '.join(packages)}")
+            stage = "linking and resolving packages" if packages else "linking"
+            with waiting(f"{plan.name}: {stage} on the server"):
+                deployed = upload(plan, client)
+            click.echo(deployed.summary())
     return 0
 
 

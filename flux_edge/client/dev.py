@@ -24,7 +24,15 @@ from typing import TextIO
 import httpx
 from watchfiles import watch
 
-from flux_edge.client.deploy import MAP_FILES, DeployError, DeployPlan, deploy, plan_deploys
+from flux_edge.client.api import ApiClient
+from flux_edge.client.deploy import (
+    DEPLOY_TIMEOUT_SECONDS,
+    MAP_FILES,
+    DeployError,
+    DeployPlan,
+    deploy,
+    plan_deploys,
+)
 from flux_edge.client.logs import LogsError, format_event, stream_events
 
 READY_SECONDS = 60.0
@@ -33,9 +41,10 @@ READY_SECONDS = 60.0
 class DevSession:
     """One `flux-edge dev` run: the child server, what is deployed, the log followers."""
 
-    def __init__(self, root: Path, *, url: str, token: str, out: TextIO) -> None:
+    def __init__(self, root: Path, *, api: ApiClient, token: str, out: TextIO) -> None:
         self.root = root
-        self.url = url
+        self.api = api  # deploys run on the watching thread, one after another
+        self.url = api.url
         self.token = token
         self.out = out
         self._lock = threading.Lock()
@@ -85,7 +94,7 @@ class DevSession:
     def _deploy(self, plan: DeployPlan) -> None:
         started = time.perf_counter()
         try:
-            done = deploy(plan, url=self.url, token=self.token)
+            done = deploy(plan, self.api)
         except DeployError as exc:
             self.say(f"{plan.name}: deploy failed: {exc}")
             return
@@ -144,14 +153,15 @@ def run_dev(
                 f"flux-edge: the dev server did not start:\n{log_path.read_text()}", file=sys.stderr
             )
             return 1
-        session = DevSession(root, url=url, token=token, out=out)
-        session.say(f"flux-edge dev: serving {root} at {url} (scratch data in {scratch})")
-        session.say(f"token: {token}")
-        session.say(f'try: curl -H "Authorization: Bearer $TOKEN" {url}/functions/v1/NAME')
-        session.deploy_all()
-        session.say("watching for changes (Ctrl-C to stop)")
-        for changes in watch(root, debounce=50, step=20, rust_timeout=0):
-            session.redeploy({Path(path) for _, path in changes})
+        with ApiClient(url, token, timeout=DEPLOY_TIMEOUT_SECONDS) as api:
+            session = DevSession(root, api=api, token=token, out=out)
+            session.say(f"flux-edge dev: serving {root} at {url} (scratch data in {scratch})")
+            session.say(f"token: {token}")
+            session.say(f'try: curl -H "Authorization: Bearer $TOKEN" {url}/functions/v1/NAME')
+            session.deploy_all()
+            session.say("watching for changes (Ctrl-C to stop)")
+            for changes in watch(root, debounce=50, step=20, rust_timeout=0):
+                session.redeploy({Path(path) for _, path in changes})
     except KeyboardInterrupt:
         pass
     finally:
