@@ -188,3 +188,47 @@ async def test_headers_is_a_non_enumerable_global_with_a_string_tag(mr: MiniRace
         return [d.enumerable, d.writable, d.configurable, String(new Headers())];""",
     )
     assert got == [False, True, True, "[object Headers]"]
+
+
+async def test_methods_and_the_iterators_next_are_enumerable_as_webidl_operations(
+    mr: MiniRacer,
+) -> None:
+    got = await js(
+        mr,
+        """const proto = Headers.prototype;
+        const names = ['append', 'delete', 'get', 'getSetCookie', 'has', 'set', 'forEach',
+                       'keys', 'values', 'entries'];
+        const next = Object.getOwnPropertyDescriptor(
+          Object.getPrototypeOf(new Headers().keys()), 'next');
+        return [names.filter((n) => !Object.getOwnPropertyDescriptor(proto, n).enumerable),
+                next.enumerable, next.writable, next.configurable];""",
+    )
+    assert got == [[], True, True, True]
+
+
+async def test_a_record_converts_each_key_before_reading_its_value(mr: MiniRacer) -> None:
+    # WebIDL record<ByteString, ByteString>: an invalid key throws before its value is read, and
+    # a record that fails appends nothing.
+    got = await js(
+        mr,
+        """const log = [];
+        const record = { a: 'b', '\\uFFFF': 'c' };
+        const proxy = new Proxy(record, {
+          ownKeys: (t) => { log.push('ownKeys'); return Reflect.ownKeys(t); },
+          getOwnPropertyDescriptor: (t, k) => {
+            log.push('gopd ' + String(k)); return Reflect.getOwnPropertyDescriptor(t, k); },
+          get: (t, k, r) => { log.push('get ' + String(k)); return Reflect.get(t, k, r); },
+        });
+        let error = null;
+        try { new Headers(proxy); } catch (e) { error = e.constructor.name; }
+        return [error, log];""",
+    )
+    assert got == [
+        "TypeError",
+        ["get Symbol(Symbol.iterator)", "ownKeys", "gopd a", "get a", "gopd \uffff"],
+    ]
+
+
+async def test_a_symbol_key_in_a_record_is_a_type_error(mr: MiniRacer) -> None:
+    error = await js_error(mr, "new Headers({ a: 'b', [Symbol('s')]: 'c' })")
+    assert error.constructor == "TypeError"

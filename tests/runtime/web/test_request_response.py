@@ -553,3 +553,26 @@ async def test_request_and_response_are_non_enumerable_globals(mr: MiniRacer) ->
           Object.getOwnPropertyDescriptor(globalThis, name).enumerable);""",
     )
     assert got == [False, False, False, False]
+
+
+async def test_a_consumed_body_leaves_its_stream_locked(mr: MiniRacer) -> None:
+    # Fetch's "fully read" keeps its reader: after text() (bytes or stream bodies, awaited or
+    # not), body.getReader() throws.
+    got = await js(
+        mr,
+        """const outcomes = [];
+        for (const make of [() => new Response('x'),
+                            () => new Response(new ReadableStream({ start(c) {
+                              c.enqueue(new Uint8Array([120])); c.close(); } }))]) {
+          for (const wait of [false, true]) {
+            const r = make();
+            const reading = r.text();
+            if (wait) await reading;
+            let threw = false;
+            try { r.body.getReader(); } catch (e) { threw = e instanceof TypeError; }
+            outcomes.push([r.body.locked, r.bodyUsed, threw]);
+          }
+        }
+        return outcomes;""",
+    )
+    assert got == [[True, True, True]] * 4

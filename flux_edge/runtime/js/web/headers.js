@@ -70,10 +70,16 @@
         }
         return;
       }
+      // WebIDL record<ByteString, ByteString>: each key is converted before its value is read,
+      // and the whole record before anything is appended.
+      const record = [];
       for (const key of ownKeys(init)) {
         const descriptor = getOwnDescriptor(init, key);
-        if (descriptor !== undefined && descriptor.enumerable) this.append(key, init[key]);
+        if (descriptor === undefined || !descriptor.enumerable) continue;
+        const name = byteString(key, 'Header name');
+        record.push([name, byteString(init[key], `Value of header "${name}"`)]);
       }
+      for (const [name, value] of record) this.append(name, value);
     }
 
     static {
@@ -184,6 +190,11 @@
       return { value: [name, value], done: false };
     }
   }
+  // WebIDL operations are enumerable; class syntax makes methods non-enumerable.
+  for (const name of ['append', 'delete', 'get', 'getSetCookie', 'has', 'set', 'forEach', 'keys', 'values', 'entries']) {
+    Object.defineProperty(Headers.prototype, name, { enumerable: true });
+  }
+  Object.defineProperty(HeadersIterator.prototype, 'next', { enumerable: true });
   Object.defineProperty(HeadersIterator.prototype, Symbol.toStringTag, {
     value: 'Headers Iterator', configurable: true,
   });

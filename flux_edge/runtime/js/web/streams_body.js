@@ -25,16 +25,20 @@
   };
 
   // A stream that is closed and disturbed: the body of a Request/Response whose bytes were read.
+  // A used body's stream: read and locked, as consuming a body leaves it (Fetch "fully read"
+  // never releases its reader), so getReader() on it throws.
   S.usedStream = () => {
     const stream = S.streamFromBytes(new Uint8Array(0));
     S.byteControllerClose(stream.controller);
     stream.disturbed = true;
+    S.acquireDefaultReader(stream);
     return stream;
   };
 
   S.isUnusable = (stream) => stream.disturbed || S.isLocked(stream);
 
-  // Fetch "fully read": every chunk must be a Uint8Array; resolves with their concatenation.
+  // Fetch "fully read": every chunk must be a Uint8Array; resolves with their concatenation. The
+  // reader is kept: a consumed body's stream stays locked.
   S.readAllBytes = (stream) => {
     const reader = S.readerOf(S.acquireDefaultReader(stream));
     const chunks = [];
@@ -47,7 +51,6 @@
           if (info === undefined || info.ctor !== S.Uint8ArrayCtor) {
             const error = new TypeError('A body stream chunk is not a Uint8Array');
             react(S.readableStreamCancel(stream, error), () => {}, () => {});
-            S.defaultReaderRelease(reader);
             reject(error);
             return;
           }
@@ -57,7 +60,6 @@
           react(S.UNDEFINED, step);
         },
         close: () => {
-          S.defaultReaderRelease(reader);
           if (chunks.length === 1) {
             resolve(chunks[0].slice());
             return;
@@ -71,7 +73,6 @@
           resolve(out);
         },
         error: (error) => {
-          S.defaultReaderRelease(reader);
           reject(error);
         },
       });
