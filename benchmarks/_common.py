@@ -94,6 +94,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0  # completed in the run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -150,7 +151,8 @@ def wrk(
     errors = int(errors_match.group(1)) if errors_match else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
-    return WrkResult(rps, p50, p99, errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return WrkResult(rps, p50, p99, errors, requests)
 
 
 def median(values: list[float]) -> float:

@@ -38,7 +38,13 @@ from flux_edge.api.metrics import metrics
 from flux_edge.api.rate_limit import RATE_LIMITER_KEY, RateLimitMiddleware
 from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.api.stream import function_stream
-from flux_edge.api.supabase import invoke_supabase
+from flux_edge.api.supabase import (
+    SUPABASE_HANDLER,
+    SUPABASE_METHODS,
+    SUPABASE_PATTERN,
+    invoke_supabase,
+    respond_supabase,
+)
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
@@ -277,7 +283,13 @@ def create_app(settings: Settings) -> Litestar:
     )
     # Outermost, so requests that routing itself rejects (404, 405) are logged too.
     function_routes = [
-        FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method, every_method=True)
+        FunctionRoute(INVOKE_PATTERN, INVOKE_HANDLER, respond_to_any_method),
+        FunctionRoute(
+            SUPABASE_PATTERN,
+            SUPABASE_HANDLER,
+            respond_supabase,
+            frozenset(method.value for method in SUPABASE_METHODS),
+        ),
     ]
     app.asgi_handler = AccessLogMiddleware(
         RateLimitMiddleware(AnyMethod(app.asgi_handler, app, function_routes)),

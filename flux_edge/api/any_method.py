@@ -1,17 +1,15 @@
-"""Any HTTP method token on a function's paths, not only the ones Litestar routes.
+"""The function routes' fast path, and any HTTP method token on a function's paths.
 
 Litestar routes the methods of its `HttpMethod` enum (GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS,
 TRACE); HTTP allows any token (`PROPFIND`, `PURGE`, `REPORT`, ...), and a function is the one to
-answer it. This pure ASGI layer, between the rate limiter and Litestar's router, sends a request
-with another method on a function path to the same code the function's Litestar route runs, with
-that route's handler in the scope (so its body-size limit applies). Everything else goes on to
-Litestar unchanged, so the management API keeps its 405s.
-
-A route marked `every_method` (the invoke route, the hot path) is served here for every method:
-the same `respond` with the same handler in the scope and the same error answers, without
-Litestar's routing, handler-signature and response layers, which cost about a fifth of the
-server's time per call (docs/performance.md). Its Litestar route stays registered, for the OpenAPI
-schema and for `url_for`.
+answer it. This pure ASGI layer, between the rate limiter and Litestar's router, serves the routes
+that call functions (`/api/v1/functions/:name/invoke` for every method token, Supabase's
+`/functions/v1/:name` for the methods Supabase serves) with the same code their Litestar routes
+run, the route's handler in the scope (so its body-size limit applies) and Litestar's error
+answers, without Litestar's routing, handler-signature and response layers, which cost about a
+fifth of the server's time per call (docs/performance.md). Everything else, other methods on
+those paths included, goes on to Litestar unchanged, so the management API keeps its 405s. The
+Litestar routes stay registered, for the OpenAPI schema and for `url_for`.
 """
 
 from __future__ import annotations
@@ -21,27 +19,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import HttpMethod, Litestar, Request
+from litestar import Litestar, Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Receive, Scope, Send
 
 from flux_edge.api.errors import exception_response
 
-_ROUTED = frozenset(method.value for method in HttpMethod)
-
 
 @dataclass(frozen=True, slots=True)
 class FunctionRoute:
-    """A path pattern (named group `name`) and what answers it for any method."""
+    """A path pattern (named group `name`) and what answers it."""
 
     pattern: re.Pattern[str]
-    handler_name: str  # the Litestar route handler serving the routed methods on these paths
+    handler_name: str  # the Litestar route handler of these paths (its limits apply here too)
     respond: Callable[[Request[Any, Any, Any], str], Awaitable[ASGIApp]]
-    every_method: bool = False  # serve routed methods here too, not only the ones Litestar lacks
+    methods: frozenset[str] | None = None  # the methods served here; None: every method token
 
 
 class AnyMethod:
-    """Forwards method tokens Litestar does not route, on function paths, to the function."""
+    """Serves the function routes' methods before Litestar; passes everything else on."""
 
     def __init__(self, app: ASGIApp, litestar: Litestar, routes: Sequence[FunctionRoute]) -> None:
         self.app = app
@@ -50,12 +46,10 @@ class AnyMethod:
         self._handlers: dict[str, Any] = {}  # handler name -> route handler, looked up once
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Answer a function path (unrouted methods, or any method when the route says so);
-        pass everything else on."""
+        """Answer a function route's path and method; pass everything else on."""
         if scope["type"] == ScopeType.HTTP:
-            unrouted = scope["method"] not in _ROUTED
             for candidate in self._routes:
-                if not (unrouted or candidate.every_method):
+                if candidate.methods is not None and scope["method"] not in candidate.methods:
                     continue
                 match = candidate.pattern.match(scope["path"])
                 if match is not None:

@@ -185,7 +185,7 @@ async def invoke_function(
 
 
 async def respond_to_any_method(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
-    """`invoke_function` for method tokens Litestar does not route (see api/any_method.py)."""
+    """`invoke_function`, as api/any_method.py serves it (every method token, before Litestar)."""
     return await respond(request, name, raw_sub_path(request, _INVOKE_SEGMENTS))
 
 

@@ -18,6 +18,7 @@ Module and serve forms see the URL `http://<host>/<name>/<rest>?<query>`, as on 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar import HttpMethod, Request, Response, route
@@ -45,6 +46,10 @@ SUPABASE_METHODS = [
     HttpMethod.DELETE,
     HttpMethod.OPTIONS,
 ]
+SUPABASE_HANDLER = "invoke_supabase"
+# The route's paths as a pattern over the (normalised) ASGI path, for api/any_method.py; a path
+# without a name ("/functions/v1/", "/functions/v1//x") is left to Litestar, which answers 404.
+SUPABASE_PATTERN = re.compile(rf"^{SUPABASE_PREFIX}/(?P<name>[^/]+)(?:/.*)?$")
 
 
 async def _required_principal(
@@ -77,6 +82,7 @@ async def _required_principal(
 @route(
     [f"{SUPABASE_PREFIX}/{{name:str}}", f"{SUPABASE_PREFIX}/{{name:str}}/{{rest:path}}"],
     http_method=SUPABASE_METHODS,
+    name=SUPABASE_HANDLER,
     tags=["invocation"],
     summary="Invoke a function (Supabase-compatible)",
     status_code=200,
@@ -95,6 +101,11 @@ async def _required_principal(
 )
 async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
     """Run the function `name` on the request, with Supabase's gateway semantics."""
+    return await respond_supabase(request, name)
+
+
+async def respond_supabase(request: Request[Any, Any, Any], name: str) -> ASGIResponse:
+    """`invoke_supabase`, as api/any_method.py serves it (before Litestar's routing)."""
     answer = await _answer(request, name)
     if isinstance(answer, Response):  # the gateway's own answers
         return answer.to_asgi_response(app=None, request=request)

@@ -8,7 +8,6 @@ costs no commit either.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from flux_edge.runtime import FunctionSpec, InvokeRequest, InvokeResult, Permiss
 from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import AuthenticationError, Principal
 from flux_edge.service.errors import NotFoundError
+from flux_edge.service.ids import new_execution_id
 from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
@@ -206,7 +206,7 @@ class InvocationService:
         principal: Principal | None,
     ) -> tuple[InvokeResult, str]:
         """Run a call of a known function version and queue its execution record."""
-        execution_id = str(uuid.uuid4())
+        execution_id = new_execution_id()
         executed_at = utc_now()
         request = InvokeRequest(
             method=call.method,

@@ -38,6 +38,24 @@ export default {
 """
 
 
+# The first chunk comes a second after the Response: its head must not wait for it.
+LATE_FIRST_CHUNK = """
+export default {
+  fetch() {
+    const body = new ReadableStream({
+      start(controller) {
+        setTimeout(() => {
+          controller.enqueue(new TextEncoder().encode(JSON.stringify({ at: Date.now() })));
+          controller.close();
+        }, 1000);
+      },
+    });
+    return new Response(body, { headers: { 'content-type': 'application/json' } });
+  },
+};
+"""
+
+
 def read_lines(client: httpx.Client, path: str, into: list[str]) -> None:
     """GETs `path` as a stream, collecting its lines into `into` until it ends (or fails)."""
     with client.stream("GET", path) as response:
@@ -87,6 +105,16 @@ def test_server_sent_events_arrive_one_by_one(admin, anonymous, fname):
     assert rows[0]["status"] == "success"
     assert rows[0]["logs"] == "console.log: event 1\nconsole.log: event 2\nconsole.log: event 3"
     assert rows[0]["duration_ms"] >= 1400
+
+
+def test_a_streams_head_arrives_before_its_first_chunk_is_written(admin, anonymous, fname):
+    deploy(admin, fname, LATE_FIRST_CHUNK)
+    with anonymous.stream("GET", f"/api/v1/functions/{fname}/invoke") as response:
+        head_read = time.time() * 1000
+        assert response.status_code == 200
+        assert response.headers["x-flux-execution-id"]
+        first_written = httpx.Response(200, content=response.read()).json()["at"]
+    assert head_read < first_written
 
 
 def test_a_slow_client_holds_the_function_back(admin, server, fname):
