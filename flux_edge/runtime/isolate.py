@@ -243,6 +243,7 @@ class Isolate:
         self._aborts: list[int] = []  # streamed responses the consumer stopped
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
+        self._loading = False  # start() is evaluating the function's code
         self.calls_started = 0
         self.retiring = False
         self.closed = False
@@ -272,6 +273,7 @@ class Isolate:
         engine.on_notify = self._on_notify
         self._mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
         timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
+        self._loading = True
         try:
             await self._eval(
                 configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
@@ -291,6 +293,8 @@ class Isolate:
         except TimeoutError:
             self.close()
             raise CodeError(f"top-level code did not finish within {timeout:g} s") from None
+        finally:
+            self._loading = False
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None
@@ -341,8 +345,9 @@ class Isolate:
 
     @property
     def busy(self) -> bool:
-        """A step is running or about to."""
-        return self._driver is not None
+        """A step is running or about to, or the code is loading: the reaper's probe and the
+        pool's eviction leave it alone (a probe timing out behind a long load closed it)."""
+        return self._driver is not None or self._loading
 
     # ---- calls -----------------------------------------------------------------------------------
     def submit(
@@ -442,7 +447,7 @@ class Isolate:
     def compact(self) -> None:
         """Give an idle isolate's spare heap back: V8 grows a long-lived heap lazily towards its
         limit and keeps it, which shows as slowly rising RSS on a server with many functions."""
-        if self._driver is None and not self._calls and self._mr is not None and not self.closed:
+        if not self.busy and not self._calls and self._mr is not None and not self.closed:
             self._mr.low_memory_notification()
             self.compacted = True
 
@@ -452,7 +457,7 @@ class Isolate:
         JavaScript a finished call left running (a microtask chain) would otherwise spin unseen
         until the next call of the function arrived and timed out behind it.
         """
-        if self._driver is not None or self._calls or self.closed or self._mr is None:
+        if self.busy or self._calls or self.closed or self._mr is None:
             return
         self.probed = time.monotonic()
         if self._mr.was_hard_memory_limit_reached():

@@ -232,3 +232,15 @@ async def test_an_idle_isolate_gives_its_spare_heap_back(runtime: Runtime, make_
     isolate.compact()
     assert isolate._mr.heap_stats()["total_heap_size"] < grown
     assert (await runtime.invoke(spec, make_request())).body == b"ok"
+
+
+async def test_code_that_loads_for_longer_than_a_probe_is_left_to_load(runtime: Runtime, make_spec):
+    # The reaper probes isolates every 0.5 s and closes one that does not answer within 0.25 s;
+    # an isolate still loading its code is not idle and must not be probed.
+    spec = make_spec(
+        "const until = Date.now() + 1500; while (Date.now() < until) {}\n"
+        "function handler() { return 'loaded' }",
+        timeout_seconds=5,
+    )
+    result = await runtime.invoke(spec, make_request())
+    assert (result.status_code, result.body) == (200, b"loaded")
