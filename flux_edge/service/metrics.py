@@ -61,7 +61,10 @@ _REFUSALS = (
     "Requests refused with 429 by the rate limits, by limit kind.",
 )
 _ISOLATES = ("flux_edge_isolates", "Live V8 isolates over all workers.")
-_QUEUE = ("flux_edge_queue_depth", "Calls waiting for an isolate slot over all workers.")
+_QUEUE = (
+    "flux_edge_queue_depth",
+    "Calls not answered yet by isolate hosts (in-process: waiting for an isolate slot), all workers.",
+)
 _IN_FLIGHT = (
     "flux_edge_invocations_in_flight",
     "Calls started and not yet ended (waitUntil work included), by function, over all workers.",
