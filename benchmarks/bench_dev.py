@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -36,25 +34,20 @@ def percentile(values: list[float], share: float) -> float:
 
 
 class Lines:
-    """`dev`'s output lines, read on a thread and waited for by pattern."""
+    """`dev`'s output, written to a file and searched from where the last match ended."""
 
-    def __init__(self, stream: object) -> None:
-        self._queue: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: object) -> None:
-        for line in stream:  # type: ignore[attr-defined]
-            self._queue.put(line.rstrip("\n"))
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._seen = 0
 
     def wait_for(self, pattern: str, timeout: float = 60) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=0.1)
-            except queue.Empty:
-                continue
-            if found := re.search(pattern, line):
+            text = self._path.read_text()
+            if found := re.compile(pattern, re.MULTILINE).search(text, self._seen):
+                self._seen = found.end()
                 return found
+            time.sleep(POLL_SECONDS)
         raise RuntimeError(f"flux-edge dev printed no line matching {pattern!r}")
 
 
@@ -65,17 +58,19 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
-        entry = Path(folder) / "functions" / "hello" / "index.ts"
+        project = Path(folder) / "project"
+        entry = project / "functions" / "hello" / "index.ts"
         entry.parent.mkdir(parents=True)
         entry.write_text(SOURCE.format(text='"v0"'))
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
-        dev = subprocess.Popen(
-            [sys.executable, "-m", "flux_edge", "dev", folder, "--port", str(port)],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-            start_new_session=True,
-        )  # fmt: skip
-        lines = Lines(dev.stdout)
+        output = Path(folder) / "dev.log"  # outside the watched project
+        with output.open("w") as log:
+            dev = subprocess.Popen(
+                [sys.executable, "-m", "flux_edge", "dev", str(project), "--port", str(port)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            )  # fmt: skip
+        lines = Lines(output)
         try:
             token = lines.wait_for(r"^token: (\S+)").group(1)
             url = lines.wait_for(r"^  (http://\S+/functions/v1/hello)$").group(1)
