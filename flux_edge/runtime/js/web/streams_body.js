@@ -24,9 +24,9 @@
     return stream;
   };
 
-  // A stream that is closed and disturbed: the body of a Request/Response whose bytes were read.
-  // A used body's stream: read and locked, as consuming a body leaves it (Fetch "fully read"
-  // never releases its reader), so getReader() on it throws.
+  // The body stream of a Request/Response whose bytes were read: closed, disturbed and locked, as
+  // consuming a body leaves it (Fetch "fully read" never releases its reader), so getReader()
+  // on it throws.
   S.usedStream = () => {
     const stream = S.streamFromBytes(new Uint8Array(0));
     S.byteControllerClose(stream.controller);
