@@ -45,6 +45,7 @@ from flux_edge.api.supabase import (
     invoke_supabase,
     respond_supabase,
 )
+from flux_edge.collector import freeze_start_heap, tune_for_serving
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
@@ -71,8 +72,9 @@ PRUNER_KEY = "pruner"
 LINKER_KEY = "linker"
 
 
-def _import_deferred() -> None:
-    """Imports what a server start skips (fetch, the compiler, JWTs) once the server is up.
+def _import_deferred(freeze: bool) -> None:
+    """Imports what a server start skips (fetch, the compiler, JWTs) once the server is up, then
+    (`freeze`: a serving process) keeps the start's heap out of later collections.
 
     In a thread, so /health answers first and the first fetch or deploy does not pay the imports
     on the event loop (where they would count against that call's time limit).
@@ -87,6 +89,8 @@ def _import_deferred() -> None:
         "croniter",
     ):
         importlib.import_module(module)
+    if freeze:
+        freeze_start_heap()
 
 
 def _compile_source(source: str) -> str:
@@ -159,8 +163,12 @@ def _end_streams_on_exit(live_logs: LiveLogHub) -> None:
         signal.signal(signum, handle)
 
 
-def create_app(settings: Settings) -> Litestar:
-    """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop."""
+def create_app(settings: Settings, *, serving_process: bool = False) -> Litestar:
+    """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop.
+
+    `serving_process`: the app is the process's only job (a `flux-edge serve` worker), so it sets
+    the garbage collector's policy (flux_edge/collector.py); an embedding process keeps its own.
+    """
     host = CapabilityBridge.from_settings(settings)  # fetch and files; a bad NET_ALLOW fails here
     # `flux-edge serve` gives all its workers one directory to add their metrics up in; an app
     # made some other way (tests, embedding) gets a directory of its own, removed when it stops.
@@ -243,7 +251,12 @@ def create_app(settings: Settings) -> Litestar:
         pruner = RetentionPruner(store, settings.retention_days)
         pruner.start()
         app.state[PRUNER_KEY] = pruner
-        threading.Thread(target=_import_deferred, name="flux-edge-imports", daemon=True).start()
+        threading.Thread(
+            target=_import_deferred,
+            args=(serving_process,),
+            name="flux-edge-imports",
+            daemon=True,
+        ).start()
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
 
     async def stop(app: Litestar) -> None:
@@ -300,6 +313,7 @@ def create_app(settings: Settings) -> Litestar:
 
 def app_from_environment() -> Litestar:
     """Factory for uvicorn workers: settings come from the FLUX_EDGE_* variables the CLI set."""
+    tune_for_serving()
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings)
+    return create_app(settings, serving_process=True)

@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 
+from flux_edge.collector import freeze_start_heap
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.runtime.hosting.process import die_with_parent
 
@@ -73,6 +74,7 @@ def serve(control: socket.socket) -> None:
             if not data:
                 os._exit(0)  # the server closed the control socket
             (heap_mb,) = _LAUNCH.unpack(data)
+            freeze_start_heap()  # a host's collections then leave the pages it shares alone
             pid = os.fork()
             if pid == 0:
                 signal.set_wakeup_fd(-1)
