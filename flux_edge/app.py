@@ -313,7 +313,8 @@ def create_app(settings: Settings, *, serving_process: bool = False) -> Litestar
 
 def app_from_environment() -> Litestar:
     """Factory for uvicorn workers: settings come from the FLUX_EDGE_* variables the CLI set."""
-    tune_for_serving()
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings, serving_process=True)
+    app = create_app(settings, serving_process=True)
+    tune_for_serving()  # `flux-edge serve` held collections while the server started
+    return app

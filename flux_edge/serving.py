@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import apsw
 import msgspec
 
+from flux_edge.collector import resume
 from flux_edge.logging import configure_logging
 from flux_edge.service.metrics import METRICS_DIR_ENV, fresh_metrics_dir
 from flux_edge.service.tokens import ensure_admin_token
@@ -74,6 +75,9 @@ def serve(overrides: dict[str, Any]) -> int:
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
     from flux_edge.http_protocol import BoundedHttpToolsProtocol
+
+    if settings.workers > 1:
+        resume()  # this process only supervises the workers; each collects on its own
 
     uvicorn.run(
         "flux_edge.app:app_from_environment",

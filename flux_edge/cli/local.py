@@ -35,9 +35,15 @@ def serve(**options: object) -> int:
     Every option can also come from a FLUX_EDGE_* variable (README, Settings). On the first start
     the admin token is generated and printed once, on stderr.
     """
-    from flux_edge.serving import serve as run_server
+    from flux_edge.collector import hold_during_start, resume
 
-    return run_server(options)
+    hold_during_start()  # the app's factory turns collections on again (flux_edge/collector.py)
+    try:
+        from flux_edge.serving import serve as run_server
+
+        return run_server(options)
+    finally:
+        resume()
 
 
 def _data_dir_option(f: click.decorators.FC) -> click.decorators.FC:

@@ -1,8 +1,9 @@
 """The garbage collector's policy of a serving process (flux_edge/collector.py).
 
 Run in a fresh interpreter, since the policy is process-wide: the app a `flux-edge serve` worker
-makes (`app_from_environment`) freezes its start's heap once it is up and collects the young
-generation less often; an app embedded elsewhere (`create_app`) leaves the collector alone.
+makes (`app_from_environment`) collects again after the start held collections, freezes its
+start's heap once it is up and collects the young generation less often; an app embedded
+elsewhere (`create_app`) leaves the collector alone.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ PROBE = """
 import gc, json, os, sys, time
 from litestar.testing import TestClient
 from flux_edge.app import app_from_environment, create_app
-from flux_edge.collector import YOUNG_THRESHOLD
+from flux_edge.collector import YOUNG_THRESHOLD, hold_during_start
 from flux_edge.settings import load_settings
 
 report = {"default_threshold": gc.get_threshold()[0]}
@@ -24,12 +25,13 @@ with TestClient(create_app(load_settings())) as client:
     assert client.get("/health").status_code == 200
     time.sleep(1.0)  # the deferred imports end well within this when nothing freezes
     report["embedded"] = [gc.get_freeze_count(), gc.get_threshold()[0]]
+hold_during_start()  # as `flux-edge serve` does before it imports the server
 with TestClient(app_from_environment()) as client:
     assert client.get("/health").status_code == 200
     deadline = time.monotonic() + 30
     while gc.get_freeze_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.02)
-    report["serving"] = [gc.get_freeze_count(), gc.get_threshold()[0]]
+    report["serving"] = [gc.get_freeze_count(), gc.get_threshold()[0], gc.isenabled()]
     report["young"] = YOUNG_THRESHOLD
 print(json.dumps(report))
 """
@@ -44,6 +46,7 @@ def test_a_serving_app_freezes_its_start_heap_and_an_embedded_one_does_not(tmp_p
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["embedded"] == [0, report["default_threshold"]]
-    frozen, threshold = report["serving"]
+    frozen, threshold, collecting = report["serving"]
+    assert collecting  # held while the server started, on again once its app is made
     assert frozen > 50_000  # the modules and the app: the bulk of the start's heap
     assert threshold == report["young"] != report["default_threshold"]
