@@ -295,6 +295,8 @@ class Isolate:
             raise CodeError(f"top-level code did not finish within {timeout:g} s") from None
         finally:
             self._loading = False
+        if self._wanted:
+            self._want_step()
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None
@@ -424,7 +426,9 @@ class Isolate:
 
     def _want_step(self) -> None:
         self._wanted = True
-        if self._driver is None and not self.closed:
+        # Not while the code loads: a step would queue behind the load with the idle deadline and
+        # time out (a booted engine's late notification asks for one); `start` steps after it.
+        if self._driver is None and not self.closed and not self._loading:
             self._driver = asyncio.get_running_loop().create_task(self._drive())
 
     async def _drive(self) -> None:

@@ -244,3 +244,26 @@ async def test_code_that_loads_for_longer_than_a_probe_is_left_to_load(runtime: 
     )
     result = await runtime.invoke(spec, make_request())
     assert (result.status_code, result.body) == (200, b"loaded")
+
+
+async def test_a_step_wanted_while_the_code_loads_waits_for_the_load(runtime: Runtime, make_spec):
+    # A freshly booted engine's warm-up ends an async call in the microtask drain after boot; on a
+    # loaded machine its notification can arrive once the isolate has begun loading the code. A
+    # step sent then queued behind the load with the idle deadline (0.25 s), timed out and closed
+    # the isolate mid-load (an AssertionError in CI). Here the notification comes mid-load.
+    spec = make_spec(
+        "const until = Date.now() + 1000; while (Date.now() < until) {}\n"
+        "function handler() { return 'loaded' }",
+        timeout_seconds=5,
+    )
+    isolate = runtime.pool.new_isolate(spec)
+    engine = await runtime.pool.take_engine()
+    loading = asyncio.create_task(isolate.start(engine))
+    await asyncio.sleep(0.1)  # the top-level loop is running
+    assert engine.on_notify is not None
+    engine.on_notify()
+    await loading
+    assert not isolate.closed
+    await runtime.pool.prewarm(spec, isolate)
+    result = await runtime.invoke(spec, make_request())
+    assert (result.status_code, result.body) == (200, b"loaded")
