@@ -76,7 +76,10 @@ def start_server(
         stdout=subprocess.DEVNULL,
         stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}"
+    return _healthy(process, f"http://127.0.0.1:{port}")
+
+
+def _healthy(process: subprocess.Popen[bytes], url: str) -> BenchServer:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -86,6 +89,30 @@ def start_server(
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("bench server did not start")
+
+
+def serve_as_readme(data_dir: Path) -> BenchServer:
+    """`flux-edge serve` as the README starts it (default settings; rate limits off, or a
+    benchmark's deploys and calls would be answered 429), in a process of its own."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
+    env.update({"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "FLUX_EDGE_RATE_LIMITS": "off"})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flux_edge",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,
+    )
+    return _healthy(process, f"http://127.0.0.1:{port}")
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Cold start through the real server: create a function, then its first successful invoke.
+"""Cold start through the real server (`flux-edge serve` as the README starts it): create a
+function, then its first successful invoke.
 
 Each sample is the wall time from sending the create request to receiving the first invoke
 response. Deploys are spaced a little apart, as real deploys are. Target: p50 <= 15 ms.
@@ -12,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import PAYLOAD, TRIVIAL_HANDLER, start_server, write_result
+from _common import PAYLOAD, TRIVIAL_HANDLER, serve_as_readme, write_result
 
 
 def main() -> None:
@@ -23,7 +24,7 @@ def main() -> None:
 
     samples = []
     with tempfile.TemporaryDirectory() as tmp:
-        server = start_server(Path(tmp) / "data")
+        server = serve_as_readme(Path(tmp) / "data")
         try:
             with server.admin() as client:
                 client.get("/health")  # connection established before timing
