@@ -81,7 +81,7 @@ def start_server(
 
 def _healthy(process: subprocess.Popen[bytes], url: str) -> BenchServer:
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                 return BenchServer(process, url)
@@ -91,23 +91,18 @@ def _healthy(process: subprocess.Popen[bytes], url: str) -> BenchServer:
     raise RuntimeError("bench server did not start")
 
 
-def serve_as_readme(data_dir: Path) -> BenchServer:
+def serve_as_readme(data_dir: Path, workers: int = 1) -> BenchServer:
     """`flux-edge serve` as the README starts it (default settings; rate limits off, or a
     benchmark's deploys and calls would be answered 429), in a process of its own."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
     env.update({"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "FLUX_EDGE_RATE_LIMITS": "off"})
+    command = [sys.executable, "-m", "flux_edge", "serve", "--port", str(port)]
+    command += ["--data-dir", str(data_dir)]
+    if workers != 1:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flux_edge",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
+        command,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=None if os.environ.get("BENCH_SERVER_STDERR") else subprocess.DEVNULL,

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import ADMIN, RESULTS, ROOT, WrkResult, free_port, machine, median, wrk
+from _common import RESULTS, ROOT, WrkResult, free_port, machine, median, serve_as_readme, wrk
 from peers.functions import REALISTIC, TRIVIAL, WORKERD_CONFIG, WORKERD_SCRIPT
 
 PEERS_DIR = ROOT / "benchmarks" / "peers"
@@ -62,31 +62,16 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60
     raise RuntimeError(f"{url} did not answer")
 
 
-def flux_edge_command() -> list[str]:
-    script = Path(sys.executable).with_name("flux-edge")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "flux_edge"]
-
-
 @contextmanager
 def flux_edge(tmp: Path, workers: int) -> Iterator[Peer]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
-    env.update({"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "FLUX_EDGE_RATE_LIMITS": "off"})
-    data = tmp / f"flux-edge-{workers}"
-    command = [*flux_edge_command(), "serve", "--port", str(port), "--data-dir", str(data)]
-    if workers != 1:
-        command += ["--workers", str(workers)]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = serve_as_readme(tmp / f"flux-edge-{workers}", workers=workers)
     try:
-        wait_healthy(f"{base}/health", process)
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {ADMIN}"}) as admin:
+        with server.admin() as admin:
             for name, code in (("trivial", TRIVIAL), ("realistic", REALISTIC)):
                 body = {"name": name, "code": code, "enabled": True}
                 admin.post("/api/v1/functions", json=body).raise_for_status()
         label = "flux-edge" if workers == 1 else f"flux-edge --workers {workers}"
+        base = server.url
         yield Peer(
             label,
             {
@@ -95,8 +80,7 @@ def flux_edge(tmp: Path, workers: int) -> Iterator[Peer]:
             },
         )
     finally:
-        process.terminate()
-        process.wait(30)
+        server.stop()
 
 
 @contextmanager
