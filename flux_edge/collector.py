@@ -10,7 +10,7 @@ process that embeds the app (the tests) keeps the collector as Python sets it.
 Young collections are made rarer too (every 700 -> 7,000 net allocations): at the default, a
 loaded server collected every ~20 requests, 4-5 % of its CPU, objects that die young anyway.
 
-And while a serving process starts (imports, building the app) nothing is collected: importing
+And while `flux-edge serve` starts (imports, building the app) nothing is collected: importing
 the server made ~110 collections, ~38 ms of its start, for a heap that is kept whole anyway.
 """
 

@@ -9,9 +9,6 @@ from flux_edge.cli import main
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["__isolate-host"]:  # a server starting one of its isolate hosts
-        from flux_edge.collector import hold_during_start
-
-        hold_during_start()  # as `python -m flux_edge.runtime.hosting` does
         from flux_edge.runtime.hosting.host import main as host_main
 
         sys.exit(host_main(sys.argv[2:]))

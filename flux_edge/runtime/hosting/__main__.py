@@ -2,9 +2,6 @@
 
 import sys
 
-from flux_edge.collector import hold_during_start
-
-hold_during_start()  # while the runtime is imported; the zygote and a host resume collections
-from flux_edge.runtime.hosting.host import main  # noqa: E402
+from flux_edge.runtime.hosting.host import main
 
 raise SystemExit(main(sys.argv[1:]))

@@ -20,7 +20,6 @@ from typing import Any
 
 from msgspec.structs import replace
 
-from flux_edge.collector import resume
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.hosting.process import MIB, die_with_parent, process_rss
 from flux_edge.runtime.hosting.wire import (
@@ -349,7 +348,6 @@ def main(argv: list[str]) -> int:
 
 def run(sock: socket.socket, heap_mb: int) -> None:
     """Run a host on `sock`, V8's heap capped at `heap_mb` MiB; never returns."""
-    resume()  # a host started on its own held collections while it imported (__main__.py)
     die_with_parent()
     # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -23,7 +23,7 @@ import struct
 import subprocess
 import sys
 
-from flux_edge.collector import freeze_start_heap, resume
+from flux_edge.collector import freeze_start_heap
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.runtime.hosting.process import die_with_parent
 
@@ -47,7 +47,6 @@ def serve(control: socket.socket) -> None:
     # Built once here (plain Python, fork-safe), so every forked host inherits the cached prelude
     # instead of generating its data tables (webdata.py) again.
     prelude_source()
-    resume()  # held while this process imported the runtime (hosting/__main__.py)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
