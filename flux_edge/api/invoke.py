@@ -135,19 +135,13 @@ class FunctionResponse(ASGIResponse):
     __slots__ = ("_encoded",)
 
     def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        # ASGIResponse's own __init__ is skipped on purpose (see above); the attributes Litestar
-        # reads of a response it did not build are set here.
+        # ASGIResponse's own __init__ is skipped on purpose (see above): Litestar only calls a
+        # response it did not build, so __call__ below is all of it that runs.
         self.status_code = status
         self.body = body
-        self.background = None
-        self.is_head_response = False
         self._encoded = [
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers
         ]
-
-    def encode_headers(self) -> list[tuple[bytes, bytes]]:
-        """The response's header fields, as sent."""
-        return self._encoded
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the head and the body."""
