@@ -44,7 +44,6 @@ class DevSession:
     def __init__(self, root: Path, *, api: ApiClient, token: str, out: TextIO) -> None:
         self.root = root
         self.api = api  # deploys run on the watching thread, one after another
-        self.url = api.url
         self.token = token
         self.out = out
         self._lock = threading.Lock()
@@ -103,7 +102,7 @@ class DevSession:
         self.say(f"{plan.name}: {action} version {done.version} in {took:.0f} ms")
         if plan.name not in self._followed:
             self._followed.add(plan.name)
-            self.say(f"  {self.url}/functions/v1/{plan.name}")
+            self.say(f"  {self.api.url}/functions/v1/{plan.name}")
             threading.Thread(target=self._follow, args=(plan.name,), daemon=True).start()
 
     def _follow(self, name: str) -> None:
@@ -111,7 +110,7 @@ class DevSession:
         while True:
             try:
                 for event in stream_events(
-                    name, url=self.url, token=self.token, follow=True, last_id=last_id
+                    name, url=self.api.url, token=self.token, follow=True, last_id=last_id
                 ):
                     last_id = event.id or last_id
                     for line in format_event(event).splitlines():
