@@ -181,6 +181,11 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+
+
 def machine() -> dict[str, object]:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {

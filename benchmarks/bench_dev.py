@@ -22,15 +22,10 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import free_port, median, write_result
+from _common import free_port, median, p90, write_result
 
 SOURCE = "Deno.serve(() => new Response({text}));\n"
 POLL_SECONDS = 0.002
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
 class Lines:
@@ -97,12 +92,12 @@ def main() -> None:
         "pause_seconds": args.pause,
         "save_to_new_answer_ms": {
             "median": round(median(to_answer), 1),
-            "p90": round(percentile(to_answer, 0.9), 1),
+            "p90": round(p90(to_answer), 1),
             "min": round(min(to_answer), 1),
         },
         "deploy_printed_ms": {
             "median": median(deploys),
-            "p90": percentile(deploys, 0.9),
+            "p90": p90(deploys),
             "min": min(deploys),
         },
     }

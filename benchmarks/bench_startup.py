@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
-from _common import ADMIN, PAYLOAD, RESULTS, ROOT, TRIVIAL_HANDLER, free_port, machine, median
+from _common import ADMIN, PAYLOAD, RESULTS, ROOT, TRIVIAL_HANDLER, free_port, machine, median, p90
 from bench_peers import PEERS_DIR, workerd_binary
 from peers.functions import WORKERD_CONFIG, WORKERD_SCRIPT
 
@@ -63,11 +63,6 @@ def first_cold_start_ms(port: int) -> float:
     assert created.status_code == 201, created.text
     assert response.json() == {"ok": 1}, response.text
     return elapsed
-
-
-def p90(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
 
 
 def first_answer(port: int, path: str, want_200: bool, process: subprocess.Popen[bytes]) -> None:
