@@ -8,6 +8,7 @@ from pathlib import Path
 
 import msgspec
 
+from flux_edge.runtime.jssource import js_source
 from flux_edge.runtime.types import FunctionSpec
 from flux_edge.runtime.webapi import web_prelude_source
 
@@ -62,12 +63,9 @@ def configure_script(spec: FunctionSpec, *, max_log_bytes: int) -> str:
 @cache
 def prelude_source() -> str:
     """primordials.js, memory.js, the web platform, the core files and the capability shims, in load order."""
-    parts = [
-        (JS_DIR / name).read_text(encoding="utf-8") for name in ("primordials.js", "memory.js")
-    ]
+    parts = [js_source(JS_DIR / name) for name in ("primordials.js", "memory.js")]
     parts.append(web_prelude_source())
-    parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CORE_FILES)
-    parts.extend((JS_DIR / name).read_text(encoding="utf-8") for name in CAPABILITY_FILES)
+    parts.extend(js_source(JS_DIR / name) for name in (*CORE_FILES, *CAPABILITY_FILES))
     # The host bridge and web helpers are for prelude code only; user code must not reach them.
     parts.append(
         "__flux_web.attachStreamsHost(__flux_host); delete globalThis.__flux_host; "

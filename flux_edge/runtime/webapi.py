@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
+from flux_edge.runtime.jssource import js_source
 from flux_edge.runtime.webdata import encoding_data_script, idna_data_script, lazy_literal
 
 JS_DIR = Path(__file__).parent / "js" / "web"
@@ -74,7 +75,7 @@ LAZY_WEB_FILES = (
 
 def lazy_stub_source(lazy: LazyWebFiles) -> str:
     """The boot-time JavaScript that defines `lazy.names` as globals loading `lazy.files` on first use."""
-    sources = [(JS_DIR / name).read_text(encoding="utf-8") for name in lazy.files]
+    sources = [js_source(JS_DIR / name) for name in lazy.files]
     return (
         f"globalThis.__flux_webutil.defineLazyGlobals({json.dumps(list(lazy.names))}, "
         f"{lazy_literal(json.dumps(sources))}, {lazy.context});"
@@ -95,23 +96,15 @@ STREAM_FILES = (
     "text_streams.js",
     "compression.js",
 )
-_STREAM_MARKER = "/* STREAM SOURCES */ []"
-
-
-def _compact(source: str) -> str:
-    """The source without indentation and whole-line comments: every isolate holds these bytes
-    (as the string and in the prelude's script source), and the stream files have no multi-line
-    strings that this would change."""
-    lines = (line.strip() for line in source.splitlines())
-    return "\n".join(line for line in lines if line and not line.startswith("//"))
+_STREAM_MARKER = "__FLUX_STREAM_SOURCES__"  # an identifier: minifying keeps it
 
 
 def web_file_source(name: str) -> str:
     """The script the WEB_FILES entry `name` contributes (streams_lazy.js with the sources in)."""
-    source = (JS_DIR / name).read_text(encoding="utf-8")
+    source = js_source(JS_DIR / name)
     if name != "streams_lazy.js":
         return source
-    sources = [_compact((JS_DIR / file).read_text(encoding="utf-8")) for file in STREAM_FILES]
+    sources = [js_source(JS_DIR / file) for file in STREAM_FILES]
     assert _STREAM_MARKER in source
     return source.replace(_STREAM_MARKER, lazy_literal(json.dumps(sources)))
 

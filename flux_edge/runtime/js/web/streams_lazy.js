@@ -1,11 +1,12 @@
 // Loads the streams files (and the APIs built on them) on first use, so a function that never
 // touches a stream pays almost nothing for them at boot: webapi.py puts their sources here as
-// JSON in a function that returns it (STREAM SOURCES marker; V8 only scans a string literal of a
-// function that has not run), which webutil.defineLazyGlobals evaluates when one of the globals
-// is first read or written. The files are functions of `(global, flux)`: `flux` holds
-// what no user code can reach (the shared helpers, abort algorithms, the host bridge for
-// compression) and `flux.intrinsics`, the global object's values as they were when the prelude
-// ran, so user code replacing a global before the first use cannot change how streams behave.
+// JSON in a function that returns it (in place of __FLUX_STREAM_SOURCES__; V8 only scans a
+// string literal of a function that has not run), which webutil.defineLazyGlobals evaluates
+// when one of the globals is first read or written. The files are functions of
+// `(global, flux)`: `flux` holds what no user code can reach (the shared helpers, abort
+// algorithms, the host bridge for compression) and `flux.intrinsics`, the global object's values
+// as they were when the prelude ran, so user code replacing a global before the first use cannot
+// change how streams behave.
 // blob.js and body.js reach the streams through the internal global `__flux_streams`, which
 // body.js deletes.
 (function (global) {
@@ -46,7 +47,7 @@
     'CountQueuingStrategy', 'TextEncoderStream', 'TextDecoderStream', 'CompressionStream',
     'DecompressionStream',
   ];
-  const SOURCES = /* STREAM SOURCES */ [];
+  const SOURCES = __FLUX_STREAM_SOURCES__;
 
   const load = webutil.defineLazyGlobals(NAMES, SOURCES, flux);
 
