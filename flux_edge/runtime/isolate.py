@@ -177,6 +177,8 @@ class Engine:
             for name in ("__flux_step", "__flux_recover", "__flux_check_entry")
         }
         self.on_notify: Callable[[], None] | None = None
+        self._collecting: asyncio.Future[None] | None = None  # see collect_garbage
+        self._closing = False
         self._exit = ExitStack()
         self._exit.callback(self.mr.close)
         ctx = self.mr._ctx  # private API: see the module docstring
@@ -190,15 +192,41 @@ class Engine:
         if self.on_notify is not None:
             self.on_notify()
 
-    async def boot(self, seconds: float = 30.0) -> None:
-        """Seed `crypto` with OS entropy and load the prelude."""
+    async def boot(self, seconds: float = 30.0, *, compact: bool = False) -> None:
+        """Seed `crypto` with OS entropy and load the prelude.
+
+        `compact` then collects what loading left behind (~0.25 MB of RSS an isolate, 3-6 ms of
+        the isolate's thread): for engines booted ahead of need, never on a call's path.
+        """
         for script in (entropy_script(self.secret), prelude_source(), "__flux_warm_up()"):
             await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
+        if compact:
+            await self.collect_garbage()
+
+    async def collect_garbage(self) -> None:
+        """A full collection that gives unused heap back to the system (V8's low-memory
+        notification): ~4 ms for a fresh isolate, ~0.2 s for 40 MB of live objects, so it runs
+        on a worker thread while the event loop goes on serving."""
+        if self._collecting is None:
+            self._collecting = asyncio.ensure_future(
+                asyncio.to_thread(self.mr.low_memory_notification)
+            )
+            self._collecting.add_done_callback(self._collected)
+        # Shielded: a cancelled caller leaves V8 to finish (close waits for it).
+        await asyncio.shield(self._collecting)
+
+    def _collected(self, _done: asyncio.Future[None]) -> None:
+        self._collecting = None
+        if self._closing:
+            self._exit.close()
 
     def close(self) -> None:
-        """Free the isolate; V8 terminates whatever it is running."""
+        """Free the isolate; V8 terminates whatever it is running. During a collection on a
+        worker thread the isolate is freed when that ends: freeing it under V8's feet is not safe."""
         self.on_notify = None
-        self._exit.close()
+        self._closing = True
+        if self._collecting is None:
+            self._exit.close()
 
 
 class Isolate:
@@ -448,12 +476,13 @@ class Isolate:
         finally:
             self._driver = None
 
-    def compact(self) -> None:
+    async def compact(self) -> None:
         """Give an idle isolate's spare heap back: V8 grows a long-lived heap lazily towards its
-        limit and keeps it, which shows as slowly rising RSS on a server with many functions."""
-        if not self.busy and not self._calls and self._mr is not None and not self.closed:
-            self._mr.low_memory_notification()
+        limit and keeps it, which shows as slowly rising RSS on a server with many functions.
+        A call that comes meanwhile runs once the collection is over."""
+        if not self.busy and not self._calls and self._engine is not None and not self.closed:
             self.compacted = True
+            await self._engine.collect_garbage()
 
     async def probe(self) -> None:
         """Check that an idle isolate still answers; close it if not.

@@ -40,10 +40,10 @@ class _FunctionIsolates:
     waiters: deque[asyncio.Future[None]] = field(default_factory=deque)
 
 
-async def _booted_engine() -> Engine:
+async def _booted_engine(*, spare: bool = False) -> Engine:
     engine = Engine()
     try:
-        await engine.boot()
+        await engine.boot(compact=spare)
     except BaseException:  # cancelled or failed mid-boot: the isolate must not leak
         engine.close()
         raise
@@ -151,7 +151,7 @@ class IsolatePool:
                         now - isolate.last_used > self.limits.compact_after_seconds
                         and not isolate.compacted
                     ):
-                        isolate.compact()
+                        await isolate.compact()
                 except Exception:  # one bad isolate must not end the reaper for all the others
                     log.exception("reaping an isolate failed", function=isolate.spec.name)
                     isolate.close()
@@ -267,7 +267,7 @@ class IsolatePool:
         """Boot engines until `spare_engines` are ready."""
         try:
             while len(self._spares) < self.limits.spare_engines and not self._closing:
-                engine = await _booted_engine()
+                engine = await _booted_engine(spare=True)
                 if self._closing:
                     engine.close()
                 else:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from flux_edge.runtime import CodeError, Runtime, RuntimeUnavailableError
+from flux_edge.runtime.isolate import Engine
 
 from .conftest import make_request
 
@@ -229,9 +230,62 @@ async def test_an_idle_isolate_gives_its_spare_heap_back(runtime: Runtime, make_
     assert (await runtime.invoke(spec, make_request())).body == b"ok"
     [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
     grown = isolate._mr.heap_stats()["total_heap_size"]
-    isolate.compact()
+    await isolate.compact()
     assert isolate._mr.heap_stats()["total_heap_size"] < grown
     assert (await runtime.invoke(spec, make_request())).body == b"ok"
+
+
+_BIG_HEAP = (
+    "globalThis.kept = []; for (let i = 0; i < 400000; i++) kept.push({i, s: 'x' + i});\n"
+    "function handler() { return String(kept.length) }"
+)
+
+
+async def test_compacting_a_big_heap_leaves_the_event_loop_serving(runtime: Runtime, make_spec):
+    # ~15 MB of live objects: V8's collection takes tens of milliseconds, on a worker thread.
+    spec = make_spec(_BIG_HEAP, timeout_seconds=10)
+    assert (await runtime.invoke(spec, make_request())).body == b"400000"
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    turns = 0
+    compacting = asyncio.ensure_future(isolate.compact())
+    while not compacting.done():
+        turns += 1
+        await asyncio.sleep(0)
+    await compacting
+    assert isolate.compacted
+    assert turns > 10  # a collection on the loop's own thread would allow one
+    assert (await runtime.invoke(spec, make_request())).body == b"400000"
+
+
+async def test_closing_an_isolate_while_it_compacts_frees_it_afterwards(
+    runtime: Runtime, make_spec
+):
+    spec = make_spec(_BIG_HEAP, timeout_seconds=10)
+    assert (await runtime.invoke(spec, make_request())).body == b"400000"
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    engine = isolate._engine
+    assert engine is not None
+    compacting = asyncio.ensure_future(isolate.compact())
+    await asyncio.sleep(0)  # the collection has started on its thread
+    isolate.close()
+    assert engine.mr._ctx is not None  # not freed under V8's feet
+    await compacting
+    assert engine.mr._ctx is None
+    assert (await runtime.invoke(spec, make_request())).body == b"400000"  # a new isolate
+
+
+async def test_spare_engines_are_compacted_after_booting(runtime: Runtime):
+    # What loading the prelude leaves behind is collected before an engine waits as a spare.
+    await runtime.pool.fill_spares()
+    assert runtime.pool._spares
+    fresh = Engine()
+    try:
+        await fresh.boot()
+        uncompacted = fresh.mr.heap_stats()["used_heap_size"]
+        for spare in runtime.pool._spares:
+            assert spare.mr.heap_stats()["used_heap_size"] < uncompacted
+    finally:
+        fresh.close()
 
 
 async def test_code_that_loads_for_longer_than_a_probe_is_left_to_load(runtime: Runtime, make_spec):
