@@ -278,6 +278,7 @@ class Isolate:
         self.last_used = time.monotonic()
         self.probed = self.last_used
         self.compacted = False  # heap given back since the last call (see compact)
+        self.ever_compacted = False  # its start's garbage (boot, code, first calls) given back
         # Smoothed JavaScript time of a step: long steps mean CPU-heavy code, which another
         # isolate can run in parallel; short ones mean batching on this isolate is cheaper.
         self.step_seconds = 0.0
@@ -481,7 +482,7 @@ class Isolate:
         limit and keeps it, which shows as slowly rising RSS on a server with many functions.
         A call that comes meanwhile runs once the collection is over."""
         if not self.busy and not self._calls and self._engine is not None and not self.closed:
-            self.compacted = True
+            self.compacted = self.ever_compacted = True
             await self._engine.collect_garbage()
 
     async def probe(self) -> None:

@@ -147,9 +147,12 @@ class IsolatePool:
                         isolate.close()
                     elif isolate.last_used >= isolate.probed:
                         await isolate.probe()
-                    elif (
-                        now - isolate.last_used > self.limits.compact_after_seconds
-                        and not isolate.compacted
+                    elif not isolate.compacted and now - isolate.last_used > (
+                        # A new isolate's start leaves garbage behind (booting, loading its
+                        # code, compiling for its first calls): given back when first idle.
+                        self.limits.compact_after_seconds
+                        if isolate.ever_compacted
+                        else self.limits.probe_interval
                     ):
                         await isolate.compact()
                 except Exception:  # one bad isolate must not end the reaper for all the others

@@ -235,6 +235,27 @@ async def test_an_idle_isolate_gives_its_spare_heap_back(runtime: Runtime, make_
     assert (await runtime.invoke(spec, make_request())).body == b"ok"
 
 
+async def test_a_new_isolate_gives_its_start_garbage_back_when_first_idle(
+    runtime: Runtime, make_spec
+):
+    # Not after compact_after_seconds (30 s): the reaper's next look once the isolate is idle.
+    spec = make_spec("function handler() { return 'ok' }")
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    assert not isolate.ever_compacted
+    for _ in range(100):
+        if isolate.ever_compacted:
+            break
+        await asyncio.sleep(0.1)
+    assert isolate.compacted and isolate.ever_compacted
+    assert runtime.pool.limits.compact_after_seconds >= 30
+    # Later idle periods wait for compact_after_seconds again.
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
+    assert not isolate.compacted
+    await asyncio.sleep(2 * runtime.pool.limits.probe_interval + 0.5)
+    assert not isolate.compacted
+
+
 _BIG_HEAP = (
     "globalThis.kept = []; for (let i = 0; i < 400000; i++) kept.push({i, s: 'x' + i});\n"
     "function handler() { return String(kept.length) }"
