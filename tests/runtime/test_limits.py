@@ -247,7 +247,8 @@ async def test_a_new_isolate_gives_its_start_garbage_back_when_first_idle(
         if isolate.ever_compacted:
             break
         await asyncio.sleep(0.1)
-    assert isolate.compacted and isolate.ever_compacted
+    assert isolate.compacted
+    assert isolate.ever_compacted
     assert runtime.pool.limits.compact_after_seconds >= 30
     # Later idle periods wait for compact_after_seconds again.
     assert (await runtime.invoke(spec, make_request())).body == b"ok"
