@@ -22,8 +22,8 @@ RUN bash scripts/build-binary.sh
 
 FROM ${RUNTIME_IMAGE}
 # tini as PID 1 passes SIGTERM on and reaps worker processes; busybox's wget is the health check
-# (running the binary itself would unpack 90 MB on every check). No `wget -T`: Debian 12's busybox
-# crashes on it, and HEALTHCHECK --timeout bounds the check anyway.
+# (lighter than starting Python for it). No `wget -T`: Debian 12's busybox crashes on it, and
+# HEALTHCHECK --timeout bounds the check anyway.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends tini busybox \
     && rm -rf /var/lib/apt/lists/* \
@@ -31,6 +31,10 @@ RUN apt-get update \
     && mkdir -p /data \
     && chown flux:flux /data
 COPY --from=build /src/dist/flux-edge /usr/local/bin/flux-edge
+# Unpacked here, once, into a folder only root can write (docs/install.md): a container starts
+# without unpacking, and the data volume holds only data.
+ENV FLUX_EDGE_UNPACK_DIR=/opt/flux-edge
+RUN mkdir -m 755 /opt/flux-edge && /usr/local/bin/flux-edge --version
 
 ENV FLUX_EDGE_HOST=0.0.0.0 \
     FLUX_EDGE_PORT=8080 \

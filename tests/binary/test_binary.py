@@ -1,4 +1,5 @@
-"""The one-file binary, copied alone to a temp dir, serves functions with no Python around it.
+"""The one-file binary, copied alone to a temp dir, serves functions with no Python around it,
+and unpacks itself once per build into a private cache directory (packaging/unpack.sh).
 
 Building takes about a minute warm and two cold, so these run only with FLUX_EDGE_BINARY_TEST=1
 (`.ci/run` sets it). dist/flux-edge is rebuilt by scripts/build-binary.sh unless it is newer than
@@ -16,6 +17,7 @@ import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,7 +134,7 @@ def start_binary(binary: Path, tmp_path: Path) -> Iterator[object]:
 
     yield start
     for server in started:
-        # Not SIGKILL first: killing the one-file launcher leaves the server it started running.
+        # SIGTERM first: the server flushes its records and stops its workers and hosts.
         server.stop(signal.SIGTERM, timeout=15)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.process.pid, signal.SIGKILL)
@@ -248,6 +250,99 @@ def test_the_client_commands_and_completion_work_from_the_binary(binary, start_b
     }
     assert [f["name"] for f in json.loads(run("functions", "list", "--json"))] == ["greeter"]
     assert "_FLUX_EDGE_COMPLETE" in run("completion", "bash")
+
+
+def run_version(binary: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(binary), "--version"], cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+
+
+def unpacked_builds(root: Path) -> list[Path]:
+    return sorted(root.iterdir()) if root.exists() else []
+
+
+def test_the_first_start_unpacks_the_build_and_later_starts_run_it_from_there(binary, tmp_path):
+    cache = tmp_path / ".cache" / "flux-edge"  # under HOME, as XDG says
+    first = run_version(binary, tmp_path, clean_env(tmp_path))
+    assert first.returncode == 0, first.stderr
+    [build] = unpacked_builds(cache)  # no leftovers of the unpacking either
+    assert re.fullmatch(r"[0-9a-f]{16}", build.name)
+    assert (build / "flux-edge").is_file()
+    assert (build / "_internal").is_dir()
+    assert oct(cache.stat().st_mode & 0o777) == "0o700"
+    marker = build / "_internal" / "unpacked-once"
+    marker.touch()
+    again = run_version(binary, tmp_path, clean_env(tmp_path))
+    assert again.stdout == first.stdout
+    assert marker.exists()  # ran from the same folder, not unpacked anew
+    assert unpacked_builds(cache) == [build]
+
+
+def test_without_a_home_it_unpacks_into_a_private_folder_under_tmpdir(binary, tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}
+    assert run_version(binary, tmp_path, env).returncode == 0
+    private = tmp_path / f"flux-edge-{os.geteuid()}"
+    assert len(unpacked_builds(private)) == 1
+    assert oct(private.stat().st_mode & 0o777) == "0o700"
+
+
+def test_flux_edge_unpack_dir_chooses_the_folder(binary, tmp_path):
+    env = clean_env(tmp_path, FLUX_EDGE_UNPACK_DIR=str(tmp_path / "opt"))
+    assert run_version(binary, tmp_path, env).returncode == 0
+    assert len(unpacked_builds(tmp_path / "opt")) == 1
+    assert not (tmp_path / ".cache").exists()
+
+
+def test_a_cache_folder_others_can_write_to_is_refused(binary, tmp_path):
+    # Whoever can write there chooses the code the binary runs.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    done = run_version(binary, tmp_path, clean_env(tmp_path, FLUX_EDGE_UNPACK_DIR=str(shared)))
+    assert done.returncode == 1
+    assert "writable by another user" in done.stderr
+    assert unpacked_builds(shared) == []
+    if os.geteuid() == 0:  # a folder another user owns (only root can make one here)
+        theirs = tmp_path / "theirs"
+        theirs.mkdir(mode=0o700)
+        os.chown(theirs, 65534, 65534)
+        done = run_version(binary, tmp_path, clean_env(tmp_path, FLUX_EDGE_UNPACK_DIR=str(theirs)))
+        assert done.returncode == 1, done.stdout
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run as another user")
+def test_a_root_owned_unpack_folder_serves_other_users(binary):
+    # The container image's layout: unpacked at build time by root into /opt/flux-edge (755),
+    # then run by an unprivileged user who can read it but not write it.
+    shared = Path(tempfile.mkdtemp(prefix="flux-edge-shared-"))
+    try:
+        shared.chmod(0o755)
+        installed = shared / "flux-edge"
+        shutil.copy2(binary, installed)
+        (shared / "opt").mkdir(mode=0o755)
+        env = {"PATH": "/usr/bin:/bin", "FLUX_EDGE_UNPACK_DIR": str(shared / "opt")}
+        assert run_version(installed, shared, env).returncode == 0
+        as_nobody = subprocess.run(
+            [str(installed), "--version"], cwd="/", env=env, capture_output=True, text=True,
+            timeout=120, check=False, user=65534, group=65534,
+        )  # fmt: skip
+        assert as_nobody.returncode == 0, as_nobody.stderr
+        assert as_nobody.stdout.startswith("flux-edge ")
+    finally:
+        shutil.rmtree(shared)
+
+
+def test_starts_racing_to_unpack_the_same_build_all_run_it(binary, tmp_path):
+    env = clean_env(tmp_path)
+    command = [str(binary), "--version"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    starts = [subprocess.Popen(command, cwd=tmp_path, env=env, **pipes) for _ in range(4)]
+    outputs = [start.communicate(timeout=120) for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0, 0], outputs
+    [build] = unpacked_builds(tmp_path / ".cache" / "flux-edge")
+    assert sorted(p.name for p in build.iterdir()) == ["_internal", "flux-edge"]
 
 
 def poll_executions(admin: httpx.Client, name: str) -> list[dict[str, object]]:
