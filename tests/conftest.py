@@ -229,6 +229,21 @@ def wait_for_calls_in_flight(url: str, function: str, count: int, timeout: float
         time.sleep(0.02)
 
 
+def written_executions(
+    admin: httpx.Client, name: str, count: int, seconds: float = 10
+) -> list[dict[str, object]]:
+    """The function's execution records (newest first) once `count` of them are written, or what
+    is there after `seconds`: a background writer stores them shortly after each call."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = admin.get(f"/api/v1/functions/{name}/executions", params={"limit": 1000})
+        assert response.status_code == 200, response.text
+        rows: list[dict[str, object]] = response.json()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
+
+
 def database_rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
     """Every row of every table of a flux-edge database, read directly with apsw."""
     conn = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.runtime.usage import HEAP_SAMPLE_SECONDS
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, written_executions
 
 # A fixed amount of work (some 10-50 ms of CPU), however busy the machine is.
 BUSY = """
@@ -48,13 +48,9 @@ def invoke(admin: httpx.Client, name: str) -> None:
 
 def records(admin: httpx.Client, name: str, count: int) -> list[dict]:
     """The function's records (newest first) once `count` of them are written."""
-    deadline = time.monotonic() + 10
-    while True:
-        rows = admin.get(f"/api/v1/functions/{name}/executions").json()
-        if len(rows) >= count or time.monotonic() > deadline:
-            assert len(rows) == count, rows
-            return rows
-        time.sleep(0.05)
+    rows = written_executions(admin, name, count)
+    assert len(rows) == count, rows
+    return rows
 
 
 def scrape(admin: httpx.Client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

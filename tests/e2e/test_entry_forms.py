@@ -12,6 +12,8 @@ import time
 import httpx
 import pytest
 
+from tests.conftest import written_executions
+
 # What a web-form function answers: what it received, as JSON.
 _WEB_REPORT = (
     "{ isRequest: req instanceof Request, method: req.method, url: req.url, "
@@ -187,14 +189,9 @@ def test_a_fetch_listener_that_throws_reports_its_error(admin, anonymous, fname)
 # ---- what the serve and module forms get besides the request -------------------------------------
 
 
-def executions(admin: httpx.Client, name: str, count: int = 1, seconds: float = 8) -> list[dict]:
-    """The function's execution records, once `count` of them are written."""
-    deadline = time.monotonic() + seconds
-    while True:
-        rows = admin.get(f"/api/v1/functions/{name}/executions").json()
-        if len(rows) >= count or time.monotonic() > deadline:
-            return rows
-        time.sleep(0.1)
+def executions(admin: httpx.Client, name: str) -> list[dict]:
+    """The function's execution records, once one is written."""
+    return written_executions(admin, name, 1)
 
 
 def test_deno_serve_gets_info_with_the_remote_address(admin, anonymous, fname):
