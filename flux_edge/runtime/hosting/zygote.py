@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import importlib
 import os
 import selectors
@@ -22,6 +23,8 @@ import socket
 import struct
 import subprocess
 import sys
+from importlib.resources import files
+from pathlib import Path
 
 from flux_edge.collector import freeze_start_heap
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
@@ -47,6 +50,7 @@ def serve(control: socket.socket) -> None:
     # Built once here (plain Python, fork-safe), so every forked host inherits the cached prelude
     # instead of generating its data tables (webdata.py) again.
     prelude_source()
+    _load_v8_library()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -87,6 +91,17 @@ def serve(control: socket.socket) -> None:
                 os._exit(0)
             os.close(fds[0])
             control.sendall(_REPLY.pack(b"P", pid, 0))
+
+
+def _load_v8_library() -> None:
+    """dlopen mini-racer's library without initialising V8 (which would start threads): each
+    host then shares its relocated pages with the zygote instead of relocating a copy of its
+    own (~1 MB of private memory a host), and mini-racer's own dlopen finds it loaded."""
+    from py_mini_racer import _dll  # private API: the file name for this platform
+
+    frozen = getattr(sys, "_MEIPASS", None)  # where PyInstaller's build keeps it (as _dll does)
+    folder = Path(frozen) / "py_mini_racer" if frozen else files("py_mini_racer")
+    ctypes.CDLL(str(folder / _dll._get_lib_filename("mini_racer")))
 
 
 def _report_exits(control: socket.socket) -> None:
