@@ -7,6 +7,10 @@ prometheus-client chooses multiprocess mode process-wide from an environment var
 test process runs many apps; so the values are written here with the library's own `MmapedDict`,
 into the directory this app was given, instead of through its global value class.
 
+A call changes about ten values; they are written to the files once per event-loop turn (see
+`_mark`), so calls that end together share the writes, and a scrape answered by another worker
+sees them as soon as this worker's loop has finished the turn that ended them.
+
 Counters and histograms of a worker that has exited stay (they are part of the totals); the gauges
 (isolates, queue, calls in flight) are "live sums": a worker removes its gauge file when it stops. The directory is
 made fresh by `flux-edge serve` at each start.
@@ -14,6 +18,7 @@ made fresh by `flux-edge serve` at each start.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import shutil
@@ -149,6 +154,8 @@ class InvocationMetrics:
         self._lock = threading.Lock()
         self._files: dict[str, MmapedDict] = {}
         self._values: dict[tuple[str, str], float] = {}  # (file kind, key) -> this worker's value
+        self._dirty: set[tuple[str, str]] = set()  # values changed since the last write
+        self._write_scheduled = False
         # (metric name, suffix, label values) -> its key in the files: `mmap_key` is a sorted JSON
         # dump (~3 µs), and a call writes about ten values (what `.labels()` children cache).
         self._keys: dict[tuple[str, str, tuple[str, ...]], str] = {}
@@ -167,10 +174,11 @@ class InvocationMetrics:
         for kind in ("counter", "histogram", "gauge_livesum", "gauge_livemax"):
             self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
         MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
-        self._write_gauges()
+        self.write()
 
     def close(self) -> None:
         """Close this worker's files and withdraw its gauges from the totals."""
+        self.write()
         with self._lock:
             for file in self._files.values():
                 file.close()  # type: ignore[no-untyped-call]
@@ -199,7 +207,6 @@ class InvocationMetrics:
         self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le])
         self._add("histogram", _DURATION, "_sum", labels, [function], seconds)
         self._observe_usage(function, result)
-        self._write_gauges()
 
     def _observe_usage(self, function: str, result: InvokeResult) -> None:
         if result.cpu_time_ms is not None:
@@ -230,12 +237,21 @@ class InvocationMetrics:
 
     def render(self) -> bytes:
         """The text exposition of the totals over all workers of this server."""
-        self._write_gauges()
+        self.write()
         return generate_latest(self.registry)
 
-    def _write_gauges(self) -> None:
-        self._set("gauge_livesum", _ISOLATES, float(self._isolates()))
-        self._set("gauge_livesum", _QUEUE, float(self._queue()))
+    def write(self) -> None:
+        """Write the changed values, and the pool gauges, into this worker's files now."""
+        isolates, queue = float(self._isolates()), float(self._queue())
+        with self._lock:
+            self._store("gauge_livesum", self._key(_ISOLATES, "", (), ()), isolates)
+            self._store("gauge_livesum", self._key(_QUEUE, "", (), ()), queue)
+            self._write_scheduled = False
+            dirty, self._dirty = self._dirty, set()
+            for kind, key in dirty:
+                file = self._files.get(kind)
+                if file is not None:  # None: not opened, or closed at shutdown
+                    file.write_value(key, self._values[(kind, key)], 0.0)  # type: ignore[no-untyped-call]
 
     def _key(
         self,
@@ -264,12 +280,8 @@ class InvocationMetrics:
     ) -> None:
         key = self._key(metric, suffix, label_names, label_values)
         with self._lock:
-            file = self._files.get(kind)
-            if file is None:  # not opened, or closed at shutdown
-                return
-            value = self._values.get((kind, key), 0.0) + amount
-            self._values[(kind, key)] = value
-            file.write_value(key, value, 0.0)  # type: ignore[no-untyped-call]
+            self._store(kind, key, self._values.get((kind, key), 0.0) + amount)
+        self._mark()
 
     def _set(
         self,
@@ -281,6 +293,22 @@ class InvocationMetrics:
     ) -> None:
         key = self._key(metric, "", label_names, label_values)
         with self._lock:
-            file = self._files.get(kind)
-            if file is not None:
-                file.write_value(key, value, 0.0)  # type: ignore[no-untyped-call]
+            self._store(kind, key, value)
+        self._mark()
+
+    def _store(self, kind: str, key: str, value: float) -> None:
+        """Keep a value to write (the caller holds the lock)."""
+        self._values[(kind, key)] = value
+        self._dirty.add((kind, key))
+
+    def _mark(self) -> None:
+        """Have the changed values written at the end of this loop turn (at once off the loop)."""
+        if self._write_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.write()
+            return
+        self._write_scheduled = True
+        loop.call_soon(self.write)

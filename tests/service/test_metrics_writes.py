@@ -1,0 +1,64 @@
+"""When a worker's metric values reach its files: once per event-loop turn, for every call of it."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from flux_edge.runtime.types import InvokeResult
+from flux_edge.service.metrics import InvocationMetrics
+
+DONE = InvokeResult(
+    outcome="success", status_code=200, headers=[], body=b"", logs="", duration_ms=2.0
+)
+CALLS = ("flux_edge_invocations_total", (("function", "f"), ("status", "success")))
+IN_FLIGHT = ("flux_edge_invocations_in_flight", (("function", "f"),))
+
+
+def read_files(directory: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """What another worker's scrape sees: the files only, not this process's memory."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    text = generate_latest(registry).decode()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_a_turns_calls_reach_the_files_together_when_the_turn_ends(tmp_path):
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path)
+        metrics.open()
+        for _ in range(5):
+            metrics.started("f")
+        for _ in range(3):
+            metrics.observe("f", DONE)
+            metrics.ended("f")
+        assert CALLS not in read_files(tmp_path)  # nothing written within the turn
+        await asyncio.sleep(0)
+        seen = read_files(tmp_path)
+        assert seen[CALLS] == 3
+        assert seen[IN_FLIGHT] == 2
+        metrics.observe("f", DONE)
+        metrics.ended("f")
+        metrics.render()  # the answering worker's own values are exact at once
+        assert read_files(tmp_path)[CALLS] == 4
+        metrics.started("f")
+        metrics.close()  # what is pending is written before the files close
+        assert read_files(tmp_path)[CALLS] == 4
+
+    asyncio.run(main())
+
+
+def test_off_the_event_loop_values_are_written_at_once(tmp_path):
+    metrics = InvocationMetrics(tmp_path)
+    metrics.open()
+    metrics.observe("f", DONE)
+    assert read_files(tmp_path)[CALLS] == 1
+    metrics.close()
