@@ -39,7 +39,6 @@ class PendingCall:
         "response",
         "spec",
         "started",
-        "taken",
     )
 
     def __init__(
@@ -54,7 +53,6 @@ class PendingCall:
         self.request = request
         self.on_complete = on_complete
         self.may_retry = may_retry
-        self.taken = False  # the host said it took the call (`Taken`): its code may have run
         self.started = time.monotonic()
         self.future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # A call that answered and works on (waitUntil): its response, and when it ends.

@@ -1,7 +1,7 @@
 """The isolate host: a child process that runs a Runtime for the server, over one socket.
 
-The server starts it as `python -m flux_edge.runtime.hosting FD HEAP_MB` (or the frozen binary
-with `__isolate-host`). It runs every call it is sent on its own in-process Runtime and answers
+The zygote (zygote.py) forks it, with its socket, its taken-calls mark (taken.py) and V8's heap
+cap. It runs every call it is sent on its own in-process Runtime and answers
 in batched frames (see wire.py). It never has to close an isolate it could not stop: such an
 engine is kept unclosed and the host asks to be recycled; the server kills the process, which is
 the one thing that always ends a thread stuck inside a V8 builtin. V8's heap is capped per
@@ -22,6 +22,7 @@ from msgspec.structs import replace
 
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.hosting.process import MIB, die_with_parent, process_rss
+from flux_edge.runtime.hosting.taken import TakenMark
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
@@ -42,7 +43,6 @@ from flux_edge.runtime.hosting.wire import (
     Retire,
     StopStream,
     StreamEnd,
-    Taken,
     ToHost,
     Unavailable,
     Usage,
@@ -64,7 +64,8 @@ from flux_edge.runtime.types import (
 class IsolateHostProcess:
     """The host's side of the socket: runs calls, checks code, watches its own memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, taken: TakenMark) -> None:
+        self.taken = taken
         self.runtime: Runtime | None = None
         self.config: HostConfig | None = None
         self.connection: FrameConnection | None = None
@@ -117,12 +118,11 @@ class IsolateHostProcess:
     # ---- messages --------------------------------------------------------------------------------
     def on_messages(self, messages: list[Any]) -> None:
         """Dispatch one frame's messages."""
-        taken = False
         for message in messages:
             if isinstance(message, Invoke):
-                assert self.connection is not None  # calls come after `Ready`
-                self.connection.send(Taken(id=message.id))
-                taken = True
+                # Marked before the call's code can run: the server runs a call again on
+                # another host only if this one dies before taking it.
+                self.taken.take(message.id)
                 self._spawn(self._invoke(message))
             elif isinstance(message, Pull):
                 relay = self._streams.get(message.id)
@@ -152,8 +152,6 @@ class IsolateHostProcess:
                 self.runtime.retire(message.function_id)
             elif isinstance(message, HostConfig):
                 self._spawn(self._configure(message))
-        if taken and self.connection is not None:  # now: before any of these calls can run
-            self.connection.flush()
 
     def on_lost(self) -> None:
         """The server closed the socket or died: nothing left to answer to."""
@@ -196,9 +194,6 @@ class IsolateHostProcess:
         assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         started = time.monotonic()
-        # The server retries a call it has no `Taken` for when this process dies: the `Taken`
-        # must be on its way (in the kernel) before the call's code can run.
-        await self.connection.written()
         responded = False
         finished: list[InvokeResult] = []
 
@@ -324,8 +319,8 @@ class IsolateHostProcess:
         self.connection.send(Checked(id=message.id))
 
 
-async def _serve(sock: socket.socket) -> None:
-    host = IsolateHostProcess()
+async def _serve(sock: socket.socket, taken: TakenMark) -> None:
+    host = IsolateHostProcess(taken)
     loop = asyncio.get_running_loop()
     _, connection = await loop.connect_accepted_socket(
         lambda: FrameConnection(ToHost, host.on_messages, host.on_lost), sock
@@ -335,22 +330,24 @@ async def _serve(sock: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`zygote FD`: the fork server on control socket FD (see zygote.py); `FD HEAP_MB`: a host
-    on socket FD, V8's heap capped at HEAP_MB MiB."""
-    if argv[:1] == ["zygote"]:
-        from flux_edge.runtime.hosting.zygote import serve
+    """`zygote FD`: the fork server on control socket FD (see zygote.py), which forks hosts."""
+    if argv[:1] != ["zygote"] or len(argv) != 2:
+        print("usage: python -m flux_edge.runtime.hosting zygote FD", file=sys.stderr)
+        return 2
+    from flux_edge.runtime.hosting.zygote import serve
 
-        serve(socket.socket(fileno=int(argv[1])))
-        return 0
-    run(socket.socket(fileno=int(argv[0])), int(argv[1]))
+    serve(socket.socket(fileno=int(argv[1])))
     return 0
 
 
-def run(sock: socket.socket, heap_mb: int) -> None:
-    """Run a host on `sock`, V8's heap capped at `heap_mb` MiB; never returns."""
+def run(sock: socket.socket, taken_fd: int, heap_mb: int) -> None:
+    """Run a host on `sock` with the taken-calls mark `taken_fd`, V8's heap capped at `heap_mb`
+    MiB; never returns."""
     die_with_parent()
     # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    taken = TakenMark(taken_fd)
+    os.close(taken_fd)
     init_v8((f"--max-old-space-size={heap_mb}",))
     try:
         import uvloop
@@ -359,7 +356,7 @@ def run(sock: socket.socket, heap_mb: int) -> None:
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(sock))
+        runner.run(_serve(sock, taken))
     # Never run interpreter teardown: it would close isolates, and one may be unstoppable.
     sys.stdout.flush()
     os._exit(0)

@@ -29,6 +29,7 @@ from flux_edge.runtime.hosting.calls import (
     timed_out_or_interrupted,
 )
 from flux_edge.runtime.hosting.process import process_rss
+from flux_edge.runtime.hosting.taken import TakenMark
 from flux_edge.runtime.hosting.wire import (
     Check,
     Checked,
@@ -49,7 +50,6 @@ from flux_edge.runtime.hosting.wire import (
     Retire,
     StopStream,
     StreamEnd,
-    Taken,
     Unavailable,
     Usage,
 )
@@ -92,6 +92,7 @@ class IsolateHost:
         self.returncode: int | None = None
         self.connection: FrameConnection | None = None
         self._pending: dict[int, PendingCall] = {}
+        self._taken: TakenMark | None = None  # which calls the host took (set at start)
         self._streams: dict[int, tuple[PendingCall, ResponseStream]] = {}  # streamed responses
         self._loaded: set[tuple[str, int]] = set()
         self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -109,13 +110,15 @@ class IsolateHost:
     async def start(self, config: HostConfig, heap_mb: int) -> None:
         """Start the process and wait until it has booted V8 (kills it on failure)."""
         ours, theirs = socket.socketpair()
+        self._taken, taken_fd = TakenMark.create()
         try:
-            self._pid = await self._zygote.launch(theirs, heap_mb)
+            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb)
         except BaseException:
             ours.close()
             raise
         finally:
             theirs.close()
+            os.close(taken_fd)
         loop = asyncio.get_running_loop()
         _, self.connection = await loop.create_unix_connection(
             lambda: FrameConnection(FromHost, self._on_messages, self._on_lost), sock=ours
@@ -141,7 +144,13 @@ class IsolateHost:
     @property
     def taken(self) -> int:
         """Calls the host has taken (their code may have run) and not answered."""
-        return sum(1 for call in self._pending.values() if call.taken)
+        return sum(1 for call_id in self._pending if self._took(call_id))
+
+    def _took(self, call_id: int) -> bool:
+        call = self._pending.get(call_id)
+        if call is None or not call.request.execution_id:  # answered, or a check
+            return False
+        return self._taken is not None and self._taken.taken(call_id)
 
     def futures(self) -> list[asyncio.Future[Any]]:
         """The answers not received yet (for a call that answered, its end)."""
@@ -150,8 +159,8 @@ class IsolateHost:
     def kill(self, failure: Failure | None, *, crashed: bool = False) -> None:
         """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted).
 
-        `crashed`: its socket closed by itself, so every `Taken` it wrote has been read, and a
-        call without one never ran: such a call runs again on another host (once).
+        `crashed`: it died by itself; a call it never took (see taken.py) never ran, and runs
+        again on another host (once).
         """
         if self.gone:
             return
@@ -161,6 +170,9 @@ class IsolateHost:
                 os.kill(self._pid, signal.SIGKILL)
         retry = self._retry if crashed else None
         self._fail_pending(failure or timed_out_or_interrupted, retry)
+        if self._taken is not None:
+            self._taken.close()
+            self._taken = None
         if self.connection is not None:
             self.connection.close()
         if not self._ready.done():
@@ -179,14 +191,15 @@ class IsolateHost:
         streams, self._streams = self._streams, {}
         for call, stream in streams.values():
             stream.end(failure(call), failed=True)
+        taken = {call_id for call_id in self._pending if self._took(call_id)}
         pending, self._pending = self._pending, {}
-        for call in pending.values():
+        for call_id, call in pending.items():
             if call.response is not None:
                 call.complete(failure(call))
                 continue
             if call.future.done():
                 continue
-            if retry is not None and call.may_retry and not call.taken:
+            if retry is not None and call.may_retry and call_id not in taken:
                 log.info("running a call its crashed isolate host never took on another host")
                 retry(call.spec, call.request, call.on_complete, call.future)
             elif call.request.execution_id:
@@ -314,10 +327,7 @@ class IsolateHost:
 
     def _on_messages(self, messages: list[Any]) -> None:
         for message in messages:
-            if isinstance(message, Taken):
-                if (taken := self._pending.get(message.id)) is not None:
-                    taken.taken = True
-            elif isinstance(message, Result):
+            if isinstance(message, Result):
                 call = self._pending.get(message.id)
                 if call is not None and not call.future.done():
                     self.served = True

@@ -111,13 +111,6 @@ class Ready(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     pid: int
 
 
-class Taken(msgspec.Struct, frozen=True, kw_only=True, tag=True):
-    """The host has taken call `id`: written before any of the call's code can run, so a call
-    the server holds no `Taken` for when the host's socket closes never ran (it is retried)."""
-
-    id: int
-
-
 class Result(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """The result of an `Invoke`. `pending`: the call answered and works on (waitUntil); its
     complete result follows in a `Completed` with the same id."""
@@ -187,17 +180,7 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
 
 ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Pull | StopStream
 FromHost = (
-    Ready
-    | Taken
-    | Result
-    | Completed
-    | Unavailable
-    | Checked
-    | Usage
-    | Recycle
-    | Pong
-    | Chunk
-    | StreamEnd
+    Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
 )
 
 
@@ -270,31 +253,11 @@ class FrameConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._outbox: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
-        self._drained: asyncio.Future[None] | None = None  # set while the kernel refuses bytes
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Keep the transport (asyncio calls this)."""
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        # Told (pause/resume_writing) whenever written bytes wait in our buffer, not the kernel's.
-        self._transport.set_write_buffer_limits(high=0, low=0)
-
-    def pause_writing(self) -> None:
-        """Bytes wait in the transport's buffer (asyncio calls this)."""
-        if self._drained is None:
-            self._drained = asyncio.get_running_loop().create_future()
-
-    def resume_writing(self) -> None:
-        """Everything written is in the kernel (asyncio calls this)."""
-        drained, self._drained = self._drained, None
-        if drained is not None and not drained.done():
-            drained.set_result(None)
-
-    async def written(self) -> None:
-        """Return once everything flushed so far is in the kernel, which delivers it to the peer
-        even if this process dies next (or once the connection is gone)."""
-        while self._drained is not None and not self.closed:
-            await asyncio.shield(self._drained)
 
     def data_received(self, data: bytes) -> None:
         """Decode complete frames and hand their messages on (asyncio calls this)."""
@@ -309,7 +272,6 @@ class FrameConnection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         """The peer went away (asyncio calls this)."""
         self.closed = True
-        self.resume_writing()
         self._on_lost()
 
     def send(self, message: Any) -> None:

@@ -1,13 +1,14 @@
 """The fork server ("zygote") that starts isolate hosts in milliseconds instead of ~0.3 s.
 
 Started once per server process with the runtime modules imported and V8 *not* initialised (V8
-starts threads, after which forking is unsafe). For each host the server sends one socket end
-(SCM_RIGHTS) and the V8 heap cap; the zygote forks, the child becomes the host (it only has to
-initialise V8 and boot an engine), and the zygote answers with the child's pid. It reaps its
-children and reports each exit status, which tells a V8 abort from a kill.
+starts threads, after which forking is unsafe). For each host the server sends one socket end,
+its taken-calls mark (taken.py) and the V8 heap cap; the zygote forks, the child becomes the
+host (it only has to initialise V8 and boot an engine), and the zygote answers with the child's
+pid. It reaps its children and reports each exit status, which tells a V8 abort from a kill.
 
-Wire (server -> zygote): 4-byte heap cap in MiB with the fd attached. (zygote -> server): b"P" +
-pid, one per launch in order; b"X" + pid + signed status when a host ends.
+Wire (server -> zygote): 4-byte heap cap in MiB with the two fds attached (SCM_RIGHTS).
+(zygote -> server): b"P" + pid, one per launch in order; b"X" + pid + signed status when a host
+ends.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def serve(control: socket.socket) -> None:
                     os.read(wake_r, 4096)
                 _report_exits(control)
                 continue
-            data, fds, _, _ = socket.recv_fds(control, _LAUNCH.size, 1)
+            data, fds, _, _ = socket.recv_fds(control, _LAUNCH.size, 2)
             if not data:
                 os._exit(0)  # the server closed the control socket
             (heap_mb,) = _LAUNCH.unpack(data)
@@ -87,9 +88,10 @@ def serve(control: socket.socket) -> None:
                 control.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                run(socket.socket(fileno=fds[0]), heap_mb)
+                run(socket.socket(fileno=fds[0]), fds[1], heap_mb)
                 os._exit(0)
-            os.close(fds[0])
+            for fd in fds:
+                os.close(fd)
             control.sendall(_REPLY.pack(b"P", pid, 0))
 
 
@@ -205,13 +207,14 @@ class Zygote:
             and not self._reading.done()
         )
 
-    async def launch(self, sock: socket.socket, heap_mb: int) -> int:
-        """Fork a host on `sock` (the caller closes its copy); returns its pid."""
+    async def launch(self, sock: socket.socket, taken_fd: int, heap_mb: int) -> int:
+        """Fork a host on `sock` with the mark `taken_fd` (the caller closes its copies);
+        returns its pid."""
         assert self._control is not None
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._launches.put_nowait(future)
         # One small datagram-sized message on a local socket: does not block in practice.
-        socket.send_fds(self._control, [_LAUNCH.pack(heap_mb)], [sock.fileno()])
+        socket.send_fds(self._control, [_LAUNCH.pack(heap_mb)], [sock.fileno(), taken_fd])
         return await future
 
     async def wait(self, pid: int) -> int | None:
