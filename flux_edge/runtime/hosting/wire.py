@@ -1,11 +1,12 @@
 """The messages between the server and an isolate host, and how they are framed on the socket.
 
 A frame is a 4-byte big-endian length and a msgpack array of messages: each side batches what
-it has to say in one loop turn into one frame, so a burst of calls costs one write and one read
-each way. Messages embed the runtime's own Structs (FunctionSpec, InvokeRequest, InvokeResult),
-so a field added there crosses the boundary without changes here. Every message about a call
-carries its id: a streamed response can become a `Result` head followed by chunk messages with
-the same id without changing the framing.
+it has to say in one loop turn into one frame (a host's answers to a step's calls go together),
+except that the server writes each call at once so the host can start on it (supervisor.py).
+Messages embed the runtime's own Structs (FunctionSpec, InvokeRequest, InvokeResult), so a
+field added there crosses the boundary without changes here. Every message about a call carries
+its id: a streamed response can become a `Result` head followed by chunk messages with the same
+id without changing the framing.
 """
 
 from __future__ import annotations
