@@ -35,6 +35,25 @@ if ! trusted "$root"; then
     exit 1
 fi
 
+# A running program may still load files from its build folder (Python modules load lazily), so an
+# older build is removed only when no process of this user runs from it and it has not been
+# started for a while; this runs once per new build, right after its first unpacking.
+in_use() {
+    for exe in /proc/[0-9]*/exe; do
+        case $(readlink "$exe" 2>/dev/null) in "$1"/*) return 0 ;; esac
+    done
+    return 1
+}
+remove_unused_builds() {
+    for old in "$root"/*; do
+        name=${old##*/}
+        case $name in "$build" | *[!0-9a-f]*) continue ;; esac
+        [ "${#name}" -eq 16 ] && [ -d "$old" ] || continue
+        [ -n "$(find "$old" -maxdepth 0 -mmin +10)" ] || continue
+        in_use "$old" || rm -rf "$old"
+    done
+}
+
 dir=$root/$build
 if [ ! -x "$dir/flux-edge" ]; then
     unpacking=$(mktemp -d "$root/.unpacking.XXXXXX")
@@ -48,5 +67,7 @@ if [ ! -x "$dir/flux-edge" ]; then
     mv "$unpacking" "$dir" 2>/dev/null || :
     rm -rf "${dir:?}/${unpacking##*/}" "$unpacking"
     trap - EXIT INT TERM
+    remove_unused_builds
 fi
+touch "$dir" 2>/dev/null || :  # recently started: remove_unused_builds of another build spares it
 exec "$dir/flux-edge" "$@"

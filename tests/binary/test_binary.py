@@ -280,6 +280,40 @@ def test_the_first_start_unpacks_the_build_and_later_starts_run_it_from_there(bi
     assert unpacked_builds(cache) == [build]
 
 
+def test_a_new_build_removes_older_builds_nothing_runs_from(binary, tmp_path):
+    cache = tmp_path / ".cache" / "flux-edge"
+    cache.mkdir(parents=True, mode=0o700)
+    hour_ago = time.time() - 3600
+
+    def older_build(name: str, *, started: float = hour_ago) -> Path:
+        build = cache / name
+        (build / "_internal").mkdir(parents=True)
+        shutil.copy2("/bin/sleep", build / "flux-edge")  # an executable a process can run
+        os.utime(build, (started, started))
+        return build
+
+    idle = older_build("0123456789abcdef")
+    running = older_build("fedcba9876543210")
+    just_started = older_build("00000000deadbeef", started=time.time())
+    other = cache / "notes"  # not a build folder: never touched
+    other.mkdir()
+    os.utime(other, (hour_ago, hour_ago))
+    user = subprocess.Popen([str(running / "flux-edge"), "60"])
+    try:
+        assert run_version(binary, tmp_path, clean_env(tmp_path)).returncode == 0
+        left = {p.name for p in unpacked_builds(cache)}
+        assert idle.name not in left
+        assert {running.name, just_started.name, other.name} < left
+        assert len(left) == 4  # and the build just unpacked
+        # A start of a build already unpacked removes nothing.
+        os.utime(just_started, (hour_ago, hour_ago))
+        assert run_version(binary, tmp_path, clean_env(tmp_path)).returncode == 0
+        assert just_started.exists()
+    finally:
+        user.kill()
+        user.wait()
+
+
 def test_without_a_home_it_unpacks_into_a_private_folder_under_tmpdir(binary, tmp_path):
     env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp_path)}
     assert run_version(binary, tmp_path, env).returncode == 0
