@@ -1,11 +1,12 @@
 """One V8 isolate running one version of one function, driven in batched steps.
 
 Every Python<->V8 crossing costs thread hops, so calls are not run one crossing each: a driver
-task sends a batch of new calls, finished host operations and due timers in one `__flux_step` eval
-and reads back everything that finished (see js/core.js). JavaScript that settles between steps
-sends a one-way notification asking for another step. Crossings use `eval_cancelable`, so a runaway
-step is interrupted by its deadline; JavaScript only runs inside a step (timers are fired by
-Python), and an isolate that stops answering even so is closed, which terminates what it runs.
+task sends a batch of new calls, finished host operations and due timers in one call of
+`__flux_step` and reads back everything that finished (see js/core.js). JavaScript that settles
+between steps sends a one-way notification asking for another step. Crossings are mini-racer's
+cancelable tasks, so a runaway step is interrupted by its deadline; JavaScript only runs inside a
+step (timers are fired by Python), and an isolate that stops answering even so is closed, which
+terminates what it runs.
 
 mini-racer's public `wrap_py_function` resolves JavaScript promises with a blocking call on the
 event loop thread, which a hostile function could stall forever, so the notification uses the
@@ -174,9 +175,11 @@ class Engine:
         self.secret = secrets.token_hex(16)
         self.entry = {
             name: f"{name}({_encode(self.secret).decode()}"
-            for name in ("__flux_step", "__flux_recover", "__flux_check_entry")
+            for name in ("__flux_recover", "__flux_check_entry")
         }
         self.on_notify: Callable[[], None] | None = None
+        self._step_call: tuple[Any, Any] | None = None  # set by boot
+        self._step_objects: tuple[object, object] | None = None
         self._collecting: asyncio.Future[None] | None = None  # see collect_garbage
         self._closing = False
         self._exit = ExitStack()
@@ -187,6 +190,23 @@ class Engine:
         global_object = self.mr.eval("globalThis")
         assert isinstance(global_object, JSObject)
         ctx.set_object_item(global_object, "__flux_notify", notify)
+
+    async def step(self, payload: str) -> object:
+        """Run one step (core.js `step`) on `payload`, its input as JSON text; cancelable."""
+        ctx = self.mr._ctx  # private API: call_function_cancelable's own path, minus its two
+        assert ctx is not None  # blocking round trips to build the arguments array
+        assert self._step_call is not None  # booted
+        function, arguments = self._step_call
+        this = ctx._python_to_value_handle(payload)
+        try:
+            return await ctx._run_cancelable_mr_task(
+                ctx._dll.mr_call_function, function, this.raw, arguments
+            )
+        except JSEvalException as error:
+            # eval reports V8's heap limit as JSOOMException; a function call as a bare `null`.
+            if not isinstance(error, JSOOMException) and self.mr.was_hard_memory_limit_reached():
+                raise JSOOMException("JavaScript memory limit reached") from error
+            raise
 
     def _notified(self, _handle: object) -> None:
         if self.on_notify is not None:
@@ -200,6 +220,23 @@ class Engine:
         """
         for script in (entropy_script(self.secret), prelude_source(), "__flux_warm_up()"):
             await asyncio.wait_for(self.mr.eval_cancelable(script), seconds)
+        # Steps call this function, the step's input as its `this` (a primitive in strict
+        # mode): no script to compile per step. Made before any user code, kept only here.
+        stepper = await asyncio.wait_for(
+            self.mr.eval_cancelable(
+                f"(() => {{ const step = __flux_step, secret = {_encode(self.secret).decode()}; "
+                'return function () { "use strict"; return step(secret, this); }; })()'
+            ),
+            seconds,
+        )
+        no_arguments = await asyncio.wait_for(self.mr.eval_cancelable("[]"), seconds)
+        ctx = self.mr._ctx  # private API: see the module docstring
+        assert ctx is not None
+        self._step_call = (
+            ctx._python_to_value_handle(stepper).raw,
+            ctx._python_to_value_handle(no_arguments).raw,
+        )
+        self._step_objects = (stepper, no_arguments)  # their handles live as long as these
         if compact:
             await self.collect_garbage()
 
@@ -565,19 +602,14 @@ class Isolate:
             deadline = min(deadline, now + CANCEL_GRACE_SECONDS)
         assert self._mr is not None
         assert self._engine is not None
-        code = (
-            self._engine.entry["__flux_step"]
-            + ","
-            + _encode(_encode(payload).decode()).decode()
-            + ")"
-        )
+        text = _encode(payload).decode()
         self.step_started = time.monotonic()
         clock = self._clock
         cpu_before = clock.read_ns() if clock is not None else None
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
-                raw = await self._mr.eval_cancelable(code)
+                raw = await self._engine.step(text)
         except TimeoutError:
             # The runaway's time goes to the calls in flight: the step was theirs.
             cpu_after = clock.read_ns() if clock is not None else None
