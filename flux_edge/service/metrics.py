@@ -25,7 +25,9 @@ import shutil
 import stat
 import tempfile
 import threading
+from bisect import bisect_left
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -146,6 +148,22 @@ def error_kind(result: InvokeResult) -> str | None:
     return "memory" if result.limit == "memory" else "exception"
 
 
+@dataclass(slots=True)
+class _Series:
+    """One function's values, as (file kind, key) slots worked out once: a call changes ~8."""
+
+    duration: tuple[tuple[str, str], ...]
+    duration_sum: tuple[str, str]
+    cpu: tuple[tuple[str, str], ...]
+    cpu_sum: tuple[str, str]
+    heap: tuple[str, str]
+    in_flight: tuple[str, str]
+    outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
+    errors: dict[str, tuple[str, str]] = field(default_factory=dict)
+    timed: bool = False  # its duration buckets are written
+    cpu_timed: bool = False  # its CPU-time buckets are written
+
+
 class InvocationMetrics:
     """Counters, duration histograms and pool gauges of one worker, shared through `directory`."""
 
@@ -159,8 +177,7 @@ class InvocationMetrics:
         # (metric name, suffix, label values) -> its key in the files: `mmap_key` is a sorted JSON
         # dump (~3 µs), and a call writes about ten values (what `.labels()` children cache).
         self._keys: dict[tuple[str, str, tuple[str, ...]], str] = {}
-        self._timed: set[str] = set()  # functions whose buckets are written
-        self._cpu_timed: set[str] = set()  # functions whose CPU buckets are written
+        self._series: dict[str, _Series] = {}
         self._pid = os.getpid()
         self._isolates: Callable[[], float] = lambda: 0.0
         self._queue: Callable[[], float] = lambda: 0.0
@@ -190,50 +207,109 @@ class InvocationMetrics:
         self._isolates, self._queue = isolates, queue_depth
 
     def observe(self, function: str, result: InvokeResult) -> None:
-        """Count one finished invocation: status, error kind, duration; refresh the gauges."""
+        """Count one finished invocation: status, error kind, duration, CPU time and heap."""
+        series = self._series_of(function)
         seconds = result.duration_ms / 1000
-        labels = ["function"]
-        status = [function, result.outcome]
-        self._add("counter", _INVOCATIONS, "_total", ["function", "status"], status)
+        calls = series.outcomes.get(result.outcome)
+        if calls is None:
+            calls = series.outcomes[result.outcome] = self._slot(
+                "counter",
+                _INVOCATIONS,
+                "_total",
+                ("function", "status"),
+                (function, result.outcome),
+            )
         kind = error_kind(result)
+        errors = None
         if kind is not None:
-            self._add("counter", _ERRORS, "_total", ["function", "kind"], [function, kind])
-        bucket = next((i for i, bound in enumerate(_BUCKETS) if seconds <= bound), len(_BUCKETS))
-        if function not in self._timed:
-            self._timed.add(function)
-            for le in _BUCKET_LABELS:  # every bucket appears from the first call on
-                self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le], 0)
-        le = _BUCKET_LABELS[bucket]
-        self._add("histogram", _DURATION, "_bucket", [*labels, "le"], [function, le])
-        self._add("histogram", _DURATION, "_sum", labels, [function], seconds)
-        self._observe_usage(function, result)
-
-    def _observe_usage(self, function: str, result: InvokeResult) -> None:
-        if result.cpu_time_ms is not None:
-            cpu = result.cpu_time_ms / 1000
-            if function not in self._cpu_timed:
-                self._cpu_timed.add(function)
-                for le in _CPU_LABELS:
-                    self._add("histogram", _CPU, "_bucket", ["function", "le"], [function, le], 0)
-            at = next((i for i, b in enumerate(_CPU_BUCKETS) if cpu <= b), len(_CPU_BUCKETS))
-            le = _CPU_LABELS[at]
-            self._add("histogram", _CPU, "_bucket", ["function", "le"], [function, le])
-            self._add("histogram", _CPU, "_sum", ["function"], [function], cpu)
-        if result.heap_used_bytes is not None:
-            heap = float(result.heap_used_bytes)
-            self._set("gauge_livemax", _HEAP, heap, ["function"], [function])
+            errors = series.errors.get(kind)
+            if errors is None:
+                errors = series.errors[kind] = self._slot(
+                    "counter", _ERRORS, "_total", ("function", "kind"), (function, kind)
+                )
+        with self._lock:
+            values = self._values
+            if not series.timed:  # every bucket appears from the first call on
+                series.timed = True
+                for slot in series.duration:
+                    values.setdefault(slot, 0.0)
+                    self._dirty.add(slot)
+            self._bump(calls, 1.0)
+            if errors is not None:
+                self._bump(errors, 1.0)
+            self._bump(series.duration[bisect_left(_BUCKETS, seconds)], 1.0)
+            self._bump(series.duration_sum, seconds)
+            if result.cpu_time_ms is not None:
+                cpu = result.cpu_time_ms / 1000
+                if not series.cpu_timed:
+                    series.cpu_timed = True
+                    for slot in series.cpu:
+                        values.setdefault(slot, 0.0)
+                        self._dirty.add(slot)
+                self._bump(series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0)
+                self._bump(series.cpu_sum, cpu)
+            if result.heap_used_bytes is not None:
+                values[series.heap] = float(result.heap_used_bytes)
+                self._dirty.add(series.heap)
+        self._mark()
 
     def started(self, function: str) -> None:
         """Count one call of `function` as in flight (until `ended`)."""
-        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function])
+        slot = self._series_of(function).in_flight
+        with self._lock:
+            self._bump(slot, 1.0)
+        self._mark()
 
     def ended(self, function: str) -> None:
         """Count one call of `function` as no longer in flight."""
-        self._add("gauge_livesum", _IN_FLIGHT, "", ["function"], [function], -1.0)
+        slot = self._series_of(function).in_flight
+        with self._lock:
+            self._bump(slot, -1.0)
+        self._mark()
+
+    def _series_of(self, function: str) -> _Series:
+        series = self._series.get(function)
+        if series is None:
+            one = ("function",)
+            named = (function,)
+            by_le = ("function", "le")
+            series = self._series[function] = _Series(
+                duration=tuple(
+                    self._slot("histogram", _DURATION, "_bucket", by_le, (function, le))
+                    for le in _BUCKET_LABELS
+                ),
+                duration_sum=self._slot("histogram", _DURATION, "_sum", one, named),
+                cpu=tuple(
+                    self._slot("histogram", _CPU, "_bucket", by_le, (function, le))
+                    for le in _CPU_LABELS
+                ),
+                cpu_sum=self._slot("histogram", _CPU, "_sum", one, named),
+                heap=self._slot("gauge_livemax", _HEAP, "", one, named),
+                in_flight=self._slot("gauge_livesum", _IN_FLIGHT, "", one, named),
+            )
+        return series
+
+    def _slot(
+        self,
+        kind: str,
+        metric: tuple[str, str],
+        suffix: str,
+        label_names: tuple[str, ...],
+        label_values: tuple[str, ...],
+    ) -> tuple[str, str]:
+        return (kind, self._key(metric, suffix, label_names, label_values))
+
+    def _bump(self, slot: tuple[str, str], amount: float) -> None:
+        """Add to a value (the caller holds the lock and marks)."""
+        self._values[slot] = self._values.get(slot, 0.0) + amount
+        self._dirty.add(slot)
 
     def refused(self, limit_kind: str) -> None:
         """Count one request refused by a rate limit (`write`, `invoke`, ...)."""
-        self._add("counter", _REFUSALS, "_total", ["limit"], [limit_kind])
+        slot = self._slot("counter", _REFUSALS, "_total", ("limit",), (limit_kind,))
+        with self._lock:
+            self._bump(slot, 1.0)
+        self._mark()
 
     def render(self) -> bytes:
         """The text exposition of the totals over all workers of this server."""
@@ -242,10 +318,15 @@ class InvocationMetrics:
 
     def write(self) -> None:
         """Write the changed values, and the pool gauges, into this worker's files now."""
-        isolates, queue = float(self._isolates()), float(self._queue())
+        gauges = (
+            (self._slot("gauge_livesum", _ISOLATES, "", (), ()), float(self._isolates())),
+            (self._slot("gauge_livesum", _QUEUE, "", (), ()), float(self._queue())),
+        )
         with self._lock:
-            self._store("gauge_livesum", self._key(_ISOLATES, "", (), ()), isolates)
-            self._store("gauge_livesum", self._key(_QUEUE, "", (), ()), queue)
+            for slot, value in gauges:
+                if self._values.get(slot) != value:
+                    self._values[slot] = value
+                    self._dirty.add(slot)
             self._write_scheduled = False
             dirty, self._dirty = self._dirty, set()
             for kind, key in dirty:
@@ -257,49 +338,17 @@ class InvocationMetrics:
         self,
         metric: tuple[str, str],
         suffix: str,
-        label_names: tuple[str, ...] | list[str],
-        label_values: tuple[str, ...] | list[str],
+        label_names: tuple[str, ...],
+        label_values: tuple[str, ...],
     ) -> str:
         name, help_text = metric
         # A metric's label names are fixed, so the values (and the suffix) tell its keys apart.
-        memo = (name, suffix, tuple(label_values))
+        memo = (name, suffix, label_values)
         key = self._keys.get(memo)
         if key is None:
             key = mmap_key(name, name + suffix, list(label_names), list(label_values), help_text)
             self._keys[memo] = key
         return key
-
-    def _add(
-        self,
-        kind: str,
-        metric: tuple[str, str],
-        suffix: str,
-        label_names: list[str],
-        label_values: list[str],
-        amount: float = 1.0,
-    ) -> None:
-        key = self._key(metric, suffix, label_names, label_values)
-        with self._lock:
-            self._store(kind, key, self._values.get((kind, key), 0.0) + amount)
-        self._mark()
-
-    def _set(
-        self,
-        kind: str,
-        metric: tuple[str, str],
-        value: float,
-        label_names: tuple[str, ...] | list[str] = (),
-        label_values: tuple[str, ...] | list[str] = (),
-    ) -> None:
-        key = self._key(metric, "", label_names, label_values)
-        with self._lock:
-            self._store(kind, key, value)
-        self._mark()
-
-    def _store(self, kind: str, key: str, value: float) -> None:
-        """Keep a value to write (the caller holds the lock)."""
-        self._values[(kind, key)] = value
-        self._dirty.add((kind, key))
 
     def _mark(self) -> None:
         """Have the changed values written at the end of this loop turn (at once off the loop)."""
