@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
+from litestar.types import Scope
 
 from flux_edge.api.state import services_of
 from flux_edge.service.auth import Principal
@@ -35,4 +36,13 @@ async def authenticate_optional(connection: ASGIConnection[Any, Any, Any, Any]) 
     A credential that is present but invalid raises AuthenticationError (401), never None.
     """
     authenticator = services_of(connection).authenticator
-    return await authenticator.authenticate(connection.headers.get("authorization"))
+    return await authenticator.authenticate(authorization_header(connection.scope))
+
+
+def authorization_header(scope: Scope) -> str | None:
+    """The request's first `Authorization` value, as Litestar's `headers.get` gives it, read
+    from the scope: Litestar's `headers` builds a multidict of every header per request."""
+    for key, value in scope["headers"]:
+        if key.lower() == b"authorization":
+            return value.decode("latin-1")
+    return None

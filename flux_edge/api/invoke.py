@@ -11,9 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlunsplit
 
 import msgspec
 from litestar import HttpMethod, Request, route
+from litestar.exceptions import ClientException
 from litestar.response.base import ASGIResponse
 from litestar.response.streaming import ASGIStreamingResponse
 from litestar.types import Receive, Scope, Send
@@ -36,6 +38,7 @@ INVOKE_PATTERN = re.compile(r"^/api/v1/functions/(?P<name>[^/]+)/invoke(?:/.*)?$
 # Path components before the sub-path: "", "api", "v1", "functions", name, "invoke".
 _INVOKE_SEGMENTS = 6
 _JSON_START = (b"{", b"[")
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 # Statuses whose responses carry no body (RFC 9110).
 _NO_BODY = (204, 304)
 
@@ -59,22 +62,26 @@ def raw_sub_path(request: Request[Any, Any, Any], segments: int) -> str:
 
 def call_input(request: Request[Any, Any, Any], body: bytes, name: str, sub_path: str) -> CallInput:
     """The call as the runtime takes it: headers as received (lower-case names, in order), the
-    raw body, and the URL module forms see, `http://host/<name><sub-path>?query` (Supabase's)."""
+    raw body, and the URL module forms see, `http://host/<name><sub-path>?query` (Supabase's).
+
+    Read from the ASGI scope: Litestar's `query_params` and `url` build a MultiDict and a URL
+    object per request (~6 µs of the hot path); `request_url` and the query parse here give the
+    same strings (tests/api/test_invoke_scope.py)."""
     scope = request.scope
     headers = [
         (raw_name.decode("latin-1").lower(), raw_value.decode("latin-1"))
         for raw_name, raw_value in scope["headers"]
     ]
-    params: dict[str, str] = {}
-    for key, value in request.query_params.items():
-        params.setdefault(key, value)
-    url = request.url
     query = scope["query_string"].decode("latin-1")
-    function_url = f"{url.scheme}://{url.netloc}/{name}{sub_path}" + (f"?{query}" if query else "")
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True, separator="&"):
+        params.setdefault(key, value)
+    scheme, netloc, url = request_url(scope)
+    function_url = f"{scheme}://{netloc}/{name}{sub_path}" + (f"?{query}" if query else "")
     client = scope.get("client")
     return CallInput(
-        method=request.method,
-        url=str(url),
+        method=scope["method"],
+        url=url,
         headers=headers,
         body=body,
         params=params,
@@ -82,6 +89,37 @@ def call_input(request: Request[Any, Any, Any], body: bytes, name: str, sub_path
         remote_addr=(str(client[0]), int(client[1])) if client else None,
         stream_response=True,
     )
+
+
+def request_url(scope: Scope) -> tuple[str, str, str]:
+    """The request's scheme, host and URL as Litestar's `request.url` has them
+    (`URL.from_scope`): the Host header (else the server's address), root path, path, query.
+    A Host whose port is not a number is a 400 (ClientException); an IPv6 server address is
+    bracketed (Litestar leaves it bare, and its URL then fails to parse)."""
+    scheme = scope.get("scheme", "http")
+    server = scope.get("server")
+    host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
+    if host:
+        _check_host(host)
+    elif server:
+        address, port = server
+        if ":" in address:  # IPv6
+            address = f"[{address}]"
+        host = address if port == _DEFAULT_PORTS.get(scheme) else f"{address}:{port}"
+    path = scope.get("root_path", "") + scope["path"]
+    query = scope.get("query_string", b"").decode()
+    if not server:
+        scheme = ""
+    return scheme, host, urlunsplit((scheme, host, path, query, ""))
+
+
+def _check_host(host: str) -> None:
+    """Refuse a Host whose port is not a number up to 65535 (no URL can be made of it)."""
+    _, colon, port = host.rpartition(":")
+    # A port ends the Host unless the Host ends with an IPv6 address ("[::1]": no port).
+    valid_port = port.isascii() and port.isdigit() and int(port) <= 65535
+    if colon and port and not port.endswith("]") and not valid_port:
+        raise ClientException(f"The Host header {host!r} is not a valid host[:port].")
 
 
 def error_response(
