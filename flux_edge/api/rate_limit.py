@@ -14,6 +14,7 @@ import msgspec
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from flux_edge.api.auth import authorization_header
 from flux_edge.api.state import SERVICES_KEY
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
@@ -85,13 +86,6 @@ def rate_limited_body(decision: Decision, kind: LimitClass) -> bytes:
     return msgspec.json.encode(RateLimitBody("Rate limit exceeded", message, wait))
 
 
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            return str(value.decode("latin-1"))
-    return None
-
-
 class RateLimitMiddleware:
     """Pure ASGI middleware over HTTP requests under /api/v1/functions and /functions/v1
     (WebSocket messages are counted by the stream handler itself, one invocation each)."""
@@ -110,7 +104,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         supabase = scope["path"].startswith(_SUPABASE_PREFIX)
-        authorization = None if supabase else _authorization(scope)
+        authorization = None if supabase else authorization_header(scope)
         caller = caller_of(authorization, scope.get("client"))
         decision = limiter.check(kind[0], caller, kind[1])
         headers = limit_headers(decision)
