@@ -30,7 +30,9 @@ import msgspec
 import structlog
 from py_mini_racer import (
     DEFAULT_V8_FLAGS,
+    JSArray,
     JSEvalException,
+    JSFunction,
     JSObject,
     JSOOMException,
     JSParseException,
@@ -178,8 +180,7 @@ class Engine:
             for name in ("__flux_recover", "__flux_check_entry")
         }
         self.on_notify: Callable[[], None] | None = None
-        self._step_call: tuple[Any, Any] | None = None  # set by boot
-        self._step_objects: tuple[object, object] | None = None
+        self._stepper: tuple[JSFunction, JSArray] | None = None  # set by boot
         self._collecting: asyncio.Future[None] | None = None  # see collect_garbage
         self._closing = False
         self._exit = ExitStack()
@@ -195,12 +196,12 @@ class Engine:
         """Run one step (core.js `step`) on `payload`, its input as JSON text; cancelable."""
         ctx = self.mr._ctx  # private API: call_function_cancelable's own path, minus its two
         assert ctx is not None  # blocking round trips to build the arguments array
-        assert self._step_call is not None  # booted
-        function, arguments = self._step_call
+        assert self._stepper is not None  # booted
+        function, arguments = (ctx._python_to_value_handle(v) for v in self._stepper)
         this = ctx._python_to_value_handle(payload)
         try:
             return await ctx._run_cancelable_mr_task(
-                ctx._dll.mr_call_function, function, this.raw, arguments
+                ctx._dll.mr_call_function, function.raw, this.raw, arguments.raw
             )
         except JSEvalException as error:
             # eval reports V8's heap limit as JSOOMException; a function call as a bare `null`.
@@ -230,13 +231,9 @@ class Engine:
             seconds,
         )
         no_arguments = await asyncio.wait_for(self.mr.eval_cancelable("[]"), seconds)
-        ctx = self.mr._ctx  # private API: see the module docstring
-        assert ctx is not None
-        self._step_call = (
-            ctx._python_to_value_handle(stepper).raw,
-            ctx._python_to_value_handle(no_arguments).raw,
-        )
-        self._step_objects = (stepper, no_arguments)  # their handles live as long as these
+        assert isinstance(stepper, JSFunction)
+        assert isinstance(no_arguments, JSArray)
+        self._stepper = (stepper, no_arguments)
         if compact:
             await self.collect_garbage()
 

@@ -144,11 +144,11 @@ class IsolateHost:
     @property
     def taken(self) -> int:
         """Calls the host has taken (their code may have run) and not answered."""
-        return sum(1 for call_id in self._pending if self._took(call_id))
+        return sum(1 for call_id, call in self._pending.items() if self._took(call_id, call))
 
-    def _took(self, call_id: int) -> bool:
-        call = self._pending.get(call_id)
-        if call is None or not call.request.execution_id:  # answered, or a check
+    def _took(self, call_id: int, call: PendingCall) -> bool:
+        """Whether the host took `call` (a check is never taken: it is never retried)."""
+        if not call.request.execution_id:
             return False
         return self._taken is not None and self._taken.taken(call_id)
 
@@ -191,7 +191,6 @@ class IsolateHost:
         streams, self._streams = self._streams, {}
         for call, stream in streams.values():
             stream.end(failure(call), failed=True)
-        taken = {call_id for call_id in self._pending if self._took(call_id)}
         pending, self._pending = self._pending, {}
         for call_id, call in pending.items():
             if call.response is not None:
@@ -199,7 +198,7 @@ class IsolateHost:
                 continue
             if call.future.done():
                 continue
-            if retry is not None and call.may_retry and call_id not in taken:
+            if retry is not None and call.may_retry and not self._took(call_id, call):
                 log.info("running a call its crashed isolate host never took on another host")
                 retry(call.spec, call.request, call.on_complete, call.future)
             elif call.request.execution_id:
