@@ -178,6 +178,8 @@ class InvocationMetrics:
         # dump (~3 µs), and a call writes about ten values (what `.labels()` children cache).
         self._keys: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._series: dict[str, _Series] = {}
+        self._isolates_slot = self._slot("gauge_livesum", _ISOLATES, "", (), ())
+        self._queue_slot = self._slot("gauge_livesum", _QUEUE, "", (), ())
         self._pid = os.getpid()
         self._isolates: Callable[[], float] = lambda: 0.0
         self._queue: Callable[[], float] = lambda: 0.0
@@ -228,12 +230,9 @@ class InvocationMetrics:
                     "counter", _ERRORS, "_total", ("function", "kind"), (function, kind)
                 )
         with self._lock:
-            values = self._values
             if not series.timed:  # every bucket appears from the first call on
                 series.timed = True
-                for slot in series.duration:
-                    values.setdefault(slot, 0.0)
-                    self._dirty.add(slot)
+                self._reveal(series.duration)
             self._bump(calls, 1.0)
             if errors is not None:
                 self._bump(errors, 1.0)
@@ -243,29 +242,21 @@ class InvocationMetrics:
                 cpu = result.cpu_time_ms / 1000
                 if not series.cpu_timed:
                     series.cpu_timed = True
-                    for slot in series.cpu:
-                        values.setdefault(slot, 0.0)
-                        self._dirty.add(slot)
+                    self._reveal(series.cpu)
                 self._bump(series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0)
                 self._bump(series.cpu_sum, cpu)
             if result.heap_used_bytes is not None:
-                values[series.heap] = float(result.heap_used_bytes)
+                self._values[series.heap] = float(result.heap_used_bytes)
                 self._dirty.add(series.heap)
         self._mark()
 
     def started(self, function: str) -> None:
         """Count one call of `function` as in flight (until `ended`)."""
-        slot = self._series_of(function).in_flight
-        with self._lock:
-            self._bump(slot, 1.0)
-        self._mark()
+        self._add(self._series_of(function).in_flight, 1.0)
 
     def ended(self, function: str) -> None:
         """Count one call of `function` as no longer in flight."""
-        slot = self._series_of(function).in_flight
-        with self._lock:
-            self._bump(slot, -1.0)
-        self._mark()
+        self._add(self._series_of(function).in_flight, -1.0)
 
     def _series_of(self, function: str) -> _Series:
         series = self._series.get(function)
@@ -297,19 +288,35 @@ class InvocationMetrics:
         label_names: tuple[str, ...],
         label_values: tuple[str, ...],
     ) -> tuple[str, str]:
-        return (kind, self._key(metric, suffix, label_names, label_values))
+        """(file kind, key in the files) of one value of `metric`."""
+        name, help_text = metric
+        # A metric's label names are fixed, so the values (and the suffix) tell its keys apart.
+        memo = (name, suffix, label_values)
+        key = self._keys.get(memo)
+        if key is None:
+            key = mmap_key(name, name + suffix, list(label_names), list(label_values), help_text)
+            self._keys[memo] = key
+        return (kind, key)
+
+    def _add(self, slot: tuple[str, str], amount: float) -> None:
+        with self._lock:
+            self._bump(slot, amount)
+        self._mark()
 
     def _bump(self, slot: tuple[str, str], amount: float) -> None:
         """Add to a value (the caller holds the lock and marks)."""
         self._values[slot] = self._values.get(slot, 0.0) + amount
         self._dirty.add(slot)
 
+    def _reveal(self, slots: tuple[tuple[str, str], ...]) -> None:
+        """Have values appear at 0 until counted (the caller holds the lock and marks)."""
+        for slot in slots:
+            self._values.setdefault(slot, 0.0)
+            self._dirty.add(slot)
+
     def refused(self, limit_kind: str) -> None:
         """Count one request refused by a rate limit (`write`, `invoke`, ...)."""
-        slot = self._slot("counter", _REFUSALS, "_total", ("limit",), (limit_kind,))
-        with self._lock:
-            self._bump(slot, 1.0)
-        self._mark()
+        self._add(self._slot("counter", _REFUSALS, "_total", ("limit",), (limit_kind,)), 1.0)
 
     def render(self) -> bytes:
         """The text exposition of the totals over all workers of this server."""
@@ -319,8 +326,8 @@ class InvocationMetrics:
     def write(self) -> None:
         """Write the changed values, and the pool gauges, into this worker's files now."""
         gauges = (
-            (self._slot("gauge_livesum", _ISOLATES, "", (), ()), float(self._isolates())),
-            (self._slot("gauge_livesum", _QUEUE, "", (), ()), float(self._queue())),
+            (self._isolates_slot, float(self._isolates())),
+            (self._queue_slot, float(self._queue())),
         )
         with self._lock:
             for slot, value in gauges:
@@ -333,22 +340,6 @@ class InvocationMetrics:
                 file = self._files.get(kind)
                 if file is not None:  # None: not opened, or closed at shutdown
                     file.write_value(key, self._values[(kind, key)], 0.0)  # type: ignore[no-untyped-call]
-
-    def _key(
-        self,
-        metric: tuple[str, str],
-        suffix: str,
-        label_names: tuple[str, ...],
-        label_values: tuple[str, ...],
-    ) -> str:
-        name, help_text = metric
-        # A metric's label names are fixed, so the values (and the suffix) tell its keys apart.
-        memo = (name, suffix, label_values)
-        key = self._keys.get(memo)
-        if key is None:
-            key = mmap_key(name, name + suffix, list(label_names), list(label_values), help_text)
-            self._keys[memo] = key
-        return key
 
     def _mark(self) -> None:
         """Have the changed values written at the end of this loop turn (at once off the loop)."""
