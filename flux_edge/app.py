@@ -136,6 +136,7 @@ def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
     hosts = HostLimits(
         max_hosts=settings.max_isolate_hosts,
         spare_hosts=settings.spare_isolate_hosts,
+        pin_cpus=settings.pin_isolate_hosts,
         net_allow=settings.net_allow,
         max_subrequests=settings.max_subrequests,
         max_fetch_response_bytes=settings.max_fetch_response_bytes,

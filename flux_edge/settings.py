@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     isolate_hosts: bool = True
     max_isolate_hosts: AtLeastOne = 64  # host processes at once; then the LRU idle one goes
     spare_isolate_hosts: NonNegative = 2  # hosts booted ahead for new functions
+    # Each host's event loop and isolates on one CPU, the one with the fewest hosts; an isolate
+    # running CPU-heavy JavaScript is let go to every CPU (docs/runtime.md, "CPU placement").
+    pin_isolate_hosts: bool = True
     max_result_bytes: AtLeastOne = 64 * 1024
     max_log_bytes: AtLeastOne = 256 * 1024
     retention_days: AtLeastOne = 30

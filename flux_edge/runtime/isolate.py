@@ -42,6 +42,7 @@ from py_mini_racer import (
 
 from flux_edge.runtime.answers import deliver_final
 from flux_edge.runtime.codecs import CallCodecs, CodecError
+from flux_edge.runtime.cpus import HEAVY_STEP_SECONDS, release_thread
 from flux_edge.runtime.host_bridge import HostBridge, HostOpError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
@@ -317,6 +318,7 @@ class Isolate:
         # isolate can run in parallel; short ones mean batching on this isolate is cheaper.
         self.step_seconds = 0.0
         self.step_started: float | None = None  # when the step in progress began
+        self._cpu_released = False  # its V8 thread may run on any CPU (runtime/cpus.py)
         self._async_entry = True  # learnt from the first batch: do calls outlive their step?
         self.entry_kind: EntryKind = "plain"  # what the entry form takes (js/entry.js)
 
@@ -738,6 +740,10 @@ class Isolate:
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
+        if self.step_seconds > HEAVY_STEP_SECONDS and not self._cpu_released:
+            self._cpu_released = True  # CPU-bound: better on any CPU than on the host's
+            if self._clock is not None:
+                release_thread(self._clock.tid)
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
             self._drop_timer(timer_id)

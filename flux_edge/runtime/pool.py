@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from flux_edge.runtime.answers import answer_later
+from flux_edge.runtime.cpus import HEAVY_STEP_SECONDS
 from flux_edge.runtime.isolate import Engine, HostBridge, Isolate, Unresponsive
 from flux_edge.runtime.limits import PoolLimits
 from flux_edge.runtime.types import (
@@ -24,9 +25,6 @@ from flux_edge.runtime.types import (
 
 log = structlog.get_logger("flux_edge.runtime")
 
-# A function gets another isolate only when its busy isolates spend this long per step: trivial
-# calls batch best on one isolate, CPU-heavy ones need parallel isolates.
-GROW_STEP_SECONDS = 0.004
 # A step running this long (wall time) is busy JavaScript or a loop: route new calls elsewhere.
 STUCK_STEP_SECONDS = 0.1
 REFILL_DELAY_SECONDS = 0.05
@@ -53,7 +51,7 @@ async def _booted_engine(*, spare: bool = False) -> Engine:
 def _cpu_heavy(isolate: Isolate) -> bool:
     """Its steps take long: JavaScript time smoothed over past steps, or the step running now
     (wall time, which includes the event loop's own latency, hence the larger bound)."""
-    if isolate.step_seconds > GROW_STEP_SECONDS:
+    if isolate.step_seconds > HEAVY_STEP_SECONDS:
         return True
     started = isolate.step_started
     return started is not None and time.monotonic() - started > STUCK_STEP_SECONDS

@@ -20,6 +20,7 @@ from typing import Any
 import structlog
 
 from flux_edge.runtime.answers import answer_later
+from flux_edge.runtime.cpus import least_used
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote
@@ -51,6 +52,7 @@ class HostLimits:
     max_subrequests: int = 50
     max_fetch_response_bytes: int = 10 * 1024 * 1024
     file_quota_bytes: int = 64 * 1024 * 1024
+    pin_cpus: bool = True  # each host's threads on one CPU, the least used (runtime/cpus.py)
 
 
 class _Counts:
@@ -244,7 +246,8 @@ class HostedRuntime:
         self._all.add(host)
         self._booting += 1
         try:
-            await host.start(self._config, self.host_limits.heap_cap_mb)
+            cpu = least_used(h.cpu for h in self._all) if self.host_limits.pin_cpus else None
+            await host.start(self._config, self.host_limits.heap_cap_mb, cpu)
         except ConnectionError as error:
             self._all.discard(host)
             raise RuntimeUnavailableError(f"an isolate host could not start: {error}") from None

@@ -105,14 +105,17 @@ class IsolateHost:
         self.gone = False
         self.last_used = time.monotonic()
         self.served = False  # has run a call or loaded code that passed its check
+        self.cpu: int | None = None  # the CPU its threads were pinned to (runtime/cpus.py)
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, config: HostConfig, heap_mb: int) -> None:
-        """Start the process and wait until it has booted V8 (kills it on failure)."""
+    async def start(self, config: HostConfig, heap_mb: int, cpu: int | None = None) -> None:
+        """Start the process, its threads on `cpu` (None: anywhere), and wait until it has
+        booted V8 (kills it on failure)."""
         ours, theirs = socket.socketpair()
         self._taken, taken_fd = TakenMark.create()
+        self.cpu = cpu
         try:
-            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb)
+            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb, cpu)
         except BaseException:
             ours.close()
             raise

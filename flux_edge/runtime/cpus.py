@@ -1,0 +1,63 @@
+"""Where an isolate host's threads run: all on one CPU, unless their JavaScript is CPU-heavy.
+
+Work crosses between a host's event loop thread and each isolate's V8 thread a few times per call.
+A hand-off to a thread that waits on another CPU wakes that CPU, which costs far more than a
+switch on the same CPU: a thread ping-pong on this project's 2-core VM takes 102 µs of wall time
+and 61 µs of CPU per round trip across CPUs, and 14 µs on one. So a host pins its event loop
+thread, and with it the V8 threads it starts, to the one CPU the server chose for it (the one with
+the fewest hosts). An isolate whose steps take long is CPU-bound: hand-offs are a small share of its
+time, and it needs a CPU of its own more (the pool starts more isolates for it to run in
+parallel), so its V8 thread is let go to every CPU. docs/runtime.md, "CPU placement".
+
+Linux only (elsewhere, and on one CPU, nothing is pinned).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+# Steps this long (smoothed JavaScript time) are CPU-bound: trivial calls batch best on one
+# isolate on the host's CPU, CPU-heavy ones need parallel isolates on any CPU.
+HEAVY_STEP_SECONDS = 0.004
+
+# Every CPU this process may use, once it has pinned its threads to one of them.
+_released_to: frozenset[int] | None = None
+
+
+def usable_cpus() -> list[int]:
+    """The CPUs this process may run on, or [] where that cannot be set (not Linux)."""
+    if not hasattr(os, "sched_getaffinity"):
+        return []
+    return sorted(os.sched_getaffinity(0))
+
+
+def least_used(taken: Iterable[int | None]) -> int | None:
+    """The usable CPU the fewest of `taken` (the CPUs of live hosts) are on; None if there is
+    nothing to choose (one CPU, or not Linux)."""
+    cpus = usable_cpus()
+    if len(cpus) < 2:
+        return None
+    counts = Counter(cpu for cpu in taken if cpu is not None)
+    return min(cpus, key=lambda cpu: (counts[cpu], cpu))
+
+
+def pin_this_thread(cpu: int) -> bool:
+    """Keep the calling thread, and the threads it starts from now on, on `cpu`; False if that
+    CPU is not one this process may use (then nothing changes)."""
+    allowed = frozenset(usable_cpus())
+    if cpu not in allowed or len(allowed) < 2:
+        return False
+    global _released_to
+    _released_to = allowed
+    os.sched_setaffinity(0, {cpu})
+    return True
+
+
+def release_thread(tid: int) -> None:
+    """Let thread `tid` of this process run on every CPU again (after `pin_this_thread`)."""
+    if _released_to is not None:
+        with contextlib.suppress(OSError):  # the thread has ended
+            os.sched_setaffinity(tid, _released_to)
