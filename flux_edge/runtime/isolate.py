@@ -738,12 +738,18 @@ class Isolate:
                 self._orphan(call)
         self.close()
 
-    def _apply(self, output: _StepOutput, now: float | None = None) -> None:
-        self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
-        if self.step_seconds > HEAVY_STEP_SECONDS and not self._cpu_released:
-            self._cpu_released = True  # CPU-bound: better on any CPU than on the host's
+    def release_cpu(self) -> None:
+        """Let the V8 thread run on every CPU (runtime/cpus.py): its JavaScript is CPU-bound,
+        better on any CPU than on its host's."""
+        if not self._cpu_released:
+            self._cpu_released = True
             if self._clock is not None:
                 release_thread(self._clock.tid)
+
+    def _apply(self, output: _StepOutput, now: float | None = None) -> None:
+        self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8
+        if self.step_seconds > HEAVY_STEP_SECONDS:
+            self.release_cpu()
         loop = asyncio.get_running_loop()
         for timer_id in output.cleared:
             self._drop_timer(timer_id)

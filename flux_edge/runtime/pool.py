@@ -157,6 +157,13 @@ class IsolatePool:
                     log.exception("reaping an isolate failed", function=isolate.spec.name)
                     isolate.close()
 
+    def release_busy_cpus(self) -> None:
+        """Let the isolates running CPU-heavy JavaScript, or a step that runs long now, use every
+        CPU (runtime/cpus.py): a runaway step must not hold its host's CPU until its deadline."""
+        for isolate in self._live:
+            if _cpu_heavy(isolate):
+                isolate.release_cpu()
+
     @property
     def isolate_count(self) -> int:
         """Live isolates (warm, busy or retiring)."""

@@ -137,6 +137,8 @@ class IsolateHostProcess:
             elif isinstance(message, Ping):
                 assert self.connection is not None
                 self.connection.send(Pong(seq=message.seq))
+                if self.runtime is not None:  # every 100 ms: a long step gives up the CPU
+                    self.runtime.pool.release_busy_cpus()
             elif isinstance(message, Load):
                 spec = message.spec
                 self._specs[(spec.function_id, spec.version)] = spec
