@@ -117,6 +117,18 @@ def rows() -> list[tuple[str, str, str, str]]:
                 verdict(writer["writer_seconds"] <= writer["target_seconds"]),
             )
         )
+    handoff = load("handoff")
+    if handoff:
+        free, one = handoff["free"], handoff["one_cpu"]
+        out.append(
+            (
+                "thread hand-off round trip (isolate hosts pin their threads: runtime/cpus.py)",
+                f"free {free['wall_us']} µs wall / {free['cpu_us']} µs CPU, "
+                f"one CPU {one['wall_us']} / {one['cpu_us']}",
+                "(why hosts are pinned)",
+                "",
+            )
+        )
     return out
 
 

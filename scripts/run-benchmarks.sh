@@ -17,6 +17,7 @@ python benchmarks/bench_memory.py >/dev/null 2>&1
 python benchmarks/bench_modules.py >/dev/null
 python benchmarks/bench_call_usage.py >/dev/null
 python benchmarks/bench_dev.py >/dev/null
+python benchmarks/bench_handoff.py >/dev/null
 # These two print their JSON line last; keep it beside the others.
 python benchmarks/bench_execution_writer.py | tail -n 1 > benchmarks/results/execution_writer.json
 python benchmarks/bench_rate_limit.py > benchmarks/results/rate_limit.txt

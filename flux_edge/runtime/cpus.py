@@ -1,13 +1,14 @@
 """Where an isolate host's threads run: all on one CPU, unless their JavaScript is CPU-heavy.
 
-Work crosses between a host's event loop thread and each isolate's V8 thread a few times per call.
-A hand-off to a thread that waits on another CPU wakes that CPU, which costs far more than a
-switch on the same CPU: a thread ping-pong on this project's 2-core VM takes 102 µs of wall time
-and 61 µs of CPU per round trip across CPUs, and 14 µs on one. So a host pins its event loop
-thread, and with it the V8 threads it starts, to the one CPU the server chose for it (the one with
-the fewest hosts). An isolate whose steps take long is CPU-bound: hand-offs are a small share of its
-time, and it needs a CPU of its own more (the pool starts more isolates for it to run in
-parallel), so its V8 thread is let go to every CPU. docs/runtime.md, "CPU placement".
+Work crosses between a host's event loop thread and each isolate's V8 thread twice per step. A
+hand-off to a thread that waits on an idle CPU wakes that CPU, which costs far more than a switch
+on the same CPU: a thread ping-pong on this project's 2-core VM took 102 µs of wall time and 61 µs
+of CPU per round trip across CPUs and 14 µs on one (benchmarks/bench_handoff.py). So a host pins
+its event loop thread, and with it the threads it starts (its isolates' V8 threads, V8's
+workers), to the CPU the server chose for it: the one with the fewest hosts. An isolate whose
+steps take long is CPU-bound: hand-offs are a small share of its time and it needs a CPU more (the
+pool starts more isolates for it, to run in parallel), so its V8 thread is let go to every CPU;
+so is a step that runs long now, found at the server's pings. docs/runtime.md, "CPU placement".
 
 Linux only (elsewhere, and on one CPU, nothing is pinned).
 """
