@@ -2,13 +2,14 @@
 
 Work crosses between a host's event loop thread and each isolate's V8 thread twice per step. A
 hand-off to a thread that waits on an idle CPU wakes that CPU, which costs far more than a switch
-on the same CPU: a thread ping-pong on this project's 2-core VM took 102 µs of wall time and 61 µs
-of CPU per round trip across CPUs and 14 µs on one (benchmarks/bench_handoff.py). So a host pins
-its event loop thread, and with it the threads it starts (its isolates' V8 threads, V8's
-workers), to the CPU the server chose for it: the one with the fewest hosts. An isolate whose
-steps take long is CPU-bound: hand-offs are a small share of its time and it needs a CPU more (the
-pool starts more isolates for it, to run in parallel), so its V8 thread is let go to every CPU;
-so is a step that runs long now, found at the server's pings. docs/runtime.md, "CPU placement".
+on the same CPU: a thread ping-pong on this project's 2-core VM took 86-102 µs of wall time and
+54-61 µs of CPU per round trip across CPUs and 14 µs on one (benchmarks/bench_handoff.py). So
+when the server gives a host a function it also gives it a CPU, the one with the fewest such hosts,
+and the host pins every thread it has (its event loop, its isolates' V8 threads, V8's workers) and
+will start to it. An isolate whose steps take long is CPU-bound: hand-offs are a small share of
+its time and it needs a CPU more (the pool starts more isolates for it, to run in parallel), so its
+V8 thread is let go to every CPU; so is a step that runs long now, found at the server's pings.
+docs/runtime.md, "CPU placement".
 
 Linux only (elsewhere, and on one CPU, nothing is pinned).
 """
@@ -16,9 +17,11 @@ Linux only (elsewhere, and on one CPU, nothing is pinned).
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 # Steps this long (smoothed JavaScript time) are CPU-bound: trivial calls batch best on one
 # isolate on the host's CPU, CPU-heavy ones need parallel isolates on any CPU.
@@ -26,6 +29,7 @@ HEAVY_STEP_SECONDS = 0.004
 
 # Every CPU this process may use, once it has pinned its threads to one of them.
 _released_to: frozenset[int] | None = None
+_TASKS = "/proc/self/task"
 
 
 def usable_cpus() -> list[int]:
@@ -35,25 +39,44 @@ def usable_cpus() -> list[int]:
     return sorted(os.sched_getaffinity(0))
 
 
-def least_used(taken: Iterable[int | None]) -> int | None:
-    """The usable CPU the fewest of `taken` (the CPUs of live hosts) are on; None if there is
-    nothing to choose (one CPU, or not Linux)."""
+def least_used(taken: Iterable[int | None], rank: int = 0) -> int | None:
+    """The usable CPU the fewest of `taken` (the CPUs of this process's live hosts) are on,
+    ties going to the `rank`-th CPU and the ones after it; None if there is nothing to choose
+    (one CPU, or not Linux). Server workers place their hosts without knowing of each other's:
+    each starting from its own rank spreads them as one process would."""
     cpus = usable_cpus()
     if len(cpus) < 2:
         return None
     counts = Counter(cpu for cpu in taken if cpu is not None)
-    return min(cpus, key=lambda cpu: (counts[cpu], cpu))
+    index = min(range(len(cpus)), key=lambda i: (counts[cpus[i]], (i - rank) % len(cpus)))
+    return cpus[index]
 
 
-def pin_this_thread(cpu: int) -> bool:
-    """Keep the calling thread, and the threads it starts from now on, on `cpu`; False if that
-    CPU is not one this process may use (then nothing changes)."""
+def worker_rank() -> int:
+    """This process's place among its siblings when a process supervisor started it (a server
+    worker: uvicorn starts them with multiprocessing), by process id; 0 for a lone process."""
+    parent = multiprocessing.parent_process()
+    if parent is None or parent.pid is None:
+        return 0
+    try:
+        children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
+    except OSError:
+        return 0
+    siblings = sorted(int(pid) for pid in children)
+    return siblings.index(os.getpid()) if os.getpid() in siblings else 0
+
+
+def pin_process(cpu: int) -> bool:
+    """Run every thread of this process on `cpu`, and the threads they start from now on; False
+    if that CPU is not one this process may use (then nothing changes)."""
     allowed = frozenset(usable_cpus())
     if cpu not in allowed or len(allowed) < 2:
         return False
     global _released_to
     _released_to = allowed
-    os.sched_setaffinity(0, {cpu})
+    for tid in os.listdir(_TASKS):
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            os.sched_setaffinity(int(tid), {cpu})
     return True
 
 

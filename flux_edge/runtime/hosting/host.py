@@ -21,7 +21,7 @@ from typing import Any
 from msgspec.structs import replace
 
 from flux_edge.runtime.capabilities import CapabilityBridge
-from flux_edge.runtime.cpus import pin_this_thread
+from flux_edge.runtime.cpus import pin_process
 from flux_edge.runtime.hosting.process import MIB, die_with_parent, process_rss
 from flux_edge.runtime.hosting.taken import TakenMark
 from flux_edge.runtime.hosting.wire import (
@@ -35,6 +35,7 @@ from flux_edge.runtime.hosting.wire import (
     Invoke,
     Load,
     Ping,
+    Place,
     Pong,
     Prewarm,
     Pull,
@@ -134,6 +135,8 @@ class IsolateHostProcess:
                 if relay is not None:
                     self._spawn(relay[0].aclose())
                     relay[1].release()  # the pump wakes, sees it was stopped, sends the end
+            elif isinstance(message, Place):
+                pin_process(message.cpu)
             elif isinstance(message, Ping):
                 assert self.connection is not None
                 self.connection.send(Pong(seq=message.seq))
@@ -343,18 +346,15 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def run(sock: socket.socket, taken_fd: int, heap_mb: int, cpu: int | None) -> None:
+def run(sock: socket.socket, taken_fd: int, heap_mb: int) -> None:
     """Run a host on `sock` with the taken-calls mark `taken_fd`, V8's heap capped at `heap_mb`
-    MiB, its event loop and isolates on `cpu` (None: anywhere); never returns."""
+    MiB; never returns."""
     die_with_parent()
     # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     taken = TakenMark(taken_fd)
     os.close(taken_fd)
     init_v8((f"--max-old-space-size={heap_mb}",))
-    if cpu is not None:
-        # After V8's own worker threads started (they stay free), before any isolate's thread.
-        pin_this_thread(cpu)
     try:
         import uvloop
 

@@ -20,7 +20,7 @@ from typing import Any
 import structlog
 
 from flux_edge.runtime.answers import answer_later
-from flux_edge.runtime.cpus import least_used
+from flux_edge.runtime.cpus import least_used, worker_rank
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote
@@ -103,6 +103,8 @@ class HostedRuntime:
         self._watcher: asyncio.Task[None] | None = None
         self._filling: asyncio.Task[None] | None = None
         self.on_host_gone: Callable[[IsolateHost], None] | None = None
+        # Where hosts are pinned start from this worker's rank (runtime/cpus.py); -1: not pinned.
+        self._rank = worker_rank() if self.host_limits.pin_cpus else -1
         self._retries: set[asyncio.Task[None]] = set()
 
     def hosts(self) -> list[IsolateHost]:
@@ -196,6 +198,7 @@ class HostedRuntime:
         self._starting[function_id] = future
         try:
             host = await self._take_host()
+            self._place(host)
             self._by_function[function_id] = host
             future.set_result(host)
         except BaseException as error:
@@ -205,6 +208,14 @@ class HostedRuntime:
         finally:
             self._starting.pop(function_id, None)
         return host
+
+    def _place(self, host: IsolateHost) -> None:
+        """Put a host given a function on the CPU with the fewest such hosts (runtime/cpus.py);
+        spares run anywhere until then."""
+        if self._rank >= 0 and host.cpu is None:
+            cpu = least_used((h.cpu for h in self._all if h is not host), self._rank)
+            if cpu is not None:
+                host.place(cpu)
 
     def _release(self, function_id: str, host: IsolateHost) -> None:
         if self._by_function.get(function_id) is host:
@@ -246,8 +257,7 @@ class HostedRuntime:
         self._all.add(host)
         self._booting += 1
         try:
-            cpu = least_used(h.cpu for h in self._all) if self.host_limits.pin_cpus else None
-            await host.start(self._config, self.host_limits.heap_cap_mb, cpu)
+            await host.start(self._config, self.host_limits.heap_cap_mb)
         except ConnectionError as error:
             self._all.discard(host)
             raise RuntimeUnavailableError(f"an isolate host could not start: {error}") from None

@@ -41,6 +41,7 @@ from flux_edge.runtime.hosting.wire import (
     Invoke,
     Load,
     Ping,
+    Place,
     Pong,
     Prewarm,
     Pull,
@@ -105,17 +106,15 @@ class IsolateHost:
         self.gone = False
         self.last_used = time.monotonic()
         self.served = False  # has run a call or loaded code that passed its check
-        self.cpu: int | None = None  # the CPU its threads were pinned to (runtime/cpus.py)
+        self.cpu: int | None = None  # the CPU its threads run on, once placed (runtime/cpus.py)
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, config: HostConfig, heap_mb: int, cpu: int | None = None) -> None:
-        """Start the process, its threads on `cpu` (None: anywhere), and wait until it has
-        booted V8 (kills it on failure)."""
+    async def start(self, config: HostConfig, heap_mb: int) -> None:
+        """Start the process and wait until it has booted V8 (kills it on failure)."""
         ours, theirs = socket.socketpair()
         self._taken, taken_fd = TakenMark.create()
-        self.cpu = cpu
         try:
-            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb, cpu)
+            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb)
         except BaseException:
             ours.close()
             raise
@@ -132,6 +131,12 @@ class IsolateHost:
         except BaseException:
             self.kill(None)
             raise
+
+    def place(self, cpu: int) -> None:
+        """Have the host run every thread on `cpu` (runtime/cpus.py), before what is sent next."""
+        self.cpu = cpu
+        if self.connection is not None:
+            self.connection.send(Place(cpu=cpu))
 
     @property
     def pid(self) -> int:

@@ -93,6 +93,12 @@ class StopStream(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     id: int
 
 
+class Place(msgspec.Struct, frozen=True, kw_only=True, tag=True):
+    """Run every thread on `cpu` from now on (sent when the host is given a function)."""
+
+    cpu: int
+
+
 class Ping(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     """Liveness: a host whose event loop is alive answers with `Pong` at once."""
 
@@ -179,7 +185,7 @@ class Recycle(msgspec.Struct, frozen=True, kw_only=True, tag=True):
     reason: str
 
 
-ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Pull | StopStream
+ToHost = HostConfig | Load | Invoke | Check | Prewarm | Retire | Ping | Place | Pull | StopStream
 FromHost = (
     Ready | Result | Completed | Unavailable | Checked | Usage | Recycle | Pong | Chunk | StreamEnd
 )

@@ -37,7 +37,7 @@ from flux_edge.runtime.hosting.process import die_with_parent
 _IDLE_IMPORT_SECONDS = 0.2
 _IMPORTED_WHEN_IDLE = ("flux_edge.runtime.capabilities.net",)
 
-_LAUNCH = struct.Struct(">Ii")  # heap MiB, CPU (-1: any)
+_LAUNCH = struct.Struct(">I")
 _REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
 
 
@@ -78,7 +78,7 @@ def serve(control: socket.socket) -> None:
             data, fds, _, _ = socket.recv_fds(control, _LAUNCH.size, 2)
             if not data:
                 os._exit(0)  # the server closed the control socket
-            heap_mb, cpu = _LAUNCH.unpack(data)
+            (heap_mb,) = _LAUNCH.unpack(data)
             freeze_start_heap()  # a host's collections then leave the pages it shares alone
             pid = os.fork()
             if pid == 0:
@@ -88,7 +88,7 @@ def serve(control: socket.socket) -> None:
                 control.close()
                 os.close(wake_r)
                 os.close(wake_w)
-                run(socket.socket(fileno=fds[0]), fds[1], heap_mb, cpu if cpu >= 0 else None)
+                run(socket.socket(fileno=fds[0]), fds[1], heap_mb)
                 os._exit(0)
             for fd in fds:
                 os.close(fd)
@@ -207,20 +207,14 @@ class Zygote:
             and not self._reading.done()
         )
 
-    async def launch(
-        self, sock: socket.socket, taken_fd: int, heap_mb: int, cpu: int | None = None
-    ) -> int:
-        """Fork a host on `sock` with the mark `taken_fd` (the caller closes its copies), its
-        threads on `cpu` (None: anywhere); returns its pid."""
+    async def launch(self, sock: socket.socket, taken_fd: int, heap_mb: int) -> int:
+        """Fork a host on `sock` with the mark `taken_fd` (the caller closes its copies);
+        returns its pid."""
         assert self._control is not None
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._launches.put_nowait(future)
         # One small datagram-sized message on a local socket: does not block in practice.
-        socket.send_fds(
-            self._control,
-            [_LAUNCH.pack(heap_mb, -1 if cpu is None else cpu)],
-            [sock.fileno(), taken_fd],
-        )
+        socket.send_fds(self._control, [_LAUNCH.pack(heap_mb)], [sock.fileno(), taken_fd])
         return await future
 
     async def wait(self, pid: int) -> int | None:
