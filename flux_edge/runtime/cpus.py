@@ -81,7 +81,7 @@ def pin_process(cpu: int) -> bool:
 
 
 def release_thread(tid: int) -> None:
-    """Let thread `tid` of this process run on every CPU again (after `pin_this_thread`)."""
+    """Let thread `tid` of this process run on every CPU again (after `pin_process`)."""
     if _released_to is not None:
         with contextlib.suppress(OSError):  # the thread has ended
             os.sched_setaffinity(tid, _released_to)
