@@ -17,8 +17,8 @@ Linux only (elsewhere, and on one CPU, nothing is pinned).
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
@@ -55,7 +55,10 @@ def least_used(taken: Iterable[int | None], rank: int = 0) -> int | None:
 def worker_rank() -> int:
     """This process's place among its siblings when a process supervisor started it (a server
     worker: uvicorn starts them with multiprocessing), by process id; 0 for a lone process."""
-    parent = multiprocessing.parent_process()
+    # A process multiprocessing started has it imported; importing it here would cost the
+    # server's start ~2 ms for nothing.
+    multiprocessing = sys.modules.get("multiprocessing")
+    parent = multiprocessing.parent_process() if multiprocessing is not None else None
     if parent is None or parent.pid is None:
         return 0
     try:
