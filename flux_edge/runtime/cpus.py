@@ -32,6 +32,14 @@ _released_to: frozenset[int] | None = None
 _TASKS = "/proc/self/task"
 
 
+def thread_ids() -> set[int]:
+    """The ids of this process's threads now (empty where /proc is not there)."""
+    try:
+        return {int(tid) for tid in os.listdir(_TASKS)}
+    except OSError:
+        return set()
+
+
 def usable_cpus() -> list[int]:
     """The CPUs this process may run on, or [] where that cannot be set (not Linux)."""
     if not hasattr(os, "sched_getaffinity"):
@@ -77,9 +85,9 @@ def pin_process(cpu: int) -> bool:
         return False
     global _released_to
     _released_to = allowed
-    for tid in os.listdir(_TASKS):
+    for tid in thread_ids():
         with contextlib.suppress(OSError):  # a thread that has just ended
-            os.sched_setaffinity(int(tid), {cpu})
+            os.sched_setaffinity(tid, {cpu})
     return True
 
 

@@ -18,7 +18,6 @@ apart than that (every call of a lightly used function) get the heap right after
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -26,18 +25,12 @@ from typing import TypeVar
 
 from py_mini_racer import MiniRacer
 
+from flux_edge.runtime.cpus import thread_ids
+
 # How old the isolate's heap reading may be before a step that ends calls takes a new one.
 HEAP_SAMPLE_SECONDS = 0.5
 
-_TASKS = "/proc/self/task"
 T = TypeVar("T")
-
-
-def _threads() -> set[str]:
-    try:
-        return set(os.listdir(_TASKS))
-    except OSError:
-        return set()
 
 
 def with_new_thread(make: Callable[[], T]) -> tuple[T, int | None]:
@@ -45,12 +38,12 @@ def with_new_thread(make: Callable[[], T]) -> tuple[T, int | None]:
     Linux, or some other thread of the process started or ended meanwhile)."""
     if not sys.platform.startswith("linux"):
         return make(), None
-    before = _threads()
+    before = thread_ids()
     made = make()
-    new = _threads() - before
+    new = thread_ids() - before
     if len(new) != 1:
         return made, None
-    return made, int(new.pop())
+    return made, new.pop()
 
 
 class ThreadClock:
