@@ -22,6 +22,7 @@ from litestar.types import Receive, Scope, Send
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
+from flux_edge.api.body import read_body
 from flux_edge.api.docs import FUNCTION_RESPONSE, OPTIONAL_SECURITY
 from flux_edge.api.schemas import ERROR_RESPONSES, ErrorBody, error_spec
 from flux_edge.api.state import services_of
@@ -199,7 +200,7 @@ async def respond(
     services = services_of(request)
     try:
         principal = await authenticate(request)
-        body = await request.body()
+        body = await read_body(request)
         result, execution_id = await services.invocations.invoke(
             name, call_input(request, body, name, sub_path), principal
         )

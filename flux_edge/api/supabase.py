@@ -27,6 +27,7 @@ from litestar.response.base import ASGIResponse
 
 from flux_edge.api.access_log import note_access
 from flux_edge.api.auth import authenticate_optional
+from flux_edge.api.body import read_body
 from flux_edge.api.docs import FUNCTION_RESPONSE, OPTIONAL_SECURITY
 from flux_edge.api.invoke import call_input, function_response, raw_sub_path
 from flux_edge.api.relay import SUPABASE_PREFIX, RelayErrorBody, relay_error
@@ -122,7 +123,7 @@ async def _answer(request: Request[Any, Any, Any], name: str) -> Response[Any] |
             return required
         principal = required
     try:
-        body = await request.body()
+        body = await read_body(request)
     except RequestEntityTooLarge:
         limit = services_of(request).settings.max_body_bytes
         return relay_error(
