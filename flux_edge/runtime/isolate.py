@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from typing import Any
 
@@ -56,6 +56,7 @@ from flux_edge.runtime.results import (
     timeout_result,
 )
 from flux_edge.runtime.streaming import ResponseStream
+from flux_edge.runtime.thread_state import KeptThreadState
 from flux_edge.runtime.types import (
     CodeError,
     FunctionSpec,
@@ -72,6 +73,8 @@ log = structlog.get_logger("flux_edge.runtime")
 PROBE_SECONDS = 0.25
 # How long a step that ends expired calls may take before the isolate counts as wedged.
 CANCEL_GRACE_SECONDS = 0.05
+# How long a closing idle isolate's last round trip may take (see Engine.close).
+GIVE_BACK_SECONDS = 0.1
 # Most calls started in one step; bounds the latency a batch adds to its last call.
 MAX_BATCH = 32
 # Nothing JavaScript reports is trusted (core.js is hardened, this is the second line): a call may
@@ -184,10 +187,12 @@ class Engine:
         self._stepper: tuple[JSFunction, JSArray] | None = None  # set by boot
         self._collecting: asyncio.Future[None] | None = None  # see collect_garbage
         self._closing = False
+        self._freeing: asyncio.Task[None] | None = None  # see close
         self._exit = ExitStack()
         self._exit.callback(self.mr.close)
         ctx = self.mr._ctx  # private API: see the module docstring
         assert ctx is not None
+        self._thread_state = KeptThreadState(ctx)
         notify = self._exit.enter_context(ctx._register_js_notification(self._notified))
         global_object = self.mr.eval("globalThis")
         assert isinstance(global_object, JSObject)
@@ -253,14 +258,39 @@ class Engine:
     def _collected(self, _done: asyncio.Future[None]) -> None:
         self._collecting = None
         if self._closing:
-            self._exit.close()
+            self._free(idle=True)
 
-    def close(self) -> None:
+    def close(self, *, idle: bool = False) -> None:
         """Free the isolate; V8 terminates whatever it is running. During a collection on a
-        worker thread the isolate is freed when that ends: freeing it under V8's feet is not safe."""
+        worker thread the isolate is freed when that ends: freeing it under V8's feet is not safe.
+
+        `idle`: nothing runs in the isolate, so its thread first gives back its Python thread
+        state in one last round trip (runtime/thread_state.py), at most GIVE_BACK_SECONDS."""
         self.on_notify = None
         self._closing = True
         if self._collecting is None:
+            self._free(idle=idle)
+
+    def _free(self, *, idle: bool) -> None:
+        if self._freeing is not None:
+            return  # the last round trip frees it
+        if idle and self._thread_state.kept:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # no loop to await the round trip on
+                loop = None
+            if loop is not None:
+                self._thread_state.give_back()
+                self._freeing = loop.create_task(self._give_back_then_free())
+                return
+        self._exit.close()
+
+    async def _give_back_then_free(self) -> None:
+        try:
+            await asyncio.wait_for(self.mr.eval_cancelable("0"), GIVE_BACK_SECONDS)
+        except (TimeoutError, JSEvalException):
+            pass  # freed all the same; the thread state stays behind (~4 KB)
+        finally:
             self._exit.close()
 
 
@@ -307,6 +337,8 @@ class Isolate:
         self._wanted = False
         self._driver: asyncio.Task[None] | None = None
         self._loading = False  # start() is evaluating the function's code
+        # Evaluations and steps sent to V8 that have not come back: V8 may still run them.
+        self._in_v8 = 0
         self.calls_started = 0
         self.retiring = False
         self.closed = False
@@ -365,7 +397,21 @@ class Isolate:
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None
-        return await asyncio.wait_for(self._mr.eval_cancelable(code), seconds)
+        return await self._in_v8_until_back(
+            asyncio.wait_for(self._mr.eval_cancelable(code), seconds)
+        )
+
+    async def _in_v8_until_back(self, work: Awaitable[Any]) -> Any:
+        """Await `work` sent to V8, counted in `_in_v8` until V8 answers it; one that timed out
+        or was cancelled stays counted (V8 may still be running it)."""
+        self._in_v8 += 1
+        try:
+            result = await work
+        except JSEvalException:
+            self._in_v8 -= 1
+            raise
+        self._in_v8 -= 1
+        return result
 
     def retire(self) -> None:
         """Take no new calls; close once the calls in flight have finished."""
@@ -385,7 +431,7 @@ class Isolate:
         for task in self._host_tasks:
             task.cancel()
         if self._engine is not None:
-            self._engine.close()
+            self._engine.close(idle=not self._in_v8)
         self._mr = None
         for call in list(self._calls.values()):
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
@@ -537,7 +583,7 @@ class Isolate:
             return
         self._driver = asyncio.current_task()
         try:
-            await asyncio.wait_for(self._mr.eval_cancelable("0"), PROBE_SECONDS)
+            await self._eval("0", PROBE_SECONDS)
         except (TimeoutError, JSEvalException):
             log.warning("closing an isolate that stopped answering", function=self.spec.name)
             self._give_up_unresponsive()
@@ -608,7 +654,7 @@ class Isolate:
         try:
             # asyncio.timeout cancels this task at the deadline; cheaper than wait_for's extra task.
             async with asyncio.timeout(max(deadline - time.monotonic(), 0.001)):
-                raw = await self._engine.step(text)
+                raw = await self._in_v8_until_back(self._engine.step(text))
         except TimeoutError:
             # The runaway's time goes to the calls in flight: the step was theirs.
             cpu_after = clock.read_ns() if clock is not None else None

@@ -122,7 +122,7 @@ class IsolatePool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._filling
         for engine in self._spares:
-            engine.close()
+            engine.close(idle=True)
         self._spares.clear()
         for function_id in list(self._functions):
             self.retire(function_id)
@@ -277,7 +277,7 @@ class IsolatePool:
             while len(self._spares) < self.limits.spare_engines and not self._closing:
                 engine = await _booted_engine(spare=True)
                 if self._closing:
-                    engine.close()
+                    engine.close(idle=True)
                 else:
                     self._spares.append(engine)
         finally:
