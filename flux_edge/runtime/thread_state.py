@@ -33,10 +33,11 @@ _HOOK = "handle_callback_from_v8"  # mini-racer's per-callback entry, looked up 
 class KeptThreadState:
     """Installed on a mini-racer context: its callbacks keep their thread's state."""
 
-    __slots__ = ("_deliver", "_giving_back", "_thread")
+    __slots__ = ("_deliver", "_giving_back", "_loop", "_thread")
 
     def __init__(self, context: Any) -> None:
         self._deliver = getattr(context, _HOOK)
+        self._loop = context.event_loop
         self._thread: int | None = None  # the native id of the thread holding the reference
         self._giving_back = False
         # mini-racer's Context is a frozen dataclass; the instance attribute shadows the method.
@@ -60,4 +61,10 @@ class KeptThreadState:
         elif self._giving_back and thread == threading.get_native_id():
             self._thread = None
             _release(_LOCKED)  # ctypes' own release, after this callback, deletes the state
-        self._deliver(callback_id, raw_handle)
+        try:
+            self._deliver(callback_id, raw_handle)
+        except RuntimeError:
+            # The loop that awaited it is closed (a process or test shutting down, the engine's
+            # last round trip still under way): nobody is left to take the answer.
+            if not self._loop.is_closed():
+                raise
