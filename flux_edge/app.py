@@ -46,6 +46,7 @@ from flux_edge.api.supabase import (
     respond_supabase,
 )
 from flux_edge.collector import freeze_start_heap, tune_for_serving
+from flux_edge.http_protocol import ACCESS_LINES
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
@@ -317,5 +318,7 @@ def app_from_environment() -> Litestar:
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings, serving_process=True)
+    # The protocol `flux-edge serve` runs writes the access lines (AccessLogMiddleware stands aside).
+    ACCESS_LINES.write = access_writer(settings.log_format, settings.log_level)
     tune_for_serving()  # `flux-edge serve` held collections while the server started
     return app
