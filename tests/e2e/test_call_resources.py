@@ -107,5 +107,7 @@ def test_the_heap_grows_for_a_function_that_keeps_memory(server):
     heaps = [r["heap_used_bytes"] for r in reversed(records(admin, "keeps", 4))]
     assert heaps == sorted(heaps), heaps
     assert len(set(heaps)) == 4, heaps
-    assert heaps[-1] - heaps[0] > 6_000_000, heaps  # three calls of ~4 MB each after the first
+    # Each call keeps 500,000 small integers: 2 MB (4-byte compressed pointers) plus whatever
+    # garbage the reading catches; a loaded run measured 6.0 MB over three calls, another 12.
+    assert heaps[-1] - heaps[0] > 4_500_000, heaps
     assert gauges == heaps, (gauges, heaps)
