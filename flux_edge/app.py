@@ -46,7 +46,7 @@ from flux_edge.api.supabase import (
     respond_supabase,
 )
 from flux_edge.collector import freeze_start_heap, tune_for_serving
-from flux_edge.http_protocol import ACCESS_LINES
+from flux_edge.http_cycle import ACCESS_LINES
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
 from flux_edge.logging import configure_logging
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter

@@ -1,0 +1,132 @@
+"""The transport a request's response cycle writes to, and the access lines it writes.
+
+uvicorn's response cycle writes a response's head and body to its transport; flux-edge's protocol
+(flux_edge/http_protocol.py) hands each cycle this wrapper instead, which sends the head with the
+first body bytes and writes the request's access line (flux_edge/api/access_log.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessWriter, access_entry
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the interim answer uvicorn writes on its own
+
+
+class AccessLines:
+    """Where the serving process's access lines go: set by its app factory (flux_edge/app.py)
+    before the first connection; None writes none."""
+
+    def __init__(self) -> None:
+        self.write: AccessWriter | None = None
+
+
+ACCESS_LINES = AccessLines()
+
+
+class CycleTransport:
+    """The transport a request's response cycle writes to.
+
+    The response head (the cycle's first write, bar a 100 Continue) is held until the body's first
+    write, and both go out together. uvicorn writes the head on `http.response.start` and the body
+    on `http.response.body`, which an app sends one after the other without the loop running in
+    between; if the body has not come by the end of this loop turn (a stream waiting for its first
+    chunk), the head goes alone.
+
+    With an access writer, the request's line is written just before the last bytes of a response
+    of known length go out, so whoever reads the log after getting the response finds it there;
+    for a chunked response, as its last chunk goes; for a response that never completes (the
+    client went away, the app failed after starting it), when the app returns, with status 499
+    if the client left before the response started.
+    """
+
+    __slots__ = (
+        "_access",
+        "_cycle",
+        "_head",
+        "_headed",
+        "_loop",
+        "_on_response",
+        "_started",
+        "_status",
+        "_transport",
+    )
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        cycle: RequestResponseCycle,
+        access: AccessWriter | None,
+    ) -> None:
+        self._transport = transport
+        self._loop = loop
+        # Kept until the line is written, then let go: the cycle holds this transport, and a
+        # reference cycle per request would leave every request to the garbage collector.
+        self._cycle: RequestResponseCycle | None = cycle if access is not None else None
+        self._on_response = cycle.on_response
+        self._head: bytes | None = None
+        self._headed = False  # the head has been written (or is held)
+        self._access = access  # None once the line is written
+        self._status = 500  # what the client sees if the app fails before sending anything
+        self._started = time.perf_counter()
+        if access is not None:
+            cycle.scope[ACCESS_FIELDS_KEY] = {}  # type: ignore[literal-required]
+
+    def write(self, data: bytes) -> None:
+        """Hold the head; write anything else, after the held head."""
+        if self._access is not None and self._headed:
+            cycle: Any = self._cycle
+            # uvicorn counts a body's bytes off before writing them: none left is the last write.
+            if not cycle.chunked_encoding and cycle.expected_content_length == 0:
+                self.log()
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head + data)
+        elif self._headed or data == _CONTINUE:
+            self._transport.write(data)
+        else:
+            self._headed = True
+            self._status = int(data[9:12])  # b"HTTP/1.1 200 OK\r\n..."
+            self._head = data
+            self._loop.call_soon(self._flush)
+
+    def log(self) -> None:
+        """Write the request's access line, once."""
+        access, self._access = self._access, None
+        cycle, self._cycle = self._cycle, None
+        if access is not None and cycle is not None:
+            scope: Any = cycle.scope
+            access(access_entry(scope, self._status, self._started, scope[ACCESS_FIELDS_KEY]))
+
+    def responded(self) -> None:
+        """The response is complete (the cycle calls this): a chunked one is logged now."""
+        self.log()
+        self._on_response()
+
+    def app_returned(self, _task: object) -> None:
+        """The request's app is done: a response that never completed gets its line now."""
+        cycle = self._cycle
+        if cycle is not None and cycle.disconnected and not self._headed:
+            self._status = 499  # the client went away before any response (nginx's code)
+        self.log()
+
+    def _flush(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._transport.write(head)
+
+    def close(self) -> None:
+        """Write a held head first: the cycle closes after `connection: close` responses."""
+        self._flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
