@@ -22,8 +22,8 @@ from typing import Any
 
 import msgspec
 import structlog
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from flux_edge.asgi import ASGIApp, Message, Receive, Scope, Send
 
 # The handler of a request adds fields for the access line here (see `note_access`).
 ACCESS_FIELDS_KEY = "flux_edge.access"
@@ -105,12 +105,12 @@ class AccessLogMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request through and log it once its response is complete."""
         write = self.write
-        if write is None or scope["type"] != ScopeType.HTTP or ACCESS_FIELDS_KEY in scope:
+        if write is None or scope["type"] != "http" or ACCESS_FIELDS_KEY in scope:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
         noted: dict[str, str] = {}
-        scope[ACCESS_FIELDS_KEY] = noted  # type: ignore[literal-required]
+        scope[ACCESS_FIELDS_KEY] = noted
         status = 500  # what the client sees if the app fails before sending anything
         logged = False
 

@@ -6,6 +6,7 @@ from typing import Annotated, TypeVar
 
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.params import Parameter
 from msgspec import UNSET
@@ -25,7 +26,7 @@ from flux_edge.api.schemas import (
     VersionResponse,
     VersionSummary,
 )
-from flux_edge.api.state import Services, provide_services
+from flux_edge.api.state import SERVICES_KEY, Services
 from flux_edge.service.auth import Principal
 from flux_edge.service.errors import InvalidInputError
 from flux_edge.service.functions import FunctionChanges
@@ -35,6 +36,12 @@ SummaryT = TypeVar("SummaryT", bound=FunctionSummary)
 
 
 _SOURCE_FIELDS = ("files", "entrypoint", "packages")
+
+
+def provide_services(state: State) -> Services:
+    """Dependency provider for handlers that take `services: Services`."""
+    services: Services = state[SERVICES_KEY]
+    return services
 
 
 def _view(record: FunctionRecord, schema: type[SummaryT]) -> SummaryT:

@@ -7,8 +7,8 @@ from typing import Any
 
 from litestar import Request, Response, get
 
+from flux_edge.api.answers import ErrorBody
 from flux_edge.api.errors import error_response
-from flux_edge.api.schemas import ErrorBody
 from flux_edge.api.state import services_of
 from flux_edge.service.metrics import CONTENT_TYPE
 

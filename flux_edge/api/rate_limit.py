@@ -11,14 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from flux_edge.api.auth import authorization_header
-from flux_edge.api.state import SERVICES_KEY
+from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY
+from flux_edge.asgi import ASGIApp, Message, Receive, Scope, Send, authorization_header
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
-RATE_LIMITER_KEY = "rate_limiter"
 _PREFIX = "/api/v1/functions"
 # The Supabase route counts per client address: its bearer is usually the anon key every user
 # shares, and public functions do not check it, so fresh made-up bearers must not buy fresh budgets.
@@ -95,7 +92,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse with 429 or pass through, adding the limit headers to the response."""
-        if scope["type"] != ScopeType.HTTP:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         limiter = rate_limiter_of(scope)

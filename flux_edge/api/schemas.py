@@ -14,6 +14,7 @@ from litestar.openapi import ResponseSpec
 from litestar.typing import FieldDefinition
 from msgspec import UNSET, Meta, UnsetType
 
+from flux_edge.api.answers import ErrorBody
 from flux_edge.service.errors import InvalidInputError
 from flux_edge.store.base import ExecutionStatus, TriggerType
 
@@ -198,19 +199,6 @@ class ExecutionResponse(msgspec.Struct, kw_only=True):
     # in bytes (docs/metrics.md says what they measure); null when not measured.
     cpu_time_ms: float | None = None
     heap_used_bytes: int | None = None
-
-
-class ErrorBody(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Every error response. `line`/`column` locate a code error; invocation errors name the
-    function and, once it ran, the execution."""
-
-    error: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    file: str | None = None  # the module, for a multi-file function
-    function: str | None = None
-    execution_id: str | None = None
 
 
 def error_spec(description: str) -> ResponseSpec:

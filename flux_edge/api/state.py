@@ -5,9 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from litestar.connection import ASGIConnection
-from litestar.datastructures import State
-
 from flux_edge.runtime.types import FunctionRunner
 from flux_edge.service.auth import Authenticator
 from flux_edge.service.executions import ExecutionService
@@ -19,6 +16,7 @@ from flux_edge.settings import Settings
 from flux_edge.store.base import Store
 
 SERVICES_KEY = "services"
+RATE_LIMITER_KEY = "rate_limiter"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +34,7 @@ class Services:
     live_logs: LiveLogHub
 
 
-def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
-    """The app's Services from any request or websocket."""
+def services_of(connection: Any) -> Services:
+    """The app's Services from any Litestar request or websocket."""
     services: Services = connection.app.state[SERVICES_KEY]
-    return services
-
-
-def provide_services(state: State) -> Services:
-    """Dependency provider for handlers that take `services: Services`."""
-    services: Services = state[SERVICES_KEY]
     return services
