@@ -1,8 +1,8 @@
 """The routes that call functions, as Litestar routes: what the OpenAPI schema documents of them.
 
-flux_edge/front.py serves these paths before Litestar (api/invoke.py, api/supabase.py), for every
-method these routes list; the handlers here answer the same way, for an app that reaches them
-(Litestar served on its own, without the front).
+flux_edge/front.py serves these paths before Litestar (api/invoke.py, api/supabase.py) for every
+method these routes list, so a server never reaches the handlers here; they give the same answers,
+for the Litestar API served without the front (tests/api/test_front.py).
 """
 
 from __future__ import annotations

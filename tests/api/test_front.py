@@ -17,7 +17,10 @@ from flux_edge.front import FrontApp
 from flux_edge.settings import load_settings
 
 ADMIN = "front-test-admin-token-0123456789"
-HELLO = "export default { fetch: (req) => Response.json({ method: req.method }) }"
+HELLO = """export default {
+  fetch: (req) => Response.json({ method: req.method, path: new URL(req.url).pathname }),
+};
+"""
 
 
 def _settings(tmp_path: Path) -> Any:
@@ -87,7 +90,42 @@ def test_the_api_shares_the_fronts_state(tmp_path):
         )
         assert created.status_code == 201, created.text
         called = client.request("PATCH", "/api/v1/functions/hello/invoke")
-        assert called.json() == {"method": "PATCH"}
+        assert called.json() == {"method": "PATCH", "path": "/hello"}
         assert called.headers["x-ratelimit-limit"]  # the front's limiter counted it
         supabase = client.get("/functions/v1/hello/sub")
-        assert supabase.json() == {"method": "GET"}
+        assert supabase.json() == {"method": "GET", "path": "/hello/sub"}
+
+
+def test_the_apis_own_function_routes_answer_as_the_front_does(tmp_path):
+    """The Litestar routes of the function paths (kept for the OpenAPI schema) delegate to the
+    same answers; the front takes every request they list, so they are reached only by serving
+    the API without the front, as under /alone here (in the front's loop, where its services
+    live)."""
+    front = FrontApp(_settings(tmp_path), build_api)
+    alone: list[Any] = []
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/alone/"):
+            if not alone:
+                alone.append(build_api(front.settings, front.state))  # the front's services
+            path = scope["path"].removeprefix("/alone")
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+            await alone[0](scope, receive, send)
+            return
+        await front(scope, receive, send)
+
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+    with TestClient(app) as client:
+        body = {"name": "hello", "code": HELLO, "enabled": True}
+        assert client.post("/api/v1/functions", json=body, headers=headers).status_code == 201
+        assert client.put("/alone/api/v1/functions/hello/invoke/x").json() == {
+            "method": "PUT",
+            "path": "/hello/x",
+        }
+        assert client.delete("/alone/functions/v1/hello/y").json() == {
+            "method": "DELETE",
+            "path": "/hello/y",
+        }
+        missing = client.get("/alone/functions/v1/none")
+        assert missing.status_code == 404
+        assert missing.headers["x-relay-error"] == "true"
