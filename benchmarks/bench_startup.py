@@ -10,7 +10,8 @@ Runs alternate between the servers; medians, 90th percentiles and minima are rep
 flux-edge also: the CPU time its processes used until healthy (user + system, from /proc: on a
 shared machine a steadier figure than wall time), and the first cold start of the fresh server
 (create a function, then its first response; the server's spare isolate hosts boot in the
-background after start, so this is what a deploy right after a start sees). Measure the pip install
+background after start, so this is what a deploy right after a start sees), and a restart of that
+server on its data dir, from exec to the first answer of the function it already has. Measure the pip install
 in a venv without test extras (`pip install -c constraints.txt -e .`): test packages change what
 imports cost. flux-edge's own modules are compiled to bytecode first (`compileall`), as a user's
 are: `pip install .` compiles them, and an editable install writes them on its first start, except
@@ -69,9 +70,20 @@ def first_cold_start_ms(port: int) -> float:
     return elapsed
 
 
-def first_answer(port: int, path: str, want_200: bool, process: subprocess.Popen[bytes]) -> None:
-    """Polls with raw HTTP/1.0 requests until the server answers (with 200 when `want_200`)."""
+def first_answer(
+    port: int,
+    path: str,
+    want_200: bool,
+    process: subprocess.Popen[bytes],
+    body: bytes | None = None,
+) -> None:
+    """Polls with raw HTTP/1.0 requests (a POST of `body` when given) until the server answers
+    (with 200 when `want_200`)."""
     request = f"GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".encode()
+    if body is not None:
+        request = (
+            f"POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -94,6 +106,7 @@ def time_start(
     want_200: bool,
     port: int,
     extra: dict[str, list[float]] | None = None,
+    body: bytes | None = None,
     **popen: object,
 ) -> float:
     """Milliseconds from exec to the first answer; the server is stopped afterwards. With
@@ -103,7 +116,7 @@ def time_start(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **popen
     )
     try:
-        first_answer(port, path, want_200, process)
+        first_answer(port, path, want_200, process, body)
         elapsed = (time.perf_counter() - started) * 1000
         if extra is not None:
             extra["cpu_ms"].append(cpu_ms(process.pid))
@@ -147,7 +160,15 @@ def main() -> None:
             port = free_port()
             data = tempfile.mkdtemp(dir=tmp)
             command = [str(executable), "serve", "--port", str(port), "--data-dir", data]
-            return time_start(command, "/health", True, port, extras[name], env=env)
+            healthy = time_start(command, "/health", True, port, extras[name], env=env)
+            # A restart: the same data dir, which now holds the function `first`, timed from
+            # exec to that function's first answer.
+            port = free_port()
+            command = [str(executable), "serve", "--port", str(port), "--data-dir", data]
+            invoke = "/api/v1/functions/first/invoke"
+            restart = time_start(command, invoke, True, port, body=PAYLOAD, env=env)
+            extras[name]["restart_first_call_ms"].append(restart)
+            return healthy
 
         def litestar() -> float:
             port = free_port()
@@ -173,7 +194,8 @@ def main() -> None:
         if binary.exists():
             servers["flux-edge (binary)"] = lambda: flux(binary, "flux-edge (binary)")
         extras: dict[str, dict[str, list[float]]] = {
-            name: {"cpu_ms": [], "first_cold_start_ms": []} for name in servers
+            name: {"cpu_ms": [], "first_cold_start_ms": [], "restart_first_call_ms": []}
+            for name in servers
         }
         servers["plain Litestar"] = litestar
         if workerd is not None:
@@ -222,6 +244,7 @@ def main() -> None:
                 f"   CPU {row['cpu_median_ms']:6.1f} ms"
                 f"   first cold start median {row['first_cold_start_median_ms']:6.1f}"
                 f" p90 {row['first_cold_start_p90_ms']:6.1f} ms"
+                f"   restart -> first call median {row['restart_first_call_median_ms']:6.1f} ms"
             )
         print(line)
     if first_binary_start is not None:
