@@ -72,6 +72,13 @@ def serve(overrides: dict[str, Any]) -> int:
     _export(settings)
     os.environ[METRICS_DIR_ENV] = str(fresh_metrics_dir(settings.data_dir))
 
+    if settings.workers == 1 and settings.isolate_hosts:
+        # The isolate hosts' fork server boots on the other CPU while this process imports the
+        # server; the runtime the app starts adopts it (with several workers, each has its own).
+        from flux_edge.runtime.hosting.zygote import prestart
+
+        prestart()
+
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
     from flux_edge.http_protocol import BoundedHttpToolsProtocol
