@@ -148,6 +148,7 @@ async def _lifespan_phase(phase: str, run: Callable[[], Awaitable[None]], send: 
         raise
     await send({"type": f"lifespan.{phase}.complete"})
 
+
 def _settle(
     loop: asyncio.AbstractEventLoop, future: asyncio.Future[ASGIApp], outcome: ASGIApp | Exception
 ) -> None:
