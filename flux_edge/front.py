@@ -3,12 +3,11 @@ rest of the HTTP API (Litestar) built in the background.
 
 A start used to import and build Litestar before its first answer (~40 % of exec to a healthy
 `/health`, docs/performance.md). Now the lifespan starts the server's parts (flux_edge/boot.py), and
-then this app answers: `/health`, and every call of a function (api/invoke.py, api/supabase.py),
-without Litestar, whose routing, handler-signature and response layers were also about a fifth of
-the server's time per call. Meanwhile a thread imports and builds the Litestar app for everything
-else (the management API, metrics, docs, the console, WebSocket streams); a request for it that
-arrives first waits until it is built (a few hundred ms after start). The rate limiter and the
-access lines apply to both.
+then this app answers `/health` and every call of a function (api/invoke.py, api/supabase.py)
+without Litestar: no Litestar import, `Request` or app entry on the hot path. Meanwhile a thread
+imports and builds the Litestar app for everything else (the management API, metrics, docs, the
+console, WebSocket streams); a request for it that arrives first waits until it is built (a few
+hundred ms after start). The rate limiter and the access lines apply to both.
 """
 
 from __future__ import annotations
