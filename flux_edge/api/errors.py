@@ -14,8 +14,8 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from flux_edge.api.answers import (
-    ErrorBody,
     JsonAnswer,
+    error_answer,
     exception_answer,
     http_error_answer,
 )
@@ -30,14 +30,9 @@ def as_response(answer: JsonAnswer) -> Response[bytes]:
 
 def error_response(
     status: int, title: str, message: str, headers: dict[str, str] | None = None, **extra: Any
-) -> Response[ErrorBody]:
-    """A JSON error response in the contract's shape."""
-    return Response(
-        ErrorBody(error=title, message=message, **extra),
-        status_code=status,
-        media_type=MediaType.JSON,
-        headers=headers,
-    )
+) -> Response[bytes]:
+    """A JSON error response in the contract's shape (api/answers.py's, for Litestar)."""
+    return as_response(error_answer(status, title, message, headers, **extra))
 
 
 def _validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -22,8 +22,6 @@ from flux_edge.api.calls import (
 from flux_edge.api.state import Services
 from flux_edge.asgi import Receive, Scope, authorization_header
 from flux_edge.runtime import RuntimeUnavailableError
-from flux_edge.service.auth import AuthenticationError
-from flux_edge.service.errors import NotFoundError
 
 # The paths as a pattern over the (normalised) ASGI path.
 INVOKE_PATTERN = re.compile(r"^/api/v1/functions/(?P<name>[^/]+)/invoke(?:/.*)?$")
@@ -34,16 +32,15 @@ _INVOKE_SEGMENTS = 6
 async def answer_invoke(
     services: Services, scope: Scope, receive: Receive, name: str
 ) -> FunctionResponse | StreamedResponse | JsonAnswer:
-    """Run the function `name` on the request and answer with what it returned, or the error."""
+    """Run the function `name` on the request and answer with what it returned, or the error.
+
+    A refused credential (401), an unknown function (404) or a refused body (400, 413) is raised
+    to the caller, whose exception handling answers it (api/answers.py `exception_answer`)."""
+    principal = await services.authenticator.authenticate(authorization_header(scope))
+    body = await read_body(scope["headers"], receive, services.settings.max_body_bytes)
+    call = call_input(scope, body, name, raw_sub_path(scope, _INVOKE_SEGMENTS))
     try:
-        principal = await services.authenticator.authenticate(authorization_header(scope))
-        body = await read_body(scope["headers"], receive, services.settings.max_body_bytes)
-        call = call_input(scope, body, name, raw_sub_path(scope, _INVOKE_SEGMENTS))
         result, execution_id = await services.invocations.invoke(name, call, principal)
-    except AuthenticationError as exc:
-        return error_answer(401, "Unauthorized", str(exc), {"www-authenticate": "Bearer"})
-    except NotFoundError as exc:
-        return error_answer(404, exc.title, exc.message)
     except RuntimeUnavailableError as exc:
         return error_answer(
             503,
