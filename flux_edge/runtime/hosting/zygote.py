@@ -149,12 +149,16 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
 
 
-class _EarlyProcess:
-    """A zygote started with `subprocess` before the event loop existed, with the part of
-    asyncio's process interface that `Zygote` uses."""
+class _ZygoteProcess:
+    """The zygote's process, started with `subprocess` (also before any event loop exists, see
+    `prestart`), with the awaitable wait its owner needs."""
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._popen = process
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
 
     @property
     def returncode(self) -> int | None:
@@ -167,8 +171,25 @@ class _EarlyProcess:
         return await asyncio.to_thread(self._popen.wait)
 
 
+def _spawn() -> tuple[_ZygoteProcess, socket.socket]:
+    """Start a zygote; its process and the server's end of its control socket."""
+    ours, theirs = socket.socketpair()
+    try:
+        process = subprocess.Popen(
+            _command(theirs.fileno()),
+            env=_env(),
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            # In the server's process group (a supervisor that stops the group stops the hosts
+            # too); a terminal's Ctrl-C is ignored by the zygote and the hosts.
+        )
+    finally:
+        theirs.close()
+    return _ZygoteProcess(process), ours
+
+
 # The zygote `prestart` started, until this process's first runtime adopts it.
-_early: tuple[_EarlyProcess, socket.socket] | None = None
+_early: tuple[_ZygoteProcess, socket.socket] | None = None
 
 
 def prestart() -> None:
@@ -178,18 +199,10 @@ def prestart() -> None:
     adopt it (`flux-edge serve` with one worker: its main thread is the serving loop's, so the
     zygote, which dies with the thread that started it, lives as long as the server)."""
     global _early
-    ours, theirs = socket.socketpair()
-    try:
-        process = subprocess.Popen(
-            _command(theirs.fileno()), env=_env(), pass_fds=(theirs.fileno(),),
-            stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-    finally:
-        theirs.close()
-    _early = (_EarlyProcess(process), ours)
+    _early = _spawn()
 
 
-def _take_early() -> tuple[_EarlyProcess, socket.socket] | None:
+def _take_early() -> tuple[_ZygoteProcess, socket.socket] | None:
     """The prestarted zygote if it is still running (once), else None."""
     global _early
     early, _early = _early, None
@@ -203,7 +216,7 @@ class Zygote:
     """The server's handle on its zygote: launch hosts, learn how they ended."""
 
     def __init__(self) -> None:
-        self._process: asyncio.subprocess.Process | _EarlyProcess | None = None
+        self._process: _ZygoteProcess | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._control: socket.socket | None = None
@@ -217,21 +230,8 @@ class Zygote:
         adopt the one `prestart` started for this process."""
         early = _take_early()
         if early is not None:
-            self._process, ours = early
             log.debug("adopted the isolate host zygote started before the server's imports")
-        else:
-            ours, theirs = socket.socketpair()
-            try:
-                self._process = await asyncio.create_subprocess_exec(
-                    *_command(theirs.fileno()),
-                    env=_env(),
-                    pass_fds=(theirs.fileno(),),
-                    stdin=subprocess.DEVNULL,
-                    # In the server's process group (a supervisor that stops the group stops the
-                    # hosts too); a terminal's Ctrl-C is ignored by the zygote and the hosts.
-                )
-            finally:
-                theirs.close()
+        self._process, ours = early or _spawn()
         self._control = ours
         # The writer is kept: collecting it would close the socket.
         self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
