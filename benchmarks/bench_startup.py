@@ -16,7 +16,7 @@ in a venv without test extras (`pip install -c constraints.txt -e .`): test pack
 imports cost. flux-edge's own modules are compiled to bytecode first (`compileall`), as a user's
 are: `pip install .` compiles them, and an editable install writes them on its first start, except
 where PYTHONDONTWRITEBYTECODE is set (as on the project's machine, where every start would
-otherwise compile ~170 modules from source, ~0.3 s). Results: benchmarks/results/startup.json.
+otherwise compile its modules from source: ~1,000 ms a start instead of ~850). Results: benchmarks/results/startup.json.
 """
 
 from __future__ import annotations
