@@ -50,8 +50,9 @@ def call_input(scope: Scope, body: bytes, name: str, sub_path: str) -> CallInput
     ]
     query = scope["query_string"].decode("latin-1")
     params: dict[str, str] = {}
-    for key, value in parse_qsl(query, keep_blank_values=True, separator="&"):
-        params.setdefault(key, value)
+    if query:
+        for key, value in parse_qsl(query, keep_blank_values=True, separator="&"):
+            params.setdefault(key, value)
     scheme, netloc, url = request_url(scope)
     function_url = f"{scheme}://{netloc}/{name}{sub_path}" + (f"?{query}" if query else "")
     client = scope.get("client")
@@ -86,6 +87,12 @@ def request_url(scope: Scope) -> tuple[str, str, str]:
     query = scope.get("query_string", b"").decode()
     if not server:
         scheme = ""
+    if scheme and host and path[:1] == "/":  # urlunsplit's answer, without its checks per call
+        return (
+            scheme,
+            host,
+            f"{scheme}://{host}{path}?{query}" if query else f"{scheme}://{host}{path}",
+        )
     return scheme, host, urlunsplit((scheme, host, path, query, ""))
 
 

@@ -38,11 +38,24 @@ class LiveEvent:
 class _Channel:
     """One function's buffer and the signal that wakes its followers."""
 
-    __slots__ = ("changed", "events")
+    __slots__ = ("_changed", "events")
 
     def __init__(self, size: int) -> None:
         self.events: deque[LiveEvent] = deque(maxlen=size)
-        self.changed = asyncio.Event()
+        self._changed: asyncio.Event | None = None
+
+    def changed(self) -> asyncio.Event:
+        """What a follower waits on: set at the next change. Made only when someone follows, so
+        a call's end (every call publishes) costs no event when nobody does."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        return self._changed
+
+    def wake(self) -> None:
+        """Wake the followers waiting for a change."""
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
 
 
 class LiveLogHub:
@@ -81,13 +94,13 @@ class LiveLogHub:
     def _close(self) -> None:
         self._closed = True
         for channel in self._channels.values():
-            channel.changed.set()
+            channel.wake()
 
     def forget(self, name: str) -> None:
         """Drop a deleted function's buffer (its followers move on to the fresh one)."""
         channel = self._channels.pop(name, None)
         if channel is not None:
-            channel.changed.set()
+            channel.wake()
 
     def _publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
         channel = self._channel(name)
@@ -113,8 +126,7 @@ class LiveLogHub:
                 "error": result.error_stack or result.error_message,
             },
         )
-        channel.changed.set()
-        channel.changed = asyncio.Event()
+        channel.wake()
 
     def _add(self, channel: _Channel, kind: LiveEventKind, data: dict[str, object]) -> None:
         self._seq += 1
@@ -142,7 +154,7 @@ class LiveLogHub:
         since = self._seq_of(last_event_id)
         while not self._closed:
             channel = self._channel(name)
-            changed = channel.changed
+            changed = channel.changed()
             fresh = [event for event in channel.events if event.seq > since]
             for event in fresh:
                 yield event

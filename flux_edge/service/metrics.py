@@ -229,25 +229,27 @@ class InvocationMetrics:
                 errors = series.errors[kind] = self._slot(
                     "counter", _ERRORS, "_total", ("function", "kind"), (function, kind)
                 )
+        added = [(calls, 1.0), (series.duration[bisect_left(_BUCKETS, seconds)], 1.0)]
+        added.append((series.duration_sum, seconds))
+        if errors is not None:
+            added.append((errors, 1.0))
+        cpu = None if result.cpu_time_ms is None else result.cpu_time_ms / 1000
+        if cpu is not None:
+            added += ((series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0), (series.cpu_sum, cpu))
         with self._lock:
             if not series.timed:  # every bucket appears from the first call on
                 series.timed = True
                 self._reveal(series.duration)
-            self._bump(calls, 1.0)
-            if errors is not None:
-                self._bump(errors, 1.0)
-            self._bump(series.duration[bisect_left(_BUCKETS, seconds)], 1.0)
-            self._bump(series.duration_sum, seconds)
-            if result.cpu_time_ms is not None:
-                cpu = result.cpu_time_ms / 1000
-                if not series.cpu_timed:
-                    series.cpu_timed = True
-                    self._reveal(series.cpu)
-                self._bump(series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0)
-                self._bump(series.cpu_sum, cpu)
+            if cpu is not None and not series.cpu_timed:
+                series.cpu_timed = True
+                self._reveal(series.cpu)
+            values, dirty = self._values, self._dirty
+            for slot, amount in added:  # _bump, inlined: this runs for every call
+                values[slot] = values.get(slot, 0.0) + amount
+                dirty.add(slot)
             if result.heap_used_bytes is not None:
-                self._values[series.heap] = float(result.heap_used_bytes)
-                self._dirty.add(series.heap)
+                values[series.heap] = float(result.heap_used_bytes)
+                dirty.add(series.heap)
         self._mark()
 
     def started(self, function: str) -> None:
