@@ -10,7 +10,7 @@ The rules read the level with the best throughput (the knee) and, in this order:
    isolates per function when the function has as many as it may, else the machine's CPU;
 5. more calls in flight per isolate than it may take: concurrency per isolate;
 6. otherwise JavaScript leaves its isolates mostly idle and the time goes to the server's own
-   request handling (HTTP, routing, records) in Python: workers.
+   request handling (HTTP, routing, records) in Python: workers, one per two cores.
 The caps come from this shell's FLUX_EDGE_* settings, which are the server's when both run in
 the same environment; the report says which values it assumed.
 """
@@ -131,9 +131,12 @@ def diagnose(levels: list[dict[str, Any]], settings: Settings | None = None) -> 
             f"{settings.max_concurrency_per_isolate})",
             assumed,
         )
+    # A worker's event loop takes about a core and its isolate hosts most of another (server
+    # and hosts used ~215 and ~180 µs of CPU per call, docs/performance.md): one per two cores.
+    useful = max(1, cores // 2)
     suggestion = (
-        f"serve with --workers {cores} (one per core; now {settings.workers})"
-        if settings.workers < cores
+        f"serve with --workers {useful} (one per two cores; now {settings.workers})"
+        if settings.workers < useful
         else "the server's own request handling is the cost on this machine: more cores help"
     )
     return _verdict(

@@ -73,9 +73,18 @@ def test_many_calls_per_isolate_name_the_concurrency_per_isolate():
 def test_idle_isolates_name_the_workers():
     found = diagnose([level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)], SETTINGS)
     assert found["setting"] == "workers"
-    assert "--workers 4" in found["suggestion"]
+    assert "--workers 2 (one per two cores; now 1)" in found["suggestion"]
     assert "x1.88" in found["reason"]
     assert found["assumed"]["cores"] == 4
+
+
+def test_idle_isolates_with_a_worker_per_two_cores_ask_for_more_cores():
+    # Each worker's loop and its isolate hosts take about a core each: a third worker on four
+    # cores would compete with the other two's hosts.
+    settings = Settings(workers=2, max_isolates_per_function=2)
+    found = diagnose([level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)], settings)
+    assert found["setting"] == "workers"
+    assert "more cores help" in found["suggestion"]
 
 
 def test_percentiles_are_nearest_rank():
