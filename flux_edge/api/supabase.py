@@ -22,7 +22,13 @@ from __future__ import annotations
 import re
 
 from flux_edge.api.access_log import note_access
-from flux_edge.api.answers import SUPABASE_PREFIX, HttpError, JsonAnswer, relay_error
+from flux_edge.api.answers import (
+    SUPABASE_PREFIX,
+    HttpError,
+    JsonAnswer,
+    http_error_message,
+    relay_error,
+)
 from flux_edge.api.body import read_body
 from flux_edge.api.calls import (
     FunctionResponse,
@@ -91,12 +97,11 @@ async def answer_supabase(
     except HttpError as exc:
         if exc.status != 413:
             raise
+        message = http_error_message(
+            413, exc.detail, scope["method"], scope["path"], services.settings
+        )
         return relay_error(
-            413,
-            "REQUEST_TOO_LARGE",
-            "Request Entity Too Large",
-            f"The request body is larger than {limit} bytes (FLUX_EDGE_MAX_BODY_BYTES).",
-            function=name,
+            413, "REQUEST_TOO_LARGE", "Request Entity Too Large", message, function=name
         )
     call = call_input(scope, body, name, raw_sub_path(scope, _SUPABASE_SEGMENTS))
     try:
