@@ -8,6 +8,7 @@ hands the same state to it once it is built.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import os
 import shutil
@@ -64,6 +65,7 @@ def import_deferred(freeze: bool) -> None:
         "flux_edge.runtime.codeforms.remote",
         "jwt",
         "croniter",
+        "uvicorn.protocols.websockets.auto",
     ):
         importlib.import_module(module)
     if freeze:
@@ -218,6 +220,18 @@ class ServerParts:
         pruner.start()
         state[PRUNER_KEY] = pruner
         log.info("started", data_dir=str(settings.data_dir), version=__version__)
+
+    def open_metrics_files(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Make the worker's metrics files off the event loop, once the server answers (the
+        import of prometheus-client is not part of a start), then have the loop write the values
+        counted so far. A failure is logged; the loop's next write tries again."""
+        try:
+            self.metrics.open_files()
+        except Exception:
+            log.exception("metrics_files_failed", directory=str(self.metrics.directory))
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed
+            loop.call_soon_threadsafe(self.metrics.write)
 
     async def stop(self) -> None:
         """Stop what `start` started; the store last, so the last records are written."""

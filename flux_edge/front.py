@@ -115,6 +115,7 @@ class FrontApp:
         self._api = built
 
         def build() -> None:
+            self._parts.open_metrics_files(loop)
             try:
                 api = self._build_api(self.settings, self.state)
             except Exception as exc:  # handed to the requests that wait for the API

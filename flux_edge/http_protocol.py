@@ -15,6 +15,7 @@ stretch rather than one per response.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httptools
 from uvicorn._types import ASGI3Application
@@ -171,3 +172,13 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         )
         self.transport.close()
         self._refused = True
+
+
+def websocket_protocol(**kwargs: Any) -> asyncio.Protocol:
+    """uvicorn's WebSocket protocol (`ws="auto"`), imported at the first upgrade rather than at
+    start: the `websockets` package is ~5-10 ms of a start that answers /health without it."""
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    if AutoWebSocketsProtocol is None:  # neither websockets nor wsproto: a dependency is missing
+        raise RuntimeError("no WebSocket library for uvicorn (flux-edge depends on websockets)")
+    return AutoWebSocketsProtocol(**kwargs)

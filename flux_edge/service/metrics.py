@@ -28,14 +28,15 @@ import threading
 from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.mmap_dict import MmapedDict, mmap_key
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from prometheus_client.utils import floatToGoString
+from typing import TYPE_CHECKING
 
 from flux_edge.runtime.types import InvokeResult
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.mmap_dict import MmapedDict
 
 # Where `flux-edge serve` tells its workers the server's metrics directory.
 METRICS_DIR_ENV = "FLUX_EDGE_SERVER_METRICS_DIR"
@@ -44,10 +45,8 @@ METRICS_DIR_ENV = "FLUX_EDGE_SERVER_METRICS_DIR"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
-_BUCKET_LABELS = (*(floatToGoString(b) for b in _BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
 # JavaScript CPU time per call: from 50 µs (a trivial handler) to the 300 s timeout.
 _CPU_BUCKETS: tuple[float, ...] = (0.00005, 0.0001, 0.00025, 0.0005, *_BUCKETS)
-_CPU_LABELS = (*(floatToGoString(b) for b in _CPU_BUCKETS), "+Inf")  # type: ignore[no-untyped-call]
 
 _INVOCATIONS = ("flux_edge_invocations", "Function invocations by function and execution status.")
 _ERRORS = (
@@ -76,6 +75,14 @@ _IN_FLIGHT = (
     "flux_edge_invocations_in_flight",
     "Calls started and not yet ended (waitUntil work included), by function, over all workers.",
 )
+
+
+@cache
+def _labels(buckets: tuple[float, ...]) -> tuple[str, ...]:
+    """The `le` label of each bucket, as prometheus-client writes it (imported when first used)."""
+    from prometheus_client.utils import floatToGoString
+
+    return (*(floatToGoString(b) for b in buckets), "+Inf")  # type: ignore[no-untyped-call]
 
 
 def metrics_root(data_dir: Path) -> Path:
@@ -165,11 +172,18 @@ class _Series:
 
 
 class InvocationMetrics:
-    """Counters, duration histograms and pool gauges of one worker, shared through `directory`."""
+    """Counters, duration histograms and pool gauges of one worker, shared through `directory`.
+
+    prometheus-client (15-30 ms of imports) is loaded with the files, after a server's start:
+    `open` makes the directory, and the files are made by `open_files`, which the HTTP API's
+    build thread calls once the server answers, or else by the first `write`. Values counted
+    before then wait in memory.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
         self._lock = threading.Lock()
+        self._opened = False
         self._files: dict[str, MmapedDict] = {}
         self._values: dict[tuple[str, str], float] = {}  # (file kind, key) -> this worker's value
         self._dirty: set[tuple[str, str]] = set()  # values changed since the last write
@@ -178,30 +192,43 @@ class InvocationMetrics:
         # dump (~3 µs), and a call writes about ten values (what `.labels()` children cache).
         self._keys: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._series: dict[str, _Series] = {}
-        self._isolates_slot = self._slot("gauge_livesum", _ISOLATES, "", (), ())
-        self._queue_slot = self._slot("gauge_livesum", _QUEUE, "", (), ())
+        self._gauges: tuple[tuple[str, str], tuple[str, str]] | None = None  # isolates, queue
         self._pid = os.getpid()
         self._isolates: Callable[[], float] = lambda: 0.0
         self._queue: Callable[[], float] = lambda: 0.0
-        self.registry = CollectorRegistry()
+        self.registry: CollectorRegistry | None = None  # made with the files
 
     def open(self) -> None:
-        """Create the directory and this worker's files (in the serving process, at startup)."""
+        """Create the directory (in the serving process, at startup); the files come later."""
         _own_dir(self.directory.parent)
         self.directory.mkdir(mode=0o700, exist_ok=True)
         self._pid = os.getpid()
-        for kind in ("counter", "histogram", "gauge_livesum", "gauge_livemax"):
-            self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
-        MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
-        self.write()
+        self._opened = True
+
+    def open_files(self) -> None:
+        """Create this worker's files, once `open` has made the directory (from any thread)."""
+        from prometheus_client import CollectorRegistry
+        from prometheus_client.mmap_dict import MmapedDict
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        with self._lock:
+            if self._files or not self._opened:
+                return
+            for kind in ("counter", "histogram", "gauge_livesum", "gauge_livemax"):
+                self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
+            self.registry = CollectorRegistry()
+            MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
 
     def close(self) -> None:
         """Close this worker's files and withdraw its gauges from the totals."""
+        from prometheus_client.multiprocess import mark_process_dead
+
         self.write()
         with self._lock:
             for file in self._files.values():
                 file.close()  # type: ignore[no-untyped-call]
             self._files.clear()
+            self._opened = False
         mark_process_dead(self._pid, str(self.directory))  # type: ignore[no-untyped-call]
 
     def watch_pool(self, isolates: Callable[[], float], queue_depth: Callable[[], float]) -> None:
@@ -269,12 +296,12 @@ class InvocationMetrics:
             series = self._series[function] = _Series(
                 duration=tuple(
                     self._slot("histogram", _DURATION, "_bucket", by_le, (function, le))
-                    for le in _BUCKET_LABELS
+                    for le in _labels(_BUCKETS)
                 ),
                 duration_sum=self._slot("histogram", _DURATION, "_sum", one, named),
                 cpu=tuple(
                     self._slot("histogram", _CPU, "_bucket", by_le, (function, le))
-                    for le in _CPU_LABELS
+                    for le in _labels(_CPU_BUCKETS)
                 ),
                 cpu_sum=self._slot("histogram", _CPU, "_sum", one, named),
                 heap=self._slot("gauge_livemax", _HEAP, "", one, named),
@@ -296,6 +323,8 @@ class InvocationMetrics:
         memo = (name, suffix, label_values)
         key = self._keys.get(memo)
         if key is None:
+            from prometheus_client.mmap_dict import mmap_key
+
             key = mmap_key(name, name + suffix, list(label_names), list(label_values), help_text)
             self._keys[memo] = key
         return (kind, key)
@@ -322,26 +351,35 @@ class InvocationMetrics:
 
     def render(self) -> bytes:
         """The text exposition of the totals over all workers of this server."""
+        from prometheus_client import generate_latest
+
         self.write()
+        assert self.registry is not None, "render() before open()"
         return generate_latest(self.registry)
 
     def write(self) -> None:
-        """Write the changed values, and the pool gauges, into this worker's files now."""
-        gauges = (
-            (self._isolates_slot, float(self._isolates())),
-            (self._queue_slot, float(self._queue())),
-        )
+        """Write the changed values, and the pool gauges, into this worker's files now (making the
+        files first if they are not yet made)."""
+        if not self._files:
+            self.open_files()
+        if self._gauges is None:
+            self._gauges = (
+                self._slot("gauge_livesum", _ISOLATES, "", (), ()),
+                self._slot("gauge_livesum", _QUEUE, "", (), ()),
+            )
+        isolates, queue = self._gauges
+        gauges = ((isolates, float(self._isolates())), (queue, float(self._queue())))
         with self._lock:
             for slot, value in gauges:
                 if self._values.get(slot) != value:
                     self._values[slot] = value
                     self._dirty.add(slot)
             self._write_scheduled = False
+            if not self._files:
+                return  # not opened, or closed at shutdown: the values wait
             dirty, self._dirty = self._dirty, set()
             for kind, key in dirty:
-                file = self._files.get(kind)
-                if file is not None:  # None: not opened, or closed at shutdown
-                    file.write_value(key, self._values[(kind, key)], 0.0)  # type: ignore[no-untyped-call]
+                self._files[kind].write_value(key, self._values[(kind, key)], 0.0)  # type: ignore[no-untyped-call]
 
     def _mark(self) -> None:
         """Have the changed values written at the end of this loop turn (at once off the loop)."""

@@ -3,6 +3,7 @@ Litestar, which is imported and built in a thread once the server has started.""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -27,12 +28,20 @@ def _settings(tmp_path: Path) -> Any:
     return load_settings({"data_dir": tmp_path / "data", "admin_token": ADMIN}, environ={})
 
 
-def test_the_serve_path_does_not_import_litestar():
+def test_the_serve_path_does_not_import_litestar_prometheus_or_websockets(tmp_path):
+    # What `flux-edge serve` imports and loads before it answers /health: the HTTP API (Litestar),
+    # the metrics files' library and the WebSocket protocol's come after, in a thread or on use.
     probe = (
-        "import sys, uvicorn, flux_edge.serving, flux_edge.http_protocol, flux_edge.app\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'litestar'))"
+        "import sys, uvicorn, flux_edge.serving, flux_edge.http_protocol as hp, flux_edge.app\n"
+        "uvicorn.Config(flux_edge.app.app_from_environment, factory=True,\n"
+        "    http=hp.BoundedHttpToolsProtocol, ws=hp.websocket_protocol).load()\n"
+        "late = {'litestar', 'prometheus_client', 'websockets', 'wsproto'}\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in late))"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, "FLUX_EDGE_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -62,3 +63,40 @@ def test_off_the_event_loop_values_are_written_at_once(tmp_path):
     metrics.observe("f", DONE)
     assert read_files(tmp_path)[CALLS] == 1
     metrics.close()
+
+
+def test_values_counted_before_the_files_exist_reach_them_when_the_files_are_made(tmp_path):
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path)
+        metrics.watch_pool(lambda: 3.0, lambda: 0.0)
+        metrics.observe("f", DONE)  # before `open`: nothing to write into yet
+        await asyncio.sleep(0)
+        assert list(tmp_path.iterdir()) == []
+        metrics.open()  # the directory, at a server's start
+        # The HTTP API's build thread makes the files (prometheus-client's import) off the loop,
+        # here within one loop turn, which has counted a call and not written it yet.
+        metrics.observe("f", DONE)
+        builder = threading.Thread(target=metrics.open_files)
+        builder.start()
+        builder.join()
+        assert CALLS not in read_files(tmp_path)
+        await asyncio.sleep(0)  # the loop's next write has everything counted so far
+        seen = read_files(tmp_path)
+        assert seen[CALLS] == 2
+        assert seen[("flux_edge_isolates", ())] == 3
+        metrics.close()
+
+    asyncio.run(main())
+
+
+def test_the_first_write_makes_the_files_if_no_thread_did(tmp_path):
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path)
+        metrics.open()
+        metrics.observe("f", DONE)
+        await asyncio.sleep(0)
+        assert read_files(tmp_path)[CALLS] == 1
+        assert metrics.render().count(b"flux_edge_invocations_total{") == 1
+        metrics.close()
+
+    asyncio.run(main())
