@@ -6,12 +6,15 @@ import asyncio
 import threading
 from pathlib import Path
 
+import structlog.testing
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
+from flux_edge.boot import ServerParts
 from flux_edge.runtime.types import InvokeResult
 from flux_edge.service.metrics import InvocationMetrics
+from flux_edge.settings import load_settings
 
 DONE = InvokeResult(
     outcome="success", status_code=200, headers=[], body=b"", logs="", duration_ms=2.0
@@ -100,3 +103,19 @@ def test_the_first_write_makes_the_files_if_no_thread_did(tmp_path):
         metrics.close()
 
     asyncio.run(main())
+
+
+def test_files_that_cannot_be_made_are_logged_and_the_server_goes_on(tmp_path):
+    settings = load_settings({"data_dir": tmp_path / "data"}, environ={})
+    parts = ServerParts(settings, {"settings": settings})
+    parts.metrics.open()  # at start: the directory is fine
+    parts.metrics.directory.rmdir()
+    parts.metrics.directory.write_text("not a directory any more")
+    loop = asyncio.new_event_loop()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            parts.open_metrics_files(loop)  # what the HTTP API's build thread does first
+    finally:
+        loop.close()
+    assert [e["event"] for e in logs] == ["metrics_files_failed"]
+    assert logs[0]["directory"] == str(parts.metrics.directory)
