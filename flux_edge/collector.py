@@ -37,7 +37,7 @@ def tune_for_serving() -> None:
     """Collections on again, young ones rarer (the older generations keep their thresholds).
 
     What the held start made is frozen first: every object of it is still in the young
-    generation, and the first collection would walk all of it (~50,000 objects, ~9 ms of the
+    generation, and the first collection would walk all of it (~50,000 objects, 5-9 ms of the
     start) for a heap that is kept whole anyway.
     """
     _, middle, old = gc.get_threshold()

@@ -174,7 +174,7 @@ class _Series:
 class InvocationMetrics:
     """Counters, duration histograms and pool gauges of one worker, shared through `directory`.
 
-    prometheus-client (15-30 ms of imports) is loaded with the files, after a server's start:
+    prometheus-client (15-35 ms of imports) is loaded with the files, after a server's start:
     `open` makes the directory, and the files are made by `open_files`, which the HTTP API's
     build thread calls once the server answers, or else by the first `write`. Values counted
     before then wait in memory.
