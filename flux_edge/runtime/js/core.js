@@ -25,7 +25,6 @@
     ReflectGetOwnPropertyDescriptor,
     ReflectDefineProperty,
     ReflectSetPrototypeOf,
-    ObjectCreate,
     ObjectFreeze,
     ObjectHasOwn,
     ArrayIsArray,
@@ -104,8 +103,20 @@
     ArrayPrototypePush(array, value);
   }
 
+  // Null-prototype objects that V8 keeps in fast mode. Object.create(null) and `{__proto__: null}`
+  // make dictionary-mode objects (a hash lookup per property, several per call on the step's
+  // path); an instance of a class whose prototype has no prototype and no properties has nothing
+  // user code can change on its chain either, and gets V8's hidden classes.
+  function nullClass(Class) {
+    ReflectSetPrototypeOf(Class.prototype, null);
+    delete Class.prototype.constructor; // at load, before any user code
+    return Class;
+  }
+
+  const Record = nullClass(class {});
+
   function record() {
-    return ObjectCreate(null);
+    return new Record();
   }
 
   function mapSize(map) {
@@ -728,28 +739,32 @@
     },
   }));
 
+  // A running call's state (fast mode, nothing on its chain: see `nullClass`).
+  const CallState = nullClass(class {
+    constructor(id, streamResponse) {
+      this.id = id;
+      this.logs = list();
+      this.logBytes = 0;
+      this.logTruncated = false;
+      this.memoryBreached = false;
+      this.timers = 0;
+      this.waits = 0;
+      this.waited = false;
+      this.response = undefined;
+      this.completed = undefined;
+      this.resolveCompleted = undefined;
+      this.waitFailed = false;
+      this.waitError = undefined;
+      this.streamResponse = streamResponse;
+      this.reader = undefined;
+      this.credit = 0;
+      this.reading = false;
+      this.ended = false;
+    }
+  });
+
   function start(callId, request, streamResponse = false) {
-    MapPrototypeSet(calls, callId, {
-      __proto__: null,
-      id: callId,
-      logs: list(),
-      logBytes: 0,
-      logTruncated: false,
-      memoryBreached: false,
-      timers: 0,
-      waits: 0,
-      waited: false,
-      response: undefined,
-      completed: undefined,
-      resolveCompleted: undefined,
-      waitFailed: false,
-      waitError: undefined,
-      streamResponse,
-      reader: undefined,
-      credit: 0,
-      reading: false,
-      ended: false,
-    });
+    MapPrototypeSet(calls, callId, new CallState(callId, streamResponse));
     const name = `__flux_call_${callId}`;
     const saved = current;
     current = callId;
