@@ -206,3 +206,44 @@ async def test_a_url_made_by_the_fast_path_behaves_like_any_other(
         [["k", "v"]],
         True,
     ]
+
+
+# An incoming request's URL is taken as it is when it is already in the parser's serialized form
+# (request_response.js `isCanonicalURL`); every other URL goes through the parser. Either way the
+# Request's url is what `new Request(url)` gives, and a URL it refuses is refused.
+INCOMING = """(() => {
+  const read = (make) => { try { return make().url; } catch (e) { return e.name; } };
+  const differ = [];
+  let taken = 0;
+  for (const url of __URLS__) {
+    const incoming = read(() => __flux_web.requestFromPlain({ method: 'GET', url, headers: [] }));
+    const made = read(() => new Request(url));
+    if (incoming === url) taken++;
+    if (incoming !== made) differ.push({ url, incoming, made });
+  }
+  return [differ, taken];
+})()"""
+
+
+async def test_an_incoming_request_url_is_what_the_parser_makes_of_it(
+    request_isolate: WebIsolate,
+) -> None:
+    rng = random.Random(16)  # noqa: S311 - reproducible test input
+    urls = [generate(rng, near_miss=index % 2 == 0) for index in range(3000)]
+    # What a server sends: the generated URLs without their fragments, with and without a path.
+    urls += [url.partition("#")[0] for url in urls]
+    urls += [
+        "http://127.0.0.1:9000/api/v1/functions/r/invoke?n=10",
+        "https://example.com",
+        "http://example.com:80/x",
+        "https://example.com:443/x",
+        "http://example.com:8080/a/./b",
+        "http://example.com/a/%2E%2e/b?q=/./",
+        "http://user:pass@example.com/",
+        "http://xn--nxasmq6b.com/",
+        "http://1.2.3.256/",
+        "http://a.b/it's?it's",
+    ]
+    differ, taken = request_isolate.json(INCOMING.replace("__URLS__", json.dumps(urls)))
+    assert differ == []
+    assert taken > 1000  # the check does take the common URLs as they are

@@ -209,6 +209,26 @@
   defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
   // The sorted and combined [name, value] pairs, safe from changes to Headers.prototype.
   defineHidden(webInternals, 'headerPairs', (headers) => pairsOf(headers));
+  // Headers of an incoming request, from the server's [name, value] pairs (names lower-cased):
+  // a pair already in the form append() would store goes in as it is, without append's four
+  // regular expressions; any other pair takes append(), which normalizes or rejects it.
+  const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+  const STORED_VALUE = /^(?:[\x21-\xff](?:[\t\x20-\xff]*[\x21-\xff])?)?$/;
+  defineHidden(webInternals, 'headersFromPairs', (pairs) => {
+    const headers = new Headers();
+    const list = listOf(headers);
+    for (let i = 0; i < pairs.length; i++) {
+      const name = pairs[i][0];
+      const value = pairs[i][1];
+      if (typeof name === 'string' && typeof value === 'string' && LOWER_TOKEN.test(name) &&
+        STORED_VALUE.test(value)) {
+        list.push([name, value]);
+      } else {
+        headers.append(name, value);
+      }
+    }
+    return headers;
+  });
   // A copy with the same entries and guard (Request/Response clone()).
   defineHidden(webInternals, 'copyHeaders', (headers) => {
     const copy = new Headers();

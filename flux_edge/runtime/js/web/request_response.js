@@ -12,9 +12,11 @@
   }
   const Headers = global.Headers;
   const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
+  const { consumeBodyText } = web;
   const { isNullBody, bodyChunkReader } = web;
-  const { setHeadersImmutable, copyHeaders, headerPairs, utf8Encode } = web;
+  const { setHeadersImmutable, copyHeaders, headerPairs, headersFromPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
+  const toWellFormed = String.prototype.toWellFormed;
   // The last web file: the shared helpers are captured here and removed from the global scope.
   const { defineHidden, defineInterface, earlierGlobals, uncloneable } = global.__flux_webutil;
   delete global.__flux_webutil;
@@ -72,9 +74,36 @@
     return value instanceof AbortSignal;
   };
 
+  // An http(s) URL already in the form the URL parser serializes it to, as a server's request URL
+  // usually is: a lower-case host name whose last label starts with a letter (no IDNA: no
+  // "xn--"), or a dotted IPv4 address; a port that is not the scheme's default; a path and query
+  // of characters that are never escaped, with no dot segments; no credentials, no fragment.
+  const CANONICAL_URL = new RegExp(
+    "^(https?)://(?:(?:[a-z0-9-]+\\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}" +
+    "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d))(?::([1-9]\\d{0,4}))?(/[A-Za-z0-9\\-._~!$&'()*+,;=:@%/]*)" +
+    "(?:\\?[A-Za-z0-9\\-._~!$&()*+,;=:@%/?]*)?$");
+  const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
+  const DEFAULT_PORTS = { __proto__: null, http: '80', https: '443' };
+  const isArray = Array.isArray;
+
+  function incomingURL(input) {
+    const url = parseURL(input, "Failed to construct 'Request'");
+    if (url.username !== '' || url.password !== '') {
+      throw new TypeError("Failed to construct 'Request': the URL includes credentials");
+    }
+    return url.href;
+  }
+
+  function isCanonicalURL(input) {
+    const match = CANONICAL_URL.exec(input);
+    if (match === null || input.includes('xn--') || DOT_SEGMENT.test(match[3])) return false;
+    const port = match[2];
+    return port === undefined || (port !== DEFAULT_PORTS[match[1]] && Number(port) <= 65535);
+  }
+
+  const INTERNAL = Symbol('internal'); // constructs a Request or Response left for its class to fill
   let requestState;
-  let setRequestBody;
-  let setRequestMethod;
+  let incomingRequest;
 
   class Request {
     #method;
@@ -88,6 +117,7 @@
     #options;
 
     constructor(input, init = undefined) {
+      if (input === INTERNAL) return;
       if (arguments.length < 1) throw new TypeError("Failed to construct 'Request': 1 argument required");
       init = dictionary(init, "Failed to construct 'Request': init");
       const source = requestState(input);
@@ -157,8 +187,17 @@
         ? { url: value.#url, method: value.#method, headers: value.#headers, body: value.#body,
           signal: value.#signal, options: value.#options }
         : undefined);
-      setRequestBody = (request, state) => { request.#body = state; };
-      setRequestMethod = (request, method) => { request.#method = method; };
+      // What `new Request(url, {headers})` makes, without the constructor's conversions of an
+      // init a script wrote (see requestFromPlain).
+      incomingRequest = (url, method, headers, body) => {
+        const request = new Request(INTERNAL);
+        request.#url = isCanonicalURL(url) ? url : incomingURL(url);
+        request.#method = method;
+        request.#options = DEFAULT_OPTIONS;
+        request.#headers = isArray(headers) ? headersFromPairs(headers) : new Headers(headers);
+        request.#body = newBodyState(body);
+        return request;
+      };
       installBody(Request.prototype, (self) => self.#body, (self) => self.#headers);
     }
 
@@ -200,7 +239,6 @@
   const NULL_BODY_STATUSES = [101, 103, 204, 205, 304];
   const REDIRECT_STATUSES = [301, 302, 303, 307, 308];
   const REASON_PHRASE = /^[\t\x20-\x7e\x80-\xff]*$/;
-  const INTERNAL = Symbol('Response internal');
 
   // WebIDL `unsigned short`: ToNumber, truncate, wrap modulo 2^16 (so 'abc' becomes 0).
   function unsignedShort(value) {
@@ -252,7 +290,7 @@
       if (NULL_BODY_STATUSES.includes(status)) {
         throw new TypeError(`Failed to construct 'Response': a response with status ${status} cannot have a body`);
       }
-      this.#body = newBodyState(extracted.bytes, extracted.stream);
+      this.#body = newBodyState(extracted.bytes, extracted.stream, extracted.text);
       if (extracted.type !== null && !this.#headers.has('content-type')) {
         this.#headers.append('content-type', extracted.type);
       }
@@ -291,7 +329,7 @@
       if (text === undefined) throw new TypeError("Failed to execute 'json' on 'Response': data is not JSON serializable");
       const response = new Response(INTERNAL);
       response.#initialize(dictionary(init, "Failed to execute 'json' on 'Response': init"),
-        { bytes: utf8Encode(text), type: 'application/json' });
+        { bytes: utf8Encode(text), stream: null, type: 'application/json', text });
       return response;
     }
 
@@ -375,6 +413,12 @@
       const state = responseState(response);
       if (state === undefined) throw new TypeError('Expected a Response object');
       const head = plainHead(state);
+      const text = consumeBodyText(state.body);
+      if (text !== undefined) {
+        // What decoding its UTF-8 would give: lone surrogates were encoded as U+FFFD.
+        resolve({ status: head.status, headers: head.headers, bodyBase64: null, bodyText: toWellFormed.call(text) });
+        return;
+      }
       const bytes = consumeBodyBytes(state.body); // a TypeError if the body is used or locked
       if (bytes === null || bytes instanceof Uint8Array) resolve(plainWithBytes(head, bytes));
       else resolve(bytes.then((all) => plainWithBytes(head, all)));
@@ -396,16 +440,11 @@
   // An incoming request: the method as the client sent it (any token the server accepted, TRACE
   // included: the constructor's forbidden-method check is for requests a script makes).
   function requestFromPlain(plain) {
-    const request = new Request(String(plain.url), {
-      headers: plain.headers ?? undefined,
-      signal: plain.signal ?? undefined,
-    });
     const method = plain.method === undefined ? 'GET' : String(plain.method);
-    setRequestMethod(request, method);
     // The body arrives as sent: no default Content-Type, and an empty body is no body.
     const bytes = method === 'GET' || method === 'HEAD' ? null : plainBodyBytes(plain);
-    if (bytes !== null && bytes.length > 0) setRequestBody(request, newBodyState(bytes));
-    return request;
+    return incomingRequest(String(plain.url), method, plain.headers ?? undefined,
+      bytes !== null && bytes.length > 0 ? bytes : null);
   }
 
   defineHidden(web, 'responseFromPlain', responseFromPlain);
