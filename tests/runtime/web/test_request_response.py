@@ -528,6 +528,63 @@ async def test_request_from_plain_drops_a_get_body_and_treats_empty_as_no_body(
     assert got == [None, None, "DELETE"]
 
 
+@needs_url_and_encoding
+async def test_request_from_plain_takes_header_pairs_as_new_headers_would(mr: MiniRacer) -> None:
+    # Pairs already in Headers' stored form go in as they are; the others (upper case, edge
+    # whitespace, bad names or values) take append(), which normalizes or refuses them.
+    got = await js(
+        mr,
+        r"""const cases = [
+          [['x-a', '1'], ['x-a', '2'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2'], ['b', '']],
+          [['X-Up', 'v'], ['x-space', '  padded \t'], ['x-tab', 'a\tb'], ['x-latin', '\xe9\xff']],
+          [['x-ctl', 'a\x01b'], ['x-empty', '']],
+          [['bad name', 'v']],
+          [['x-nl', 'a\nb']],
+          [['x-wide', '\u0100']],
+        ];
+        const read = (make) => { try { return [...make()]; } catch (e) { return e.name; } };
+        return cases.map((pairs) => [
+          read(() => web.requestFromPlain({ method: 'GET', url: 'https://h/', headers: pairs }).headers),
+          read(() => new Headers(pairs)),
+        ]);""",
+    )
+    for incoming, made in got:
+        assert incoming == made
+    assert got[0][0] == [["b", ""], ["set-cookie", "a=1"], ["set-cookie", "b=2"], ["x-a", "1, 2"]]
+    assert got[1][0][1] == ["x-space", "padded"]
+    assert [pair[0] for pair in got[3:]] == ["TypeError"] * 3
+
+
+@needs_encoding
+async def test_response_to_plain_sends_a_string_body_as_its_text(mr: MiniRacer) -> None:
+    # A body made from a string crosses as that string, as decoding its UTF-8 would give it: a
+    # lone surrogate as U+FFFD, a leading BOM kept. The body is used afterwards, a clone is not.
+    got = await js(
+        mr,
+        r"""const lone = new Response('a\ud800b\ufeff');
+        const json = Response.json({ s: '\udc00', bom: '\ufeff' });
+        const bom = new Response('\ufeffhi');
+        const original = new Response('cl\u00f6ne');
+        const copy = original.clone();
+        const first = await web.responseToPlain(original);
+        let again = null;
+        try { await web.responseToPlain(original); } catch (e) { again = e.name; }
+        const streamed = new Response('via stream');
+        streamed.body;  // the body is a stream from here on: read through the stream
+        return [await web.responseToPlain(lone), (await web.responseToPlain(json)).bodyText,
+                (await web.responseToPlain(bom)).bodyText, first.bodyText, original.bodyUsed, again,
+                await copy.text(), (await web.responseToPlain(streamed)).bodyText];""",
+    )
+    assert got[0] == {
+        "status": 200,
+        "headers": [["content-type", "text/plain;charset=UTF-8"]],
+        "bodyBase64": None,
+        "bodyText": "a\ufffdb\ufeff",
+    }
+    assert got[1] == '{"s":"\\udc00","bom":"\ufeff"}'
+    assert got[2:] == ["\ufeffhi", "cl\u00f6ne", True, "TypeError", "cl\u00f6ne", "via stream"]
+
+
 @needs_encoding
 async def test_response_from_plain_makes_a_basic_response_with_immutable_headers(
     mr: MiniRacer,

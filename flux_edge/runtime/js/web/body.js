@@ -27,7 +27,10 @@
   // disturb it). A body given as a ReadableStream has only the stream. `bytes` is never written
   // after extraction, so clones share it; every consumer gets a copy. The streams load on first
   // use (web.streams()), so a function that only calls text() or json() never loads them.
-  const newBodyState = (bytes, stream = null) => ({ bytes, stream: stream ?? null, used: false });
+  // `text`: the string the bytes were encoded from, if any, which the isolate boundary sends
+  // as it is instead of decoding the bytes again (`consumeBodyText`).
+  const newBodyState = (bytes, stream = null, text = null) =>
+    ({ bytes, stream: stream ?? null, used: false, text: text ?? null });
   const isNullBody = (state) => state.bytes === null && state.stream === null;
   const streamRecord = (stream) => streams().streamOf(stream);
 
@@ -62,7 +65,9 @@
 
   // Fetch "extract a body": the bytes (or the stream) and the Content-Type to default to (or null).
   function extractBody(object) {
-    if (typeof object === 'string') return { bytes: utf8Encode(object), stream: null, type: 'text/plain;charset=UTF-8' };
+    if (typeof object === 'string') {
+      return { bytes: utf8Encode(object), stream: null, type: 'text/plain;charset=UTF-8', text: object };
+    }
     if (isBlob(object)) return { bytes: blobBytes(object), stream: null, type: object.type === '' ? null : object.type };
     const bytes = bufferSourceBytes(object);
     if (bytes !== undefined) return { bytes: bytes.slice(), stream: null, type: null };
@@ -128,7 +133,7 @@
   // A second state for clone(): over the same (never written) bytes, or one branch of a tee.
   defineHidden(webInternals, 'cloneBodyState', (state) => {
     if (unusable(state)) throw new TypeError('Cannot clone: the body has already been used');
-    if (state.stream === null) return newBodyState(state.bytes);
+    if (state.stream === null) return newBodyState(state.bytes, null, state.text);
     const [first, second] = streams().tee(streamRecord(state.stream), true);
     state.stream = first.object;
     return newBodyState(null, second.object);
@@ -146,6 +151,13 @@
   defineHidden(webInternals, 'consumeBodyBytes', (state) => {
     if (isNullBody(state)) return null;
     return state.stream === null ? takeBytes(state) : streamBodyBytes(state);
+  });
+  // The body at the isolate boundary as the string it was made from (marked used, as
+  // consumeBodyBytes does), or undefined when it was not made from one or is a stream by now.
+  defineHidden(webInternals, 'consumeBodyText', (state) => {
+    if (state.text === null || state.stream !== null) return undefined;
+    takeBytes(state);
+    return state.text;
   });
   // A stream body (not bytes) for a streamed response: a chunk reader, or null.
   defineHidden(webInternals, 'bodyChunkReader', (state) => {
