@@ -271,3 +271,20 @@ async def test_encoder_and_decoder_report_their_settings(web: WebIsolate) -> Non
         " Object.prototype.toString.call(d)]; })()"
     )
     assert got == ["utf-8", "utf-8", True, True, "[object TextDecoder]"]
+
+
+async def test_ascii_decodes_to_itself_and_a_bom_after_it_is_text(web: WebIsolate) -> None:
+    # ASCII input skips the decoder's state machine; a stream that began with ASCII has begun,
+    # so a BOM later in it is a character (as Python's utf-8-sig decoder keeps it).
+    python = codecs.getincrementaldecoder("utf-8-sig")()
+    expected = python.decode(b"ab") + python.decode("\ufeffc".encode(), final=True)
+    got = web.json(
+        """(() => { const d = new TextDecoder(), long = 'x'.repeat(9000) + 'é';
+          const streamed = d.decode(new Uint8Array([0x61, 0x62]), {stream: true}) +
+                           d.decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x63]));
+          const ascii = new Uint8Array(128).map((_, i) => i);
+          return [streamed, new TextDecoder('utf-8', {fatal: true}).decode(ascii),
+                  new TextDecoder().decode(new TextEncoder().encode(long)) === long,
+                  new TextDecoder().decode(new Uint8Array(0))]; })()"""
+    )
+    assert got == [expected, "".join(map(chr, range(128))), True, ""]

@@ -134,6 +134,11 @@
 
   const isLowSurrogate = (unit) => unit >= 0xdc00 && unit <= 0xdfff;
 
+  const isAscii = (bytes) => {
+    for (let index = 0; index < bytes.length; index++) if (bytes[index] > 0x7f) return false;
+    return true;
+  };
+
   // Writes `source` into `target` from 0 until a code point does not fit.
   const writeUtf8 = (source, target) => {
     const capacity = target.length;
@@ -245,6 +250,11 @@
       if (!this.#streaming) this.#reset();
       this.#streaming = Boolean((options ?? {}).stream);
       const bytes = input === undefined ? new Uint8ArrayCtor(0) : bytesOf(input, "decode");
+      if (this.#factory === null && this.#bytesNeeded === 0 && bytes.length <= CHUNK && isAscii(bytes)) {
+        // ASCII (most JSON and form bodies) is its own UTF-16: no decoder, no unit buffer.
+        if (bytes.length > 0) this.#bomSeen = true;
+        return fromCharCode.apply(null, bytes);
+      }
       // Each byte yields at most one UTF-16 unit; a sequence carried over from the previous call
       // can add one more, and so can the U+FFFD for a sequence cut off by the end of the stream.
       const units = new Uint16ArrayCtor(bytes.length + 3);
