@@ -169,13 +169,8 @@
       if (descriptor === undefined || !descriptor.enumerable || !ObjectHasOwn(descriptor, "value")) {
         continue;
       }
-      ReflectDefineProperty(out, StringPrototypeToWellFormed(key), {
-        __proto__: null,
-        value: plain(descriptor.value, depth + 1),
-        writable: true,
-        enumerable: true,
-        configurable: true,
-      });
+      // A plain assignment: nothing is on a record's chain (no setter, no special `__proto__`).
+      out[StringPrototypeToWellFormed(key)] = plain(descriptor.value, depth + 1);
     }
     return out;
   }
