@@ -758,6 +758,17 @@
     }
   });
 
+  // A function named after its call, as stack traces report it (V8 takes a function's own `name`).
+  // Computed keys (`{ [name]: ... }[name]`) did the same with a new hidden class for every call.
+  const nameDescriptor = record();
+  nameDescriptor.configurable = true;
+
+  function named(fn, name) {
+    nameDescriptor.value = name;
+    ReflectDefineProperty(fn, "name", nameDescriptor);
+    return fn;
+  }
+
   function start(callId, request, streamResponse = false) {
     MapPrototypeSet(calls, callId, new CallState(callId, streamResponse));
     const name = `__flux_call_${callId}`;
@@ -768,7 +779,7 @@
     try {
       const input = entry.kind === "web" ? web.requestFromPlain(request) : request;
       const context = entry.kind === "web" ? contextFor(callId, request) : undefined;
-      result = { [name]: () => entry.fn(input, context) }[name]();
+      result = named(() => entry.fn(input, context), name)();
     } catch (error) {
       current = saved;
       fail(callId, error);
@@ -778,11 +789,7 @@
     if (result !== null && typeof result === "object" && typeof result.then === "function") {
       // Awaiting inside a function named after the call lets owner() find the call from any
       // continuation of the handler.
-      const awaiter = {
-        async [name]() {
-          return await result;
-        },
-      }[name];
+      const awaiter = named(async () => await result, name);
       PromisePrototypeThen(
         awaiter(),
         (value) => deliver(callId, value),
