@@ -530,8 +530,8 @@ async def test_request_from_plain_drops_a_get_body_and_treats_empty_as_no_body(
 
 @needs_url_and_encoding
 async def test_request_from_plain_takes_header_pairs_as_new_headers_would(mr: MiniRacer) -> None:
-    # Pairs already in Headers' stored form go in as they are; the others (upper case, edge
-    # whitespace, bad names or values) take append(), which normalizes or refuses them.
+    # Names and values already in Headers' stored form take its one-test path; the others (upper
+    # case, edge whitespace, bad names or values) are normalized or refused as append() does.
     got = await js(
         mr,
         r"""const cases = [

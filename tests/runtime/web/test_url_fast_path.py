@@ -208,8 +208,8 @@ async def test_a_url_made_by_the_fast_path_behaves_like_any_other(
     ]
 
 
-# An incoming request's URL is taken as it is when it is already in the parser's serialized form
-# (request_response.js `isCanonicalURL`); every other URL goes through the parser. Either way the
+# An incoming request's URL is taken as it is when the fast path above would serialize it back
+# unchanged (url_parser.js `isSerializedURL`); every other URL goes through the parser. Either way the
 # Request's url is what `new Request(url)` gives, and a URL it refuses is refused.
 INCOMING = """(() => {
   const read = (make) => { try { return make().url; } catch (e) { return e.name; } };

@@ -6,7 +6,7 @@
 
   const { Uint8Array, TypeError, Object, String, Promise, JSON } = global;
   const webInternals = global.__flux_web;
-  if (webInternals === undefined) throw new Error('body.js: load headers.js first (it makes __flux_web)');
+  if (typeof webInternals?.headerPairs !== 'function') throw new Error('body.js: load headers.js first');
   const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
   // url.js loads earlier.
   const earlierGlobal = earlierGlobals('URLSearchParams');

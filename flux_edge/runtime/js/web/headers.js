@@ -15,6 +15,10 @@
   const NOT_BYTE = /[^\x00-\xff]/;
   const FORBIDDEN_IN_VALUE = /[\0\r\n]/;
   const EDGE_WHITESPACE = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+  // Names and values already in the form they are stored in (what a server's request headers
+  // are): one test each instead of the conversions below, with the same result.
+  const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+  const STORED_VALUE = /^(?:[\x21-\xff](?:[\t\x20-\xff]*[\x21-\xff])?)?$/;
 
   // WebIDL ByteString: code units above 0xFF are a TypeError, not silently mangled.
   function byteString(value, what) {
@@ -25,12 +29,14 @@
   }
 
   function headerName(name) {
+    if (typeof name === 'string' && LOWER_TOKEN.test(name)) return name;
     const s = byteString(name, 'Header name');
     if (!TOKEN.test(s)) throw new TypeError(`Invalid header name: "${s}"`);
     return s.toLowerCase();
   }
 
   function headerValue(value, name) {
+    if (typeof value === 'string' && STORED_VALUE.test(value)) return value;
     const s = byteString(value, `Value of header "${name}"`).replace(EDGE_WHITESPACE, '');
     if (FORBIDDEN_IN_VALUE.test(s)) throw new TypeError(`Invalid value for header "${name}": NUL, CR or LF`);
     return s;
@@ -202,31 +208,17 @@
     value: Headers.prototype.entries, writable: true, configurable: true,
   });
 
-  // Internal hooks for body.js and request_response.js (and the core prelude's fetch), on the
-  // object the core prelude captures as its web internals before the prelude deletes it.
-  const webInternals = Object.create(null);
-  defineHidden(global, '__flux_web', webInternals);
+  // Internal hooks for body.js and request_response.js (and the core prelude's fetch), on
+  // webutil.js's `__flux_web`.
+  const webInternals = global.__flux_web;
   defineHidden(webInternals, 'setHeadersImmutable', (headers) => makeImmutable(headers));
   // The sorted and combined [name, value] pairs, safe from changes to Headers.prototype.
   defineHidden(webInternals, 'headerPairs', (headers) => pairsOf(headers));
-  // Headers of an incoming request, from the server's [name, value] pairs (names lower-cased):
-  // a pair already in the form append() would store goes in as it is, without append's four
-  // regular expressions; any other pair takes append(), which normalizes or rejects it.
-  const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-  const STORED_VALUE = /^(?:[\x21-\xff](?:[\t\x20-\xff]*[\x21-\xff])?)?$/;
+  // Headers from [name, value] pairs the prelude made (an incoming request's), appended one by
+  // one without the constructor's iteration protocol.
   defineHidden(webInternals, 'headersFromPairs', (pairs) => {
     const headers = new Headers();
-    const list = listOf(headers);
-    for (let i = 0; i < pairs.length; i++) {
-      const name = pairs[i][0];
-      const value = pairs[i][1];
-      if (typeof name === 'string' && typeof value === 'string' && LOWER_TOKEN.test(name) &&
-        STORED_VALUE.test(value)) {
-        list.push([name, value]);
-      } else {
-        headers.append(name, value);
-      }
-    }
+    for (let i = 0; i < pairs.length; i++) headers.append(pairs[i][0], pairs[i][1]);
     return headers;
   });
   // A copy with the same entries and guard (Request/Response clone()).

@@ -12,7 +12,7 @@
   }
   const Headers = global.Headers;
   const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
-  const { consumeBodyText } = web;
+  const { consumeBodyText, isSerializedURL } = web;
   const { isNullBody, bodyChunkReader } = web;
   const { setHeadersImmutable, copyHeaders, headerPairs, headersFromPairs, utf8Encode } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
@@ -74,31 +74,15 @@
     return value instanceof AbortSignal;
   };
 
-  // An http(s) URL already in the form the URL parser serializes it to, as a server's request URL
-  // usually is: a lower-case host name whose last label starts with a letter (no IDNA: no
-  // "xn--"), or a dotted IPv4 address; a port that is not the scheme's default; a path and query
-  // of characters that are never escaped, with no dot segments; no credentials, no fragment.
-  const CANONICAL_URL = new RegExp(
-    "^(https?)://(?:(?:[a-z0-9-]+\\.)*[a-z][a-z0-9-]*|(?:(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}" +
-    "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d))(?::([1-9]\\d{0,4}))?(/[A-Za-z0-9\\-._~!$&'()*+,;=:@%/]*)" +
-    "(?:\\?[A-Za-z0-9\\-._~!$&()*+,;=:@%/?]*)?$");
-  const DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?:\/|$)/i;
-  const DEFAULT_PORTS = { __proto__: null, http: '80', https: '443' };
   const isArray = Array.isArray;
 
-  function incomingURL(input) {
+  // A Request's URL: absolute, without credentials, serialized.
+  function requestURL(input) {
     const url = parseURL(input, "Failed to construct 'Request'");
     if (url.username !== '' || url.password !== '') {
       throw new TypeError("Failed to construct 'Request': the URL includes credentials");
     }
     return url.href;
-  }
-
-  function isCanonicalURL(input) {
-    const match = CANONICAL_URL.exec(input);
-    if (match === null || input.includes('xn--') || DOT_SEGMENT.test(match[3])) return false;
-    const port = match[2];
-    return port === undefined || (port !== DEFAULT_PORTS[match[1]] && Number(port) <= 65535);
   }
 
   const INTERNAL = Symbol('internal'); // constructs a Request or Response left for its class to fill
@@ -122,11 +106,7 @@
       init = dictionary(init, "Failed to construct 'Request': init");
       const source = requestState(input);
       if (source === undefined) {
-        const url = parseURL(input, "Failed to construct 'Request'");
-        if (url.username !== '' || url.password !== '') {
-          throw new TypeError("Failed to construct 'Request': the URL includes credentials");
-        }
-        this.#url = url.href;
+        this.#url = requestURL(input);
         this.#method = 'GET';
         this.#options = DEFAULT_OPTIONS;
       } else {
@@ -191,7 +171,7 @@
       // init a script wrote (see requestFromPlain).
       incomingRequest = (url, method, headers, body) => {
         const request = new Request(INTERNAL);
-        request.#url = isCanonicalURL(url) ? url : incomingURL(url);
+        request.#url = isSerializedURL(url) ? url : requestURL(url);
         request.#method = method;
         request.#options = DEFAULT_OPTIONS;
         request.#headers = isArray(headers) ? headersFromPairs(headers) : new Headers(headers);
@@ -401,10 +381,13 @@
     return { status: state.status, headers };
   }
 
+  function plainBody(head, bodyBase64, bodyText) {
+    return { status: head.status, headers: head.headers, bodyBase64, bodyText };
+  }
+
   function plainWithBytes(head, bytes) {
     const bodyText = bytes === null ? null : utf8OrNull(bytes);
-    const bodyBase64 = bytes === null || bodyText !== null ? null : toBase64.call(bytes);
-    return { status: head.status, headers: head.headers, bodyBase64, bodyText };
+    return plainBody(head, bytes === null || bodyText !== null ? null : toBase64.call(bytes), bodyText);
   }
 
   // The response as {status, headers, bodyBase64, bodyText}; a stream body is read to its end.
@@ -416,7 +399,7 @@
       const text = consumeBodyText(state.body);
       if (text !== undefined) {
         // What decoding its UTF-8 would give: lone surrogates were encoded as U+FFFD.
-        resolve({ status: head.status, headers: head.headers, bodyBase64: null, bodyText: toWellFormed.call(text) });
+        resolve(plainBody(head, null, toWellFormed.call(text)));
         return;
       }
       const bytes = consumeBodyBytes(state.body); // a TypeError if the body is used or locked

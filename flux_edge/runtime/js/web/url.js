@@ -4,13 +4,15 @@
 (function (global) {
   "use strict";
 
-  const { defineInterface, requireArguments, uncloneable } = global.__flux_webutil;
+  const { defineHidden, defineInterface, requireArguments, uncloneable } = global.__flux_webutil;
   const internals = global.__flux_url;
   delete global.__flux_url;
   const { S, basicParse, serializeURL, serializePath, serializeOrigin } = internals;
   const { hasOpaquePath, cannotHaveCredentialsOrPort } = internals;
   const { percentEncode, toUSVString, USERINFO_SET } = internals;
   const { URLSearchParams, bindSearchParams, replaceSearchParams } = internals;
+  // For request_response.js: an incoming request's URL that needs no parsing.
+  defineHidden(global.__flux_web, "isSerializedURL", internals.isSerializedURL);
   const FAILURE = null;
 
   const parseOrThrow = (url, base) => {

@@ -88,23 +88,30 @@
   const FAST_NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/;
   const FAST_DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
   const FAST_DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i;
-  const fastParse = (input) => {
+  // The fast path's match of `input` (scheme, host, port, path, query, fragment), or null.
+  const fastMatch = (input) => {
     const match = FAST_URL.exec(input);
+    if (match === null) return null;
+    const host = match[2];
+    if (host.includes("xn--")) return null;
+    if (FAST_NUMERIC_LAST_LABEL.test(host) && !FAST_DOTTED_QUAD.test(host)) return null;
+    const portText = match[3];
+    if (portText !== undefined && portText !== "" && parseInt(portText, 10) > 65535) return null;
+    const pathText = match[4];
+    if (pathText !== undefined && pathText !== "" && FAST_DOT_SEGMENT.test(pathText)) return null;
+    return match;
+  };
+
+  const fastParse = (input) => {
+    const match = fastMatch(input);
     if (match === null) return FAILURE;
     const [, scheme, host, portText, pathText, query, fragment] = match;
-    if (host.includes("xn--")) return FAILURE;
-    if (FAST_NUMERIC_LAST_LABEL.test(host) && !FAST_DOTTED_QUAD.test(host)) return FAILURE;
     let port = null;
     if (portText !== undefined && portText !== "") {
       port = parseInt(portText, 10);
-      if (port > 65535) return FAILURE;
       if (port === SPECIAL_PORTS[scheme + ":"]) port = null;
     }
-    let path = [""];
-    if (pathText !== undefined && pathText !== "") {
-      if (FAST_DOT_SEGMENT.test(pathText)) return FAILURE;
-      path = pathText.slice(1).split("/");
-    }
+    const path = pathText !== undefined && pathText !== "" ? pathText.slice(1).split("/") : [""];
     return {
       scheme,
       username: "",
@@ -115,6 +122,17 @@
       query: query === undefined ? null : query,
       fragment: fragment === undefined ? null : fragment,
     };
+  };
+
+  // Whether `input` is a URL the fast path takes that serializes back to itself (its href is
+  // `input`): it has a path, and a port only if that port is written plainly and not the default.
+  const isSerializedURL = (input) => {
+    const match = fastMatch(input);
+    if (match === null) return false;
+    const [, scheme, , portText, pathText] = match;
+    if (pathText === undefined || pathText === "") return false;
+    if (portText === undefined) return true;
+    return portText !== "" && portText[0] !== "0" && parseInt(portText, 10) !== SPECIAL_PORTS[scheme + ":"];
   };
 
   // The basic URL parser. With `stateOverride` it edits `record` in place (the setters' mode) and
@@ -495,5 +513,6 @@
     serializeOrigin,
     hasOpaquePath,
     cannotHaveCredentialsOrPort,
+    isSerializedURL,
   });
 })(globalThis);

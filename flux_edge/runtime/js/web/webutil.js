@@ -111,6 +111,10 @@
     return load; // for prelude code that needs the files loaded (body.js for streams)
   };
 
+  // The internal hooks web files hand to later ones and to the core prelude, which captures the
+  // object before the prelude deletes it (prelude.py).
+  defineGlobal("__flux_web", Object.create(null));
+
   defineGlobal(
     "__flux_webutil",
     Object.freeze({
