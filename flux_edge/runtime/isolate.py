@@ -100,19 +100,22 @@ class _Call:
         "sent",
         "started",
         "stream",
-        "timer",
     )
 
     def __init__(
-        self, call_id: int, request: InvokeRequest, deadline: float, on_complete: OnComplete | None
+        self,
+        call_id: int,
+        request: InvokeRequest,
+        deadline: float,
+        on_complete: OnComplete | None,
+        started: float,
     ) -> None:
         self.id = call_id
         self.request = request
         self.deadline = deadline
         self.on_complete = on_complete
-        self.started = time.monotonic()
+        self.started = started
         self.future: asyncio.Future[InvokeResult] = asyncio.get_running_loop().create_future()
-        self.timer: asyncio.TimerHandle | None = None
         self.sent = False  # included in a step (JavaScript may have started it)
         self.stream: ResponseStream | None = None  # a streamed response's body, after its head
         self.head: InvokeResult | None = None
@@ -327,6 +330,9 @@ class Isolate:
         self._io: list[tuple[int, bool, Any]] = []
         self._due_timers: list[int] = []
         self._to_cancel: list[int] = []
+        # One timer for every call's deadline, at the earliest (see `_watch_deadline`).
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._deadline_at = 0.0
         self._timer_handles: dict[int, asyncio.TimerHandle] = {}
         self._timer_calls: dict[int, int] = {}  # timer id -> call id
         self._timers_of: dict[int, int] = {}  # call id -> timers armed
@@ -428,6 +434,9 @@ class Isolate:
         for handle in self._timer_handles.values():
             handle.cancel()
         self._timer_handles.clear()
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+            self._deadline_timer = None
         for task in self._host_tasks:
             task.cancel()
         if self._engine is not None:
@@ -475,24 +484,47 @@ class Isolate:
         after its response (waitUntil), later; otherwise the response itself, before the future
         resolves. `deadline` (time.monotonic()) is for a call moved here from a stopped isolate.
         """
+        now = time.monotonic()
         if deadline is None:
-            deadline = time.monotonic() + self.spec.timeout_seconds
-        call = _Call(next(_call_ids), request, deadline, on_complete)
+            deadline = now + self.spec.timeout_seconds
+        call = _Call(next(_call_ids), request, deadline, on_complete, now)
         self._calls[call.id] = call
         self._to_start.append(call)
         self.calls_started += 1
-        self.last_used = time.monotonic()
+        self.last_used = now
         self.compacted = False
-        loop = asyncio.get_running_loop()
-        call.timer = loop.call_at(_loop_time(loop, call.deadline), self._expire, call.id)
+        if self._deadline_timer is None or deadline < self._deadline_at:
+            self._watch_deadline(deadline)
         self._want_step()
         return call.future
 
-    def _expire(self, call_id: int) -> None:
-        # Ended by the next step; a step still running past this deadline recovers on its own.
-        if call_id in self._calls:
-            self._to_cancel.append(call_id)
+    def _watch_deadline(self, deadline: float) -> None:
+        """Fire `_deadlines_passed` at `deadline`. One timer for all the isolate's calls, not one
+        per call: deadlines mostly arrive in order (one timeout per function), so a new call
+        seldom moves it, and a call that ends leaves it to fire and find nothing."""
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._deadline_at = deadline
+        self._deadline_timer = loop.call_at(_loop_time(loop, deadline), self._deadlines_passed)
+
+    def _deadlines_passed(self) -> None:
+        # The calls past their deadline end in the next step; a step still running past it
+        # recovers on its own. The loop's timer may fire a little before time.monotonic() reaches
+        # the deadline (uvloop caches its clock per iteration): the calls due then are due now.
+        self._deadline_timer = None
+        now = max(time.monotonic(), self._deadline_at)
+        nearest: float | None = None
+        for call in self._calls.values():
+            if call.deadline <= now:
+                if call.id not in self._to_cancel:
+                    self._to_cancel.append(call.id)
+            elif nearest is None or call.deadline < nearest:
+                nearest = call.deadline
+        if self._to_cancel:
             self._want_step()
+        if nearest is not None and not self.closed:
+            self._watch_deadline(nearest)
 
     def _respond(self, call: _Call, response: InvokeResult) -> None:
         """The call answered and works on (waitUntil): send the response, keep the call."""
@@ -515,8 +547,6 @@ class Isolate:
         self._codecs.pop(call.id, None)
         if call.stream is not None:
             call.stream.end(result, failed=result.outcome != "success")
-        if call.timer is not None:
-            call.timer.cancel()
         if self._host is not None:
             self._host.call_finished(call.request)
         deliver_final(
@@ -756,8 +786,6 @@ class Isolate:
             self._resolve(call, interrupted_result(self.spec, call.request, call.started, ""))
             return
         self._calls.pop(call.id, None)
-        if call.timer is not None:
-            call.timer.cancel()
         self._on_orphaned(call.request, call.deadline, call.future, call.on_complete)
 
     def _protocol_broken(self, error: Exception) -> None:

@@ -48,6 +48,31 @@ async def _booted_engine(*, spare: bool = False) -> Engine:
     return engine
 
 
+def _survey(
+    group: _FunctionIsolates, max_concurrency: int
+) -> tuple[Isolate | None, Isolate | None, int, bool]:
+    """One pass over a function's isolates: the least loaded idle one, the least loaded one with
+    room for a call, how many are live (not retiring), and whether every one with room runs
+    CPU-heavy JavaScript (False when none has room)."""
+    idle: Isolate | None = None
+    least: Isolate | None = None
+    live = 0
+    heavy = True
+    for isolate in group.isolates:
+        if isolate.retiring:
+            continue
+        live += 1
+        load = isolate.load
+        if load >= max_concurrency:
+            continue
+        if least is None or load < least.load:
+            least = isolate
+        if not isolate.busy and (idle is None or load < idle.load):
+            idle = isolate
+        heavy = heavy and _cpu_heavy(isolate)
+    return idle, least, live, heavy and least is not None
+
+
 def _cpu_heavy(isolate: Isolate) -> bool:
     """Its steps take long: JavaScript time smoothed over past steps, or the step running now
     (wall time, which includes the event loop's own latency, hence the larger bound)."""
@@ -89,6 +114,24 @@ class IsolatePool:
         """Run one call on a warm isolate of `spec`'s version (see Isolate.submit)."""
         isolate = await self._acquire(spec)
         return await isolate.submit(request, on_complete=on_complete)
+
+    def submit_now(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> asyncio.Future[InvokeResult] | None:
+        """`invoke` without a task, when a warm isolate can take the call with nothing to start
+        or wait for (the usual case under load): the call's future, else None and the caller
+        goes through `invoke`, which picks the same isolate when it can."""
+        group = self._functions.get(spec.function_id)
+        if self._closing or self._reaper is None or group is None:
+            return None
+        if group.spec.version < spec.version:  # `_group` retires the old version first
+            return None
+        limits = self.limits
+        idle, least, live, heavy = _survey(group, limits.max_concurrency_per_isolate)
+        if idle is None and heavy and live + group.starting < limits.max_isolates_per_function:
+            return None  # `_acquire` may start another isolate for CPU-bound calls
+        isolate = idle or least
+        return None if isolate is None else isolate.submit(request, on_complete=on_complete)
 
     async def prewarm(self, spec: FunctionSpec, isolate: Isolate | None = None) -> None:
         """Make sure `spec`'s version has a warm isolate (adopting `isolate` if already loaded)."""
@@ -202,15 +245,13 @@ class IsolatePool:
                 raise RuntimeUnavailableError("the server is shutting down", retry_after=5)
             group = self._group(spec)
             spec = group.spec  # a caller holding an older version still gets the newest code
-            live = [i for i in group.isolates if not i.retiring]
-            usable = [i for i in live if i.load < limits.max_concurrency_per_isolate]
-            idle = [i for i in usable if not i.busy]
-            if idle:
-                return min(idle, key=lambda i: i.load)
-            if len(live) + group.starting < limits.max_isolates_per_function:
+            idle, least, live, heavy = _survey(group, limits.max_concurrency_per_isolate)
+            if idle is not None:
+                return idle
+            if live + group.starting < limits.max_isolates_per_function:
                 first = not live and not group.starting
-                cpu_bound = bool(usable) and all(_cpu_heavy(i) for i in usable)
-                full = not usable and not group.starting
+                cpu_bound = least is not None and heavy
+                full = least is None and not group.starting
                 if (first or cpu_bound or full) and (
                     self._room_for(spec) or self._evict_one(spec.memory_limit_mb)
                 ):
@@ -218,8 +259,8 @@ class IsolatePool:
                     if isolate is not None:
                         return isolate
                     continue
-            if usable:
-                return min(usable, key=lambda i: i.load)
+            if least is not None:
+                return least
             await self._wait_for_slot(group)
 
     def _room_for(self, spec: FunctionSpec) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from flux_edge.runtime.isolate import HostBridge, Unresponsive
@@ -50,6 +51,13 @@ class Runtime:
         with the logs and failures of that work; otherwise with the response, before it returns.
         """
         return await self.pool.invoke(spec, request, on_complete)
+
+    def submit_now(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
+    ) -> asyncio.Future[InvokeResult] | None:
+        """`invoke` without a task when a warm isolate can take the call at once (its future);
+        None when the call has to wait for one, and then `invoke` is the way."""
+        return self.pool.submit_now(spec, request, on_complete)
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
         """Load code in a fresh isolate and find its handler; raise CodeError with line and column.

@@ -156,6 +156,54 @@ async def test_code_that_does_not_load_fails_its_call_with_a_code_error(
     assert (await hosted.invoke(good, make_request())).body == b"fine"
 
 
+LOOP_WHEN_ASKED = "function handler(req) { if (req.body === 'loop') while (true) {} return 'fine' }"
+
+
+@pytest.fixture
+async def one_isolate() -> AsyncIterator[HostedRuntime]:
+    """A hosted runtime with one isolate per function: a second call queues on a busy isolate."""
+    rt = HostedRuntime(PoolLimits(max_isolates_per_function=1, max_queue_per_function=8))
+    await rt.start()
+    yield rt
+    await rt.close(grace=0.5)
+
+
+async def test_a_call_queued_on_a_looping_isolate_is_answered_from_a_fresh_one(
+    one_isolate, make_spec
+):
+    # The host hands a call straight to the warm isolate (no task); when that isolate is stopped,
+    # the call, never started, runs on a new one and its answer still finds its way back.
+    spec = make_spec(LOOP_WHEN_ASKED, timeout_seconds=1.0)
+    assert (await one_isolate.invoke(spec, make_request("warm"))).body == b"fine"
+    looping = asyncio.ensure_future(one_isolate.invoke(spec, make_request("loop")))
+    await asyncio.sleep(0.2)
+    queued = await asyncio.wait_for(one_isolate.invoke(spec, make_request("ok")), 10)
+    assert queued.body == b"fine"
+    assert (await looping).status_code == 408
+
+
+async def test_a_queued_call_whose_rerun_cannot_load_fails_with_the_code_error(
+    one_isolate, make_spec
+):
+    # The same, but meanwhile a new version that does not load replaced the function: the call
+    # that was waiting gets that version's CodeError, as a call of it would.
+    spec = make_spec(LOOP_WHEN_ASKED, timeout_seconds=1.0)
+    assert (await one_isolate.invoke(spec, make_request("warm"))).body == b"fine"
+    looping = asyncio.ensure_future(one_isolate.invoke(spec, make_request("loop")))
+    await asyncio.sleep(0.2)
+    queued = asyncio.ensure_future(one_isolate.invoke(spec, make_request("ok")))
+    await asyncio.sleep(0.1)
+    broken = msgspec.structs.replace(
+        spec, version=2, compiled="const x = 1;\nthrow new Error('top level');\nfunction handler() {}"
+    )
+    with pytest.raises(CodeError):
+        await asyncio.wait_for(one_isolate.invoke(broken, make_request()), 10)
+    with pytest.raises(CodeError) as error:
+        await asyncio.wait_for(queued, 10)
+    assert error.value.line == 2
+    assert (await looping).status_code == 408
+
+
 async def taken_by_its_host(hosted: HostedRuntime, calls: int = 1) -> IsolateHost:
     """The function's host, once it has taken `calls` calls (their code may run from then on)."""
     while True:

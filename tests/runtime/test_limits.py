@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -155,6 +156,22 @@ async def test_a_full_queue_answers_unavailable(make_spec):
         assert all(r.status_code == 204 for r in served)
     finally:
         await runtime.close(grace=0.5)
+
+
+async def test_each_call_times_out_at_its_own_deadline(runtime: Runtime, make_spec):
+    # An isolate has one deadline timer, at its earliest call's deadline. It fires for a call that
+    # has ended by then, and must neither cut the next call short nor leave it running for ever.
+    spec = make_spec(
+        "async function handler(req) {"
+        "  if (req.body === 'hang') await new Promise(() => {}); return 'quick' }",
+        timeout_seconds=0.6,
+    )
+    assert (await runtime.invoke(spec, make_request("quick"))).body == b"quick"
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    hung = await asyncio.wait_for(runtime.invoke(spec, make_request("hang")), 5)
+    assert hung.status_code == 408
+    assert time.monotonic() - started >= 0.55  # its own 0.6 s, not what was left of the first's
 
 
 async def test_a_timed_out_call_keeps_the_logs_it_wrote(runtime: Runtime, make_spec):

@@ -63,6 +63,38 @@ from flux_edge.runtime.types import (
 )
 
 
+class _HostCall:
+    """A call the server sent: where its answer goes, and whether its response went already."""
+
+    __slots__ = ("finished", "host", "message", "responded", "spec", "started")
+
+    def __init__(self, host: IsolateHostProcess, message: Invoke, spec: FunctionSpec) -> None:
+        self.host = host
+        self.message = message
+        self.spec = spec
+        self.started = time.monotonic()
+        self.responded = False
+        self.finished: InvokeResult | None = None  # the complete result, if it came first
+
+    def complete(self, final: InvokeResult) -> None:
+        """The call has ended (the runtime's `on_complete`): before its response unless it works
+        on after it (waitUntil); then its record goes on its own."""
+        host = self.host
+        if not self.responded:
+            self.finished = final
+        elif host.connection is not None:
+            final = host._within_budget(self.spec, self.message.request, self.started, final)
+            host.connection.send(Completed(id=self.message.id, result=final))
+
+    def settled(self, future: asyncio.Future[InvokeResult]) -> None:
+        """The future `submit_now` gave has its response, or the call failed."""
+        error = future.exception() if not future.cancelled() else asyncio.CancelledError()
+        if error is None:
+            self.host._answer(self, future.result())
+        else:
+            self.host._failed(self, error)
+
+
 class IsolateHostProcess:
     """The host's side of the socket: runs calls, checks code, watches its own memory."""
 
@@ -125,7 +157,7 @@ class IsolateHostProcess:
                 # Marked before the call's code can run: the server runs a call again on
                 # another host only if this one dies before taking it.
                 self.taken.take(message.id)
-                self._spawn(self._invoke(message))
+                self._start_call(message)
             elif isinstance(message, Pull):
                 relay = self._streams.get(message.id)
                 if relay is not None:
@@ -195,49 +227,62 @@ class IsolateHostProcess:
         assert self.connection is not None
         self.connection.send(Ready(pid=os.getpid()))
 
-    async def _invoke(self, message: Invoke) -> None:
+    def _start_call(self, message: Invoke) -> None:
+        """Run a call: straight on a warm isolate when one can take it now, else in a task that
+        waits for one (a task per call costs the host's loop more than the call's own work)."""
         assert self.runtime is not None
-        assert self.connection is not None
-        spec = self._specs[(message.function_id, message.version)]
-        started = time.monotonic()
-        responded = False
-        finished: list[InvokeResult] = []
-
-        def complete(final: InvokeResult) -> None:
-            # Before `invoke` returns, unless the call works on after its response (waitUntil).
-            if not responded:
-                finished.append(final)
-            elif self.connection is not None:
-                final = self._within_budget(spec, message.request, started, final)
-                self.connection.send(Completed(id=message.id, result=final))
-
+        call = _HostCall(self, message, self._specs[(message.function_id, message.version)])
         try:
-            result = await self.runtime.invoke(spec, message.request, complete)
-        except RuntimeUnavailableError as error:
-            self.connection.send(
-                Unavailable(id=message.id, message=str(error), retry_after=error.retry_after)
-            )
+            future = self.runtime.submit_now(call.spec, message.request, call.complete)
+        except Exception as error:  # answered all the same (see `_failed`)
+            self._failed(call, error)
             return
-        except CodeError as error:
-            # Code that does not load (never compiled, or its top level throws): the caller gets
-            # the CodeError the in-process Runtime raises, with its position.
-            self.connection.send(self._code_error(message.id, error))
+        if future is None:
+            self._spawn(self._invoke(call))
+        else:
+            future.add_done_callback(call.settled)
+
+    async def _invoke(self, call: _HostCall) -> None:
+        assert self.runtime is not None
+        try:
+            result = await self.runtime.invoke(call.spec, call.message.request, call.complete)
+        except Exception as error:
+            self._failed(call, error)
             return
-        except Exception as error:  # every call is answered: the server would wait for ever
-            text = f"the isolate host could not run the call: {type(error).__name__}: {error}"
-            failed = error_result(spec, message.request, started, "", text)
-            self.connection.send(Result(id=message.id, result=failed))
-            return
+        self._answer(call, result)
+
+    def _answer(self, call: _HostCall, result: InvokeResult) -> None:
+        """Send a call's response: with its record (every log line) unless it works on after it."""
+        assert self.connection is not None
+        message = call.message
         if result.stream is not None:
             # A streamed response: the head now, the chunks as the server pulls them, and the
             # record (`Completed`, from `complete`) when the call ends with its stream.
-            responded = True
-            self._relay(message.id, result, result.stream, spec, message.request, started)
+            call.responded = True
+            self._relay(message.id, result, result.stream, call.spec, message.request, call.started)
             return
-        responded = not finished
-        if finished:  # the complete result: the response, with every log line
-            result = self._within_budget(spec, message.request, started, finished[0])
-        self.connection.send(Result(id=message.id, result=result, pending=responded))
+        finished = call.finished
+        call.responded = finished is None
+        if finished is not None:  # the complete result: the response, with every log line
+            result = self._within_budget(call.spec, message.request, call.started, finished)
+        self.connection.send(Result(id=message.id, result=result, pending=call.responded))
+
+    def _failed(self, call: _HostCall, error: BaseException) -> None:
+        """Every call is answered, or the server would wait for ever."""
+        assert self.connection is not None
+        call_id = call.message.id
+        if isinstance(error, RuntimeUnavailableError):
+            self.connection.send(
+                Unavailable(id=call_id, message=str(error), retry_after=error.retry_after)
+            )
+        elif isinstance(error, CodeError):
+            # Code that does not load (never compiled, or its top level throws): the caller gets
+            # the CodeError the in-process Runtime raises, with its position.
+            self.connection.send(self._code_error(call_id, error))
+        else:
+            text = f"the isolate host could not run the call: {type(error).__name__}: {error}"
+            failed = error_result(call.spec, call.message.request, call.started, "", text)
+            self.connection.send(Result(id=call_id, result=failed))
 
     # ---- streamed responses ------------------------------------------------------------------------
     def _relay(
