@@ -45,9 +45,12 @@ def test_frames_decode_whatever_way_the_bytes_arrive():
         duration_ms=1,
     )
     data = encode_frame([Pong(seq=1), Result(id=7, result=result)]) + encode_frame([Pong(seq=2)])
+    expected = [Pong(seq=1), Result(id=7, result=result), Pong(seq=2)]
     reader = FrameReader(FromHost)
-    messages = [m for i in range(len(data)) for m in reader.feed(data[i : i + 1])]
-    assert messages == [Pong(seq=1), Result(id=7, result=result), Pong(seq=2)]
+    assert [m for i in range(len(data)) for m in reader.feed(data[i : i + 1])] == expected
+    for cut in range(len(data) + 1):  # whole frames, then the rest, from every point
+        reader = FrameReader(FromHost)
+        assert reader.feed(data[:cut]) + reader.feed(data[cut:]) == expected
     with pytest.raises(msgspec.DecodeError):
         FrameReader(FromHost).feed(encode_frame([{"type": "Nope"}]))
 

@@ -279,15 +279,14 @@ class IsolateHost:
         self.last_used = call.started
         assert self.connection is not None
         try:
-            self.connection.send(
+            # Written at once, not with the rest of this loop turn's messages: the host starts
+            # on it while this process parses the next requests. Batched per turn, a burst went
+            # over in one frame and the two processes took turns idling (docs/performance.md).
+            self.connection.send_now(
                 Invoke(
                     id=call_id, function_id=spec.function_id, version=spec.version, request=request
                 )
             )
-            # Written at once, not with the rest of this loop turn's messages: the host starts
-            # on it while this process parses the next requests. Batched per turn, a burst went
-            # over in one frame and the two processes took turns idling (docs/performance.md).
-            self.connection.flush()
         except (TypeError, ValueError, NotImplementedError) as error:  # encoded at send
             del self._pending[call_id]
             log.error("a call could not be sent to its isolate host", error=str(error))

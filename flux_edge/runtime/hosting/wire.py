@@ -200,18 +200,26 @@ class FrameReader:
 
     def feed(self, data: bytes) -> list[Any]:
         """Add received bytes; return the messages of every frame now complete."""
-        self._buffer += data
+        if self._buffer:  # the rest of a frame came earlier
+            self._buffer += data
+            data = bytes(self._buffer)
+            self._buffer.clear()
+        # Usually whole frames: decoded where they lie, only a partial one at the end is kept.
+        view = memoryview(data)
         messages: list[Any] = []
-        while len(self._buffer) >= _LENGTH.size:
-            (size,) = _LENGTH.unpack_from(self._buffer)
+        offset = 0
+        while len(data) - offset >= _LENGTH.size:
+            (size,) = _LENGTH.unpack_from(data, offset)
             if size > MAX_FRAME_BYTES:
                 raise ValueError(f"frame of {size} bytes")
-            end = _LENGTH.size + size
-            if len(self._buffer) < end:
+            start = offset + _LENGTH.size
+            end = start + size
+            if len(data) < end:
                 break
-            frame = bytes(self._buffer[_LENGTH.size : end])
-            del self._buffer[:end]
-            messages.extend(self._decode(frame))
+            messages.extend(self._decode(view[start:end]))
+            offset = end
+        if offset < len(data):
+            self._buffer += view[offset:]
         return messages
 
 
@@ -292,6 +300,13 @@ class FrameConnection(asyncio.Protocol):
         self._outbox.append(_encode(message))
         if self._flush_handle is None:
             self._flush_handle = asyncio.get_running_loop().call_soon(self.flush)
+
+    def send_now(self, message: Any) -> None:
+        """Send a message at once, after any queued earlier in this turn (see `send`)."""
+        if self.closed:
+            return
+        self._outbox.append(_encode(message))
+        self.flush()
 
     def flush(self) -> None:
         """Write the queued messages now."""
