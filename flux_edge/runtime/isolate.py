@@ -69,6 +69,8 @@ from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
 
+# After its code has loaded, when an idle isolate takes its first heap reading (see start).
+FIRST_HEAP_READING_SECONDS = 0.002
 # How long a stalled isolate gets to answer a recovery step before it is closed.
 PROBE_SECONDS = 0.25
 # How long a step that ends expired calls may take before the isolate counts as wedged.
@@ -400,6 +402,17 @@ class Isolate:
             self._loading = False
         if self._wanted:
             self._want_step()
+        else:
+            # The first heap reading, a moment after the load: once a deploy's answer has gone,
+            # and before the first call, which then reports it instead of waiting for one.
+            loop = asyncio.get_running_loop()
+            loop.call_later(FIRST_HEAP_READING_SECONDS, self._read_heap_if_idle)
+
+    def _read_heap_if_idle(self) -> None:
+        # Only while nothing runs in the isolate (its round trip waits for V8's thread); a call
+        # that came first reads it after its step (usage.py).
+        if self._mr is not None and not self.closed and not self.busy and not self._calls:
+            self.heap.refresh(self._mr, time.monotonic())
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None

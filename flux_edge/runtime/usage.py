@@ -10,10 +10,13 @@ Steps run one batch of calls: a step's CPU time goes to the calls it started, re
 split evenly among them, so the figure is exact when an isolate runs one call at a time and an
 even share when calls overlap on one isolate (docs/metrics.md).
 
-Heap. mini-racer's `heap_stats()` is a synchronous round trip to the isolate's thread (0.4-1 ms),
-too dear for every call; it is read after a step that ended calls when the last reading is older
-than HEAP_SAMPLE_SECONDS, and a call reports the isolate's latest reading. Calls spaced further
-apart than that (every call of a lightly used function) get the heap right after they ended.
+Heap. mini-racer's `heap_stats()` is a synchronous round trip to the isolate's thread (0.4-1 ms:
+it makes a new V8 context to write its JSON), too dear for every call; it is read after a step that
+ended calls when the last reading is older than HEAP_SAMPLE_SECONDS, and a call reports the
+isolate's latest reading. Calls spaced further apart than that (every call of a lightly used
+function) get the heap right after they ended. A new isolate's first reading is taken a moment
+after its code has loaded, when nothing runs in it, so the first call after a deploy reports that
+reading instead of waiting for one of its own (the cold start's path).
 """
 
 from __future__ import annotations
@@ -82,8 +85,9 @@ class HeapReading:
         self.read_at = -HEAP_SAMPLE_SECONDS
 
     def refresh(self, racer: MiniRacer, now: float) -> None:
-        """Read `racer`'s used heap if the last reading is too old (the isolate must be idle)."""
-        if now - self.read_at < HEAP_SAMPLE_SECONDS:
+        """Read `racer`'s used heap if there is no reading yet or the last is too old (the
+        isolate must be idle)."""
+        if self.used_bytes is not None and now - self.read_at < HEAP_SAMPLE_SECONDS:
             return
         self.read_at = now
         try:

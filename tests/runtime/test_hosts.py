@@ -197,7 +197,9 @@ async def test_a_queued_call_whose_rerun_cannot_load_fails_with_the_code_error(
     queued = asyncio.ensure_future(one_isolate.invoke(spec, make_request("ok")))
     await asyncio.sleep(0.1)
     broken = msgspec.structs.replace(
-        spec, version=2, compiled="const x = 1;\nthrow new Error('top level');\nfunction handler() {}"
+        spec,
+        version=2,
+        compiled="const x = 1;\nthrow new Error('top level');\nfunction handler() {}",
     )
     with pytest.raises(CodeError):
         await asyncio.wait_for(one_isolate.invoke(broken, make_request()), 10)

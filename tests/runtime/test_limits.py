@@ -320,6 +320,26 @@ async def test_closing_an_isolate_while_it_compacts_frees_it_afterwards(
     assert (await runtime.invoke(spec, make_request())).body == b"400000"  # a new isolate
 
 
+async def test_the_first_call_after_a_deploy_reports_the_reading_taken_at_load(
+    runtime: Runtime, make_spec
+):
+    # The check that deploys code leaves its isolate warm and reads its heap a moment later; the
+    # first call then reports that reading instead of making its own (the cold start's path).
+    spec = make_spec("function handler() { return 'ok' }")
+    await runtime.check(spec.compiled, spec)
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    for _ in range(200):
+        if isolate.heap.used_bytes is not None:
+            break
+        await asyncio.sleep(0.01)
+    loaded, read_at = isolate.heap.used_bytes, isolate.heap.read_at
+    assert loaded is not None
+    assert loaded > 0
+    result = await runtime.invoke(spec, make_request())
+    assert result.heap_used_bytes == loaded
+    assert isolate.heap.read_at == read_at
+
+
 async def test_spare_engines_are_compacted_after_booting(runtime: Runtime):
     # What loading the prelude leaves behind is collected before an engine waits as a spare.
     await runtime.pool.fill_spares()
