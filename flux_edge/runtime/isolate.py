@@ -64,7 +64,7 @@ from flux_edge.runtime.types import (
     InvokeResult,
     OnComplete,
 )
-from flux_edge.runtime.usage import HeapReading, ThreadClock, isolate_clock
+from flux_edge.runtime.usage import HEAP_PROBE_SECONDS, HeapReading, ThreadClock, isolate_clock
 from flux_edge.runtime.wire import EntryKind, to_isolate
 
 log = structlog.get_logger("flux_edge.runtime")
@@ -406,13 +406,40 @@ class Isolate:
             # The first heap reading, a moment after the load: once a deploy's answer has gone,
             # and before the first call, which then reports it instead of waiting for one.
             loop = asyncio.get_running_loop()
-            loop.call_later(FIRST_HEAP_READING_SECONDS, self._read_heap_if_idle)
+            loop.call_later(FIRST_HEAP_READING_SECONDS, self._first_heap_reading)
 
-    def _read_heap_if_idle(self) -> None:
-        # Only while nothing runs in the isolate (its round trip waits for V8's thread); a call
-        # that came first reads it after its step (usage.py).
-        if self._mr is not None and not self.closed and not self.busy and not self._calls:
-            self.heap.refresh(self._mr, time.monotonic())
+    def _first_heap_reading(self) -> None:
+        # Taken as the driver, so no step is sent meanwhile; a call that comes first reads it
+        # after its step instead.
+        idle = self._mr is not None and not self.closed and not self.busy and not self._calls
+        if idle and self.heap.due(time.monotonic()):
+            self._driver = asyncio.get_running_loop().create_task(self._read_heap_as_driver())
+
+    async def _read_heap_as_driver(self) -> None:
+        try:
+            await self._read_heap(time.monotonic())
+        finally:
+            self._driver = None
+            if self._wanted and not self.closed:
+                self._want_step()
+
+    async def _read_heap(self, now: float) -> None:
+        """Refresh the heap reading if it is due (runtime/usage.py). Its blocking round trip
+        waits for the isolate's thread, which may still be in the microtask drain after a step,
+        for ever if a call spins there: a cancelable evaluation shows the thread free first, and
+        a thread that does not answer in HEAP_PROBE_SECONDS is read at a later step. Only while
+        this task drives the isolate, so no step can be queued in between."""
+        if self._mr is None or not self.heap.due(now):
+            return
+        self.heap.read_at = now  # tried: a thread busy now is not probed again at every step
+        try:
+            await self._in_v8_until_back(
+                asyncio.wait_for(self._mr.eval_cancelable("0"), HEAP_PROBE_SECONDS)
+            )
+        except (TimeoutError, JSEvalException):
+            return
+        if self._mr is not None and not self.closed:
+            self.heap.read(self._mr, now)
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None
@@ -729,7 +756,9 @@ class Isolate:
         if output.done:
             touched.update(call_id for call_id, _ in output.done)
             # Before the calls resolve, so they carry the heap they left (throttled: usage.py).
-            self.heap.refresh(self._mr, time.monotonic())
+            await self._read_heap(time.monotonic())
+            if self.closed:  # closed meanwhile: its calls have been answered
+                return
         touched.update(call_id for call_id, _ in output.heads)
         self._charge(cpu_before, cpu_after, touched)
         self._apply(output)

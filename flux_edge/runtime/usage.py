@@ -14,9 +14,12 @@ Heap. mini-racer's `heap_stats()` is a synchronous round trip to the isolate's t
 it makes a new V8 context to write its JSON), too dear for every call; it is read after a step that
 ended calls when the last reading is older than HEAP_SAMPLE_SECONDS, and a call reports the
 isolate's latest reading. Calls spaced further apart than that (every call of a lightly used
-function) get the heap right after they ended. A new isolate's first reading is taken a moment
-after its code has loaded, when nothing runs in it, so the first call after a deploy reports that
-reading instead of waiting for one of its own (the cold start's path).
+function) get the heap right after they ended. The thread may still be running the microtask drain
+that follows a step (a call spinning in `await null` keeps it for ever), and a blocking round trip
+would then hold the event loop for as long, so a cancelable evaluation goes first and the reading
+waits for a later step if it does not come back within HEAP_PROBE_SECONDS. A new isolate's first
+reading is taken a moment after its code has loaded, so the first call after a deploy reports it
+instead of waiting for one of its own (the cold start's path).
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from flux_edge.runtime.cpus import thread_ids
 
 # How old the isolate's heap reading may be before a step that ends calls takes a new one.
 HEAP_SAMPLE_SECONDS = 0.5
+# How long the isolate's thread may take to show it is free before a heap reading is put off.
+HEAP_PROBE_SECONDS = 0.05
 
 T = TypeVar("T")
 
@@ -84,11 +89,12 @@ class HeapReading:
         self.used_bytes: int | None = None
         self.read_at = -HEAP_SAMPLE_SECONDS
 
-    def refresh(self, racer: MiniRacer, now: float) -> None:
-        """Read `racer`'s used heap if there is no reading yet or the last is too old (the
-        isolate must be idle)."""
-        if self.used_bytes is not None and now - self.read_at < HEAP_SAMPLE_SECONDS:
-            return
+    def due(self, now: float) -> bool:
+        """No reading yet, or the last is older than HEAP_SAMPLE_SECONDS."""
+        return self.used_bytes is None or now - self.read_at >= HEAP_SAMPLE_SECONDS
+
+    def read(self, racer: MiniRacer, now: float) -> None:
+        """Read `racer`'s used heap (a blocking round trip: its thread must be free)."""
         self.read_at = now
         try:
             stats = racer.heap_stats()

@@ -174,6 +174,47 @@ async def test_each_call_times_out_at_its_own_deadline(runtime: Runtime, make_sp
     assert time.monotonic() - started >= 0.55  # its own 0.6 s, not what was left of the first's
 
 
+async def test_a_call_spinning_in_microtasks_does_not_hold_the_event_loop(make_spec):
+    # A call that ends in a step whose microtask drain another call then spins in for ever: the
+    # heap reading after that step must not wait for the isolate's thread on the event loop.
+    from flux_edge.runtime import PoolLimits
+    from flux_edge.runtime.usage import HEAP_SAMPLE_SECONDS
+
+    runtime = Runtime(PoolLimits(max_isolates_per_function=1))
+    spec = make_spec(
+        "function handler(req) {"
+        "  if (req.body === 'spin') return (async () => { await null; while (true) {} })();"
+        "  return 'quick' }",
+        timeout_seconds=1.0,
+    )
+    try:
+        await runtime.check(spec.compiled, spec)
+        await asyncio.sleep(HEAP_SAMPLE_SECONDS * 1.5)  # a heap reading is due after the step
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.05)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        quick, spinning = await asyncio.wait_for(
+            asyncio.gather(
+                runtime.invoke(spec, make_request("quick")),
+                runtime.invoke(spec, make_request("spin")),
+            ),
+            10,
+        )
+        ticker.cancel()
+        assert quick.body == b"quick"
+        assert spinning.status_code == 408
+        assert ticks >= 5  # the loop went on while the isolate's thread spun
+        await assert_still_serving(runtime, make_spec)
+    finally:
+        await runtime.close(grace=0.5)
+
+
 async def test_a_timed_out_call_keeps_the_logs_it_wrote(runtime: Runtime, make_spec):
     spec = make_spec(
         "function handler() { console.log('before the loop'); while (true) {} }",
