@@ -379,13 +379,25 @@ class Isolate:
         self._mr.set_hard_memory_limit(self.spec.memory_limit_mb * 1024 * 1024)
         timeout = load_seconds if load_seconds is not None else self.spec.timeout_seconds
         self._loading = True
+        scripts = (
+            configure_script(self.spec, max_log_bytes=self._max_log_bytes),
+            self.spec.compiled,
+            engine.entry["__flux_check_entry"] + ")",
+        )
         try:
-            await self._eval(
-                configure_script(self.spec, max_log_bytes=self._max_log_bytes), timeout
+            # Sent together, run in order on the isolate's thread: one wait, not three round
+            # trips on a deploy's path. The first that failed is the answer.
+            results = await asyncio.wait_for(
+                asyncio.gather(
+                    *(self._in_v8_until_back(self._mr.eval_cancelable(s)) for s in scripts),
+                    return_exceptions=True,
+                ),
+                timeout,
             )
-            await self._eval(self.spec.compiled, timeout)
-            kind = await self._eval(engine.entry["__flux_check_entry"] + ")", timeout)
-            self.entry_kind = "web" if kind == "web" else "plain"
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            self.entry_kind = "web" if results[-1] == "web" else "plain"
         except JSParseException as error:
             self.close()
             raise _code_error(str(error)) from None
