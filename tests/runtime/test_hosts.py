@@ -17,7 +17,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from flux_edge.runtime import CodeError, PoolLimits
+from flux_edge.runtime import CodeError, FunctionSpec, PoolLimits
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.runtime.hosting import HostedRuntime
 from flux_edge.runtime.hosting.supervisor import IsolateHost
@@ -171,15 +171,21 @@ async def one_isolate() -> AsyncIterator[HostedRuntime]:
     await rt.close(grace=0.5)
 
 
+async def start_looping(rt: HostedRuntime, spec: FunctionSpec) -> asyncio.Future[InvokeResult]:
+    """Warm the function's one isolate, then start a call that loops in it (for `spec`'s timeout)."""
+    assert (await rt.invoke(spec, make_request("warm"))).body == b"fine"
+    looping = asyncio.ensure_future(rt.invoke(spec, make_request("loop")))
+    await asyncio.sleep(0.2)
+    return looping
+
+
 async def test_a_call_queued_on_a_looping_isolate_is_answered_from_a_fresh_one(
     one_isolate, make_spec
 ):
     # The host hands a call straight to the warm isolate (no task); when that isolate is stopped,
     # the call, never started, runs on a new one and its answer still finds its way back.
     spec = make_spec(LOOP_WHEN_ASKED, timeout_seconds=1.0)
-    assert (await one_isolate.invoke(spec, make_request("warm"))).body == b"fine"
-    looping = asyncio.ensure_future(one_isolate.invoke(spec, make_request("loop")))
-    await asyncio.sleep(0.2)
+    looping = await start_looping(one_isolate, spec)
     queued = await asyncio.wait_for(one_isolate.invoke(spec, make_request("ok")), 10)
     assert queued.body == b"fine"
     assert (await looping).status_code == 408
@@ -191,9 +197,7 @@ async def test_a_queued_call_whose_rerun_cannot_load_fails_with_the_code_error(
     # The same, but meanwhile a new version that does not load replaced the function: the call
     # that was waiting gets that version's CodeError, as a call of it would.
     spec = make_spec(LOOP_WHEN_ASKED, timeout_seconds=1.0)
-    assert (await one_isolate.invoke(spec, make_request("warm"))).body == b"fine"
-    looping = asyncio.ensure_future(one_isolate.invoke(spec, make_request("loop")))
-    await asyncio.sleep(0.2)
+    looping = await start_looping(one_isolate, spec)
     queued = asyncio.ensure_future(one_isolate.invoke(spec, make_request("ok")))
     await asyncio.sleep(0.1)
     broken = msgspec.structs.replace(
