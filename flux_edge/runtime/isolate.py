@@ -768,9 +768,11 @@ class Isolate:
         if output.done:
             touched.update(call_id for call_id, _ in output.done)
             # Before the calls resolve, so they carry the heap they left (throttled: usage.py).
-            await self._read_heap(time.monotonic())
-            if self.closed:  # closed meanwhile: its calls have been answered
-                return
+            now = time.monotonic()
+            if self.heap.due(now):
+                await self._read_heap(now)
+                if self.closed:  # closed meanwhile: its calls have been answered
+                    return
         touched.update(call_id for call_id, _ in output.heads)
         self._charge(cpu_before, cpu_after, touched)
         self._apply(output)
