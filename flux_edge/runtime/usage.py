@@ -90,8 +90,9 @@ class HeapReading:
         self.read_at = -HEAP_SAMPLE_SECONDS
 
     def due(self, now: float) -> bool:
-        """No reading yet, or the last is older than HEAP_SAMPLE_SECONDS."""
-        return self.used_bytes is None or now - self.read_at >= HEAP_SAMPLE_SECONDS
+        """The last reading, or the last try (a busy thread is not probed at every step), is
+        older than HEAP_SAMPLE_SECONDS."""
+        return now - self.read_at >= HEAP_SAMPLE_SECONDS
 
     def read(self, racer: MiniRacer, now: float) -> None:
         """Read `racer`'s used heap (a blocking round trip: its thread must be free)."""

@@ -215,6 +215,25 @@ async def test_a_call_spinning_in_microtasks_does_not_hold_the_event_loop(make_s
         await runtime.close(grace=0.5)
 
 
+async def test_a_thread_too_busy_for_a_heap_reading_is_not_probed_at_every_step(
+    runtime: Runtime, make_spec
+):
+    # Each call leaves 150 ms of work in the microtask drain: the reading after its step finds
+    # the thread busy, gives up after HEAP_PROBE_SECONDS, and is not tried again (holding the
+    # calls of every step that long) until HEAP_SAMPLE_SECONDS have passed.
+    spec = make_spec(
+        "function handler() {"
+        "  (async () => { await null; const end = Date.now() + 150; while (Date.now() < end) {} })();"
+        "  return 'ok' }"
+    )
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    tried = isolate.heap.read_at
+    assert isolate.heap.used_bytes is None  # the drain held the thread past the probe
+    assert (await runtime.invoke(spec, make_request())).body == b"ok"
+    assert isolate.heap.read_at == tried
+
+
 async def test_a_timed_out_call_keeps_the_logs_it_wrote(runtime: Runtime, make_spec):
     spec = make_spec(
         "function handler() { console.log('before the loop'); while (true) {} }",
