@@ -431,19 +431,24 @@ class Isolate:
         try:
             await self._read_heap(time.monotonic())
         finally:
-            self._driver = None
-            if self._wanted and not self.closed:
-                self._want_step()
+            self._release_driver()
+
+    def _release_driver(self) -> None:
+        """The task that drove the isolate outside `_drive` is done: a step wanted meanwhile
+        starts now."""
+        self._driver = None
+        if self._wanted and not self.closed:
+            self._want_step()
 
     async def _read_heap(self, now: float) -> None:
-        """Refresh the heap reading if it is due (runtime/usage.py). Its blocking round trip
-        waits for the isolate's thread, which may still be in the microtask drain after a step,
-        for ever if a call spins there: a cancelable evaluation shows the thread free first, and
-        a thread that does not answer in HEAP_PROBE_SECONDS is read at a later step. Only while
-        this task drives the isolate, so no step can be queued in between."""
-        if self._mr is None or not self.heap.due(now):
+        """Take the heap reading that is due (runtime/usage.py). Its blocking round trip waits
+        for the isolate's thread, which may still be in the microtask drain after a step, for
+        ever if a call spins there: a cancelable evaluation shows the thread free first, and a
+        thread that does not answer in HEAP_PROBE_SECONDS is tried again once the next reading
+        is due. Only while this task drives the isolate, so no step can be queued in between."""
+        if self._mr is None:
             return
-        self.heap.read_at = now  # tried: a thread busy now is not probed again at every step
+        self.heap.read_at = now  # the try counts: a busy thread is not probed at every step
         try:
             await self._in_v8_until_back(
                 asyncio.wait_for(self._mr.eval_cancelable("0"), HEAP_PROBE_SECONDS)
@@ -451,7 +456,7 @@ class Isolate:
         except (TimeoutError, JSEvalException):
             return
         if self._mr is not None and not self.closed:
-            self.heap.read(self._mr, now)
+            self.heap.read(self._mr)
 
     async def _eval(self, code: str, seconds: float) -> Any:
         assert self._mr is not None
@@ -672,9 +677,7 @@ class Isolate:
             self._settle_stopped(time.monotonic(), known=None)
             self.close()
         finally:
-            self._driver = None
-            if self._wanted and not self.closed:
-                self._want_step()
+            self._release_driver()
 
     async def _step(self) -> None:
         batch = [self._to_start.popleft() for _ in range(min(len(self._to_start), MAX_BATCH))]

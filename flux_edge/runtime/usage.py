@@ -94,9 +94,9 @@ class HeapReading:
         older than HEAP_SAMPLE_SECONDS."""
         return now - self.read_at >= HEAP_SAMPLE_SECONDS
 
-    def read(self, racer: MiniRacer, now: float) -> None:
-        """Read `racer`'s used heap (a blocking round trip: its thread must be free)."""
-        self.read_at = now
+    def read(self, racer: MiniRacer) -> None:
+        """Read `racer`'s used heap (a blocking round trip: its thread must be free); the caller
+        set `read_at` when it tried."""
         try:
             stats = racer.heap_stats()
         except Exception:  # a closing isolate: keep the last reading
