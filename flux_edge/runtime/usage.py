@@ -18,7 +18,7 @@ function) get the heap right after they ended. The thread may still be running t
 that follows a step (a call spinning in `await null` keeps it for ever), and a blocking round trip
 would then hold the event loop for as long, so a cancelable evaluation goes first and the reading
 waits for a later step if it does not come back within HEAP_PROBE_SECONDS. A new isolate's first
-reading is taken a moment after its code has loaded, so the first call after a deploy reports it
+reading is taken as soon as its code has loaded, so the first call after a deploy reports it
 instead of waiting for one of its own (the cold start's path).
 """
 

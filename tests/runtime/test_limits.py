@@ -400,6 +400,19 @@ async def test_the_first_call_after_a_deploy_reports_the_reading_taken_at_load(
     assert isolate.heap.read_at == read_at
 
 
+async def test_a_deploys_isolate_starts_its_first_heap_reading_in_the_next_loop_turn(
+    runtime: Runtime, make_spec
+):
+    # Read at once, in the window between the deploy's answer and the client's first call; two
+    # milliseconds later it met that call, which waited ~1 ms for the isolate's thread.
+    spec = make_spec("function handler() { return 'ok' }")
+    await runtime.check(spec.compiled, spec)
+    [isolate] = [i for i in runtime.pool._live if i.spec.function_id == spec.function_id]
+    assert not isolate.busy
+    await asyncio.sleep(0)
+    assert isolate.busy  # the reading drives the isolate
+
+
 async def test_spare_engines_are_compacted_after_booting(runtime: Runtime):
     # What loading the prelude leaves behind is collected before an engine waits as a spare.
     await runtime.pool.fill_spares()
