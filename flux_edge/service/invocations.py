@@ -8,6 +8,7 @@ costs no commit either.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,8 @@ class InvocationService:
         """Warm an isolate for a newly saved version, so its first call does not load code; a
         disabled function gives its isolates back."""
         if record.enabled:
+            if self._metrics is not None:  # after this turn: once the deploy has been answered
+                asyncio.get_running_loop().call_soon(self._metrics.prepare, record.name)
             await self._runtime.prewarm(spec_for(record, self._functions_dir))
         else:
             self._runtime.retire(record.id)
