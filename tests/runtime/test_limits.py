@@ -174,6 +174,22 @@ async def test_each_call_times_out_at_its_own_deadline(runtime: Runtime, make_sp
     assert time.monotonic() - started >= 0.55  # its own 0.6 s, not what was left of the first's
 
 
+async def test_a_spinning_step_is_cut_at_its_own_calls_deadline(runtime: Runtime, make_spec):
+    # One timer cuts steps off, kept from step to step. Armed for an earlier call's deadline, it
+    # must move on to the later deadline of the step in flight, not cut that step short.
+    spec = make_spec(
+        "function handler(req) { if (req.body === 'spin') while (true) {} return 'quick' }",
+        timeout_seconds=0.6,
+    )
+    assert (await runtime.invoke(spec, make_request("quick"))).body == b"quick"
+    await asyncio.sleep(0.3)
+    started = time.monotonic()
+    spun = await asyncio.wait_for(runtime.invoke(spec, make_request("spin")), 5)
+    assert spun.status_code == 408
+    assert time.monotonic() - started >= 0.55  # its own 0.6 s, not what was left of the first's
+    assert (await runtime.invoke(spec, make_request("quick"))).body == b"quick"
+
+
 async def test_a_call_spinning_in_microtasks_does_not_hold_the_event_loop(make_spec):
     # A call that ends in a step whose microtask drain another call then spins in for ever: the
     # heap reading after that step must not wait for the isolate's thread on the event loop.
