@@ -565,11 +565,8 @@ class Isolate:
         """Fire `_deadlines_passed` at `deadline`. One timer for all the isolate's calls, not one
         per call: deadlines mostly arrive in order (one timeout per function), so a new call
         seldom moves it, and a call that ends leaves it to fire and find nothing."""
-        if self._deadline_timer is not None:
-            self._deadline_timer.cancel()
-        loop = asyncio.get_running_loop()
         self._deadline_at = deadline
-        self._deadline_timer = loop.call_at(_loop_time(loop, deadline), self._deadlines_passed)
+        self._deadline_timer = _timer_at(deadline, self._deadlines_passed, self._deadline_timer)
 
     def _deadlines_passed(self) -> None:
         # The calls past their deadline end in the next step; a step still running past it
@@ -814,11 +811,8 @@ class Isolate:
         return result
 
     def _arm_step_timer(self, deadline: float) -> None:
-        if self._step_timer is not None:
-            self._step_timer.cancel()
-        loop = asyncio.get_running_loop()
         self._step_timer_at = deadline
-        self._step_timer = loop.call_at(_loop_time(loop, deadline), self._step_timer_fired)
+        self._step_timer = _timer_at(deadline, self._step_timer_fired, self._step_timer)
 
     def _step_timer_fired(self) -> None:
         self._step_timer = None
@@ -1134,6 +1128,16 @@ def _codec_answer(op_id: int, codecs: CallCodecs, payload: Any) -> tuple[int, bo
 
 def _loop_time(loop: asyncio.AbstractEventLoop, monotonic_deadline: float) -> float:
     return loop.time() + (monotonic_deadline - time.monotonic())
+
+
+def _timer_at(
+    deadline: float, callback: Callable[[], None], replaced: asyncio.TimerHandle | None
+) -> asyncio.TimerHandle:
+    """A loop timer calling `callback` at `deadline` (time.monotonic), instead of `replaced`."""
+    if replaced is not None:
+        replaced.cancel()
+    loop = asyncio.get_running_loop()
+    return loop.call_at(_loop_time(loop, deadline), callback)
 
 
 _LOCATION = re.compile(r"(<anonymous>|undefined|file:///\S*?|node:\S*?|https?://\S*?):(\d+): ")

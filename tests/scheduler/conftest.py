@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from flux_edge.runtime import PoolLimits, Runtime
-from flux_edge.runtime.codeforms import compile_source
 from flux_edge.scheduler import CronLedger, CronScheduler
 from flux_edge.service.functions import FunctionChanges, FunctionService
 from flux_edge.service.invocations import InvocationService
 from flux_edge.store.base import ExecutionQuery, ExecutionRecord
 from flux_edge.store.sqlite import SQLiteStore
+from tests.services import open_services
 
 START = datetime(2026, 1, 5, 10, 0, 30, tzinfo=UTC)
 
@@ -53,17 +53,7 @@ class Stack:
 
 
 async def _stack(db_path: Path, runtime: Runtime) -> Stack:
-    store = await SQLiteStore.open(db_path, flush_interval=30.0)
-    functions_dir = db_path.parent / "functions"
-    invocations = InvocationService(store, runtime, functions_dir=functions_dir)
-    functions = FunctionService(
-        store,
-        compile_source=compile_source,
-        checker=invocations,
-        functions_dir=functions_dir,
-        retire=runtime.retire,
-        on_saved=invocations.prewarm,
-    )
+    store, functions, invocations = await open_services(db_path, runtime)
     return Stack(store, functions, invocations, db_path)
 
 

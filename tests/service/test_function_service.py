@@ -10,9 +10,9 @@ from flux_edge.runtime import PoolLimits, Runtime
 from flux_edge.runtime.codeforms import compile_source
 from flux_edge.service.errors import InvalidInputError
 from flux_edge.service.functions import FunctionChanges, FunctionService
-from flux_edge.service.invocations import InvocationService
 from flux_edge.service.metrics import InvocationMetrics
 from flux_edge.store.sqlite import SQLiteStore
+from tests.services import open_services
 
 HANDLER = "function handler() { return 'ok'; }"
 
@@ -69,22 +69,12 @@ async def test_other_cron_expressions_are_refused(service, cron):
 async def test_a_deploy_works_out_its_metric_series_before_the_first_call(tmp_path):
     # A new function's 43 metric keys (~0.3 ms) are made once the deploy has been answered, not
     # on the cold start's path by its first call.
-    store = await SQLiteStore.open(tmp_path / "flux-edge.db")
     runtime = Runtime(PoolLimits(max_isolates=4))
     await runtime.start()
     metrics = InvocationMetrics(tmp_path / "metrics")
-    functions_dir = tmp_path / "functions"
-    invocations = InvocationService(store, runtime, functions_dir=functions_dir, metrics=metrics)
-    service = FunctionService(
-        store,
-        compile_source=compile_source,
-        checker=invocations,
-        functions_dir=functions_dir,
-        retire=runtime.retire,
-        on_saved=invocations.prewarm,
-    )
+    store, functions, _ = await open_services(tmp_path / "flux-edge.db", runtime, metrics)
     try:
-        await service.create("fresh", FunctionChanges(code=HANDLER, enabled=True), None)
+        await functions.create("fresh", FunctionChanges(code=HANDLER, enabled=True), None)
         await asyncio.sleep(0)
         assert "fresh" in metrics._series
     finally:
