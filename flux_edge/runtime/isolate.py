@@ -782,8 +782,7 @@ class Isolate:
         self._apply(output)
 
     async def _step_within(self, text: str, deadline: float) -> Any:
-        """Run a step (in `_in_v8` until V8 answers, as `_in_v8_until_back`); TimeoutError if it
-        is still running at `deadline`.
+        """Run a step; TimeoutError if it is still running at `deadline`.
 
         What `asyncio.timeout` does (cancel the driver at the deadline, then tell that from any
         other cancellation), with one timer kept across steps: under load every step has about
@@ -793,12 +792,8 @@ class Isolate:
         self._step_deadline = deadline
         if self._step_timer is None or deadline < self._step_timer_at:
             self._arm_step_timer(deadline)
-        self._in_v8 += 1
         try:
-            result = await self._engine.step(text)
-        except JSEvalException:
-            self._in_v8 -= 1
-            raise
+            return await self._in_v8_until_back(self._engine.step(text))
         except asyncio.CancelledError:
             # Ours unless someone else cancelled the driver too (then theirs wins, as in asyncio).
             task = asyncio.current_task()
@@ -807,8 +802,6 @@ class Isolate:
             raise TimeoutError from None
         finally:
             self._step_overran = False
-        self._in_v8 -= 1
-        return result
 
     def _arm_step_timer(self, deadline: float) -> None:
         self._step_timer_at = deadline
