@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import flux_edge
 
@@ -120,6 +121,24 @@ def test_two_worker_processes_share_one_database(start_server):
     for _ in range(8):
         with server.client(server.admin_token) as fresh:
             assert fresh.get("/api/v1/functions/shared").status_code == 200
+
+
+def test_workers_are_forked_from_the_server_with_its_modules_imported(start_server):
+    server = start_server(args=["--workers", "2"])
+    parent = server.process.pid
+    workers = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+    assert len(workers) == 2
+    # A spawned worker is a fresh interpreter (`python -c "from multiprocessing.spawn ..."`).
+    command = Path(f"/proc/{parent}/cmdline").read_bytes()
+    assert [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in workers] == [command, command]
+    # The supervisor forks with no other thread running (a fork copies only the calling thread).
+    assert os.listdir(f"/proc/{parent}/task") == [str(parent)]
+    admin = server.client(server.admin_token)
+    created = admin.post("/api/v1/functions", json={"name": "f", "code": HANDLER, "enabled": True})
+    assert created.status_code == 201
+    for _ in range(8):
+        with server.client(server.admin_token) as fresh:
+            assert fresh.post("/api/v1/functions/f/invoke").text == "ok"
 
 
 def test_the_console_log_format_is_readable_text(start_server):
