@@ -14,6 +14,7 @@ An A/A run (`--base .`) shows the machine's noise. docs/performance.md has the f
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -57,14 +58,17 @@ def descendants_cpu(pid: int) -> float:
     return total
 
 
-def serve(tree: Path, scratch: Path, stack: ExitStack) -> tuple[subprocess.Popen[bytes], str]:
+def serve(
+    tree: Path, scratch: Path, stack: ExitStack, workers: int = 1
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
     env.update(
         {"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "FLUX_EDGE_RATE_LIMITS": "off", "PYTHONPATH": str(tree)}
     )
     port = free_port()
+    command = [sys.executable, "-m", "flux_edge", "serve", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "flux_edge", "serve", "--port", str(port), "--data-dir", "data"],
+        [*command, "--data-dir", "data", "--workers", str(workers)],
         cwd=scratch,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -98,6 +102,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs=2,
+        default=(1, 1),
+        metavar=("A", "B"),
+        help="worker processes of A and of B (with several, 'server' is the supervisor and "
+        "'hosts' the workers with their isolate hosts)",
+    )
     args = parser.parse_args()
     path = (
         f"/functions/v1/{args.function}?n=20"
@@ -107,10 +120,11 @@ def main() -> None:
     rows: dict[str, list[tuple[float, float, float, float, float]]] = {"A": [], "B": []}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         servers = {}
-        for label, tree in (("A", args.base), ("B", args.tree)):
+        sides = (("A", args.base, args.workers[0]), ("B", args.tree, args.workers[1]))
+        for label, tree, workers in sides:
             scratch = Path(tmp) / label
             scratch.mkdir()
-            servers[label] = serve(tree.resolve(), scratch, stack)
+            servers[label] = serve(tree.resolve(), scratch, stack, workers)
         headers = {"x-user": "alice"}
         for _, url in servers.values():  # warm up
             wrk(url + path, body=PAYLOAD, seconds=2, connections=args.connections, headers=headers)
@@ -138,20 +152,27 @@ def main() -> None:
                     flush=True,
                 )
     medians = {k: [statistics.median(r[i] for r in v) for i in range(5)] for k, v in rows.items()}
-    print(f"A = {args.base}, B = {args.tree}: {args.function}, {args.route}, c{args.connections}")
+    print(
+        f"A = {args.base} ({args.workers[0]} workers), B = {args.tree} ({args.workers[1]} "
+        f"workers): {args.function}, {args.route}, c{args.connections}"
+    )
     for label, (rps, server, hosts, p50, p99) in medians.items():
         print(
             f"{label}: {rps:,.0f} req/s, server {server:.1f} µs/call, hosts {hosts:.1f} µs/call, "
             f"p50 {p50:.2f} / p99 {p99:.2f} ms"
         )
     a, b = medians["A"], medians["B"]
+    server_ratio = b[1] / a[1] if a[1] else math.nan  # a supervisor of workers uses ~none
     print(
-        f"B/A of the medians: req/s {b[0] / a[0]:.3f}, server CPU per call {b[1] / a[1]:.3f}, "
+        f"B/A of the medians: req/s {b[0] / a[0]:.3f}, server CPU per call {server_ratio:.3f}, "
         f"hosts {b[2] / a[2]:.3f}"
     )
     # Each round's B against the A just before it: steadier when the machine's load drifts.
     paired = [
-        statistics.median(rb[i] / ra[i] for ra, rb in zip(rows["A"], rows["B"], strict=True))
+        statistics.median(
+            rb[i] / ra[i] if ra[i] else math.nan
+            for ra, rb in zip(rows["A"], rows["B"], strict=True)
+        )
         for i in range(3)
     ]
     print(

@@ -26,6 +26,7 @@ from flux_edge import __version__
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY, Services
 from flux_edge.collector import freeze_start_heap
 from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
+from flux_edge.machine import memory_mb
 from flux_edge.ratelimit import RateLimiter, open_rate_limiter
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.codeforms.build import FunctionLinker
@@ -40,7 +41,7 @@ from flux_edge.service.invocations import InvocationService
 from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics, metrics_root
 from flux_edge.service.retention import RetentionPruner
-from flux_edge.settings import Settings, physical_memory_mb
+from flux_edge.settings import Settings
 from flux_edge.store.sqlite import SQLiteStore
 
 log = structlog.get_logger("flux_edge.app")
@@ -82,7 +83,7 @@ def _compile_source(source: str) -> str:
 def _pool_limits(settings: Settings) -> PoolLimits:
     return PoolLimits(
         max_isolates=settings.max_isolates,
-        max_memory_mb=settings.max_memory_mb or physical_memory_mb(),
+        max_memory_mb=settings.max_memory_mb or memory_mb(),
         spare_engines=settings.spare_engines,
         max_isolates_per_function=settings.max_isolates_per_function,
         max_concurrency_per_isolate=settings.max_concurrency_per_isolate,

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from flux_edge.machine import default_workers
+
 ENV_PREFIX = "FLUX_EDGE_"
 
 # Constraints checked when settings are read, so a bad value stops `serve` with one line before
@@ -23,7 +25,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     host: str = "127.0.0.1"
     port: Port = 8080
     data_dir: Path = Path("./flux-edge-data")
-    workers: AtLeastOne = 1
+    # Default: one per two usable CPUs, at most one per GiB of memory (flux_edge/machine.py).
+    workers: AtLeastOne = msgspec.field(default_factory=default_workers)
     admin_token: str | None = None
     jwt_secret: str | None = None
     rate_limits: bool = True
@@ -48,7 +51,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_body_bytes: AtLeastOne = 6 * 1024 * 1024
     # Runtime
     max_isolates: AtLeastOne = 256
-    # Cap on the sum of memory_limit_mb over live isolates (0: the machine's physical memory), so
+    # Cap on the sum of memory_limit_mb over live isolates (0: the machine's memory, or its
+    # container's limit), so
     # every isolate may reach its limit at once without the process running out of memory.
     max_memory_mb: NonNegative = 0
     spare_engines: NonNegative = 2
@@ -109,14 +113,6 @@ def _parse(field_type: Any, raw: str) -> Any:
     if field_type is bool:
         return raw.strip().lower() not in _FALSE
     return raw
-
-
-def physical_memory_mb() -> int:
-    """The machine's physical memory in MiB (a conservative 4096 where it cannot be read)."""
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
-    except (ValueError, OSError, AttributeError):
-        return 4096
 
 
 def load_settings(

@@ -21,7 +21,12 @@ DATA_DIR_HELP = "The server's data dir [default: FLUX_EDGE_DATA_DIR or ./flux-ed
 @click.option("--host", help="Address to bind [default: FLUX_EDGE_HOST or 127.0.0.1].")
 @click.option("--port", type=int, help="Port to bind [default: FLUX_EDGE_PORT or 8080].")
 @click.option("--data-dir", help=DATA_DIR_HELP)
-@click.option("--workers", type=int, help="Worker processes [default: FLUX_EDGE_WORKERS or 1].")
+@click.option(
+    "--workers",
+    type=int,
+    help="Worker processes [default: FLUX_EDGE_WORKERS, or one per two CPUs, at most one per "
+    "GiB of memory].",
+)
 @click.option("--admin-token", help="The admin bearer token (prefer FLUX_EDGE_ADMIN_TOKEN).")
 @click.option("--jwt-secret", help="HS256 secret for JWTs (prefer FLUX_EDGE_JWT_SECRET).")
 @click.option(

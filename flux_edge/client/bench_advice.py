@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from flux_edge.machine import memory_mb, workers_for
 from flux_edge.settings import Settings, load_settings
 
 BUSY_ISOLATE = 0.6  # share of the time an isolate's thread runs JavaScript that counts as busy
@@ -131,9 +132,9 @@ def diagnose(levels: list[dict[str, Any]], settings: Settings | None = None) -> 
             f"{settings.max_concurrency_per_isolate})",
             assumed,
         )
-    # A worker's event loop takes about a core and its isolate hosts most of another (server
-    # and hosts used ~215 and ~180 µs of CPU per call, docs/performance.md): one per two cores.
-    useful = max(1, cores // 2)
+    # What `flux-edge serve` starts by default on such a machine (flux_edge/machine.py): a
+    # worker's event loop takes about a core and its isolate hosts most of another.
+    useful = workers_for(cores, memory_mb())
     suggestion = (
         f"serve with --workers {useful} (one per two cores; now {settings.workers})"
         if settings.workers < useful
