@@ -141,6 +141,8 @@ class ServerParts:
         # stops.
         shared_dir = os.environ.get(METRICS_DIR_ENV)
         self._metrics_dir_is_ours = not shared_dir
+        # Where several workers' live logs meet: that directory too (private to the user).
+        self._peers_dir = Path(shared_dir) if shared_dir and settings.workers > 1 else None
         self.metrics = InvocationMetrics(
             Path(shared_dir)
             if shared_dir
@@ -170,9 +172,11 @@ class ServerParts:
             lambda: runtime.pool.isolate_count, lambda: runtime.pool.queue_depth
         )
         live_logs = LiveLogHub(
-            settings.live_log_buffer, mirror_console=settings.log_function_console
+            settings.live_log_buffer,
+            mirror_console=settings.log_function_console,
+            peers_dir=self._peers_dir,
         )
-        live_logs.bind()
+        await live_logs.bind()
         _end_streams_on_exit(live_logs)
         invocations = InvocationService(
             store,
@@ -246,6 +250,7 @@ class ServerParts:
         pruner: RetentionPruner | None = state.get(PRUNER_KEY)
         if pruner is not None:
             await pruner.stop()
+        services.live_logs.close()
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
         await self.host.aclose()

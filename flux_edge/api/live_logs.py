@@ -2,8 +2,9 @@
 
 Events: `console` (`{"execution_id", "level", "message"}`, one per console line) and `execution`
 (`{"execution_id", "status", "status_code", "duration_ms", "error"}`, one per call). The stream
-starts with what this worker has buffered (after `Last-Event-ID` when the client resumes), then
-follows; a comment every 15 s keeps idle connections open through proxies.
+starts with what the server has buffered (after `Last-Event-ID` when the client resumes), then
+follows, with every worker's calls; a comment every 15 s keeps idle connections open through
+proxies.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ async def function_logs(
     """Console lines and execution summaries of a function as Server-Sent Events (extension).
 
     Resumable with `Last-Event-ID`; `follow=false` sends what is buffered and ends. Lines arrive
-    when their call ends. Each server worker keeps its own buffer (see docs/operations.md).
+    when their call ends. Every worker's calls are included (docs/operator-tools.md).
     """
     services = services_of(request)
     if await services.store.get_function(name) is None:
@@ -47,7 +48,7 @@ async def function_logs(
 
     async def events() -> AsyncIterator[ServerSentEventMessage]:
         if not follow:
-            for event in hub.after(name, last_event_id):
+            for event in await hub.after(name, last_event_id):
                 yield _message(event.id, event.kind, event.data)
             return
         async for live in hub.follow(name, last_event_id):

@@ -4,21 +4,26 @@ Console lines reach Python when a call ends (they come back with its result), so
 are published together with its summary, at the call's end. Each worker process keeps its own
 bounded buffer per function; event ids carry the worker's boot id, so a `Last-Event-ID` from
 another worker (or an earlier run) replays this worker's whole buffer instead of skipping events.
+With several workers, a worker's streams take in its siblings' events too (live_log_peers.py):
+they enter its buffer as they arrive, with ids of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import structlog
 
 from flux_edge.runtime import InvokeResult
+from flux_edge.service.live_log_peers import LivePeers, PeerEvent
 
 log = structlog.get_logger("flux_edge.function_console")
 
@@ -33,6 +38,7 @@ class LiveEvent:
     seq: int
     kind: LiveEventKind
     data: dict[str, object]
+    own: bool = True  # from this worker's calls, not a sibling's
 
 
 class _Channel:
@@ -59,9 +65,18 @@ class _Channel:
 
 
 class LiveLogHub:
-    """Per-worker buffers of live log events, `buffer_size` events per function."""
+    """Per-worker buffers of live log events, `buffer_size` events per function.
 
-    def __init__(self, buffer_size: int = 1000, *, mirror_console: bool = False) -> None:
+    `peers_dir`: the server's directory its workers share (several workers), where the streams
+    of each find the others' events."""
+
+    def __init__(
+        self,
+        buffer_size: int = 1000,
+        *,
+        mirror_console: bool = False,
+        peers_dir: Path | None = None,
+    ) -> None:
         self._size = buffer_size
         self._mirror = mirror_console
         self._boot = secrets.token_hex(4)
@@ -70,11 +85,19 @@ class LiveLogHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: int | None = None
         self._closed = False
+        self._peers = (
+            None
+            if peers_dir is None
+            else LivePeers(peers_dir, self._boot, self._own_events, self._receive)
+        )
 
-    def bind(self) -> None:
-        """Remember the serving loop, so completions from other threads are handed to it."""
+    async def bind(self) -> None:
+        """Remember the serving loop, so completions from other threads are handed to it, and
+        start sharing events with the sibling workers."""
         self._loop = asyncio.get_running_loop()
         self._thread = threading.get_ident()
+        if self._peers is not None:
+            await self._peers.open()
 
     def publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
         """Add a finished call's console lines and its summary to `name`'s buffer."""
@@ -93,6 +116,8 @@ class LiveLogHub:
 
     def _close(self) -> None:
         self._closed = True
+        if self._peers is not None:
+            self._peers.close()
         for channel in self._channels.values():
             channel.wake()
 
@@ -104,6 +129,7 @@ class LiveLogHub:
 
     def _publish(self, name: str, execution_id: str, result: InvokeResult) -> None:
         channel = self._channel(name)
+        first_seq = self._seq + 1
         for line in result.logs.split("\n") if result.logs else ():
             level, _, text = line.partition(": ")
             level = level.removeprefix("console.") if text else "log"
@@ -127,10 +153,30 @@ class LiveLogHub:
             },
         )
         channel.wake()
+        if self._peers is not None and self._peers.followed(name):
+            added = itertools.takewhile(lambda e: e.seq >= first_seq, reversed(channel.events))
+            self._peers.send(name, [(e.seq, e.kind, e.data) for e in reversed(list(added))])
 
-    def _add(self, channel: _Channel, kind: LiveEventKind, data: dict[str, object]) -> None:
+    def _add(
+        self, channel: _Channel, kind: LiveEventKind, data: dict[str, object], own: bool = True
+    ) -> None:
         self._seq += 1
-        channel.events.append(LiveEvent(f"{self._boot}-{self._seq}", self._seq, kind, data))
+        event = LiveEvent(f"{self._boot}-{self._seq}", self._seq, kind, data, own)
+        channel.events.append(event)
+
+    def _own_events(self, name: str, since: int) -> list[PeerEvent]:
+        """This worker's own buffered events of `name` after `since`, for a sibling."""
+        channel = self._channels.get(name)
+        if channel is None:
+            return []
+        return [(e.seq, e.kind, e.data) for e in channel.events if e.own and e.seq > since]
+
+    def _receive(self, name: str, kind: str, data: dict[str, object]) -> None:
+        """Take in a sibling's event of `name`."""
+        if kind in ("console", "execution"):
+            channel = self._channel(name)
+            self._add(channel, "console" if kind == "console" else "execution", data, own=False)
+            channel.wake()
 
     def _channel(self, name: str) -> _Channel:
         channel = self._channels.get(name)
@@ -138,8 +184,11 @@ class LiveLogHub:
             channel = self._channels[name] = _Channel(self._size)
         return channel
 
-    def after(self, name: str, last_event_id: str | None) -> list[LiveEvent]:
-        """Buffered events newer than `last_event_id` (all of them for None or a foreign id)."""
+    async def after(self, name: str, last_event_id: str | None) -> list[LiveEvent]:
+        """Buffered events newer than `last_event_id` (all of them for None or a foreign id),
+        the siblings' buffered events taken in first."""
+        if self._peers is not None:
+            await self._peers.fetch(name)
         channel = self._channels.get(name)
         if channel is None:
             return []
@@ -152,21 +201,29 @@ class LiveLogHub:
         """Events of `name` as they are published, starting after `last_event_id`; None every
         `keepalive` seconds without events (a cue to send a comment that keeps proxies open)."""
         since = self._seq_of(last_event_id)
-        while not self._closed:
-            channel = self._channel(name)
-            changed = channel.changed()
-            fresh = [event for event in channel.events if event.seq > since]
-            for event in fresh:
-                yield event
-            if fresh:
-                since = fresh[-1].seq
-                continue
-            if self._closed:
-                return
-            try:
-                await asyncio.wait_for(changed.wait(), keepalive)
-            except TimeoutError:
-                yield None
+        if self._peers is not None:
+            self._peers.follow(name)
+        try:
+            while not self._closed:
+                channel = self._channel(name)
+                changed = channel.changed()
+                fresh = [event for event in channel.events if event.seq > since]
+                for event in fresh:
+                    yield event
+                if fresh:
+                    since = fresh[-1].seq
+                    continue
+                if self._closed:
+                    return
+                try:
+                    await asyncio.wait_for(changed.wait(), keepalive)
+                except TimeoutError:
+                    if self._peers is not None:
+                        self._peers.link(name)  # a sibling started since
+                    yield None
+        finally:
+            if self._peers is not None and not self._closed:
+                self._peers.unfollow(name)
 
     def _seq_of(self, last_event_id: str | None) -> int:
         if not last_event_id:

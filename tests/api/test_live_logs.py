@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import ADMIN_TOKEN
 
@@ -143,8 +144,9 @@ def test_console_lines_mirrored_into_the_server_log(start_server, tmp_path: Path
     assert all(line["function"] == "mirrored" for line in lines)
 
 
-def test_a_followed_log_does_not_hold_up_the_server_stopping(start_server) -> None:
-    server = start_server()
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_followed_log_does_not_hold_up_the_server_stopping(start_server, workers: int) -> None:
+    server = start_server(args=["--workers", str(workers)])
     admin = server.client(ADMIN_TOKEN)
     deploy(admin, "followed")
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -161,6 +163,7 @@ def test_a_followed_log_does_not_hold_up_the_server_stopping(start_server) -> No
         assert server.process.wait(60) in (0, -signal.SIGTERM)
         assert time.monotonic() - started < 20
     assert '"event": "stopped"' in server.stdout() or '"event":"stopped"' in server.stdout()
+    assert "Traceback" not in server.stdout() + server.stderr()
 
 
 def test_a_recreated_function_starts_a_fresh_log(admin: httpx.Client, fname: str) -> None:
@@ -206,3 +209,37 @@ def test_the_buffer_keeps_only_the_newest_events(start_server) -> None:
         headers={"Last-Event-ID": str(events[0]["id"]).rsplit("-", 1)[0] + "-1"},
     )
     assert list(sse_events(iter(resumed.text.splitlines()))) == events
+
+
+def execution_ids(events: list[dict[str, object]]) -> set[object]:
+    return {e["data"]["execution_id"] for e in events if e["event"] == "execution"}  # type: ignore[index]
+
+
+def test_a_stream_answered_by_one_worker_shows_every_workers_calls(start_server) -> None:
+    server = start_server(args=["--workers", "2"])
+    admin = server.client(ADMIN_TOKEN)
+    deploy(admin, "everywhere")
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    calls = []
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as follower,
+        follower.stream("GET", "/api/v1/functions/everywhere/logs", headers=headers) as stream,
+    ):
+        assert stream.status_code == 200
+        for n in range(12):  # fresh connections land on either worker
+            with server.client(ADMIN_TOKEN) as fresh:
+                invoked = fresh.post("/api/v1/functions/everywhere/invoke", content=f"n{n}")
+                assert invoked.status_code == 200
+                calls.append(invoked.headers["x-flux-execution-id"])
+        events = read_until_summary(stream.iter_lines(), count=12)
+    assert execution_ids(events) == set(calls)
+    messages = {e["data"]["message"] for e in events if e["event"] == "console"}  # type: ignore[index]
+    assert {f"hello n{n}" for n in range(12)} <= messages
+    # A read that does not follow, on either worker, has them all too, each once.
+    for _ in range(4):
+        with server.client(ADMIN_TOKEN) as fresh:
+            buffered = fresh.get("/api/v1/functions/everywhere/logs", params={"follow": "false"})
+        read = list(sse_events(iter(buffered.text.splitlines())))
+        assert sorted(
+            e["data"]["execution_id"] for e in read if e["event"] == "execution"
+        ) == sorted(calls)  # type: ignore[index]
