@@ -11,8 +11,9 @@ from pathlib import Path
 
 _CGROUPS = Path("/sys/fs/cgroup")
 _MEMBERSHIP = Path("/proc/self/cgroup")  # which cgroup this process is in, per hierarchy
-# A worker takes ~170-350 MB with its spare isolate hosts and a few functions' isolates
-# (docs/decisions.md): at most one per GiB, so a small device is not filled by workers alone.
+# A worker with its zygote, spare isolate hosts and one function's host takes ~140-190 MB (PSS,
+# docs/decisions.md), more with more functions: at most one per GiB, so that workers alone do not
+# fill a small device.
 MEMORY_PER_WORKER_MB = 1024
 
 
