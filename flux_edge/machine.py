@@ -63,7 +63,10 @@ def _cgroup_limits(
     except OSError:
         return
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        fields = line.split(":", 2)
+        if len(fields) != 3:
+            continue
+        _, controllers, path = fields
         if controllers == "":
             root = cgroups / "unified" if (cgroups / "unified").is_dir() else cgroups
             yield from _limits_upwards(root, path, v2_file)
@@ -83,19 +86,20 @@ def _limits_upwards(root: Path, path: str, name: str) -> Iterator[float]:
 
 
 def _read_limit(file: Path) -> float | None:
-    """A limit file's value: `max`/`-1`/huge mean none; cpu quotas come as CPUs."""
+    """A limit file's value: `max`/`-1`/huge mean none; cpu quotas come as CPUs. A file this
+    cannot read or make sense of limits nothing."""
     try:
         fields = file.read_text().split()
-    except OSError:
+        if not fields or fields[0] in ("max", "-1"):
+            return None
+        value = int(fields[0])
+        if file.name == "cpu.max":
+            return value / int(fields[1])
+        if file.name == "cpu.cfs_quota_us":
+            period = _read_period(file.with_name("cpu.cfs_period_us"))
+            return value / period if period else None
+    except (OSError, ValueError, IndexError, ZeroDivisionError):
         return None
-    if not fields or fields[0] in ("max", "-1"):
-        return None
-    value = int(fields[0])
-    if file.name == "cpu.max":
-        return value / int(fields[1])
-    if file.name == "cpu.cfs_quota_us":
-        period = _read_period(file.with_name("cpu.cfs_period_us"))
-        return value / period if period else None
     return value if value < 2**60 else None
 
 

@@ -63,6 +63,17 @@ def test_a_v2_tree_mounted_beside_v1_controllers_is_read_from_unified(tmp_path):
     assert memory_mb(cgroups, membership / "cgroup") == 512
 
 
+def test_cgroup_files_that_make_no_sense_limit_nothing(tmp_path):
+    cgroups = tree(
+        tmp_path / "fs",
+        {"cpu.max": "lots\n", "a/cpu.max": "100000 0\n", "a/b/cpu.max": "5\n", "memory.max": ""},
+    )
+    membership = tree(tmp_path, {"cgroup": "garbage\n0::/a/b\n"}) / "cgroup"
+    assert usable_cpus(cgroups, membership) == len(os.sched_getaffinity(0))
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    assert memory_mb(cgroups, membership) == physical
+
+
 def test_no_cgroup_files_leave_the_affinity_and_the_physical_memory(tmp_path):
     missing = tmp_path / "none"
     assert usable_cpus(missing, missing) == len(os.sched_getaffinity(0))
