@@ -116,12 +116,15 @@ def spawn_server(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
     # Rate limits are off unless a test turns them on: shared module servers make more than
-    # 60 management writes a minute, and limits have tests of their own.
+    # 60 management writes a minute, and limits have tests of their own. One worker unless a
+    # test asks for more (`--workers`): the default follows the machine's CPUs (one per two), and
+    # tests read one worker's processes and logs.
     env.update(
         {
             "FLUX_EDGE_JWT_SECRET": JWT_SECRET,
             "FLUX_EDGE_LOG_LEVEL": "info",
             "FLUX_EDGE_RATE_LIMITS": "off",
+            "FLUX_EDGE_WORKERS": "1",
         }
     )
     if admin_token is not None:
