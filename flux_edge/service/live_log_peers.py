@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Literal
 
 import msgspec
 import structlog
@@ -32,11 +33,12 @@ _MAX_UNSENT_BYTES = 4 * 1024 * 1024
 _FETCH_SECONDS = 2.0
 _LINE_LIMIT = 8 * 1024 * 1024  # one event: a console line is capped well below (max_log_bytes)
 
-PeerEvent = tuple[int, str, dict[str, object]]  # the sibling's seq, kind, data
+LiveEventKind = Literal["console", "execution"]
+PeerEvent = tuple[int, LiveEventKind, dict[str, object]]  # the sibling's seq, kind, data
 # Gives the hub's own events of a function after a seq, for a sibling asking.
 OwnEvents = Callable[[str, int], Iterable[PeerEvent]]
 # Takes a sibling's event into the hub's buffer of a function.
-Receive = Callable[[str, str, dict[str, object]], None]
+Receive = Callable[[str, LiveEventKind, dict[str, object]], None]
 
 
 class _Request(msgspec.Struct, frozen=True):
@@ -194,7 +196,7 @@ class LivePeers:
             request = _Request(name, self._seen.get(key, 0), live)
             writer.write(self._encoder.encode(request) + b"\n")
             while line := await reader.readline():
-                seq, kind, data = msgspec.json.decode(line, type=tuple[int, str, dict[str, object]])
+                seq, kind, data = msgspec.json.decode(line, type=PeerEvent)
                 if seq > self._seen.get(key, 0):
                     self._seen[key] = seq
                     self._receive(name, kind, data)

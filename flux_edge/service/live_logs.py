@@ -18,16 +18,13 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import structlog
 
 from flux_edge.runtime import InvokeResult
-from flux_edge.service.live_log_peers import LivePeers, PeerEvent
+from flux_edge.service.live_log_peers import LiveEventKind, LivePeers, PeerEvent
 
 log = structlog.get_logger("flux_edge.function_console")
-
-LiveEventKind = Literal["console", "execution"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,12 +168,11 @@ class LiveLogHub:
             return []
         return [(e.seq, e.kind, e.data) for e in channel.events if e.own and e.seq > since]
 
-    def _receive(self, name: str, kind: str, data: dict[str, object]) -> None:
+    def _receive(self, name: str, kind: LiveEventKind, data: dict[str, object]) -> None:
         """Take in a sibling's event of `name`."""
-        if kind in ("console", "execution"):
-            channel = self._channel(name)
-            self._add(channel, "console" if kind == "console" else "execution", data, own=False)
-            channel.wake()
+        channel = self._channel(name)
+        self._add(channel, kind, data, own=False)
+        channel.wake()
 
     def _channel(self, name: str) -> _Channel:
         channel = self._channels.get(name)

@@ -144,3 +144,17 @@ async def test_a_read_waits_at_most_two_seconds_for_a_sibling_that_does_not_answ
         done.set()
         silent.close()
         await asyncio.sleep(0.05)
+
+
+async def test_a_sibling_sending_what_is_not_an_event_is_dropped(tmp_path):
+    async def garbled(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'[1, "evil", {}]\n[2, "console", {"message": "after it"}]\n')
+        await writer.drain()
+        writer.close()
+
+    odd = await asyncio.start_unix_server(garbled, path=str(tmp_path / "live-odd.sock"))
+    try:
+        async with hubs(tmp_path, 1) as (mine,):
+            assert await mine.after("f", None) == []
+    finally:
+        odd.close()
