@@ -137,6 +137,7 @@ def run_dev(
         FLUX_EDGE_RATE_LIMITS="off",
         FLUX_EDGE_LOG_FORMAT="console",
         FLUX_EDGE_LOG_LEVEL="warning",
+        FLUX_EDGE_WORKERS="1",  # a development loop: one process to watch, less memory
     )
     log_path = scratch / "server.log"
     with log_path.open("wb") as server_log:

@@ -79,6 +79,10 @@ def test_dev_serves_redeploys_on_edit_and_prints_console_and_errors(tmp_path: Pa
         out.wait_for(r"^greet: deployed version 1 in \d+ ms")
         url = out.wait_for(r"^  (http://\S+/functions/v1/greet)$").group(1)
         out.wait_for("watching for changes")
+        # One worker whatever the machine: the server's children are its isolate hosts' zygote.
+        (server,) = Path(f"/proc/{dev.pid}/task/{dev.pid}/children").read_text().split()
+        children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
+        assert [b"zygote" in Path(f"/proc/{c}/cmdline").read_bytes() for c in children] == [True]
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.post(url, headers=headers).text == "first"
         out.wait_for(r"^\[greet\] \[[0-9a-f]{8}\] log: first saw POST$")
