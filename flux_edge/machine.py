@@ -9,6 +9,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from flux_edge.runtime.cpus import usable_cpus
+
 _CGROUPS = Path("/sys/fs/cgroup")
 _MEMBERSHIP = Path("/proc/self/cgroup")  # which cgroup this process is in, per hierarchy
 # A worker with its zygote, spare isolate hosts and one function's host takes ~140-190 MB (PSS,
@@ -19,7 +21,7 @@ MEMORY_PER_WORKER_MB = 1024
 
 def default_workers() -> int:
     """The worker count `flux-edge serve` starts when none is set: `workers_for` this machine."""
-    return workers_for(usable_cpus(), memory_mb())
+    return workers_for(cpu_count(), memory_mb())
 
 
 def workers_for(cpus: int, memory: int) -> int:
@@ -31,10 +33,9 @@ def workers_for(cpus: int, memory: int) -> int:
     return max(1, min(cpus // 2, memory // MEMORY_PER_WORKER_MB))
 
 
-def usable_cpus(cgroups: Path = _CGROUPS, membership: Path = _MEMBERSHIP) -> int:
-    """The CPUs this process may run on (its affinity), fewer under a cgroup CPU quota."""
-    affinity = getattr(os, "sched_getaffinity", None)
-    count = len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+def cpu_count(cgroups: Path = _CGROUPS, membership: Path = _MEMBERSHIP) -> int:
+    """How many CPUs this process may run on (its affinity), fewer under a cgroup CPU quota."""
+    count = len(usable_cpus()) or os.cpu_count() or 1
     for quota in _cgroup_limits(cgroups, membership, "cpu.max", "cpu", "cpu.cfs_quota_us"):
         count = min(count, max(1, math.ceil(quota)))
     return count

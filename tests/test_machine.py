@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from flux_edge.machine import default_workers, memory_mb, usable_cpus, workers_for
+from flux_edge.machine import cpu_count, default_workers, memory_mb, workers_for
 from flux_edge.settings import Settings, load_settings
 
 GIB = 2**30
@@ -36,7 +36,7 @@ def test_a_v2_cpu_quota_and_memory_limit_count_the_tightest_of_the_cgroup_and_it
         },
     )
     membership = tree(tmp_path, {"cgroup": "0::/system.slice/app.service\n"}) / "cgroup"
-    assert usable_cpus(cgroups, membership) == min(2, len(os.sched_getaffinity(0)))
+    assert cpu_count(cgroups, membership) == min(2, len(os.sched_getaffinity(0)))
     assert memory_mb(cgroups, membership) == 2048
 
 
@@ -52,7 +52,7 @@ def test_a_v1_quota_is_divided_by_its_period_and_an_unlimited_v1_memory_is_no_li
         },
     )
     membership = tree(tmp_path, {"cgroup": "4:memory:/box\n3:cpu,cpuacct:/box\n0::/\n"})
-    assert usable_cpus(cgroups, membership / "cgroup") == 1
+    assert cpu_count(cgroups, membership / "cgroup") == 1
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     assert memory_mb(cgroups, membership / "cgroup") == physical
 
@@ -69,14 +69,14 @@ def test_cgroup_files_that_make_no_sense_limit_nothing(tmp_path):
         {"cpu.max": "lots\n", "a/cpu.max": "100000 0\n", "a/b/cpu.max": "5\n", "memory.max": ""},
     )
     membership = tree(tmp_path, {"cgroup": "garbage\n0::/a/b\n"}) / "cgroup"
-    assert usable_cpus(cgroups, membership) == len(os.sched_getaffinity(0))
+    assert cpu_count(cgroups, membership) == len(os.sched_getaffinity(0))
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     assert memory_mb(cgroups, membership) == physical
 
 
 def test_no_cgroup_files_leave_the_affinity_and_the_physical_memory(tmp_path):
     missing = tmp_path / "none"
-    assert usable_cpus(missing, missing) == len(os.sched_getaffinity(0))
+    assert cpu_count(missing, missing) == len(os.sched_getaffinity(0))
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     assert memory_mb(missing, missing) == physical
 
