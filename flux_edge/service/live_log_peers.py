@@ -104,7 +104,7 @@ class LivePeers:
         writers = self._followers.get(name)
         if not writers:
             return
-        data = b"".join(self._encoder.encode(event) + b"\n" for event in events)
+        data = self._encoder.encode_lines(events)
         for writer in list(writers):
             if writer.transport.get_write_buffer_size() > _MAX_UNSENT_BYTES:
                 writers.discard(writer)
@@ -129,8 +129,7 @@ class LivePeers:
 
     async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = msgspec.json.decode(await reader.readline(), type=_Request)
-        backlog = list(self._own_events(request.name, request.since))
-        writer.write(b"".join(self._encoder.encode(event) + b"\n" for event in backlog))
+        writer.write(self._encoder.encode_lines(self._own_events(request.name, request.since)))
         if not request.live:
             return
         writers = self._followers.setdefault(request.name, set())
