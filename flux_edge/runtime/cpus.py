@@ -60,9 +60,10 @@ def least_used(taken: Iterable[int | None], rank: int = 0) -> int | None:
     return cpus[index]
 
 
-def worker_rank() -> int:
+def worker_rank(not_workers: Iterable[int | None] = ()) -> int:
     """This process's place among its siblings when a process supervisor started it (a server
-    worker: uvicorn starts them with multiprocessing), by process id; 0 for a lone process."""
+    worker: uvicorn starts them with multiprocessing), by process id, leaving out the siblings
+    `not_workers`; 0 for a lone process."""
     # A process multiprocessing started has it imported; importing it here would cost the
     # server's start ~2 ms for nothing.
     multiprocessing = sys.modules.get("multiprocessing")
@@ -73,7 +74,7 @@ def worker_rank() -> int:
         children = Path(f"/proc/{parent.pid}/task/{parent.pid}/children").read_text().split()
     except OSError:
         return 0
-    siblings = sorted(int(pid) for pid in children)
+    siblings = sorted(set(map(int, children)) - set(not_workers))
     return siblings.index(os.getpid()) if os.getpid() in siblings else 0
 
 

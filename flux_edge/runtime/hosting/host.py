@@ -383,11 +383,11 @@ async def _serve(sock: socket.socket, taken: TakenMark) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """`zygote FD`: the fork server on control socket FD (see zygote.py), which forks hosts."""
+    """`zygote FD`: the fork server on control socket FD (see fork_server.py), which forks hosts."""
     if argv[:1] != ["zygote"] or len(argv) != 2:
         print("usage: python -m flux_edge.runtime.hosting zygote FD", file=sys.stderr)
         return 2
-    from flux_edge.runtime.hosting.zygote import serve
+    from flux_edge.runtime.hosting.fork_server import serve
 
     serve(socket.socket(fileno=int(argv[1])))
     return 0

@@ -23,7 +23,7 @@ from flux_edge.runtime.answers import answer_later
 from flux_edge.runtime.cpus import least_used, worker_rank
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
-from flux_edge.runtime.hosting.zygote import Zygote
+from flux_edge.runtime.hosting.zygote import Zygote, shared_zygote_pid
 from flux_edge.runtime.limits import PoolLimits
 from flux_edge.runtime.types import (
     FunctionSpec,
@@ -104,7 +104,7 @@ class HostedRuntime:
         self._filling: asyncio.Task[None] | None = None
         self.on_host_gone: Callable[[IsolateHost], None] | None = None
         # Where hosts are pinned start from this worker's rank (runtime/cpus.py); -1: not pinned.
-        self._rank = worker_rank() if self.host_limits.pin_cpus else -1
+        self._rank = worker_rank([shared_zygote_pid()]) if self.host_limits.pin_cpus else -1
         self._retries: set[asyncio.Task[None]] = set()
 
     def hosts(self) -> list[IsolateHost]:

@@ -1,140 +1,32 @@
-"""The fork server ("zygote") that starts isolate hosts in milliseconds instead of ~0.3 s.
+"""The fork server ("zygote") that starts isolate hosts in milliseconds instead of ~0.3 s: the
+server's side (its loop, in its own process, is fork_server.py).
 
-Started once per server process with the runtime modules imported and V8 *not* initialised (V8
-starts threads, after which forking is unsafe). For each host the server sends one socket end,
-its taken-calls mark (taken.py) and the V8 heap cap; the zygote forks, the child becomes the
-host (it only has to initialise V8 and boot an engine), and the zygote answers with the child's
-pid. It reaps its children and reports each exit status, which tells a V8 abort from a kill.
+Started with the runtime modules imported and V8 *not* initialised (V8 starts threads, after
+which forking is unsafe). For each host the server sends one socket end, its taken-calls mark
+(taken.py) and the V8 heap cap; the zygote forks, the child becomes the host (it only has to
+initialise V8 and boot an engine), and the zygote answers with the child's pid. It reaps its
+children and reports each exit status, which tells a V8 abort from a kill.
 
-Wire (server -> zygote): 4-byte heap cap in MiB with the two fds attached (SCM_RIGHTS).
-(zygote -> server): b"P" + pid, one per launch in order; b"X" + pid + signed status when a host
-ends.
+A server with one worker starts its zygote before its own imports (`prestart`). With several
+workers, the supervisor starts one zygote before it forks them (`start_shared`) and each worker
+registers with it, instead of each booting its own (~30 MB and ~0.3 s of CPU a worker). A worker
+whose zygote is gone starts one of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import importlib
 import os
-import selectors
-import signal
 import socket
-import struct
 import subprocess
 import sys
-from importlib.resources import files
-from pathlib import Path
 
 import structlog
 
-from flux_edge.collector import freeze_start_heap
-from flux_edge.lean_imports import HTTPX_EXTRAS, import_without
-from flux_edge.runtime.hosting.process import die_with_parent
+from flux_edge.runtime.hosting.fork_server import LAUNCH, REPLY
 
 log = structlog.get_logger("flux_edge.runtime.hosts")
-
-# What hosts import on first use (fetch: httpx and its transport, ~0.1 s of CPU): the zygote
-# imports it once it is first idle this long, so hosts forked after that inherit it instead of
-# paying it inside a call, and the spare hosts booted at server start are not delayed by it.
-_IDLE_IMPORT_SECONDS = 0.2
-_IMPORTED_WHEN_IDLE = ("flux_edge.runtime.capabilities.net",)
-
-_LAUNCH = struct.Struct(">I")
-_REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
-
-
-def serve(control: socket.socket) -> None:
-    """The zygote's loop: fork a host per request, report pids and exit statuses."""
-    # Imported here, in the zygote, so that the server's side of this module does not load V8.
-    from flux_edge.runtime.hosting.host import run
-    from flux_edge.runtime.prelude import prelude_source
-
-    die_with_parent()
-    # Built once here (plain Python, fork-safe), so every forked host inherits the cached prelude
-    # instead of generating its data tables (webdata.py) again.
-    prelude_source()
-    _load_v8_library()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    os.set_blocking(wake_r, False)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    selector = selectors.DefaultSelector()
-    selector.register(control, selectors.EVENT_READ, "control")
-    selector.register(wake_r, selectors.EVENT_READ, "child")
-    idle_imports = True
-    while True:
-        ready = selector.select(_IDLE_IMPORT_SECONDS if idle_imports else None)
-        if not ready and idle_imports:
-            idle_imports = False
-            import_without("httpx", HTTPX_EXTRAS)
-            for module in _IMPORTED_WHEN_IDLE:
-                importlib.import_module(module)
-        for key, _ in ready:
-            if key.data == "child":
-                with contextlib.suppress(BlockingIOError):
-                    os.read(wake_r, 4096)
-                _report_exits(control)
-                continue
-            data, fds, _, _ = socket.recv_fds(control, _LAUNCH.size, 2)
-            if not data:
-                os._exit(0)  # the server closed the control socket
-            (heap_mb,) = _LAUNCH.unpack(data)
-            freeze_start_heap()  # a host's collections then leave the pages it shares alone
-            pid = os.fork()
-            if pid == 0:
-                signal.set_wakeup_fd(-1)
-                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                selector.close()
-                control.close()
-                os.close(wake_r)
-                os.close(wake_w)
-                run(socket.socket(fileno=fds[0]), fds[1], heap_mb)
-                os._exit(0)
-            for fd in fds:
-                os.close(fd)
-            control.sendall(_REPLY.pack(b"P", pid, 0))
-
-
-# v8::V8::InitializeICU(const char*), exported by mini-racer's library (Itanium C++ mangling).
-_INITIALIZE_ICU = "_ZN2v82V813InitializeICUEPKc"
-
-
-def _load_v8_library() -> None:
-    """Load mini-racer's library and V8's ICU data before any fork, without initialising V8
-    (which would start threads): hosts then share both with the zygote, copy-on-write.
-
-    Each host relocated its own copy of the library (~1 MB private) and read the 10.3 MB ICU
-    data file into a buffer of its own; V8 reads it once per process (a second InitializeICU
-    returns at once), so the buffer a host inherits is the one its V8 uses. A library without
-    that export still works: each host then loads ICU itself, as before.
-    """
-    from py_mini_racer import _dll  # private API: the file names for this platform
-
-    frozen = getattr(sys, "_MEIPASS", None)  # where PyInstaller's build keeps them (as _dll does)
-    folder = Path(frozen) / "py_mini_racer" if frozen else files("py_mini_racer")
-    library = ctypes.CDLL(str(folder / _dll._get_lib_filename("mini_racer")))
-    try:
-        initialize_icu = library[_INITIALIZE_ICU]
-    except AttributeError:
-        return
-    initialize_icu.argtypes = [ctypes.c_char_p]
-    initialize_icu.restype = ctypes.c_bool
-    initialize_icu(str(folder / _dll._ICU_DATA_FILENAME).encode())
-
-
-def _report_exits(control: socket.socket) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        control.sendall(_REPLY.pack(b"X", pid, os.waitstatus_to_exitcode(status)))
 
 
 def _command(fd: int) -> list[str]:
@@ -171,9 +63,10 @@ class _ZygoteProcess:
         return await asyncio.to_thread(self._popen.wait)
 
 
-def _spawn() -> tuple[_ZygoteProcess, socket.socket]:
-    """Start a zygote; its process and the server's end of its control socket."""
-    ours, theirs = socket.socketpair()
+def _spawn(kind: socket.SocketKind = socket.SOCK_STREAM) -> tuple[_ZygoteProcess, socket.socket]:
+    """Start a zygote; its process and this end of its control socket (a registrar if `kind`
+    is SOCK_SEQPACKET, see fork_server.py)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, kind)
     try:
         process = subprocess.Popen(
             _command(theirs.fileno()),
@@ -200,6 +93,40 @@ def prestart() -> None:
     zygote, which dies with the thread that started it, lives as long as the server)."""
     global _early
     _early = _spawn()
+
+
+# The zygote `start_shared` started in the supervisor of several workers: its registrar, which
+# the workers inherit when they are forked (never an exec'd process: the socket is not
+# inheritable), and its pid, which is not a worker's child (never waited for there).
+_shared: tuple[socket.socket, int] | None = None
+
+
+def start_shared() -> None:
+    """Start the zygote this process's forked workers will share (call before forking them)."""
+    global _shared
+    process, registrar = _spawn(socket.SOCK_SEQPACKET)
+    _shared = (registrar, process.pid)
+
+
+def shared_zygote_pid() -> int | None:
+    """The pid of the zygote the supervisor started for its workers, if any."""
+    return _shared[1] if _shared is not None else None
+
+
+def _join_shared() -> socket.socket | None:
+    """A control socket of this process's own on the supervisor's zygote, or None when there is
+    none or it is gone."""
+    if _shared is None:
+        return None
+    ours, theirs = socket.socketpair()
+    try:
+        socket.send_fds(_shared[0], [b"C"], [theirs.fileno()])
+    except OSError:
+        ours.close()
+        return None
+    finally:
+        theirs.close()
+    return ours
 
 
 def _take_early() -> tuple[_ZygoteProcess, socket.socket] | None:
@@ -229,9 +156,15 @@ class Zygote:
         """Start the zygote process (it imports the runtime once, ~0.2 s of its own CPU), or
         adopt the one `prestart` started for this process."""
         early = _take_early()
+        shared = None if early is not None else _join_shared()
         if early is not None:
             log.debug("adopted the isolate host zygote started before the server's imports")
-        self._process, ours = early or _spawn()
+            self._process, ours = early
+        elif shared is not None:
+            log.debug("registered with the isolate host zygote the server's workers share")
+            ours = shared
+        else:
+            self._process, ours = _spawn()
         self._control = ours
         # The writer is kept: collecting it would close the socket.
         self._reader, self._writer = await asyncio.open_unix_connection(sock=ours)
@@ -241,7 +174,7 @@ class Zygote:
         assert self._reader is not None
         try:
             while True:
-                kind, pid, status = _REPLY.unpack(await self._reader.readexactly(_REPLY.size))
+                kind, pid, status = REPLY.unpack(await self._reader.readexactly(REPLY.size))
                 if kind == b"P":
                     self._launches.get_nowait().set_result(pid)
                 else:
@@ -263,13 +196,11 @@ class Zygote:
 
     @property
     def alive(self) -> bool:
-        """The zygote runs and its control socket is open."""
-        return (
-            self._process is not None
-            and self._process.returncode is None
-            and self._reading is not None
-            and not self._reading.done()
-        )
+        """The zygote runs and its control socket is open (a shared zygote's end of that
+        socket closes when it stops)."""
+        if self._process is not None and self._process.returncode is not None:
+            return False
+        return self._reading is not None and not self._reading.done()
 
     async def launch(self, sock: socket.socket, taken_fd: int, heap_mb: int) -> int:
         """Fork a host on `sock` with the mark `taken_fd` (the caller closes its copies);
@@ -278,7 +209,7 @@ class Zygote:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._launches.put_nowait(future)
         # One small datagram-sized message on a local socket: does not block in practice.
-        socket.send_fds(self._control, [_LAUNCH.pack(heap_mb)], [sock.fileno(), taken_fd])
+        socket.send_fds(self._control, [LAUNCH.pack(heap_mb)], [sock.fileno(), taken_fd])
         return await future
 
     async def wait(self, pid: int) -> int | None:
@@ -291,7 +222,8 @@ class Zygote:
         return await asyncio.shield(waiter)
 
     async def close(self) -> None:
-        """Stop the zygote (its hosts die with it: they are killed when their parent ends)."""
+        """Stop the zygote (its hosts die with it: they are killed when their parent ends), or
+        leave the shared one (which kills the hosts this process still has)."""
         if self._writer is not None:
             self._writer.close()
         if self._process is not None and self._process.returncode is None:
