@@ -52,8 +52,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # Runtime
     max_isolates: AtLeastOne = 256
     # Cap on the sum of memory_limit_mb over live isolates (0: the machine's memory, or its
-    # container's limit), so
-    # every isolate may reach its limit at once without the process running out of memory.
+    # container's limit), so every isolate may reach its limit at once without the process
+    # running out of memory.
     max_memory_mb: NonNegative = 0
     spare_engines: NonNegative = 2
     max_isolates_per_function: AtLeastOne = 4

@@ -43,6 +43,7 @@ REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
 
 _REGISTRAR = "registrar"
 _CHILD = "child"
+_CLIENT = "client"
 
 
 class _ForkServer:
@@ -54,9 +55,8 @@ class _ForkServer:
         signal.set_wakeup_fd(self._wake_w)
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self._selector.register(self._wake_r, selectors.EVENT_READ, _CHILD)
-        # Each client's hosts (pids), and each live host's client.
-        self._hosts: dict[socket.socket, set[int]] = {}
-        self._owner: dict[int, socket.socket] = {}
+        self._clients: set[socket.socket] = set()
+        self._owner: dict[int, socket.socket] = {}  # each live host's client
         self._shared = control.type == socket.SOCK_SEQPACKET
         if self._shared:
             self._selector.register(control, selectors.EVENT_READ, _REGISTRAR)
@@ -83,8 +83,8 @@ class _ForkServer:
                     self._serve(key.fileobj)  # type: ignore[arg-type]
 
     def _add_client(self, client: socket.socket) -> None:
-        self._hosts[client] = set()
-        self._selector.register(client, selectors.EVENT_READ, "client")
+        self._clients.add(client)
+        self._selector.register(client, selectors.EVENT_READ, _CLIENT)
 
     def _register(self, registrar: socket.socket) -> None:
         data, fds, _, _ = socket.recv_fds(registrar, 1, 1)
@@ -94,7 +94,7 @@ class _ForkServer:
             self._add_client(socket.socket(fileno=fd))
 
     def _serve(self, client: socket.socket) -> None:
-        if client not in self._hosts:
+        if client not in self._clients:
             return  # dropped earlier in this turn
         try:
             data, fds, _, _ = socket.recv_fds(client, LAUNCH.size, 2)
@@ -112,7 +112,6 @@ class _ForkServer:
             self._become_host(client, fds, heap_mb)
         for fd in fds:
             os.close(fd)
-        self._hosts[client].add(pid)
         self._owner[pid] = client
         self._send(client, REPLY.pack(b"P", pid, 0))
 
@@ -135,8 +134,9 @@ class _ForkServer:
         """A worker went away: the hosts it still has go too (reaped, not reported)."""
         self._selector.unregister(client)
         client.close()
-        for pid in self._hosts.pop(client, set()):
-            self._owner.pop(pid, None)
+        self._clients.discard(client)
+        for pid in [pid for pid, owner in self._owner.items() if owner is client]:
+            del self._owner[pid]
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
@@ -158,7 +158,6 @@ class _ForkServer:
                 return
             client = self._owner.pop(pid, None)
             if client is not None:
-                self._hosts[client].discard(pid)
                 self._send(client, REPLY.pack(b"X", pid, os.waitstatus_to_exitcode(status)))
 
 

@@ -153,14 +153,13 @@ class Zygote:
         self._reading: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Start the zygote process (it imports the runtime once, ~0.2 s of its own CPU), or
-        adopt the one `prestart` started for this process."""
+        """Start the zygote process (it imports the runtime once, ~0.2 s of its own CPU), adopt
+        the one `prestart` started for this process, or register with the workers' shared one."""
         early = _take_early()
-        shared = None if early is not None else _join_shared()
         if early is not None:
             log.debug("adopted the isolate host zygote started before the server's imports")
             self._process, ours = early
-        elif shared is not None:
+        elif (shared := _join_shared()) is not None:
             log.debug("registered with the isolate host zygote the server's workers share")
             ours = shared
         else:
