@@ -41,6 +41,7 @@ from flux_edge.service.invocations import InvocationService
 from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import METRICS_DIR_ENV, InvocationMetrics, metrics_root
 from flux_edge.service.retention import RetentionPruner
+from flux_edge.service.sibling_notices import SiblingNotices
 from flux_edge.settings import Settings
 from flux_edge.store.sqlite import SQLiteStore
 
@@ -143,6 +144,7 @@ class ServerParts:
         self._metrics_dir_is_ours = not shared_dir
         # Where several workers' live logs meet: that directory too (private to the user).
         self._peers_dir = Path(shared_dir) if shared_dir and settings.workers > 1 else None
+        self._notices: SiblingNotices | None = None  # and where they tell each other of deploys
         self.metrics = InvocationMetrics(
             Path(shared_dir)
             if shared_dir
@@ -178,6 +180,7 @@ class ServerParts:
         )
         await live_logs.bind()
         _end_streams_on_exit(live_logs)
+        notices = None if self._peers_dir is None else SiblingNotices(self._peers_dir)
         invocations = InvocationService(
             store,
             runtime,
@@ -185,7 +188,11 @@ class ServerParts:
             metrics=self.metrics,
             live_logs=live_logs,
             is_server_credential=authenticator.is_server_credential,
+            notices=notices,
         )
+        if notices is not None:
+            notices.listen(invocations.follow)
+            self._notices = notices
         linker = FunctionLinker(
             settings.package_cache_dir,
             registry=settings.npm_registry,
@@ -204,7 +211,8 @@ class ServerParts:
                 checker=invocations,
                 functions_dir=settings.functions_dir,
                 retire=runtime.retire,
-                on_saved=invocations.prewarm,
+                on_saved=invocations.saved,
+                on_deleted=invocations.deleted,
                 link_files=linker,
             ),
             executions=ExecutionService(store),
@@ -251,6 +259,8 @@ class ServerParts:
         if pruner is not None:
             await pruner.stop()
         services.live_logs.close()
+        if self._notices is not None:
+            self._notices.close()
         # Close the store last: it flushes the execution records the runtime's calls produced.
         await services.runtime.close()
         await self.host.aclose()

@@ -142,6 +142,10 @@ class IsolatePool:
         if not group.isolates and not group.starting:
             await self._start_isolate(spec, group)
 
+    def runs(self, function_id: str) -> bool:
+        """Whether the pool keeps isolates (or starts one) for the function."""
+        return function_id in self._functions
+
     def retire(self, function_id: str) -> None:
         """Retire every isolate of a function (deleted or disabled)."""
         group = self._functions.pop(function_id, None)

@@ -85,6 +85,10 @@ class Runtime:
         """Stop running a function (deleted, disabled or replaced): its isolates drain and close."""
         self.pool.retire(function_id)
 
+    def runs(self, function_id: str) -> bool:
+        """Whether the pool keeps isolates for the function."""
+        return self.pool.runs(function_id)
+
     async def close(self, grace: float = 5.0) -> None:
         """Let calls in flight finish (up to `grace` seconds), then close every isolate."""
         await self.pool.close(grace)

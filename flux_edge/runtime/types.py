@@ -169,6 +169,10 @@ class FunctionRunner(Protocol):
         """Stop running a function."""
         ...
 
+    def runs(self, function_id: str) -> bool:
+        """Whether some isolate (or its host) is kept for the function."""
+        ...
+
     async def close(self, grace: float = 5.0) -> None:
         """Let calls finish for up to `grace` seconds, then stop."""
         ...

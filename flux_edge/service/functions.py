@@ -108,12 +108,14 @@ class FunctionService:
         functions_dir: Path,
         retire: Callable[[str], None] | None = None,
         on_saved: Callable[[FunctionRecord], Awaitable[None]] | None = None,
+        on_deleted: Callable[[FunctionRecord], None] | None = None,
         link_files: Linker | None = None,
     ) -> None:
         self._store = store
         self._link = link_files
         # Called with each newly saved version (e.g. to warm an isolate for its first call).
         self._on_saved = on_saved
+        self._on_deleted = on_deleted
         self._compile = compile_source
         self._checker = checker
         self._functions_dir = functions_dir
@@ -266,6 +268,8 @@ class FunctionService:
             raise _not_found(name) from exc
         if self._retire is not None:
             self._retire(deleted.id)
+        if self._on_deleted is not None:
+            self._on_deleted(deleted)
         jail = self._functions_dir / deleted.id
         await asyncio.to_thread(shutil.rmtree, jail, True)
         # The jail's usage ledger (see runtime/capabilities/files.py) goes with it.

@@ -23,6 +23,7 @@ from flux_edge.service.errors import NotFoundError
 from flux_edge.service.ids import new_execution_id
 from flux_edge.service.live_logs import LiveLogHub
 from flux_edge.service.metrics import InvocationMetrics
+from flux_edge.service.sibling_notices import FunctionNotice, SiblingNotices
 from flux_edge.store.base import ExecutionRecord, FunctionRecord, Store, TriggerType
 from flux_edge.store.clock import utc_now
 
@@ -103,8 +104,10 @@ class InvocationService:
         metrics: InvocationMetrics | None = None,
         live_logs: LiveLogHub | None = None,
         is_server_credential: CredentialCheck | None = None,
+        notices: SiblingNotices | None = None,
     ) -> None:
         self._store = store
+        self._notices = notices
         self._is_server_credential = is_server_credential
         self._runtime = runtime
         self._functions_dir = functions_dir
@@ -143,6 +146,33 @@ class InvocationService:
         if record is not None and record.enabled:
             spec = spec_for(msgspec.structs.replace(record, compiled=compiled), self._functions_dir)
         await self._runtime.check(compiled, spec)
+
+    async def saved(self, record: FunctionRecord) -> None:
+        """A version was saved through this worker: the sibling workers are told, and an isolate
+        is warmed for it here."""
+        if self._notices is not None:
+            self._notices.announce(FunctionNotice(record.id, record.name))
+        await self.prewarm(record)
+
+    def deleted(self, record: FunctionRecord) -> None:
+        """A function was deleted through this worker: the sibling workers are told."""
+        if self._notices is not None:
+            self._notices.announce(FunctionNotice(record.id, record.name, deleted=True))
+
+    async def follow(self, notice: FunctionNotice) -> None:
+        """A sibling worker saved or deleted a function (service/sibling_notices.py): a deleted
+        one's isolates and live-log buffer go at once; a saved version is warmed where this worker
+        runs the function already (a function new here starts at its first call, as before)."""
+        if notice.deleted:
+            self._runtime.retire(notice.function_id)
+            if self._live_logs is not None:
+                self._live_logs.forget(notice.name)
+            return
+        if not self._runtime.runs(notice.function_id):
+            return
+        cached = await self.find(notice.name)
+        if cached is not None and cached.record.id == notice.function_id:
+            await self.prewarm(cached.record)
 
     async def prewarm(self, record: FunctionRecord) -> None:
         """Warm an isolate for a newly saved version, so its first call does not load code; a

@@ -161,6 +161,10 @@ class HostedRuntime:
             host = await self._host_for(spec.function_id)
             host.prewarm(spec)
 
+    def runs(self, function_id: str) -> bool:
+        """Whether a host is kept for the function."""
+        return function_id in self._by_function
+
     def retire(self, function_id: str) -> None:
         """Stop running a function: its host drains and is stopped."""
         host = self._by_function.pop(function_id, None)
