@@ -101,7 +101,7 @@ def call() -> CallInput:
     return CallInput(method="POST", url="http://localhost/greet", headers=[], body=b"", params={})
 
 
-async def test_a_version_saved_through_one_worker_is_warmed_where_the_other_runs_it(
+async def test_the_other_worker_warms_a_saved_version_and_lets_go_of_a_disabled_or_deleted_one(
     workers: tuple[Worker, Worker],
 ) -> None:
     a, b = workers
@@ -122,6 +122,15 @@ async def test_a_version_saved_through_one_worker_is_warmed_where_the_other_runs
     future = b.runtime.pool.submit_now(cached.spec, request)
     assert future is not None, "version 2 was not warmed in the other worker before its call"
     assert (await future).body == b"two"
+    # Disabled through a: b lets go of it at once; enabled again, it starts at b's next call.
+    await a.functions.update("greet", FunctionChanges(enabled=False))
+    await asyncio.wait_for(b.followed.get(), 10)
+    assert not b.runtime.runs(created.id)
+    await a.functions.update("greet", FunctionChanges(enabled=True))
+    await asyncio.wait_for(b.followed.get(), 10)
+    assert not b.runtime.runs(created.id)
+    result, _ = await b.invocations.invoke("greet", call(), None)
+    assert result.body == b"two"
     # Deleted through a: b lets go of it at once.
     await a.functions.delete("greet")
     assert await asyncio.wait_for(b.followed.get(), 10) == FunctionNotice(
