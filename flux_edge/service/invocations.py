@@ -162,17 +162,20 @@ class InvocationService:
     async def follow(self, notice: FunctionNotice) -> None:
         """A sibling worker saved or deleted a function (service/sibling_notices.py): a deleted
         one's isolates and live-log buffer go at once; a saved version is warmed where this worker
-        runs the function already (a function new here starts at its first call, as before)."""
+        runs the function already. A function new here gets no isolate until its first call here
+        (a host per worker for each deploy), only what costs none: its row and metric keys."""
         if notice.deleted:
             self._runtime.retire(notice.function_id)
             if self._live_logs is not None:
                 self._live_logs.forget(notice.name)
             return
-        if not self._runtime.runs(notice.function_id):
-            return
         cached = await self.find(notice.name)
-        if cached is not None and cached.record.id == notice.function_id:
+        if cached is None or cached.record.id != notice.function_id:
+            return
+        if self._runtime.runs(notice.function_id):
             await self.prewarm(cached.record)
+        elif cached.record.enabled and self._metrics is not None:
+            self._metrics.prepare(notice.name)
 
     async def prewarm(self, record: FunctionRecord) -> None:
         """Warm an isolate for a newly saved version, so its first call does not load code; a
