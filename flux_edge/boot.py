@@ -144,7 +144,8 @@ class ServerParts:
         self._metrics_dir_is_ours = not shared_dir
         # Where several workers' live logs meet: that directory too (private to the user).
         self._peers_dir = Path(shared_dir) if shared_dir and settings.workers > 1 else None
-        self._notices: SiblingNotices | None = None  # and where they tell each other of deploys
+        # The workers' notices of saved and deleted functions go through that directory too.
+        self._notices: SiblingNotices | None = None
         self.metrics = InvocationMetrics(
             Path(shared_dir)
             if shared_dir
