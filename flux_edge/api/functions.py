@@ -147,7 +147,6 @@ class FunctionController(Controller):
     async def delete_function(self, name: str, services: Services) -> None:
         """Delete the function with its versions, executions, files and schedule."""
         await services.functions.delete(name)
-        services.live_logs.forget(name)  # a new function of that name starts a fresh log
 
     @get("/{name:str}/versions", responses=ERROR_RESPONSES)
     async def list_versions(self, name: str, services: Services) -> list[VersionSummary]:

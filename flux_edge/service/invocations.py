@@ -155,9 +155,15 @@ class InvocationService:
         await self.prewarm(record)
 
     def deleted(self, record: FunctionRecord) -> None:
-        """A function was deleted through this worker: the sibling workers are told."""
+        """A function was deleted through this worker: its live-log buffer goes (a new function
+        of that name starts a fresh log), and the sibling workers are told."""
+        self._forget_logs(record.name)
         if self._notices is not None:
             self._notices.announce(FunctionNotice(record.id, record.name, deleted=True))
+
+    def _forget_logs(self, name: str) -> None:
+        if self._live_logs is not None:
+            self._live_logs.forget(name)
 
     async def follow(self, notice: FunctionNotice) -> None:
         """A sibling worker saved or deleted a function (service/sibling_notices.py): a deleted
@@ -166,8 +172,7 @@ class InvocationService:
         (a host per worker for each deploy), only what costs none: its row and metric keys."""
         if notice.deleted:
             self._runtime.retire(notice.function_id)
-            if self._live_logs is not None:
-                self._live_logs.forget(notice.name)
+            self._forget_logs(notice.name)
             return
         cached = await self.find(notice.name)
         if cached is None or cached.record.id != notice.function_id:
