@@ -57,22 +57,26 @@ def test_the_server_places_a_functions_host_on_one_cpu_unless_told_not_to(start_
 
 @pytest.mark.skipif(len(ALL_CPUS) < 2, reason="placement needs two CPUs to spread over")
 def test_two_workers_put_their_busy_hosts_on_different_cpus(start_server):
-    # Each worker places its own hosts; starting from its rank, the two spread as one would.
+    # The workers share each function's host; the worker that binds one places it, starting from
+    # its rank and away from its other hosts, so two functions' hosts spread as one worker's would.
     server = start_server(args=["--workers", "2"])
-    admin = server.client(ADMIN_TOKEN)
     code = "function handler(req) { return {status: 200, body: 'ok'} }"
-    created = admin.post("/api/v1/functions", json={"name": "light", "code": code, "enabled": True})
-    assert created.status_code == 201, created.text
-    with httpx.Client(base_url=server.url) as client:  # new connections reach both workers
-        for _ in range(400):
-            assert (
-                client.post(
-                    "/api/v1/functions/light/invoke", headers={"connection": "close"}
-                ).status_code
-                == 200
+    names = ("light", "other")
+    with httpx.Client(base_url=server.url, timeout=30) as client:  # new connections: both workers
+        close = {"connection": "close"}
+        for name in names:
+            created = client.post(
+                "/api/v1/functions",
+                json={"name": name, "code": code, "enabled": True},
+                headers={**close, "authorization": f"Bearer {ADMIN_TOKEN}"},
             )
-    # The workers share one zygote; each worker's host for the function is one of the two
-    # busiest of its children (the others are spares).
+            assert created.status_code == 201, created.text
+        for _ in range(200):
+            for name in names:
+                answer = client.post(f"/api/v1/functions/{name}/invoke", headers=close)
+                assert answer.status_code == 200
+    # The workers share one zygote; the two functions' hosts are the two busiest of its
+    # children (the others are spares).
     hosts = children(zygote_of(server.process.pid))
     busiest = sorted(hosts, key=cpu_ticks)[-2:]
     cpus = [set(os.sched_getaffinity(host)) for host in busiest]

@@ -5,13 +5,26 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import ADMIN_TOKEN, ServerProcess, spawn_server
+from tests.e2e.test_zygote_prestart import workers_of
 
-# A function whose isolate keeps a random id in its globals, so responses tell workers apart.
+BODY = b"x" * 65536  # far more than a worker reads of its own while idle (its hosts' pings)
+
+
+def bytes_read(pid: int) -> int:
+    """What process `pid` has read so far (`rchar`: sockets included)."""
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no rchar for {pid}")
+
+
+# A function whose isolate keeps a random id in its globals, so responses tell isolates apart.
 WHO = (
     "function handler() {\n"
     "  globalThis.who = globalThis.who || String(Math.random());\n"
@@ -147,16 +160,18 @@ def test_two_worker_processes_share_one_budget(start_server):
     srv.client(ADMIN_TOKEN).post(
         "/api/v1/functions", json={"name": "who", "code": WHO, "enabled": True}
     )
-    seen: set[str] = set()
+    workers = workers_of(srv.process.pid)
+    assert len(workers) == 2
+    before = [bytes_read(worker) for worker in workers]
     statuses = []
     # Enough admitted calls that the kernel all but surely hands some to each worker.
     for _ in range(80):
         # A new connection each time, so the kernel spreads requests over both workers.
-        response = httpx.post(f"{srv.url}/api/v1/functions/who/invoke", timeout=30)
+        response = httpx.post(f"{srv.url}/api/v1/functions/who/invoke", content=BODY, timeout=30)
         statuses.append(response.status_code)
-        if response.status_code == 200:
-            seen.add(response.text)
     assert statuses == [200] * 40 + [429] * 40
-    # Two isolates answered, one per worker (sequential calls of a function reuse an isolate);
-    # with a budget per worker, the second worker would have admitted more than 40 in total.
-    assert len(seen) == 2
+    # Both workers read calls' bodies (the workers share the function's isolate, so its answers
+    # cannot tell them apart); with a budget per worker, the second would have admitted more
+    # than 40 in total.
+    read = [bytes_read(worker) - old for worker, old in zip(workers, before, strict=True)]
+    assert all(count >= len(BODY) for count in read), read

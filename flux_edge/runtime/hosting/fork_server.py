@@ -1,17 +1,27 @@
 """The zygote's own loop, run in its process: fork an isolate host per request, report how each
-ended to the server process that asked for it (zygote.py is the server's side).
+ended to the server processes that use it (zygote.py is the server's side).
 
 A zygote serves either one server process, on the control socket it was started with (its end
 of file ends the zygote), or every worker of one server: it is then started with a registrar
-socket (SOCK_SEQPACKET) on which each worker hands over its own control socket. Hosts belong to
-the worker that asked for them: a worker's exit reports go to it alone, and when its control
-socket closes (the worker stopped or was killed) the hosts it still has are killed, as they
-would be had their own zygote died with it. The registrar's end (the supervisor and every worker
-gone) ends the zygote.
+socket (SOCK_SEQPACKET) on which each worker hands over its own control socket. The registrar's
+end (the supervisor and every worker gone) ends the zygote.
 
-Wire (server -> zygote): 4-byte heap cap in MiB with the two fds attached (SCM_RIGHTS).
-(zygote -> server): b"P" + pid, one per launch in order; b"X" + pid + signed status when a host
-ends. Registrar: one byte with the worker's end of a new control socket attached.
+The workers of one server share each function's host: the first worker to need a host for a
+function binds one of its own to it here, and the others join that host (the zygote hands it
+their connection over the host's channel, a socket each host gets when it is forked) instead of
+running one each. A host is used by the workers that launched or joined it: they get its exit
+report, and when the last of them has gone (its control socket closed: the worker stopped or was
+killed) the host is killed, as it would be had its own zygote died with the worker. A host that
+stops taking new calls (recycling) says so on its channel, and is unbound.
+
+Wire (server -> zygote): REQUEST (kind, number, length of the function id that follows) and the
+id: b"L" launch (number: heap cap in MiB) and b"J" join a function's host, both with a socket
+and a taken-calls mark attached (SCM_RIGHTS); b"B" bind host `number` to the function unless
+another host is bound to it. (zygote -> server), one reply per request in order: b"P" + pid
+(launched), b"J" + pid (joined) or b"N" (no host to join), b"B" + the bound host's pid; and
+b"X" + pid + signed status when a host the worker uses ends. Registrar: one byte with the
+worker's end of a new control socket attached. Host channel (zygote -> host): one byte with a
+joining worker's socket and mark attached; (host -> zygote): b"D", unbind me.
 """
 
 from __future__ import annotations
@@ -38,12 +48,26 @@ from flux_edge.runtime.hosting.process import die_with_parent
 _IDLE_IMPORT_SECONDS = 0.2
 _IMPORTED_WHEN_IDLE = ("flux_edge.runtime.capabilities.net",)
 
-LAUNCH = struct.Struct(">I")
-REPLY = struct.Struct(">cIi")  # kind, pid, status (0 for b"P")
+REQUEST = struct.Struct(">cIH")  # kind, heap cap or pid, length of the function id
+REPLY = struct.Struct(">cIi")  # kind, pid, status (0 but for b"X")
+LAUNCH, JOIN, BIND = b"L", b"J", b"B"
+LAUNCHED, JOINED, NO_HOST, BOUND, EXITED = b"P", b"J", b"N", b"B", b"X"
+UNBIND = b"D"
 
 _REGISTRAR = "registrar"
 _CHILD = "child"
 _CLIENT = "client"
+
+
+class _Host:
+    """A live host: its channel, the workers that use it and the function it is bound to."""
+
+    __slots__ = ("channel", "clients", "function_id")
+
+    def __init__(self, channel: socket.socket, client: socket.socket) -> None:
+        self.channel = channel
+        self.clients = {client}
+        self.function_id: str | None = None
 
 
 class _ForkServer:
@@ -56,7 +80,8 @@ class _ForkServer:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         self._selector.register(self._wake_r, selectors.EVENT_READ, _CHILD)
         self._clients: set[socket.socket] = set()
-        self._owner: dict[int, socket.socket] = {}  # each live host's client
+        self._hosts: dict[int, _Host] = {}
+        self._bound: dict[str, int] = {}  # function id -> the pid of the host its workers share
         self._shared = control.type == socket.SOCK_SEQPACKET
         if self._shared:
             self._selector.register(control, selectors.EVENT_READ, _REGISTRAR)
@@ -79,8 +104,10 @@ class _ForkServer:
                     self._report_exits()
                 elif key.data == _REGISTRAR:
                     self._register(key.fileobj)  # type: ignore[arg-type]
-                else:
+                elif key.data == _CLIENT:
                     self._serve(key.fileobj)  # type: ignore[arg-type]
+                else:
+                    self._hear_host(key.data, key.fileobj)  # type: ignore[arg-type]
 
     def _add_client(self, client: socket.socket) -> None:
         self._clients.add(client)
@@ -97,25 +124,93 @@ class _ForkServer:
         if client not in self._clients:
             return  # dropped earlier in this turn
         try:
-            data, fds, _, _ = socket.recv_fds(client, LAUNCH.size, 2)
-        except OSError:
-            data, fds = b"", []
-        if not data:
+            data, fds, _, _ = socket.recv_fds(client, REQUEST.size, 2)
+            kind, number, length = REQUEST.unpack(data) if data else (b"", 0, 0)
+            function_id = client.recv(length).decode() if length else ""
+        except (OSError, struct.error, UnicodeDecodeError):
+            kind, fds = b"", []
+        if kind == LAUNCH:
+            self._launch(client, fds, number)
+        elif kind == JOIN:
+            self._join(client, fds, function_id)
+        elif kind == BIND:
+            self._bind(client, number, function_id)
+        else:
+            for fd in fds:
+                os.close(fd)
             if not self._shared:
                 os._exit(0)  # the server closed the control socket
             self._drop(client)
-            return
-        (heap_mb,) = LAUNCH.unpack(data)
+
+    def _launch(self, client: socket.socket, fds: list[int], heap_mb: int) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         freeze_start_heap()  # a host's collections then leave the pages it shares alone
         pid = os.fork()
         if pid == 0:
-            self._become_host(client, fds, heap_mb)
+            ours.close()
+            self._become_host(fds, heap_mb, theirs)
+        theirs.close()
         for fd in fds:
             os.close(fd)
-        self._owner[pid] = client
-        self._send(client, REPLY.pack(b"P", pid, 0))
+        self._hosts[pid] = _Host(ours, client)
+        self._selector.register(ours, selectors.EVENT_READ, pid)
+        self._send(client, REPLY.pack(LAUNCHED, pid, 0))
 
-    def _become_host(self, client: socket.socket, fds: list[int], heap_mb: int) -> None:
+    def _join(self, client: socket.socket, fds: list[int], function_id: str) -> None:
+        """Hand the client's socket to the host bound to `function_id`, if there is one."""
+        pid = self._bound.get(function_id, 0)
+        host = self._hosts.get(pid)
+        joined = False
+        if host is not None:
+            try:
+                socket.send_fds(host.channel, [JOIN], fds)
+                joined = True
+            except OSError:  # the host is on its way out
+                self._unbind(pid)
+        for fd in fds:
+            os.close(fd)
+        if joined and host is not None:
+            host.clients.add(client)
+            self._send(client, REPLY.pack(JOINED, pid, 0))
+        else:
+            self._send(client, REPLY.pack(NO_HOST, 0, 0))
+
+    def _bind(self, client: socket.socket, pid: int, function_id: str) -> None:
+        """Bind host `pid` to the function unless a live host is bound to it already; the reply
+        names the bound one."""
+        bound = self._bound.get(function_id)
+        if (bound is None or bound not in self._hosts) and pid in self._hosts:
+            self._unbind(pid)
+            self._bound[function_id] = pid
+            self._hosts[pid].function_id = function_id
+            bound = pid
+        self._send(client, REPLY.pack(BOUND, bound or 0, 0))
+
+    def _unbind(self, pid: int) -> None:
+        host = self._hosts.get(pid)
+        if host is not None and host.function_id is not None:
+            if self._bound.get(host.function_id) == pid:
+                del self._bound[host.function_id]
+            host.function_id = None
+
+    def _hear_host(self, pid: int, channel: socket.socket) -> None:
+        """The host stopped taking new calls (b"D"), or is ending (its channel's end)."""
+        if channel.fileno() < 0:
+            return  # closed when the host was reaped earlier in this turn
+        try:
+            data = channel.recv(16)
+        except OSError:
+            data = b""
+        self._unbind(pid)
+        if not data:
+            self._close(channel)
+
+    def _close(self, channel: socket.socket) -> None:
+        if channel.fileno() >= 0:
+            self._selector.unregister(channel)
+            channel.close()
+
+    def _become_host(self, fds: list[int], heap_mb: int, channel: socket.socket) -> None:
         from flux_edge.runtime.hosting.host import run
 
         signal.set_wakeup_fd(-1)
@@ -127,18 +222,21 @@ class _ForkServer:
         self._selector.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
-        run(socket.socket(fileno=fds[0]), fds[1], heap_mb)
+        run(socket.socket(fileno=fds[0]), fds[1], heap_mb, channel)
         os._exit(0)
 
     def _drop(self, client: socket.socket) -> None:
-        """A worker went away: the hosts it still has go too (reaped, not reported)."""
+        """A worker went away: the hosts no other worker uses go too (reaped, not reported)."""
         self._selector.unregister(client)
         client.close()
         self._clients.discard(client)
-        for pid in [pid for pid, owner in self._owner.items() if owner is client]:
-            del self._owner[pid]
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        for pid, host in self._hosts.items():
+            if client in host.clients:
+                host.clients.discard(client)
+                if not host.clients:
+                    self._unbind(pid)
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def _send(self, client: socket.socket, message: bytes) -> None:
         try:
@@ -156,9 +254,14 @@ class _ForkServer:
                 return
             if pid == 0:
                 return
-            client = self._owner.pop(pid, None)
-            if client is not None:
-                self._send(client, REPLY.pack(b"X", pid, os.waitstatus_to_exitcode(status)))
+            self._unbind(pid)
+            host = self._hosts.pop(pid, None)
+            if host is None:
+                continue
+            self._close(host.channel)
+            for client in list(host.clients):
+                if client in self._clients:
+                    self._send(client, REPLY.pack(EXITED, pid, os.waitstatus_to_exitcode(status)))
 
 
 def serve(control: socket.socket) -> None:

@@ -1,8 +1,10 @@
-"""The isolate host: a child process that runs a Runtime for the server, over one socket.
+"""The isolate host: a child process that runs a Runtime for the server's workers.
 
-The zygote (zygote.py) forks it, with its socket, its taken-calls mark (taken.py) and V8's heap
-cap. It runs every call it is sent on its own in-process Runtime and answers
-in batched frames (see wire.py). It never has to close an isolate it could not stop: such an
+The zygote (zygote.py) forks it, with its first worker's socket, its taken-calls mark (taken.py),
+V8's heap cap and a channel on which the zygote hands it the sockets (and marks) of other
+workers that share it (fork_server.py). It runs every call it is sent on its own in-process
+Runtime, answers each worker in batched frames on its socket (see wire.py), and ends when its
+last worker has gone. It never has to close an isolate it could not stop: such an
 engine is kept unclosed and the host asks to be recycled; the server kills the process, which is
 the one thing that always ends a thread stuck inside a V8 builtin. V8's heap is capped per
 process, so a runaway allocation aborts this process, never the server.
@@ -11,6 +13,7 @@ process, so a runaway allocation aborts this process, never the server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -22,6 +25,7 @@ from msgspec.structs import replace
 
 from flux_edge.runtime.capabilities import CapabilityBridge
 from flux_edge.runtime.cpus import pin_process
+from flux_edge.runtime.hosting.fork_server import UNBIND
 from flux_edge.runtime.hosting.process import MIB, die_with_parent, process_rss
 from flux_edge.runtime.hosting.taken import TakenMark
 from flux_edge.runtime.hosting.wire import (
@@ -63,13 +67,32 @@ from flux_edge.runtime.types import (
 )
 
 
+class _Peer:
+    """One worker's connection: its socket, the mark of the calls taken from it, and the
+    streamed responses relayed to it (the local stream and the worker's credits)."""
+
+    __slots__ = ("connection", "streams", "taken")
+
+    def __init__(self, taken: TakenMark) -> None:
+        self.taken = taken
+        self.connection: FrameConnection | None = None
+        self.streams: dict[int, tuple[ResponseStream, asyncio.Semaphore]] = {}
+
+    def send(self, message: Any) -> None:
+        if self.connection is not None:
+            self.connection.send(message)
+
+
 class _HostCall:
-    """A call the server sent: where its answer goes, and whether its response went already."""
+    """A call a worker sent: where its answer goes, and whether its response went already."""
 
-    __slots__ = ("finished", "host", "message", "responded", "spec", "started")
+    __slots__ = ("finished", "host", "message", "peer", "responded", "spec", "started")
 
-    def __init__(self, host: IsolateHostProcess, message: Invoke, spec: FunctionSpec) -> None:
+    def __init__(
+        self, host: IsolateHostProcess, peer: _Peer, message: Invoke, spec: FunctionSpec
+    ) -> None:
         self.host = host
+        self.peer = peer
         self.message = message
         self.spec = spec
         self.started = time.monotonic()
@@ -82,9 +105,9 @@ class _HostCall:
         host = self.host
         if not self.responded:
             self.finished = final
-        elif host.connection is not None:
+        else:
             final = host._within_budget(self.spec, self.message.request, self.started, final)
-            host.connection.send(Completed(id=self.message.id, result=final))
+            self.peer.send(Completed(id=self.message.id, result=final))
 
     def settled(self, future: asyncio.Future[InvokeResult]) -> None:
         """The future `submit_now` gave has its response, or the call failed."""
@@ -96,19 +119,18 @@ class _HostCall:
 
 
 class IsolateHostProcess:
-    """The host's side of the socket: runs calls, checks code, watches its own memory."""
+    """The host's side of its workers' sockets: runs calls, checks code, watches its own memory."""
 
-    def __init__(self, taken: TakenMark) -> None:
-        self.taken = taken
+    def __init__(self, channel: socket.socket | None = None) -> None:
         self.runtime: Runtime | None = None
         self.config: HostConfig | None = None
-        self.connection: FrameConnection | None = None
+        self.peers: list[_Peer] = []
+        self._channel = channel  # to the zygote: joining workers come on it (fork_server.py)
+        self._configured: asyncio.Future[None] | None = None
         self._specs: dict[tuple[str, int], FunctionSpec] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Streamed responses being relayed: the local stream and the server's credits.
-        self._streams: dict[int, tuple[ResponseStream, asyncio.Semaphore]] = {}
         self._unstoppable: list[Engine] = []  # never closed: see the module docstring
-        self._recycling = False
+        self._recycling: str | None = None
         self._baseline = 0
         self._memory_mb = 0
         self._rss: int | None = None
@@ -134,44 +156,104 @@ class IsolateHostProcess:
     def _forget_rss(self) -> None:
         self._rss = None
 
+    def _usage(self) -> Usage | None:
+        if self.runtime is None or not self._memory_mb:
+            return None
+        return Usage(isolates=self.runtime.pool.isolate_count, budget_bytes=self.budget_bytes())
+
     def _send_usage(self, _count: int = 0) -> None:
-        if self.connection is not None and self.runtime is not None and self._memory_mb:
-            self.connection.send(
-                Usage(isolates=self.runtime.pool.isolate_count, budget_bytes=self.budget_bytes())
-            )
+        if (usage := self._usage()) is not None:
+            for peer in self.peers:
+                peer.send(usage)
 
     def _recycle(self, reason: str) -> None:
-        if not self._recycling and self.connection is not None:
-            self._recycling = True
-            self.connection.send(Recycle(reason=reason))
+        if self._recycling is None:
+            self._recycling = reason
+            for peer in self.peers:
+                peer.send(Recycle(reason=reason))
+            if self._channel is not None:  # no worker may join it from now on
+                with contextlib.suppress(OSError):
+                    self._channel.send(UNBIND)
 
     def _unresponsive(self, engine: Engine) -> None:
         self._unstoppable.append(engine)
         self._recycle("an isolate did not stop when its call ran out of time")
 
+    # ---- workers ---------------------------------------------------------------------------------
+    def add_peer(self, sock: socket.socket, taken: TakenMark) -> _Peer:
+        """A worker's connection on `sock` (connected by `connect`)."""
+        peer = _Peer(taken)
+        self.peers.append(peer)
+        return peer
+
+    async def connect(self, peer: _Peer, sock: socket.socket) -> None:
+        """Serve `peer` on `sock`."""
+
+        def made() -> FrameConnection:
+            # Set before any of its messages can arrive.
+            peer.connection = FrameConnection(
+                ToHost, lambda messages: self.on_messages(peer, messages), lambda: self.lost(peer)
+            )
+            return peer.connection
+
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(made, sock)
+        except OSError:
+            self.lost(peer)
+
+    def on_join(self) -> None:
+        """The zygote handed over another worker's socket and mark (or it is gone)."""
+        assert self._channel is not None
+        try:
+            data, fds, _, _ = socket.recv_fds(self._channel, 1, 2)
+        except OSError:
+            data, fds = b"", []
+        if not data or len(fds) != 2:
+            for fd in fds:
+                os.close(fd)
+            if not data:
+                asyncio.get_running_loop().remove_reader(self._channel.fileno())
+            return
+        sock = socket.socket(fileno=fds[0])
+        taken = TakenMark(fds[1])
+        os.close(fds[1])
+        peer = self.add_peer(sock, taken)
+        self._spawn(self.connect(peer, sock))
+
+    def lost(self, peer: _Peer) -> None:
+        """A worker closed its socket or died: its streams stop; the last one ends the host."""
+        if peer not in self.peers:
+            return
+        self.peers.remove(peer)
+        streams, peer.streams = peer.streams, {}
+        for stream, credit in streams.values():
+            self._spawn(stream.aclose())
+            credit.release()
+        if not self.peers and not self.done.done():
+            self.done.set_result(None)
+
     # ---- messages --------------------------------------------------------------------------------
-    def on_messages(self, messages: list[Any]) -> None:
-        """Dispatch one frame's messages."""
+    def on_messages(self, peer: _Peer, messages: list[Any]) -> None:
+        """Dispatch one frame's messages from `peer`."""
         for message in messages:
             if isinstance(message, Invoke):
-                # Marked before the call's code can run: the server runs a call again on
+                # Marked before the call's code can run: the worker runs a call again on
                 # another host only if this one dies before taking it.
-                self.taken.take(message.id)
-                self._start_call(message)
+                peer.taken.take(message.id)
+                self._start_call(peer, message)
             elif isinstance(message, Pull):
-                relay = self._streams.get(message.id)
+                relay = peer.streams.get(message.id)
                 if relay is not None:
                     relay[1].release()
             elif isinstance(message, StopStream):
-                relay = self._streams.pop(message.id, None)
+                relay = peer.streams.pop(message.id, None)
                 if relay is not None:
                     self._spawn(relay[0].aclose())
                     relay[1].release()  # the pump wakes, sees it was stopped, sends the end
             elif isinstance(message, Place):
                 pin_process(message.cpu)
             elif isinstance(message, Ping):
-                assert self.connection is not None
-                self.connection.send(Pong(seq=message.seq))
+                peer.send(Pong(seq=message.seq))
                 if self.runtime is not None:  # every 100 ms: a long step gives up the CPU
                     self.runtime.pool.release_busy_cpus()
             elif isinstance(message, Load):
@@ -180,7 +262,7 @@ class IsolateHostProcess:
                 self._memory_mb = max(self._memory_mb, spec.memory_limit_mb)
                 self._send_usage()
             elif isinstance(message, Check):
-                self._spawn(self._check(message))
+                self._spawn(self._check(peer, message))
             elif isinstance(message, Prewarm):
                 spec = self._specs[(message.function_id, message.version)]
                 assert self.runtime is not None
@@ -189,12 +271,10 @@ class IsolateHostProcess:
                 assert self.runtime is not None
                 self.runtime.retire(message.function_id)
             elif isinstance(message, HostConfig):
-                self._spawn(self._configure(message))
-
-    def on_lost(self) -> None:
-        """The server closed the socket or died: nothing left to answer to."""
-        if not self.done.done():
-            self.done.set_result(None)
+                if self._configured is None:  # the first worker's: they all send the same
+                    self._configured = asyncio.get_running_loop().create_future()
+                    self._spawn(self._configure(message))
+                self._spawn(self._greet(peer))
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
@@ -224,14 +304,24 @@ class IsolateHostProcess:
         await self.runtime.start()
         self.runtime.pool.on_isolate_count = self._send_usage
         self._baseline = process_rss()
-        assert self.connection is not None
-        self.connection.send(Ready(pid=os.getpid()))
+        assert self._configured is not None
+        self._configured.set_result(None)
 
-    def _start_call(self, message: Invoke) -> None:
+    async def _greet(self, peer: _Peer) -> None:
+        """Tell a worker the host is ready, and what a worker that joined late has missed."""
+        assert self._configured is not None
+        await self._configured
+        peer.send(Ready(pid=os.getpid()))
+        if (usage := self._usage()) is not None:
+            peer.send(usage)
+        if self._recycling is not None:
+            peer.send(Recycle(reason=self._recycling))
+
+    def _start_call(self, peer: _Peer, message: Invoke) -> None:
         """Run a call: straight on a warm isolate when one can take it now, else in a task that
         waits for one (a task per call costs the host's loop more than the call's own work)."""
         assert self.runtime is not None
-        call = _HostCall(self, message, self._specs[(message.function_id, message.version)])
+        call = _HostCall(self, peer, message, self._specs[(message.function_id, message.version)])
         try:
             future = self.runtime.submit_now(call.spec, message.request, call.complete)
         except Exception as error:  # answered all the same (see `_failed`)
@@ -253,82 +343,68 @@ class IsolateHostProcess:
 
     def _answer(self, call: _HostCall, result: InvokeResult) -> None:
         """Send a call's response: with its record (every log line) unless it works on after it."""
-        assert self.connection is not None
         message = call.message
         if result.stream is not None:
             # A streamed response: the head now, the chunks as the server pulls them, and the
             # record (`Completed`, from `complete`) when the call ends with its stream.
             call.responded = True
-            self._relay(message.id, result, result.stream, call.spec, message.request, call.started)
+            self._relay(call, result, result.stream)
             return
         finished = call.finished
         call.responded = finished is None
         if finished is not None:  # the complete result: the response, with every log line
             result = self._within_budget(call.spec, message.request, call.started, finished)
-        self.connection.send(Result(id=message.id, result=result, pending=call.responded))
+        call.peer.send(Result(id=message.id, result=result, pending=call.responded))
 
     def _failed(self, call: _HostCall, error: BaseException) -> None:
-        """Every call is answered, or the server would wait for ever."""
-        assert self.connection is not None
+        """Every call is answered, or the worker would wait for ever."""
         call_id = call.message.id
         if isinstance(error, RuntimeUnavailableError):
-            self.connection.send(
+            call.peer.send(
                 Unavailable(id=call_id, message=str(error), retry_after=error.retry_after)
             )
         elif isinstance(error, CodeError):
             # Code that does not load (never compiled, or its top level throws): the caller gets
             # the CodeError the in-process Runtime raises, with its position.
-            self.connection.send(self._code_error(call_id, error))
+            call.peer.send(self._code_error(call_id, error))
         else:
             text = f"the isolate host could not run the call: {type(error).__name__}: {error}"
             failed = error_result(call.spec, call.message.request, call.started, "", text)
-            self.connection.send(Result(id=call_id, result=failed))
+            call.peer.send(Result(id=call_id, result=failed))
 
     # ---- streamed responses ------------------------------------------------------------------------
-    def _relay(
-        self,
-        call_id: int,
-        head: InvokeResult,
-        stream: ResponseStream,
-        spec: FunctionSpec,
-        request: InvokeRequest,
-        started: float,
-    ) -> None:
-        """Send a streamed response's head, then one chunk per `Pull` the server sends (so the
-        server's client holds the function back across the process boundary), then its end."""
-        assert self.connection is not None
-        self.connection.send(
+    def _relay(self, call: _HostCall, head: InvokeResult, stream: ResponseStream) -> None:
+        """Send a streamed response's head, then one chunk per `Pull` the worker sends (so the
+        worker's client holds the function back across the process boundary), then its end."""
+        call_id = call.message.id
+        call.peer.send(
             Result(id=call_id, result=replace(head, stream=None), pending=True, streamed=True)
         )
         credit = asyncio.Semaphore(0)
-        self._streams[call_id] = (stream, credit)
-        self._spawn(self._pump(call_id, stream, credit, spec, request, started))
+        call.peer.streams[call_id] = (stream, credit)
+        self._spawn(self._pump(call, stream, credit))
 
     async def _pump(
-        self,
-        call_id: int,
-        stream: ResponseStream,
-        credit: asyncio.Semaphore,
-        spec: FunctionSpec,
-        request: InvokeRequest,
-        started: float,
+        self, call: _HostCall, stream: ResponseStream, credit: asyncio.Semaphore
     ) -> None:
-        assert self.connection is not None
+        peer, call_id = call.peer, call.message.id
         try:
             while True:
                 await credit.acquire()
-                if call_id not in self._streams:  # stopped by the server
+                if call_id not in peer.streams:  # stopped by the worker
                     break
                 chunk = await anext(stream, None)
                 if chunk is None:
                     break
-                self.connection.send(Chunk(id=call_id, data=chunk))
+                peer.send(Chunk(id=call_id, data=chunk))
         except ResponseStreamError:
             pass
         finally:
-            self._streams.pop(call_id, None)
-        final = self._within_budget(spec, request, started, await stream.outcome())
-        self.connection.send(StreamEnd(id=call_id, result=final, failed=final.outcome != "success"))
+            peer.streams.pop(call_id, None)
+        final = self._within_budget(
+            call.spec, call.message.request, call.started, await stream.outcome()
+        )
+        peer.send(StreamEnd(id=call_id, result=final, failed=final.outcome != "success"))
 
     def _within_budget(
         self, spec: FunctionSpec, request: InvokeRequest, started: float, result: InvokeResult
@@ -350,35 +426,34 @@ class IsolateHostProcess:
             id=call_id, message=error.message, line=error.line, column=error.column, file=error.file
         )
 
-    async def _check(self, message: Check) -> None:
+    async def _check(self, peer: _Peer, message: Check) -> None:
         assert self.runtime is not None
-        assert self.connection is not None
         spec = self._specs[(message.function_id, message.version)]
         try:
             await self.runtime.check(spec.compiled, spec if spec.function_id else None)
         except CodeError as error:
-            self.connection.send(self._code_error(message.id, error))
+            peer.send(self._code_error(message.id, error))
             return
         except RuntimeUnavailableError as error:
-            self.connection.send(Checked(id=message.id, message=str(error)))
+            peer.send(Checked(id=message.id, message=str(error)))
             return
         if process_rss() > self.budget_bytes():
             self._recycle("memory over the budget of its functions' memory_limit_mb")
             message_text = "top-level code exceeded the memory limit (memory_limit_mb)"
-            self.connection.send(Checked(id=message.id, message=message_text))
+            peer.send(Checked(id=message.id, message=message_text))
             return
         # Written now: the isolate's first heap reading, which blocks this loop for ~1 ms, is
         # due next (isolate.py `start`), and the deploy's answer must not wait for it.
-        self.connection.send_now(Checked(id=message.id))
+        if peer.connection is not None:
+            peer.connection.send_now(Checked(id=message.id))
 
 
-async def _serve(sock: socket.socket, taken: TakenMark) -> None:
-    host = IsolateHostProcess(taken)
-    loop = asyncio.get_running_loop()
-    _, connection = await loop.connect_accepted_socket(
-        lambda: FrameConnection(ToHost, host.on_messages, host.on_lost), sock
-    )
-    host.connection = connection
+async def _serve(sock: socket.socket, taken: TakenMark, channel: socket.socket | None) -> None:
+    host = IsolateHostProcess(channel)
+    if channel is not None:
+        channel.setblocking(False)
+        asyncio.get_running_loop().add_reader(channel.fileno(), host.on_join)
+    await host.connect(host.add_peer(sock, taken), sock)
     await host.done
 
 
@@ -393,9 +468,12 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def run(sock: socket.socket, taken_fd: int, heap_mb: int) -> None:
-    """Run a host on `sock` with the taken-calls mark `taken_fd`, V8's heap capped at `heap_mb`
-    MiB; never returns."""
+def run(
+    sock: socket.socket, taken_fd: int, heap_mb: int, channel: socket.socket | None = None
+) -> None:
+    """Run a host for its first worker on `sock` with the taken-calls mark `taken_fd`, V8's heap
+    capped at `heap_mb` MiB, and other workers joining on the zygote's `channel`; never
+    returns."""
     die_with_parent()
     # The server stops hosts with SIGKILL; SIGINT from a terminal is the server's to handle.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -409,7 +487,7 @@ def run(sock: socket.socket, taken_fd: int, heap_mb: int) -> None:
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.Runner()
     with runner:
-        runner.run(_serve(sock, taken))
+        runner.run(_serve(sock, taken, channel))
     # Never run interpreter teardown: it would close isolates, and one may be unstoppable.
     sys.stdout.flush()
     os._exit(0)

@@ -5,7 +5,8 @@ aborts the process that holds the isolate, and a thread inside one long builtin 
 stopped (closing its isolate blocks until the builtin ends). So each function gets its own isolate
 host process; a host that crashes, stops answering or holds more memory than its function's
 limits allow is killed and replaced, and only that function's calls in flight see it. Spare hosts
-are booted ahead, so a new function starts without waiting for a process.
+are booted ahead, so a new function starts without waiting for a process. The workers of one
+server share each function's host (`_shared_host`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ log = structlog.get_logger("flux_edge.runtime.hosts")
 
 WATCH_SECONDS = 0.1  # how often hosts are pinged and their memory read
 REFILL_DELAY_SECONDS = 0.05
+# Tries to find or bind a function's shared host before running one of this worker's own: a try
+# fails only when another worker binds a host between this one's join and bind.
+SHARE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,8 +67,9 @@ class _Counts:
 
     @property
     def isolate_count(self) -> int:
-        """Isolates running in all hosts."""
-        return sum(h.isolates for h in self._runtime.hosts())
+        """Isolates running in all hosts (a shared host's counted by the worker that bound it:
+        the metrics add the workers' counts up)."""
+        return sum(h.isolates for h in self._runtime.hosts() if not h.joined)
 
     @property
     def queue_depth(self) -> int:
@@ -152,7 +157,7 @@ class HostedRuntime:
         except BaseException:
             if not host.served:  # a host that only ever held code that failed goes
                 self._release(spec.function_id, host)
-                host.kill(None)
+                host.drop()
             raise
 
     async def prewarm(self, spec: FunctionSpec) -> None:
@@ -170,10 +175,11 @@ class HostedRuntime:
         host = self._by_function.pop(function_id, None)
         if host is None:
             return
-        host.retire(function_id)
+        if not host.shared:  # the other workers' calls may still use a shared host's isolates
+            host.retire(function_id)
         host.recycling = "the function was retired"
         if not host.load:
-            host.kill(None)
+            host.drop()
 
     async def close(self, grace: float = 5.0) -> None:
         """Let calls in flight finish (up to `grace` seconds), then kill every host."""
@@ -187,7 +193,7 @@ class HostedRuntime:
         if in_flight:
             await asyncio.wait(in_flight, timeout=grace)
         for host in list(self._all):
-            host.kill(None)
+            host.drop()
         await self._zygote.close()
 
     # ---- hosts -----------------------------------------------------------------------------------
@@ -201,8 +207,11 @@ class HostedRuntime:
         future: asyncio.Future[IsolateHost] = asyncio.get_running_loop().create_future()
         self._starting[function_id] = future
         try:
-            host = await self._take_host()
-            self._place(host)
+            sharing = self._zygote.shared and self._zygote.alive
+            host = await self._shared_host(function_id) if sharing else None
+            if host is None:
+                host = await self._take_host()
+                self._place(host)
             self._by_function[function_id] = host
             future.set_result(host)
         except BaseException as error:
@@ -212,6 +221,33 @@ class HostedRuntime:
         finally:
             self._starting.pop(function_id, None)
         return host
+
+    async def _shared_host(self, function_id: str) -> IsolateHost | None:
+        """The host the server's workers share for the function: joined if another worker bound
+        one, else one of this worker's, bound (zygote.py). None if another worker kept binding
+        first (this worker then runs a host of its own)."""
+        for _ in range(SHARE_ATTEMPTS):
+            joined = IsolateHost(self._zygote, self._gone, self._retry)
+            self._all.add(joined)
+            try:
+                if await joined.join(function_id, self._config):
+                    return joined
+            except OSError:  # the zygote is gone: this worker starts its own (`_boot`)
+                return None
+            finally:
+                if not joined.joined:
+                    self._all.discard(joined)
+            host = await self._take_host()
+            try:
+                bound = await self._zygote.bind(function_id, host.pid)
+            except OSError:
+                return host
+            if bound == host.pid:
+                host.shared = True
+                self._place(host)
+                return host
+            self._spares.append(host)  # another worker bound one first: join it
+        return None
 
     def _place(self, host: IsolateHost) -> None:
         """Put a host given a function on the CPU with the fewest such hosts (runtime/cpus.py);
@@ -250,7 +286,7 @@ class HostedRuntime:
         for function_id, host in list(self._by_function.items()):
             if host is victim:
                 del self._by_function[function_id]
-        victim.kill(None)
+        victim.drop()
 
     async def _boot(self) -> IsolateHost:
         if not self._zygote.alive and not self._closing:
@@ -335,4 +371,4 @@ class HostedRuntime:
                     and host not in self._spares
                     and now - host.last_used > self.host_limits.idle_seconds
                 ):
-                    host.kill(None)
+                    host.drop()

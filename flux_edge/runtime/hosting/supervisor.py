@@ -2,7 +2,8 @@
 
 Nothing here ever waits on the host: a host that stops answering pings, passes its memory budget
 or crashes is killed with SIGKILL (which never blocks), and every call it had is answered at once
-with a result that says what happened.
+with a result that says what happened. A host the server's workers share (zygote.py) is left,
+not killed, when this worker is done with it: it ends when the last of them has left.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ class IsolateHost:
         self.last_used = time.monotonic()
         self.served = False  # has run a call or loaded code that passed its check
         self.cpu: int | None = None  # the CPU its threads run on, once placed (runtime/cpus.py)
+        self.shared = False  # bound to its function for every worker, or joined (zygote.py)
+        self.joined = False  # found through the zygote, started by another worker
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, config: HostConfig, heap_mb: int) -> None:
@@ -121,6 +124,31 @@ class IsolateHost:
         finally:
             theirs.close()
             os.close(taken_fd)
+        await self._connect(ours, config)
+
+    async def join(self, function_id: str, config: HostConfig) -> bool:
+        """Connect to the host another worker bound to `function_id` (zygote.py) and wait until
+        it has greeted this worker; False when there is none."""
+        ours, theirs = socket.socketpair()
+        self._taken, taken_fd = TakenMark.create()
+        try:
+            self._pid = await self._zygote.join(function_id, theirs, taken_fd)
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+            os.close(taken_fd)
+        if self._pid is None:
+            ours.close()
+            self._taken.close()
+            self._taken = None
+            return False
+        self.shared = self.served = self.joined = True  # never killed as unused: others use it
+        await self._connect(ours, config)
+        return True
+
+    async def _connect(self, ours: socket.socket, config: HostConfig) -> None:
         loop = asyncio.get_running_loop()
         _, self.connection = await loop.create_unix_connection(
             lambda: FrameConnection(FromHost, self._on_messages, self._on_lost), sock=ours
@@ -129,7 +157,7 @@ class IsolateHost:
         try:
             await asyncio.wait_for(asyncio.shield(self._ready), READY_SECONDS)
         except BaseException:
-            self.kill(None)
+            self.drop()
             raise
 
     def place(self, cpu: int) -> None:
@@ -164,7 +192,21 @@ class IsolateHost:
         """The answers not received yet (for a call that answered, its end)."""
         return [call.completed or call.future for call in self._pending.values()]
 
-    def kill(self, failure: Failure | None, *, crashed: bool = False) -> None:
+    def drop(self) -> None:
+        """Done with the host: kill it, or leave it if the workers share it."""
+        if self.shared:
+            self.leave()
+        else:
+            self.kill(None)
+
+    def leave(self) -> None:
+        """Close this worker's socket to the host; it ends once no worker is left. Calls still
+        unanswered end interrupted."""
+        self.kill(None, signal_it=False)
+
+    def kill(
+        self, failure: Failure | None, *, crashed: bool = False, signal_it: bool = True
+    ) -> None:
         """SIGKILL the host now; calls it had end with `failure(call)` (default: interrupted).
 
         `crashed`: it died by itself; a call it never took (see taken.py) never ran, and runs
@@ -173,7 +215,7 @@ class IsolateHost:
         if self.gone:
             return
         self.gone = True
-        if self._pid is not None and self.returncode is None:
+        if signal_it and self._pid is not None and self.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self._pid, signal.SIGKILL)
         retry = self._retry if crashed else None
@@ -390,4 +432,4 @@ class IsolateHost:
             elif isinstance(message, Ready) and not self._ready.done():
                 self._ready.set_result(None)
         if self.recycling is not None and not self._pending and not self._streams:
-            self.kill(None)
+            self.drop()

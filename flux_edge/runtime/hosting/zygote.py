@@ -10,7 +10,8 @@ children and reports each exit status, which tells a V8 abort from a kill.
 A server with one worker starts its zygote before its own imports (`prestart`). With several
 workers, the supervisor starts one zygote before it forks them (`start_shared`) and each worker
 registers with it, instead of each booting its own (~30 MB and ~0.3 s of CPU a worker). A worker
-whose zygote is gone starts one of its own.
+whose zygote is gone starts one of its own. Through the shared zygote the workers also share each
+function's host (`bind`, `join`; fork_server.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ import sys
 
 import structlog
 
-from flux_edge.runtime.hosting.fork_server import LAUNCH, REPLY
+from flux_edge.runtime.hosting.fork_server import (
+    BIND,
+    EXITED,
+    JOIN,
+    JOINED,
+    LAUNCH,
+    LAUNCHED,
+    REPLY,
+    REQUEST,
+)
 
 log = structlog.get_logger("flux_edge.runtime.hosts")
 
@@ -147,7 +157,8 @@ class Zygote:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._control: socket.socket | None = None
-        self._launches: asyncio.Queue[asyncio.Future[int]] = asyncio.Queue()
+        self._replies: asyncio.Queue[asyncio.Future[tuple[bytes, int]]] = asyncio.Queue()
+        self.shared = False  # registered with the zygote the server's workers share
         self._exits: dict[int, asyncio.Future[int | None]] = {}
         self._exited: dict[int, int] = {}
         self._reading: asyncio.Task[None] | None = None
@@ -162,6 +173,7 @@ class Zygote:
         elif (shared := _join_shared()) is not None:
             log.debug("registered with the isolate host zygote the server's workers share")
             ours = shared
+            self.shared = True
         else:
             self._process, ours = _spawn()
         self._control = ours
@@ -174,8 +186,8 @@ class Zygote:
         try:
             while True:
                 kind, pid, status = REPLY.unpack(await self._reader.readexactly(REPLY.size))
-                if kind == b"P":
-                    self._launches.get_nowait().set_result(pid)
+                if kind != EXITED:
+                    self._replies.get_nowait().set_result((kind, pid))
                 else:
                     waiter = self._exits.pop(pid, None)
                     if waiter is not None and not waiter.done():
@@ -185,8 +197,8 @@ class Zygote:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:  # the zygote is gone: nothing it started can be reported any more
-            while not self._launches.empty():
-                self._launches.get_nowait().set_exception(
+            while not self._replies.empty():
+                self._replies.get_nowait().set_exception(
                     ConnectionError("the isolate host zygote stopped")
                 )
             for waiter in self._exits.values():
@@ -201,15 +213,36 @@ class Zygote:
             return False
         return self._reading is not None and not self._reading.done()
 
+    async def _ask(
+        self, kind: bytes, number: int, function_id: str = "", fds: tuple[int, ...] = ()
+    ) -> tuple[bytes, int]:
+        """Send one request (fork_server.py); its reply's kind and pid."""
+        assert self._control is not None
+        name = function_id.encode()
+        # One small message on a local socket: does not block in practice.
+        socket.send_fds(self._control, [REQUEST.pack(kind, number, len(name)) + name], list(fds))
+        future: asyncio.Future[tuple[bytes, int]] = asyncio.get_running_loop().create_future()
+        self._replies.put_nowait(future)
+        return await future
+
     async def launch(self, sock: socket.socket, taken_fd: int, heap_mb: int) -> int:
         """Fork a host on `sock` with the mark `taken_fd` (the caller closes its copies);
         returns its pid."""
-        assert self._control is not None
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._launches.put_nowait(future)
-        # One small datagram-sized message on a local socket: does not block in practice.
-        socket.send_fds(self._control, [LAUNCH.pack(heap_mb)], [sock.fileno(), taken_fd])
-        return await future
+        kind, pid = await self._ask(LAUNCH, heap_mb, fds=(sock.fileno(), taken_fd))
+        assert kind == LAUNCHED
+        return pid
+
+    async def join(self, function_id: str, sock: socket.socket, taken_fd: int) -> int | None:
+        """Connect `sock` (with the mark `taken_fd`; the caller closes its copies) to the host
+        another worker bound to `function_id`: its pid, or None when there is none."""
+        kind, pid = await self._ask(JOIN, 0, function_id, (sock.fileno(), taken_fd))
+        return pid if kind == JOINED else None
+
+    async def bind(self, function_id: str, pid: int) -> int:
+        """Make host `pid` the one the workers share for `function_id`, unless a live host is
+        already: returns the pid of the bound one."""
+        _, bound = await self._ask(BIND, pid, function_id)
+        return bound
 
     async def wait(self, pid: int) -> int | None:
         """How host `pid` ended (its exit status; negative: the signal), once it has."""
