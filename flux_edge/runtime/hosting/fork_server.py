@@ -152,6 +152,7 @@ class _ForkServer:
         theirs.close()
         for fd in fds:
             os.close(fd)
+        ours.setblocking(False)  # a frozen host that never reads it must not block this loop
         self._hosts[pid] = _Host(ours, client)
         self._selector.register(ours, selectors.EVENT_READ, pid)
         self._send(client, REPLY.pack(LAUNCHED, pid, 0))
@@ -199,6 +200,8 @@ class _ForkServer:
             return  # closed when the host was reaped earlier in this turn
         try:
             data = channel.recv(16)
+        except BlockingIOError:
+            return
         except OSError:
             data = b""
         self._unbind(pid)
