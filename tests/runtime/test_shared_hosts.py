@@ -174,3 +174,20 @@ async def test_a_recycled_host_is_not_joined_again(workers, make_spec):
     assert fresh != old.pid
     assert host_of(first, spec.function_id).pid == fresh
     await until(lambda: not alive(old.pid))
+
+
+async def test_a_call_cancelled_while_its_worker_asks_the_zygote_leaves_the_zygote_usable(
+    workers, make_spec
+):
+    first, _ = workers
+    spec = make_spec(ECHO)
+    zygote_handle = first._zygote
+    call = asyncio.ensure_future(first.invoke(spec, make_request("x")))
+    await asyncio.sleep(0)  # its worker has asked the zygote for the function's host
+    call.cancel()  # e.g. its client went away
+    with contextlib.suppress(asyncio.CancelledError):
+        await call
+    await asyncio.sleep(0.2)  # the zygote's reply arrives for nobody
+    assert zygote_handle.alive
+    assert (await first.invoke(spec, make_request("y"))).body == b"got y"
+    assert first._zygote is zygote_handle  # not replaced by one of the worker's own

@@ -97,6 +97,9 @@ class _ForkServer:
                 import_without("httpx", HTTPX_EXTRAS)
                 for module in _IMPORTED_WHEN_IDLE:
                     importlib.import_module(module)
+            # Exits and hosts' unbinding first: a worker's join in the same turn must not find a
+            # host that has ended or is recycling.
+            ready.sort(key=lambda event: event[0].data in (_REGISTRAR, _CLIENT))
             for key, _ in ready:
                 if key.data == _CHILD:
                     with contextlib.suppress(BlockingIOError):

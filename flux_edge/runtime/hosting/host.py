@@ -206,6 +206,8 @@ class IsolateHostProcess:
         assert self._channel is not None
         try:
             data, fds, _, _ = socket.recv_fds(self._channel, 1, 2)
+        except BlockingIOError:
+            return
         except OSError:
             data, fds = b"", []
         if not data or len(fds) != 2:

@@ -238,14 +238,16 @@ class HostedRuntime:
                 if not joined.joined:
                     self._all.discard(joined)
             host = await self._take_host()
+            host.shared = True  # from the bind on, another worker may join it
             try:
                 bound = await self._zygote.bind(function_id, host.pid)
             except OSError:
+                host.shared = False
                 return host
             if bound == host.pid:
-                host.shared = True
                 self._place(host)
                 return host
+            host.shared = False
             self._spares.append(host)  # another worker bound one first: join it
         return None
 

@@ -187,7 +187,9 @@ class Zygote:
             while True:
                 kind, pid, status = REPLY.unpack(await self._reader.readexactly(REPLY.size))
                 if kind != EXITED:
-                    self._replies.get_nowait().set_result((kind, pid))
+                    reply = self._replies.get_nowait()
+                    if not reply.done():  # its asker may have been cancelled
+                        reply.set_result((kind, pid))
                 else:
                     waiter = self._exits.pop(pid, None)
                     if waiter is not None and not waiter.done():
@@ -198,9 +200,9 @@ class Zygote:
             pass
         finally:  # the zygote is gone: nothing it started can be reported any more
             while not self._replies.empty():
-                self._replies.get_nowait().set_exception(
-                    ConnectionError("the isolate host zygote stopped")
-                )
+                reply = self._replies.get_nowait()
+                if not reply.done():
+                    reply.set_exception(ConnectionError("the isolate host zygote stopped"))
             for waiter in self._exits.values():
                 if not waiter.done():
                     waiter.set_result(None)
