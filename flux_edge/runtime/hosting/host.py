@@ -5,8 +5,9 @@ V8's heap cap and a channel on which the zygote hands it the sockets (and marks)
 workers that share it (fork_server.py). It runs every call it is sent on its own in-process
 Runtime, answers each worker in batched frames on its socket (see wire.py), and ends when its
 last worker has gone. It never has to close an isolate it could not stop: such an
-engine is kept unclosed and the host asks to be recycled; the server kills the process, which is
-the one thing that always ends a thread stuck inside a V8 builtin. V8's heap is capped per
+engine is kept unclosed and the host asks to be recycled; the process ends (killed, or leaving
+with `os._exit` when its workers have left it), which is the one thing that always ends a thread
+stuck inside a V8 builtin. V8's heap is capped per
 process, so a runaway allocation aborts this process, never the server.
 """
 
@@ -227,6 +228,7 @@ class IsolateHostProcess:
         if peer not in self.peers:
             return
         self.peers.remove(peer)
+        peer.taken.close()  # no call of its can arrive any more
         streams, peer.streams = peer.streams, {}
         for stream, credit in streams.values():
             self._spawn(stream.aclose())
