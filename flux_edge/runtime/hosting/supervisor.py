@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -114,25 +114,29 @@ class IsolateHost:
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, config: HostConfig, heap_mb: int) -> None:
         """Start the process and wait until it has booted V8 (kills it on failure)."""
-        ours, theirs = socket.socketpair()
-        self._taken, taken_fd = TakenMark.create()
-        try:
-            self._pid = await self._zygote.launch(theirs, taken_fd, heap_mb)
-        except BaseException:
-            ours.close()
-            raise
-        finally:
-            theirs.close()
-            os.close(taken_fd)
+        ours = await self._hand_over(lambda sock, fd: self._zygote.launch(sock, fd, heap_mb))
+        assert ours is not None
         await self._connect(ours, config)
 
     async def join(self, function_id: str, config: HostConfig) -> bool:
         """Connect to the host another worker bound to `function_id` (zygote.py) and wait until
         it has greeted this worker; False when there is none."""
+        ours = await self._hand_over(lambda sock, fd: self._zygote.join(function_id, sock, fd))
+        if ours is None:
+            return False
+        self.shared = self.served = self.joined = True  # never killed as unused: others use it
+        await self._connect(ours, config)
+        return True
+
+    async def _hand_over(
+        self, ask: Callable[[socket.socket, int], Awaitable[int | None]]
+    ) -> socket.socket | None:
+        """Make this worker's socket to a host and its taken-calls mark; `ask` hands the host's
+        ends to the zygote and gives the host's pid (None: no host). This end, if there is one."""
         ours, theirs = socket.socketpair()
         self._taken, taken_fd = TakenMark.create()
         try:
-            self._pid = await self._zygote.join(function_id, theirs, taken_fd)
+            self._pid = await ask(theirs, taken_fd)
         except BaseException:
             ours.close()
             raise
@@ -143,10 +147,8 @@ class IsolateHost:
             ours.close()
             self._taken.close()
             self._taken = None
-            return False
-        self.shared = self.served = self.joined = True  # never killed as unused: others use it
-        await self._connect(ours, config)
-        return True
+            return None
+        return ours
 
     async def _connect(self, ours: socket.socket, config: HostConfig) -> None:
         loop = asyncio.get_running_loop()
