@@ -28,8 +28,9 @@ def workers_for(cpus: int, memory: int) -> int:
     """One worker per two CPUs, at most one per GiB of memory (`memory` in MiB), at least one.
 
     A worker's event loop takes about one CPU and its isolate hosts most of another
-    (docs/performance.md, "The tenth pass"); on this project's 2-core machine a second worker
-    served 3-7 % more at 10 % more CPU per call and twice the memory (docs/decisions.md)."""
+    (docs/performance.md, "The tenth pass"), so on this project's 2-core machine a second worker
+    serves no more (x0.95-1.14 of one; since the workers share each function's isolate host, at
+    the same CPU per call, "The eighteenth pass")."""
     return max(1, min(cpus // 2, memory // MEMORY_PER_WORKER_MB))
 
 
