@@ -168,8 +168,9 @@ class InvocationService:
     async def follow(self, notice: FunctionNotice) -> None:
         """A sibling worker saved or deleted a function (service/sibling_notices.py): a deleted
         one's isolates and live-log buffer go at once; a saved version is warmed where this worker
-        runs the function already. A function new here gets no isolate until its first call here
-        (a host per worker for each deploy), only what costs none: its row and metric keys."""
+        runs the function already. A function new here is not connected to until its first call
+        here (every worker would otherwise load every deploy, called through it or not), only
+        what costs nothing: its row and metric keys."""
         if notice.deleted:
             self._runtime.retire(notice.function_id)
             self._forget_logs(notice.name)

@@ -211,6 +211,7 @@ class HostedRuntime:
             host = await self._shared_host(function_id) if sharing else None
             if host is None:
                 host = await self._take_host()
+            if not host.joined:  # a host another worker started is that worker's to place
                 self._place(host)
             self._by_function[function_id] = host
             future.set_result(host)
@@ -245,7 +246,6 @@ class HostedRuntime:
                 host.shared = False
                 return host
             if bound == host.pid:
-                self._place(host)
                 return host
             host.shared = False
             self._spares.append(host)  # another worker bound one first: join it
