@@ -55,6 +55,7 @@ from flux_edge.runtime.results import (
     stream_end_result,
     timeout_result,
 )
+from flux_edge.runtime.step_call import StepCall
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.runtime.thread_state import KeptThreadState
 from flux_edge.runtime.types import (
@@ -187,7 +188,7 @@ class Engine:
             for name in ("__flux_recover", "__flux_check_entry")
         }
         self.on_notify: Callable[[], None] | None = None
-        self._stepper: tuple[JSFunction, JSArray] | None = None  # set by boot
+        self._step_call: StepCall | None = None  # set by boot
         self._collecting: asyncio.Future[None] | None = None  # see collect_garbage
         self._closing = False
         self._freeing: asyncio.Task[None] | None = None  # see close
@@ -203,15 +204,9 @@ class Engine:
 
     async def step(self, payload: str) -> object:
         """Run one step (core.js `step`) on `payload`, its input as JSON text; cancelable."""
-        ctx = self.mr._ctx  # private API: call_function_cancelable's own path, minus its two
-        assert ctx is not None  # blocking round trips to build the arguments array
-        assert self._stepper is not None  # booted
-        function, arguments = (ctx._python_to_value_handle(v) for v in self._stepper)
-        this = ctx._python_to_value_handle(payload)
+        assert self._step_call is not None  # booted
         try:
-            return await ctx._run_cancelable_mr_task(
-                ctx._dll.mr_call_function, function.raw, this.raw, arguments.raw
-            )
+            return await self._step_call(payload)
         except JSEvalException as error:
             # eval reports V8's heap limit as JSOOMException; a function call as a bare `null`.
             if not isinstance(error, JSOOMException) and self.mr.was_hard_memory_limit_reached():
@@ -242,7 +237,7 @@ class Engine:
         no_arguments = await asyncio.wait_for(self.mr.eval_cancelable("[]"), seconds)
         assert isinstance(stepper, JSFunction)
         assert isinstance(no_arguments, JSArray)
-        self._stepper = (stepper, no_arguments)
+        self._step_call = StepCall(self.mr._ctx, stepper, no_arguments)
         if compact:
             await self.collect_garbage()
 
