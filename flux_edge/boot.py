@@ -149,7 +149,8 @@ class ServerParts:
         self.metrics = InvocationMetrics(
             Path(shared_dir)
             if shared_dir
-            else metrics_root(settings.data_dir) / f"app-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            else metrics_root(settings.data_dir) / f"app-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+            shared=self._peers_dir is not None,  # only several workers read each other's files
         )
 
     async def start(self) -> None:

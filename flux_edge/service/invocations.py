@@ -274,7 +274,10 @@ class InvocationService:
                 metrics.ended(name)
 
         def write_record(complete: InvokeResult) -> None:
-            end()
+            nonlocal ended
+            if metrics is not None:  # counted out of flight in the same write
+                metrics.observe(name, complete, ended=not ended)
+            ended = True
             self._store.enqueue_execution(
                 ExecutionRecord(
                     id=execution_id,
@@ -296,8 +299,6 @@ class InvocationService:
             )
             if self._live_logs is not None:
                 self._live_logs.publish(name, execution_id, complete)
-            if self._metrics is not None:
-                self._metrics.observe(name, complete)
             if complete.outcome != "success":
                 # The operator's log says which call failed and why; the record has the stack.
                 log.warning(

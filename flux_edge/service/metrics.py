@@ -7,9 +7,12 @@ prometheus-client chooses multiprocess mode process-wide from an environment var
 test process runs many apps; so the values are written here with the library's own `MmapedDict`,
 into the directory this app was given, instead of through its global value class.
 
-A call changes about ten values; they are written to the files once per event-loop turn (see
-`_mark`), so calls that end together share the writes, and a scrape answered by another worker
-sees them as soon as this worker's loop has finished the turn that ended them.
+A call changes about ten values; with several workers they are written to the files once per
+event-loop turn (see `_mark`), so calls that end together share the writes, and a scrape answered
+by another worker sees them as soon as this worker's loop has finished the turn that ended them. A
+worker that is the whole server (one worker, or an app made without `flux-edge serve`) has no
+other reader: it writes its values when it answers a scrape and when it stops, not every turn
+(the per-turn writes were ~4 % of a call's server CPU, docs/performance.md).
 
 Counters and histograms of a worker that has exited stay (they are part of the totals); the gauges
 (isolates, queue, calls in flight) are "live sums": a worker removes its gauge file when it stops. The directory is
@@ -180,8 +183,10 @@ class InvocationMetrics:
     before then wait in memory.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, shared: bool = True) -> None:
         self.directory = directory
+        # Other workers read these files, so every loop turn's values are written at its end.
+        self._shared = shared
         self._lock = threading.Lock()
         self._opened = False
         self._files: dict[str, MmapedDict] = {}
@@ -235,8 +240,9 @@ class InvocationMetrics:
         """Where the pool gauges are read (at each call and each scrape)."""
         self._isolates, self._queue = isolates, queue_depth
 
-    def observe(self, function: str, result: InvokeResult) -> None:
-        """Count one finished invocation: status, error kind, duration, CPU time and heap."""
+    def observe(self, function: str, result: InvokeResult, *, ended: bool = False) -> None:
+        """Count one finished invocation: status, error kind, duration, CPU time and heap;
+        `ended` also counts it as no longer in flight (what `ended` does, in the same write)."""
         series = self._series_of(function)
         seconds = result.duration_ms / 1000
         calls = series.outcomes.get(result.outcome)
@@ -263,6 +269,8 @@ class InvocationMetrics:
         cpu = None if result.cpu_time_ms is None else result.cpu_time_ms / 1000
         if cpu is not None:
             added += ((series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0), (series.cpu_sum, cpu))
+        if ended:
+            added.append((series.in_flight, -1.0))
         with self._lock:
             if not series.timed:  # every bucket appears from the first call on
                 series.timed = True
@@ -387,8 +395,9 @@ class InvocationMetrics:
                 self._files[kind].write_value(key, self._values[(kind, key)], 0.0)  # type: ignore[no-untyped-call]
 
     def _mark(self) -> None:
-        """Have the changed values written at the end of this loop turn (at once off the loop)."""
-        if self._write_scheduled:
+        """Have the changed values written at the end of this loop turn (at once off the loop),
+        if other workers read them; else they wait for the next scrape (or the close)."""
+        if self._write_scheduled or not self._shared:
             return
         try:
             loop = asyncio.get_running_loop()

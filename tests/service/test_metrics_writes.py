@@ -119,3 +119,45 @@ def test_files_that_cannot_be_made_are_logged_and_the_server_goes_on(tmp_path):
         loop.close()
     assert [e["event"] for e in logs] == ["metrics_files_failed"]
     assert logs[0]["directory"] == str(parts.metrics.directory)
+
+
+def test_a_worker_that_is_the_whole_server_writes_when_scraped_and_when_it_stops(tmp_path):
+    # One worker (or an app made without `flux-edge serve`): no other process reads the files,
+    # so the values are not written every loop turn, and a scrape still sees every call.
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path, shared=False)
+        metrics.open()
+        metrics.started("f")
+        metrics.started("f")
+        metrics.observe("f", DONE, ended=True)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert CALLS not in read_files(tmp_path)
+        rendered = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(metrics.render().decode())
+            for s in family.samples
+        }
+        assert rendered[CALLS] == 1
+        assert rendered[IN_FLIGHT] == 1
+        metrics.observe("f", DONE)
+        metrics.close()
+        assert read_files(tmp_path)[CALLS] == 2
+
+    asyncio.run(main())
+
+
+def test_a_finished_call_leaves_the_in_flight_count_in_the_same_write(tmp_path):
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path)
+        metrics.open()
+        metrics.started("f")
+        metrics.started("f")
+        metrics.observe("f", DONE, ended=True)
+        metrics.observe("f", DONE)  # a call whose end was counted already (refused, say)
+        await asyncio.sleep(0)
+        seen = read_files(tmp_path)
+        assert (seen[CALLS], seen[IN_FLIGHT]) == (2, 1)
+        metrics.close()
+
+    asyncio.run(main())
