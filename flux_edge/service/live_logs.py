@@ -16,7 +16,6 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -27,15 +26,55 @@ from flux_edge.service.live_log_peers import LiveEventKind, LivePeers, PeerEvent
 log = structlog.get_logger("flux_edge.function_console")
 
 
-@dataclass(frozen=True, slots=True)
-class LiveEvent:
-    """One entry of a function's live log: a console line, or the summary of one execution."""
+# An execution's summary: id, status, status code, duration (ms) and error, the call's result
+# itself not kept (its body may be large).
+_Summary = tuple[str, str, int, float, str | None]
 
-    id: str
-    seq: int
-    kind: LiveEventKind
-    data: dict[str, object]
-    own: bool = True  # from this worker's calls, not a sibling's
+
+class LiveEvent:
+    """One entry of a function's live log: a console line, or the summary of one execution.
+
+    Every call publishes a summary, and most are never read (nobody follows, or the buffer moves
+    on), so its id and data are made when first read."""
+
+    __slots__ = ("_boot", "_data", "_summary", "kind", "own", "seq")
+
+    def __init__(
+        self,
+        boot: str,
+        seq: int,
+        kind: LiveEventKind,
+        data: dict[str, object] | None,
+        own: bool = True,  # from this worker's calls, not a sibling's
+        summary: _Summary | None = None,
+    ) -> None:
+        self._boot = boot
+        self.seq = seq
+        self.kind = kind
+        self._data = data
+        self.own = own
+        self._summary = summary
+
+    @property
+    def id(self) -> str:
+        """The SSE event id: the worker's boot id and the event's number."""
+        return f"{self._boot}-{self.seq}"
+
+    @property
+    def data(self) -> dict[str, object]:
+        """The event's fields (made from the call's result on first read, for a summary)."""
+        if self._data is None:
+            assert self._summary is not None
+            execution_id, status, status_code, duration_ms, error = self._summary
+            self._data = {
+                "execution_id": execution_id,
+                "status": status,
+                "status_code": status_code,
+                "duration_ms": round(duration_ms, 3),
+                "error": error,
+            }
+            self._summary = None
+        return self._data
 
 
 class _Channel:
@@ -137,17 +176,22 @@ class LiveLogHub:
             )
             if self._mirror:
                 log.info("function_console", function=name, execution_id=execution_id, line=line)
-        self._add(
-            channel,
-            "execution",
-            {
-                "execution_id": execution_id,
-                "status": result.outcome,
-                "status_code": result.status_code,
-                "duration_ms": round(result.duration_ms, 3),
+        self._seq += 1
+        channel.events.append(
+            LiveEvent(
+                self._boot,
+                self._seq,
+                "execution",
+                None,
                 # The stack starts with the message and keeps the user's line numbers.
-                "error": result.error_stack or result.error_message,
-            },
+                summary=(
+                    execution_id,
+                    result.outcome,
+                    result.status_code,
+                    result.duration_ms,
+                    result.error_stack or result.error_message,
+                ),
+            )
         )
         channel.wake()
         if self._peers is not None and self._peers.followed(name):
@@ -158,8 +202,7 @@ class LiveLogHub:
         self, channel: _Channel, kind: LiveEventKind, data: dict[str, object], own: bool = True
     ) -> None:
         self._seq += 1
-        event = LiveEvent(f"{self._boot}-{self._seq}", self._seq, kind, data, own)
-        channel.events.append(event)
+        channel.events.append(LiveEvent(self._boot, self._seq, kind, data, own))
 
     def _own_events(self, name: str, since: int) -> list[PeerEvent]:
         """This worker's own buffered events of `name` after `since`, for a sibling."""
