@@ -191,6 +191,42 @@ async def test_a_duplicate_execution_id_loses_only_the_duplicate(store: SQLiteSt
     assert sorted((e.id, e.status) for e in listed) == [("other", "success"), ("same", "success")]
 
 
+async def test_a_large_batch_keeps_every_row_and_its_fields(store: SQLiteStore) -> None:
+    # 128 + 8 + 3 rows: one statement of each multi-row size, then the rest one by one; each row
+    # comes back with its own values, none shifted into a neighbour's columns.
+    await store.create_function(function_record())
+    sent = [
+        execution_record(
+            id=f"r{n:03d}",
+            status_code=200 + n,
+            duration_ms=n,
+            result=f"body {n}",
+            logs=f"line {n}",
+            executed_at=f"2024-10-26T10:{n // 60:02d}:{n % 60:02d}Z",
+            cpu_time_ms=n / 8,
+            heap_used_bytes=1000 + n,
+        )
+        for n in range(139)
+    ]
+    for record in sent:
+        store.enqueue_execution(record)
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello", limit=500))
+    assert sorted(listed, key=lambda e: e.id) == sent
+
+
+async def test_a_duplicate_in_a_multi_row_statement_loses_only_the_duplicate(
+    store: SQLiteStore,
+) -> None:
+    await store.create_function(function_record())
+    for n in range(200):
+        store.enqueue_execution(execution_record(id="same" if n in (5, 70) else f"e{n}"))
+    await store.flush_executions()
+    listed = await store.list_executions(ExecutionQuery(function_id="fn-hello", limit=500))
+    assert len(listed) == 199
+    assert sum(e.id == "same" for e in listed) == 1
+
+
 async def test_closing_twice_is_harmless(db_path: Path) -> None:
     store = await SQLiteStore.open(db_path)
     await store.close()
