@@ -13,7 +13,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
 
-from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessWriter, access_entry
+from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessWriter
 
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # the interim answer uvicorn writes on its own
 
@@ -103,7 +103,7 @@ class CycleTransport:
         cycle, self._cycle = self._cycle, None
         if access is not None and cycle is not None:
             scope: Any = cycle.scope
-            access(access_entry(scope, self._status, self._started, scope[ACCESS_FIELDS_KEY]))
+            access(scope, self._status, self._started, scope[ACCESS_FIELDS_KEY])
 
     def responded(self) -> None:
         """The response is complete (the cycle calls this): a chunked one is logged now."""

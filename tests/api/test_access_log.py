@@ -9,7 +9,12 @@ import time
 import httpx
 import pytest
 
-from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessLogMiddleware, note_access
+from flux_edge.api.access_log import (
+    ACCESS_FIELDS_KEY,
+    AccessLogMiddleware,
+    access_entry,
+    note_access,
+)
 
 SERVER_ENV = {"FLUX_EDGE_RATE_LIMITS": "off"}
 
@@ -158,7 +163,11 @@ async def answer_204(scope, receive, send):
 
 async def test_the_middleware_logs_an_app_served_otherwise_and_stands_aside_for_the_protocol():
     written: list[dict] = []
-    logged = AccessLogMiddleware(answer_204, written.append)
+
+    def write(scope, status, started, noted):
+        written.append(access_entry(scope, status, started, noted))
+
+    logged = AccessLogMiddleware(answer_204, write)
     sent: list[dict] = []
 
     async def send(message):
