@@ -175,11 +175,11 @@ class HostedRuntime:
         host = self._by_function.pop(function_id, None)
         if host is None:
             return
-        if not host.shared:  # the other workers' calls may still use a shared host's isolates
-            host.retire(function_id)
         host.recycling = "the function was retired"
         if not host.load:
-            host.drop()
+            host.drop()  # nothing to drain: no Retire for a host about to go
+        elif not host.shared:  # the other workers' calls may still use a shared host's isolates
+            host.retire(function_id)
 
     async def close(self, grace: float = 5.0) -> None:
         """Let calls in flight finish (up to `grace` seconds), then kill every host."""
