@@ -181,8 +181,8 @@ class IsolateHostProcess:
         self._recycle("an isolate did not stop when its call ran out of time")
 
     # ---- workers ---------------------------------------------------------------------------------
-    def add_peer(self, sock: socket.socket, taken: TakenMark) -> _Peer:
-        """A worker's connection on `sock` (connected by `connect`)."""
+    def add_peer(self, taken: TakenMark) -> _Peer:
+        """A worker's connection, counted from now on (its socket is served by `connect`)."""
         peer = _Peer(taken)
         self.peers.append(peer)
         return peer
@@ -220,7 +220,7 @@ class IsolateHostProcess:
         sock = socket.socket(fileno=fds[0])
         taken = TakenMark(fds[1])
         os.close(fds[1])
-        peer = self.add_peer(sock, taken)
+        peer = self.add_peer(taken)
         self._spawn(self.connect(peer, sock))
 
     def lost(self, peer: _Peer) -> None:
@@ -457,7 +457,7 @@ async def _serve(sock: socket.socket, taken: TakenMark, channel: socket.socket |
     if channel is not None:
         channel.setblocking(False)
         asyncio.get_running_loop().add_reader(channel.fileno(), host.on_join)
-    await host.connect(host.add_peer(sock, taken), sock)
+    await host.connect(host.add_peer(taken), sock)
     await host.done
 
 
