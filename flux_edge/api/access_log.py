@@ -32,15 +32,23 @@ ACCESS_FIELDS_KEY = "flux_edge.access"
 AccessWriter = Callable[[Any, int, float, dict[str, str]], None]
 
 
-def access_entry(scope: Any, status: int, started: float, noted: dict[str, str]) -> dict[str, Any]:
-    """The fields of a request's line; `started` is its time.perf_counter() at the start."""
+def _measured(scope: Any, started: float) -> tuple[str, str, float, str | None]:
+    """A request's method, path, duration so far (ms; `started` is its time.perf_counter() at
+    the start) and client address."""
     client = scope.get("client")
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    return scope["method"], scope["path"], duration_ms, client[0] if client else None
+
+
+def access_entry(scope: Any, status: int, started: float, noted: dict[str, str]) -> dict[str, Any]:
+    """The fields of a request's line."""
+    method, path, duration_ms, client = _measured(scope, started)
     return {
-        "method": scope["method"],
-        "path": scope["path"],
+        "method": method,
+        "path": path,
         "status": status,
-        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-        "client": client[0] if client else None,
+        "duration_ms": duration_ms,
+        "client": client,
         **noted,
     }
 
@@ -94,14 +102,14 @@ class _JsonLines:
         return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
 
     def __call__(self, scope: Any, status: int, started: float, noted: dict[str, str]) -> None:
-        client = scope.get("client")
+        method, path, duration_ms, client = _measured(scope, started)
         line = _Line(
             "request",
-            scope["method"],
-            scope["path"],
+            method,
+            path,
             status,
-            round((time.perf_counter() - started) * 1000, 3),
-            client[0] if client else None,
+            duration_ms,
+            client,
             "flux_edge.access",
             "info",
             self._timestamp(time.time()),
