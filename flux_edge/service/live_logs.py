@@ -176,22 +176,18 @@ class LiveLogHub:
             )
             if self._mirror:
                 log.info("function_console", function=name, execution_id=execution_id, line=line)
-        self._seq += 1
-        channel.events.append(
-            LiveEvent(
-                self._boot,
-                self._seq,
-                "execution",
-                None,
-                # The stack starts with the message and keeps the user's line numbers.
-                summary=(
-                    execution_id,
-                    result.outcome,
-                    result.status_code,
-                    result.duration_ms,
-                    result.error_stack or result.error_message,
-                ),
-            )
+        self._add(
+            channel,
+            "execution",
+            None,
+            # The stack starts with the message and keeps the user's line numbers.
+            summary=(
+                execution_id,
+                result.outcome,
+                result.status_code,
+                result.duration_ms,
+                result.error_stack or result.error_message,
+            ),
         )
         channel.wake()
         if self._peers is not None and self._peers.followed(name):
@@ -199,10 +195,15 @@ class LiveLogHub:
             self._peers.send(name, [(e.seq, e.kind, e.data) for e in reversed(list(added))])
 
     def _add(
-        self, channel: _Channel, kind: LiveEventKind, data: dict[str, object], own: bool = True
+        self,
+        channel: _Channel,
+        kind: LiveEventKind,
+        data: dict[str, object] | None,
+        own: bool = True,
+        summary: _Summary | None = None,
     ) -> None:
         self._seq += 1
-        channel.events.append(LiveEvent(self._boot, self._seq, kind, data, own))
+        channel.events.append(LiveEvent(self._boot, self._seq, kind, data, own, summary))
 
     def _own_events(self, name: str, since: int) -> list[PeerEvent]:
         """This worker's own buffered events of `name` after `since`, for a sibling."""
