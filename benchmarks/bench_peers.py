@@ -177,7 +177,7 @@ README_START, README_END = "<!-- peers-table:start -->", "<!-- peers-table:end -
 
 
 def machine_line(record: dict[str, Any]) -> str:
-    """Date, CPU model, cores, memory and load of this run, for the README."""
+    """Date, CPU model, cores, memory, load and Python of this run, for the README."""
     model = "unknown CPU"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -188,8 +188,8 @@ def machine_line(record: dict[str, Any]) -> str:
     load = record.get("load_before")
     return (
         f"Measured {record['date']} on {record['cpus']} CPUs ({model}), {memory:.0f} GiB, "
-        f"load average {load:.1f} at the start; wrk -t2 on the same cores, "
-        f"{record['rounds']} alternating rounds of {record['seconds']} s, medians."
+        f"load average {load:.1f} at the start; Python {record['interpreter']}; wrk -t2 on the "
+        f"same cores, {record['rounds']} alternating rounds of {record['seconds']} s, medians."
     )
 
 
