@@ -201,7 +201,10 @@ def interpreter() -> str:
     """Which Python ran the benchmark and how its libpython was built, which moves flux-edge's
     (and plain Litestar's) requests per second by 10-20 % (docs/install.md, "Which Python")."""
     executable = os.path.realpath(sys.executable)
-    library = _libpython()
+    try:
+        library = _libpython()
+    except OSError:  # no /proc (not Linux)
+        return f"{platform.python_version()} ({executable})"
     if library is None:
         build = "libpython linked into the executable"
     else:
