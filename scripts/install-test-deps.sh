@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What the tests need besides Python packages: Node.js with the pinned npm clients of tests/clients,
-# curl and jq (the docs' examples), and Chromium with its WebDriver (the web console's browser
-# test). Debian's packages for whatever is missing (apt-get needs root), then `npm ci` when
-# node_modules does not match the lock file. Quick when everything is there; .ci/run runs it too.
+# curl and jq (the docs' examples), gcc (the ELF libraries tests/test_interpreter.py builds), and
+# Chromium with its WebDriver (the web console's browser test). Debian's packages for whatever is
+# missing (apt-get needs root), then `npm ci` when node_modules does not match the lock file. Quick
+# when everything is there; .ci/run runs it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,7 @@ command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v jq >/dev/null 2>&1 || missing+=(jq)
+command -v gcc >/dev/null 2>&1 || missing+=(gcc)  # the ELF libraries of tests/test_interpreter.py
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -17,7 +17,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.client.bench_advice import diagnose
 from flux_edge.client.config import ClientError
+from flux_edge.interpreter import InterpreterBuild, interpreter_build
 
 Progress = Callable[[str], None]
 # How often a level samples /metrics (live isolates) and redraws the progress line.
@@ -261,14 +262,19 @@ async def run_bench(options: BenchOptions, progress: Progress | None = None) -> 
         "levels": levels,
         "requests": cold["runs"] + sum(level["requests"] for level in levels),
     }
-    report["limit"] = diagnose(levels)
+    python = interpreter_build()
+    report["interpreter"] = asdict(python)
+    report["limit"] = diagnose(levels, interpreter=python)
     return report
 
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for a terminal."""
     cold = report["cold_start"]
-    lines = [f"flux-edge bench {report['function']} at {report['url']}"]
+    lines = [
+        f"flux-edge bench {report['function']} at {report['url']}",
+        f"python: {describe(InterpreterBuild(**report['interpreter']))}",
+    ]
     if cold["runs"]:
         lines.append(
             f"cold start (first call after a version bump, {cold['runs']} runs): "
@@ -297,3 +303,17 @@ def format_report(report: dict[str, Any]) -> str:
 
 def _dash(value: object) -> str:
     return "-" if value is None else str(value)
+
+
+def describe(python: InterpreterBuild) -> str:
+    """The interpreter in a few words: version, executable, how its libpython is linked."""
+    if python.libpython is None:
+        linked = "libpython linked in, or not found"
+    elif python.calls_through_plt is None:
+        linked = f"shared {python.libpython}"
+    else:
+        linked = (
+            f"shared {python.libpython}, {python.calls_through_plt} of its own functions called "
+            "through the PLT"
+        )
+    return f"{python.version} ({python.executable}; {linked})"

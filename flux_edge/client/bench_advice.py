@@ -10,7 +10,8 @@ The rules read the level with the best throughput (the knee) and, in this order:
    isolates per function when the function has as many as it may, else the machine's CPU;
 5. more calls in flight per isolate than it may take: concurrency per isolate;
 6. otherwise JavaScript leaves its isolates mostly idle and the time goes to the server's own
-   request handling (HTTP, routing, records) in Python: workers, one per two cores.
+   request handling (HTTP, routing, records) in Python: workers, one per two cores, and a Python
+   built with optimizations when this one calls its own functions through the PLT.
 The caps come from this shell's FLUX_EDGE_* settings, which are the server's when both run in
 the same environment; the report says which values it assumed.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from flux_edge.interpreter import InterpreterBuild
 from flux_edge.machine import memory_mb, workers_for
 from flux_edge.settings import Settings, load_settings
 
@@ -51,8 +53,13 @@ def _scaling(levels: list[dict[str, Any]]) -> str:
     )
 
 
-def diagnose(levels: list[dict[str, Any]], settings: Settings | None = None) -> dict[str, Any]:
-    """`{"setting", "reason", "suggestion", "assumed"}` for the measured `levels`."""
+def diagnose(
+    levels: list[dict[str, Any]],
+    settings: Settings | None = None,
+    interpreter: InterpreterBuild | None = None,
+) -> dict[str, Any]:
+    """`{"setting", "reason", "suggestion", "assumed"}` for the measured `levels`; `interpreter`,
+    the Python the server is assumed to run on (this one), for the workers rule."""
     settings = settings or assumed_settings()
     cores = os.cpu_count() or 1
     assumed = {
@@ -140,6 +147,14 @@ def diagnose(levels: list[dict[str, Any]], settings: Settings | None = None) -> 
         if settings.workers < useful
         else "the server's own request handling is the cost on this machine: more cores help"
     )
+    if interpreter is not None and interpreter.slow_calls:
+        # That handling is Python: how the interpreter was built counts (docs/install.md).
+        suggestion += (
+            "; also run it on a Python built with --enable-optimizations (Debian's python3, the "
+            f"python:3.11 images): this one calls {interpreter.calls_through_plt} of its own functions "
+            "through the PLT, which cost flux-edge 10-15 % of its requests per second "
+            '(docs/install.md, "Which Python")'
+        )
     return _verdict(
         "workers",
         f"JavaScript kept its isolates busy only {busy_text} of the time at "

@@ -6,6 +6,7 @@ import pytest
 
 from flux_edge.client.bench import percentile
 from flux_edge.client.bench_advice import diagnose
+from flux_edge.interpreter import InterpreterBuild
 from flux_edge.settings import Settings
 
 
@@ -85,6 +86,42 @@ def test_idle_isolates_with_a_worker_per_two_cores_ask_for_more_cores():
     found = diagnose([level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)], settings)
     assert found["setting"] == "workers"
     assert "more cores help" in found["suggestion"]
+
+
+def python(calls_through_plt: int | None, libpython: str | None = "/opt/py/libpython3.11.so.1.0"):
+    return InterpreterBuild("3.11.7", "/opt/py/bin/python3", libpython, calls_through_plt)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_python_that_calls_itself_through_its_plt_is_named_when_python_is_the_cost(workers):
+    levels = [level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)]
+    settings = Settings(workers=workers, max_isolates_per_function=2)
+    found = diagnose(levels, settings, interpreter=python(1042))
+    assert found["setting"] == "workers"
+    assert "--enable-optimizations" in found["suggestion"]
+    assert "calls 1042 of its own functions through the PLT" in found["suggestion"]
+    # The workers' advice stays first.
+    plain = diagnose(levels, settings)["suggestion"]
+    assert found["suggestion"].startswith(plain + "; ")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [python(0), python(None), python(None, libpython=None)],
+    ids=["calls-bound-inside", "unreadable", "linked-in"],
+)
+def test_a_python_without_such_calls_gets_no_advice(build):
+    levels = [level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)]
+    found = diagnose(levels, SETTINGS, interpreter=build)
+    assert found == diagnose(levels, SETTINGS)
+
+
+def test_the_interpreter_is_no_excuse_when_javascript_is_the_cost():
+    # Busy isolates at their cap: the advice is about isolates, whatever the Python.
+    levels = [level(1, 95, cpu_ms=10), level(4, 180, cpu_ms=10, isolates=2)]
+    found = diagnose(levels, SETTINGS, interpreter=python(1042))
+    assert found["setting"] == "isolates per function"
+    assert "PLT" not in found["suggestion"]
 
 
 def test_percentiles_are_nearest_rank():

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import httpx
 
+from flux_edge.interpreter import interpreter_build
 from tests.conftest import ADMIN_TOKEN, written_executions
 
 TRIVIAL = (
@@ -69,6 +72,8 @@ def test_a_bench_run_counts_what_the_server_counted(start_server, tmp_path):
     assert report["cold_start"]["runs"] == 2
     assert report["cold_start"]["statuses"] == [200, 200]
     assert report["requests"] == 2 + sum(level["requests"] for level in levels)
+    # The Python the bench ran on (the server's, when both come from one install).
+    assert report["interpreter"] == asdict(interpreter_build())
     for level in levels:
         assert level["requests"] > 0, level
         assert level["ok"] == level["requests"], level
@@ -116,12 +121,13 @@ def test_the_table_names_the_limit_and_a_suggestion(start_server, tmp_path):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == f"flux-edge bench triv at {server.url}"
-    assert lines[1].startswith("cold start (first call after a version bump, 1 runs): median ")
-    assert lines[2].split() == [
+    assert lines[1].startswith(f"python: {platform.python_version()} (")
+    assert lines[2].startswith("cold start (first call after a version bump, 1 runs): median ")
+    assert lines[3].split() == [
         "conc", "req/s", "p50", "ms", "p90", "ms", "p99", "ms", "errors", "cpu", "ms/call",
         "heap", "MB", "isolates",
     ]  # fmt: skip
-    assert lines[3].split()[0] == "2"
+    assert lines[4].split()[0] == "2"
     assert lines[-2].startswith("limited by: ")
     assert lines[-1].startswith("suggestion: ")
     assert done.stderr == ""  # no progress line when stderr is not a terminal
