@@ -31,6 +31,7 @@ class InterpreterBuild:
     executable: str
     libpython: str | None  # the shared libpython this process maps; None: linked in, or no /proc
     calls_through_plt: int | None  # of libpython's own functions; None: not known
+    frozen: bool = False  # the one-file binary, which carries the libpython it was built with
 
     @property
     def slow_calls(self) -> bool:
@@ -46,6 +47,7 @@ def interpreter_build(maps: Path = Path("/proc/self/maps")) -> InterpreterBuild:
         executable=sys.executable,
         libpython=library,
         calls_through_plt=None if library is None else calls_through_plt(Path(library)),
+        frozen=bool(getattr(sys, "frozen", False)),
     )
 
 

@@ -149,10 +149,11 @@ def diagnose(
     )
     if interpreter is not None and interpreter.slow_calls:
         # That handling is Python: how the interpreter was built counts (docs/install.md).
+        run_it = "rebuild the binary from" if interpreter.frozen else "run it on"
         suggestion += (
-            "; also run it on a Python built with --enable-optimizations (Debian's python3, the "
-            f"python:3.11 images): this one calls {interpreter.calls_through_plt} of its own functions "
-            "through the PLT, which cost flux-edge 10-15 % of its requests per second "
+            f"; also {run_it} a Python built with --enable-optimizations (Debian's python3, the "
+            f"python:3.11 images): this one calls {interpreter.calls_through_plt} of its own "
+            "functions through the PLT, which cost flux-edge 10-15 % of its requests per second "
             '(docs/install.md, "Which Python")'
         )
     return _verdict(

@@ -250,6 +250,13 @@ def test_the_client_commands_and_completion_work_from_the_binary(binary, start_b
     }
     assert [f["name"] for f in json.loads(run("functions", "list", "--json"))] == ["greeter"]
     assert "_FLUX_EDGE_COMPLETE" in run("completion", "bash")
+    # The bench names the Python the binary carries: its own libpython, in its unpacked folder.
+    report = json.loads(run("bench", "greeter", "--concurrency", "1", "--duration", "0.5",
+                            "--cold-starts", "0", "--json"))  # fmt: skip
+    python = report["interpreter"]
+    assert python["frozen"] is True
+    assert Path(python["libpython"]).parent == Path(python["executable"]).parent / "_internal"
+    assert isinstance(python["calls_through_plt"], int)
 
 
 def run_version(binary: Path, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

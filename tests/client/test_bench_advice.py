@@ -88,8 +88,9 @@ def test_idle_isolates_with_a_worker_per_two_cores_ask_for_more_cores():
     assert "more cores help" in found["suggestion"]
 
 
-def python(calls_through_plt: int | None, libpython: str | None = "/opt/py/libpython3.11.so.1.0"):
-    return InterpreterBuild("3.11.7", "/opt/py/bin/python3", libpython, calls_through_plt)
+def python(calls_through_plt: int | None, libpython: str | None = "/opt/py/libpython3.11.so.1.0",
+           frozen: bool = False) -> InterpreterBuild:  # fmt: skip
+    return InterpreterBuild("3.11.7", "/opt/py/bin/python3", libpython, calls_through_plt, frozen)
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -99,10 +100,19 @@ def test_a_python_that_calls_itself_through_its_plt_is_named_when_python_is_the_
     found = diagnose(levels, settings, interpreter=python(1042))
     assert found["setting"] == "workers"
     assert "--enable-optimizations" in found["suggestion"]
+    assert "run it on a Python built with --enable-optimizations" in found["suggestion"]
     assert "calls 1042 of its own functions through the PLT" in found["suggestion"]
     # The workers' advice stays first.
     plain = diagnose(levels, settings)["suggestion"]
     assert found["suggestion"].startswith(plain + "; ")
+
+
+def test_the_binary_is_told_to_be_rebuilt_on_such_a_python():
+    levels = [level(1, 800, cpu_ms=0.2), level(16, 1500, cpu_ms=0.2)]
+    found = diagnose(levels, SETTINGS, interpreter=python(1042, frozen=True))
+    assert (
+        "rebuild the binary from a Python built with --enable-optimizations" in found["suggestion"]
+    )
 
 
 @pytest.mark.parametrize(
