@@ -273,7 +273,7 @@ def format_report(report: dict[str, Any]) -> str:
     cold = report["cold_start"]
     lines = [
         f"flux-edge bench {report['function']} at {report['url']}",
-        f"python: {describe(InterpreterBuild(**report['interpreter']))}",
+        f"python: {_describe(InterpreterBuild(**report['interpreter']))}",
     ]
     if cold["runs"]:
         lines.append(
@@ -305,7 +305,7 @@ def _dash(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def describe(python: InterpreterBuild) -> str:
+def _describe(python: InterpreterBuild) -> str:
     """The interpreter in a few words: version, executable, how its libpython is linked."""
     if python.libpython is None:
         linked = "libpython linked in, or not found"
