@@ -18,6 +18,8 @@ from pathlib import Path
 
 import httpx
 
+from flux_edge.interpreter import describe, interpreter_build
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ADMIN = "bench-admin-token"
@@ -200,48 +202,7 @@ def machine() -> dict[str, object]:
 def interpreter() -> str:
     """Which Python ran the benchmark and how its libpython was built, which moves flux-edge's
     (and plain Litestar's) requests per second by 10-20 % (docs/install.md, "Which Python")."""
-    executable = os.path.realpath(sys.executable)
-    try:
-        library = _libpython()
-    except OSError:  # no /proc (not Linux)
-        return f"{platform.python_version()} ({executable})"
-    if library is None:
-        build = "libpython linked into the executable"
-    else:
-        through_plt = _calls_through_plt(library)
-        build = f"shared {library}" + (
-            ""
-            if through_plt is None
-            else f", {through_plt} of its functions called through the PLT"
-        )
-    return f"{platform.python_version()} ({executable}; {build})"
-
-
-def _libpython() -> str | None:
-    """The shared libpython this process runs on, or None for an executable that holds it."""
-    with open("/proc/self/maps") as maps:
-        for line in maps:
-            path = line.rstrip().split(" ")[-1]
-            if "/libpython" in path:
-                return path
-    return None
-
-
-def _calls_through_plt(library: str) -> int | None:
-    """How many of libpython's own functions it calls through its PLT (readelf, from binutils):
-    0 when it was built with -fno-semantic-interposition (--enable-optimizations, or Debian's
-    build), about a thousand without (pyenv's default), each such call an indirect jump."""
-    try:
-        relocations = subprocess.run(
-            ["readelf", "--relocs", "--wide", library], capture_output=True, text=True, check=True
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return sum(
-        1
-        for line in relocations.splitlines()
-        if "JUMP_SLOT" in line and re.search(r"\s_?Py\w*", line.split("JUMP_SLOT", 1)[1])
-    )
+    return describe(interpreter_build())
 
 
 def write_result(name: str, result: dict[str, object]) -> None:

@@ -39,6 +39,20 @@ class InterpreterBuild:
         return bool(self.calls_through_plt)
 
 
+def describe(python: InterpreterBuild) -> str:
+    """The interpreter in a few words: version, executable, how its libpython is linked."""
+    if python.libpython is None:
+        linked = "libpython linked in, or not found"
+    elif python.calls_through_plt is None:
+        linked = f"shared {python.libpython}"
+    else:
+        linked = (
+            f"shared {python.libpython}, {python.calls_through_plt} of its own functions called "
+            "through the PLT"
+        )
+    return f"{python.version} ({python.executable}; {linked})"
+
+
 def interpreter_build(maps: Path = Path("/proc/self/maps")) -> InterpreterBuild:
     """This process's Python (on Linux; elsewhere its libpython is not looked for)."""
     library = _libpython(maps)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from flux_edge.interpreter import calls_through_plt, interpreter_build
+from flux_edge.interpreter import InterpreterBuild, calls_through_plt, describe, interpreter_build
 
 # Two exported Py* functions called from a third, an exported function of another name, and libc.
 SOURCE = """
@@ -86,3 +86,16 @@ def test_this_process_is_described_by_the_libpython_it_runs_on():
     assert found.libpython in (mapped or {None})
     if found.libpython is not None:
         assert isinstance(found.calls_through_plt, int)
+
+
+def test_the_description_says_how_libpython_is_linked():
+    def build(libpython: str | None, calls: int | None) -> str:
+        return describe(InterpreterBuild("3.11.7", "/opt/py/bin/python3", libpython, calls))
+
+    lib = "/opt/py/lib/libpython3.11.so.1.0"
+    assert build(lib, 1042) == (
+        f"3.11.7 (/opt/py/bin/python3; shared {lib}, 1042 of its own functions called through "
+        "the PLT)"
+    )
+    assert build(lib, None) == f"3.11.7 (/opt/py/bin/python3; shared {lib})"
+    assert build(None, None) == "3.11.7 (/opt/py/bin/python3; libpython linked in, or not found)"

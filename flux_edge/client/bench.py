@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.client.bench_advice import diagnose
 from flux_edge.client.config import ClientError
-from flux_edge.interpreter import InterpreterBuild, interpreter_build
+from flux_edge.interpreter import InterpreterBuild, describe, interpreter_build
 
 Progress = Callable[[str], None]
 # How often a level samples /metrics (live isolates) and redraws the progress line.
@@ -273,7 +273,7 @@ def format_report(report: dict[str, Any]) -> str:
     cold = report["cold_start"]
     lines = [
         f"flux-edge bench {report['function']} at {report['url']}",
-        f"python: {_describe(InterpreterBuild(**report['interpreter']))}",
+        f"python: {describe(InterpreterBuild(**report['interpreter']))}",
     ]
     if cold["runs"]:
         lines.append(
@@ -303,17 +303,3 @@ def format_report(report: dict[str, Any]) -> str:
 
 def _dash(value: object) -> str:
     return "-" if value is None else str(value)
-
-
-def _describe(python: InterpreterBuild) -> str:
-    """The interpreter in a few words: version, executable, how its libpython is linked."""
-    if python.libpython is None:
-        linked = "libpython linked in, or not found"
-    elif python.calls_through_plt is None:
-        linked = f"shared {python.libpython}"
-    else:
-        linked = (
-            f"shared {python.libpython}, {python.calls_through_plt} of its own functions called "
-            "through the PLT"
-        )
-    return f"{python.version} ({python.executable}; {linked})"
