@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import apsw
@@ -31,10 +32,19 @@ LIVE_FUNCTION_IDS = "SELECT id FROM functions WHERE id IN (SELECT value FROM jso
 # again, and while the event loop is busy those hand-offs cost more than the inserts (the writer's
 # CPU per row 10-11 µs with executemany against 4.8 µs in statements of 128, docs/performance.md).
 # The sizes are fixed, so each statement is prepared once (apsw's statement cache).
+#
+# A statement that writes many rows and may abort halfway makes SQLite keep a statement journal
+# (a copy of every page it changes, spilled to a temporary file past 64 KiB) to undo just that
+# statement. These cannot abort: `OR FAIL` keeps the rows written before a failing one (the
+# transaction is rolled back then anyway, see insert_batch), and they run without foreign-key
+# checks, which would abort too; `_of_live_functions` makes the same check in the same
+# transaction. 100,000 records took the writer 1.35 s with the journal and 0.77 s without.
 _ROW_MARKS = "(" + ", ".join(["?"] * 15) + ")"
 _MULTI_ROW_SIZES = (128, 8)
 _INSERT_ROWS = {
-    size: INSERT_EXECUTION.replace(_ROW_MARKS, ", ".join([_ROW_MARKS] * size))
+    size: INSERT_EXECUTION.replace(_ROW_MARKS, ", ".join([_ROW_MARKS] * size)).replace(
+        "INSERT INTO", "INSERT OR FAIL INTO"
+    )
     for size in _MULTI_ROW_SIZES
 }
 
@@ -101,12 +111,23 @@ def insert_batch(conn: apsw.Connection, rows: Sequence[ExecutionRow]) -> None:
     when the database cannot take the write.
     """
     try:
-        with transaction(conn):
+        with _without_foreign_key_checks(conn), transaction(conn):
             _insert_rows(conn, _of_live_functions(conn, rows))
     except ROW_ERRORS:
         with transaction(conn):
             for row in _of_live_functions(conn, rows):
                 _insert_one(conn, row)
+
+
+@contextmanager
+def _without_foreign_key_checks(conn: apsw.Connection) -> Iterator[None]:
+    """Foreign keys off around a transaction (the pragma does nothing inside one), then on again:
+    the writer's connection also deletes functions, whose records go by ON DELETE CASCADE."""
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
 
 
 def _insert_rows(conn: apsw.Connection, rows: list[ExecutionRow]) -> None:
