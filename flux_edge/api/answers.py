@@ -124,8 +124,21 @@ def relay_error(
     )
 
 
+# Python 3.13 took RFC 9110's names for these (413 "Content Too Large", ...); error titles, and the
+# Supabase route's error codes made from them, stay the same whichever Python serves them.
+_STABLE_TITLES = {
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    416: "Requested Range Not Satisfiable",
+    422: "Unprocessable Entity",
+}
+
+
 def status_title(status: int) -> str:
     """The reason phrase of a status ("Error" for one HTTP does not name)."""
+    stable = _STABLE_TITLES.get(status)
+    if stable is not None:
+        return stable
     return HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
 
 
