@@ -238,10 +238,14 @@ class ServerParts:
 
     def open_metrics_files(self, loop: asyncio.AbstractEventLoop) -> None:
         """Make the worker's metrics files off the event loop, once the server answers (the
-        import of prometheus-client is not part of a start), then have the loop write the values
-        counted so far. A failure is logged; the loop's next write tries again."""
+        import of prometheus-client is not part of a start), read the Python's build they report,
+        then have the loop write the values counted so far. A failure is logged; the loop's next
+        write tries again."""
+        from flux_edge.interpreter import running_interpreter
+
         try:
             self.metrics.open_files()
+            running_interpreter()  # read here, not in a scrape on the loop (~40 ms, once)
         except Exception:
             log.exception("metrics_files_failed", directory=str(self.metrics.directory))
             return

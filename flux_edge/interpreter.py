@@ -4,7 +4,8 @@ flux-edge's server and isolate hosts spend most of a call's CPU in the interpret
 built with `--enable-shared` and without `--enable-optimizations` (pyenv's default) calls its own
 exported functions through its PLT, an indirect jump each, and is not profile-guided: on it
 flux-edge served x0.85-0.90 the requests it served on Debian's python3.11 (docs/install.md,
-"Which Python"). `flux-edge bench` reports the build and advises on it.
+"Which Python"). A server reports its build on `/metrics` (`flux_edge_python_info`), and
+`flux-edge bench` reports it and advises on it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import platform
 import sys
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from elftools.common.exceptions import ELFError
+from elftools.construct import ConstructError
 from elftools.elf.elffile import ELFFile
 from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
@@ -65,6 +68,40 @@ def interpreter_build(maps: Path = Path("/proc/self/maps")) -> InterpreterBuild:
     )
 
 
+@cache
+def running_interpreter() -> InterpreterBuild:
+    """`interpreter_build()` of this process, read once (reading the ELF takes ~40 ms)."""
+    return interpreter_build()
+
+
+def as_labels(python: InterpreterBuild) -> dict[str, str]:
+    """The build as the labels of a Prometheus info metric (an unknown value is empty)."""
+    return {
+        "version": python.version,
+        "executable": python.executable,
+        "libpython": python.libpython or "",
+        "calls_through_plt": ""
+        if python.calls_through_plt is None
+        else str(python.calls_through_plt),
+        "frozen": "true" if python.frozen else "false",
+    }
+
+
+def from_labels(labels: dict[str, str]) -> InterpreterBuild | None:
+    """The build `as_labels` described; None when the labels are not such a description."""
+    try:
+        plt = labels["calls_through_plt"]
+        return InterpreterBuild(
+            version=labels["version"],
+            executable=labels["executable"],
+            libpython=labels["libpython"] or None,
+            calls_through_plt=int(plt) if plt else None,
+            frozen=labels["frozen"] == "true",
+        )
+    except (KeyError, ValueError):
+        return None
+
+
 def calls_through_plt(library: Path) -> int | None:
     """How many of its own `Py*` functions the ELF shared library `library` calls through its
     PLT (its jump-slot relocations to them); None when it cannot be read as one."""
@@ -86,7 +123,7 @@ def calls_through_plt(library: Path) -> int | None:
                 for relocation in relocations.iter_relocations()
                 if symbols.get_symbol(relocation["r_info_sym"]).name.startswith(_OWN_PREFIXES)
             )
-    except (OSError, ELFError):
+    except (OSError, ELFError, ConstructError):  # not a readable ELF library
         return None
 
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from flux_edge.interpreter import InterpreterBuild, calls_through_plt, describe, interpreter_build
+from flux_edge.interpreter import (
+    InterpreterBuild,
+    as_labels,
+    calls_through_plt,
+    describe,
+    from_labels,
+    interpreter_build,
+    running_interpreter,
+)
 
 # Two exported Py* functions called from a third, an exported function of another name, and libc.
 SOURCE = """
@@ -99,3 +107,23 @@ def test_the_description_says_how_libpython_is_linked():
     )
     assert build(lib, None) == f"3.11.7 (/opt/py/bin/python3; shared {lib})"
     assert build(None, None) == "3.11.7 (/opt/py/bin/python3; libpython linked in, or not found)"
+
+
+def test_a_build_crosses_a_metrics_exposition_as_labels_and_back():
+    for build in (
+        InterpreterBuild("3.11.7", "/opt/py/bin/python3", "/opt/py/lib/libpython3.11.so.1.0", 1042),
+        InterpreterBuild("3.11.2", "/usr/bin/python3", None, None),
+        InterpreterBuild(
+            "3.12.1", "/opt/app/flux-edge", "/opt/app/_internal/libpython3.12.so", 0, True
+        ),
+    ):
+        labels = as_labels(build)
+        assert all(isinstance(value, str) for value in labels.values())
+        assert from_labels(labels) == build
+    assert from_labels({"version": "3.11.7"}) is None  # not such a description
+    assert from_labels({**as_labels(interpreter_build()), "calls_through_plt": "many"}) is None
+
+
+def test_the_running_interpreter_is_read_once():
+    assert running_interpreter() is running_interpreter()
+    assert running_interpreter() == interpreter_build()

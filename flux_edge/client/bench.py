@@ -7,7 +7,9 @@ isolate's heap and how many isolates ran (the most any sample saw, over all func
 levels it measures the cold start: the function's version is bumped (a PUT that rewrites its own
 `timeout_seconds`, so its behaviour is unchanged) and the first call after it is timed, as a
 user's first call after a deploy.
-flux_edge/client/bench_advice.py reads the figures and names the setting that limits them.
+flux_edge/client/bench_advice.py reads the figures and names the setting that limits them; the
+server's Python, which it may name too, comes from `/metrics` (`flux_edge_python_info`), since the
+bench may run on another machine or Python than the server.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.client.bench_advice import diagnose
 from flux_edge.client.config import ClientError
-from flux_edge.interpreter import InterpreterBuild, describe, interpreter_build
+from flux_edge.interpreter import InterpreterBuild, describe, from_labels, interpreter_build
 
 Progress = Callable[[str], None]
 # How often a level samples /metrics (live isolates) and redraws the progress line.
@@ -61,6 +63,7 @@ class _Metrics:
     heap: float | None = None
     isolates: float = 0.0
     refused: float = 0.0
+    python: InterpreterBuild | None = None  # the server's, if it says
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -89,6 +92,8 @@ def parse_metrics(text: str, function: str) -> _Metrics:
                 found.isolates = sample.value
             elif sample.name == "flux_edge_rate_limited_requests_total":
                 found.refused += sample.value
+            elif sample.name == "flux_edge_python_info":
+                found.python = from_labels(sample.labels)
     return found
 
 
@@ -248,7 +253,7 @@ async def run_bench(options: BenchOptions, progress: Progress | None = None) -> 
         levels = []
         for concurrency in options.concurrency:
             levels.append(await _level(server, concurrency, options.duration, progress))
-        metrics_seen = (await server.metrics()).available
+        last = await server.metrics()
     finally:
         await server.close()
     report: dict[str, Any] = {
@@ -257,15 +262,22 @@ async def run_bench(options: BenchOptions, progress: Progress | None = None) -> 
         "version_before": version_before,
         "version_after": version_before + options.cold_starts,
         "duration_s": options.duration,
-        "metrics_available": metrics_seen,
+        "metrics_available": last.available,
         "cold_start": cold,
         "levels": levels,
         "requests": cold["runs"] + sum(level["requests"] for level in levels),
     }
-    python = interpreter_build()
-    report["interpreter"] = asdict(python)
-    report["limit"] = diagnose(levels, interpreter=python)
+    # The advice names a Python only when it is the server's.
+    report["interpreter"] = asdict(last.python or interpreter_build())
+    report["interpreter_of"] = "server" if last.python is not None else "bench"
+    report["limit"] = diagnose(levels, interpreter=last.python)
     return report
+
+
+_OF = {
+    "server": ", the server's",
+    "bench": ", this bench's own: the server's /metrics did not say which it runs on",
+}
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -273,7 +285,8 @@ def format_report(report: dict[str, Any]) -> str:
     cold = report["cold_start"]
     lines = [
         f"flux-edge bench {report['function']} at {report['url']}",
-        f"python: {describe(InterpreterBuild(**report['interpreter']))}",
+        f"python: {describe(InterpreterBuild(**report['interpreter']))}"
+        + _OF[report["interpreter_of"]],
     ]
     if cold["runs"]:
         lines.append(

@@ -29,7 +29,7 @@ import stat
 import tempfile
 import threading
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -39,6 +39,7 @@ from flux_edge.runtime.types import InvokeResult
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
+    from prometheus_client.metrics_core import Metric
     from prometheus_client.mmap_dict import MmapedDict
 
 # Where `flux-edge serve` tells its workers the server's metrics directory.
@@ -77,6 +78,10 @@ _QUEUE = (
 _IN_FLIGHT = (
     "flux_edge_invocations_in_flight",
     "Calls started and not yet ended (waitUntil work included), by function, over all workers.",
+)
+_PYTHON = (
+    "flux_edge_python",
+    "The Python the answering worker runs on, and how its libpython was built (docs/install.md).",
 )
 
 
@@ -223,6 +228,7 @@ class InvocationMetrics:
                 self._files[kind] = MmapedDict(str(self.directory / f"{kind}_{self._pid}.db"))  # type: ignore[no-untyped-call]
             self.registry = CollectorRegistry()
             MultiProcessCollector(self.registry, path=str(self.directory))  # type: ignore[no-untyped-call]
+            self.registry.register(_PythonCollector())
 
     def close(self) -> None:
         """Close this worker's files and withdraw its gauges from the totals."""
@@ -406,3 +412,16 @@ class InvocationMetrics:
             return
         self._write_scheduled = True
         loop.call_soon(self.write)
+
+
+class _PythonCollector:
+    """`flux_edge_python_info`: the answering worker's Python, for `flux-edge bench`, which may run
+    elsewhere. Every worker of a server runs the same one, so one worker's answer is the server's.
+    The build is read once (boot.py reads it in the HTTP API's build thread, off the event loop)."""
+
+    def collect(self) -> Iterator[Metric]:
+        from prometheus_client.core import InfoMetricFamily
+
+        from flux_edge.interpreter import as_labels, running_interpreter
+
+        yield InfoMetricFamily(*_PYTHON, value=as_labels(running_interpreter()))

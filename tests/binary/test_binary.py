@@ -250,9 +250,11 @@ def test_the_client_commands_and_completion_work_from_the_binary(binary, start_b
     }
     assert [f["name"] for f in json.loads(run("functions", "list", "--json"))] == ["greeter"]
     assert "_FLUX_EDGE_COMPLETE" in run("completion", "bash")
-    # The bench names the Python the binary carries: its own libpython, in its unpacked folder.
+    # The bench names the server's Python (from its /metrics), which the binary carries: its own
+    # libpython, in its unpacked folder.
     report = json.loads(run("bench", "greeter", "--concurrency", "1", "--duration", "0.5",
                             "--cold-starts", "0", "--json"))  # fmt: skip
+    assert report["interpreter_of"] == "server"
     python = report["interpreter"]
     assert python["frozen"] is True
     assert Path(python["libpython"]).parent == Path(python["executable"]).parent / "_internal"

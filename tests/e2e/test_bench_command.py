@@ -72,7 +72,8 @@ def test_a_bench_run_counts_what_the_server_counted(start_server, tmp_path):
     assert report["cold_start"]["runs"] == 2
     assert report["cold_start"]["statuses"] == [200, 200]
     assert report["requests"] == 2 + sum(level["requests"] for level in levels)
-    # The Python the bench ran on (the server's, when both come from one install).
+    # The server's Python, as its /metrics says (the server runs on this test's interpreter).
+    assert report["interpreter_of"] == "server"
     assert report["interpreter"] == asdict(interpreter_build())
     for level in levels:
         assert level["requests"] > 0, level
@@ -122,6 +123,7 @@ def test_the_table_names_the_limit_and_a_suggestion(start_server, tmp_path):
     lines = done.stdout.splitlines()
     assert lines[0] == f"flux-edge bench triv at {server.url}"
     assert lines[1].startswith(f"python: {platform.python_version()} (")
+    assert lines[1].endswith("), the server's")
     assert lines[2].startswith("cold start (first call after a version bump, 1 runs): median ")
     assert lines[3].split() == [
         "conc", "req/s", "p50", "ms", "p90", "ms", "p99", "ms", "errors", "cpu", "ms/call",
@@ -131,6 +133,26 @@ def test_the_table_names_the_limit_and_a_suggestion(start_server, tmp_path):
     assert lines[-2].startswith("limited by: ")
     assert lines[-1].startswith("suggestion: ")
     assert done.stderr == ""  # no progress line when stderr is not a terminal
+
+
+def test_without_the_servers_metrics_the_python_named_is_the_benchs_own(start_server, tmp_path):
+    # The server wants a scrape token the bench is not given: its Python is not known, so the
+    # report names the bench's own as such, and the advice names none.
+    server = start_server(extra_env={"FLUX_EDGE_METRICS_TOKEN": "scrape-secret"})
+    deploy(server.client(ADMIN_TOKEN), "triv", TRIVIAL)
+    options = ("triv", "--concurrency", "2", "--duration", "0.5", "--cold-starts", "0")
+    done = bench(server, tmp_path, *options, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["metrics_available"] is False
+    assert report["interpreter_of"] == "bench"
+    assert report["interpreter"] == asdict(interpreter_build())
+    assert "PLT" not in report["limit"]["suggestion"]
+    table = bench(server, tmp_path, *options)
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.splitlines()[1].endswith(
+        "), this bench's own: the server's /metrics did not say which it runs on"
+    )
 
 
 def test_errors_are_one_clear_line(start_server, tmp_path):

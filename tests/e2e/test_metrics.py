@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from flux_edge.interpreter import from_labels, interpreter_build
 from flux_edge.service.metrics import metrics_root
 from tests.conftest import ADMIN_TOKEN, calls_in_flight, wait_for_calls_in_flight
 
@@ -88,6 +89,19 @@ def test_rate_limit_refusals_are_counted(start_server):
     assert statuses == [200, 200, 429, 429]
     values = samples(scrape(server.url).text)
     assert values[("flux_edge_rate_limited_requests_total", (("limit", "list"),))] == 2
+
+
+def test_the_server_names_the_python_it_runs_on(start_server):
+    # flux-edge bench reads it, since it may run elsewhere (the server runs on this interpreter).
+    server = start_server()
+    [python] = [
+        s
+        for family in text_string_to_metric_families(scrape(server.url).text)
+        for s in family.samples
+        if s.name == "flux_edge_python_info"
+    ]
+    assert python.value == 1
+    assert from_labels(python.labels) == interpreter_build()
 
 
 def test_a_metrics_token_is_required_when_set(start_server):
