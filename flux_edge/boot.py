@@ -94,7 +94,8 @@ def _pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
-def _runtime(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
+def runtime_for(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
+    """The runtime a worker calls functions through (also `flux-edge bench --in-process`'s)."""
     if not settings.isolate_hosts:
         from flux_edge.runtime.runtime import Runtime  # in-process V8: loaded only when used
 
@@ -169,7 +170,7 @@ class ServerParts:
         await authenticator.load()
         state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
-        runtime = _runtime(settings, self.host)
+        runtime = runtime_for(settings, self.host)
         await runtime.start()
         self.metrics.open()
         self.metrics.watch_pool(

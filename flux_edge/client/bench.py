@@ -215,12 +215,37 @@ async def _level(
         finally:
             sampler.cancel()
     wall = time.perf_counter() - wall_started
-    client_cpu = (time.process_time() - cpu_started) / wall
     after = await server.metrics()
-    isolates_max = max(isolates_max, after.isolates)
-    ordered = sorted(latencies)
     calls = after.cpu_count - before.cpu_count
-    cpu_ms = (after.cpu_sum - before.cpu_sum) / calls * 1000 if calls > 0 else None
+    return level_report(
+        concurrency,
+        wall,
+        latencies,
+        statuses,
+        server_calls=int(after.calls - before.calls) if after.available else None,
+        rate_limited=int(after.refused - before.refused) if after.available else None,
+        cpu_ms=(after.cpu_sum - before.cpu_sum) / calls * 1000 if calls > 0 else None,
+        heap_bytes=int(after.heap) if after.heap is not None else None,
+        isolates_max=int(max(isolates_max, after.isolates)) if after.available else None,
+        client_cpu=(time.process_time() - cpu_started) / wall,
+    )
+
+
+def level_report(
+    concurrency: int,
+    wall: float,
+    latencies: list[float],
+    statuses: Counter[str],
+    *,
+    server_calls: int | None,
+    rate_limited: int | None,
+    cpu_ms: float | None,
+    heap_bytes: int | None,
+    isolates_max: int | None,
+    client_cpu: float,
+) -> dict[str, Any]:
+    """One level's figures, as the report and the advice read them."""
+    ordered = sorted(latencies)
     return {
         "concurrency": concurrency,
         "seconds": round(wall, 3),
@@ -232,11 +257,11 @@ async def _level(
             name: round(percentile(ordered, q) * 1000, 3)
             for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("max", 1.0))
         },
-        "server_calls": int(after.calls - before.calls) if after.available else None,
-        "rate_limited": int(after.refused - before.refused) if after.available else None,
+        "server_calls": server_calls,
+        "rate_limited": rate_limited,
         "cpu_ms_per_call": round(cpu_ms, 4) if cpu_ms is not None else None,
-        "heap_bytes": int(after.heap) if after.heap is not None else None,
-        "isolates_max": int(isolates_max) if after.available else None,
+        "heap_bytes": heap_bytes,
+        "isolates_max": isolates_max,
         "client_cpu": round(client_cpu, 3),
     }
 
@@ -268,30 +293,42 @@ async def run_bench(options: BenchOptions, progress: Progress | None = None) -> 
         "requests": cold["runs"] + sum(level["requests"] for level in levels),
     }
     # The advice names a Python only when it is the server's.
-    report["interpreter"] = asdict(last.python or interpreter_build())
-    report["interpreter_of"] = "server" if last.python is not None else "bench"
-    report["limit"] = diagnose(levels, interpreter=last.python)
+    return with_verdict(report, last.python, "server" if last.python is not None else "bench")
+
+
+def with_verdict(
+    report: dict[str, Any], python: InterpreterBuild | None, python_of: str
+) -> dict[str, Any]:
+    """`report` with the Python named (`python`, else this process's) and the limit's verdict,
+    which names `python` when it is given."""
+    report["interpreter"] = asdict(python or interpreter_build())
+    report["interpreter_of"] = python_of
+    report["limit"] = diagnose(
+        report["levels"], interpreter=python, in_process=python_of == "in-process"
+    )
     return report
 
 
 _OF = {
     "server": ", the server's",
     "bench": ", this bench's own: the server's /metrics did not say which it runs on",
+    "in-process": ", this process's, which ran the calls",
 }
 
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for a terminal."""
     cold = report["cold_start"]
+    where = f"at {report['url']}" if report["url"] else f"in process ({report['in_process']})"
     lines = [
-        f"flux-edge bench {report['function']} at {report['url']}",
+        f"flux-edge bench {report['function']} {where}",
         f"python: {describe(InterpreterBuild(**report['interpreter']))}"
         + _OF[report["interpreter_of"]],
     ]
     if cold["runs"]:
+        after = "of a new version" if report["url"] is None else "after a version bump"
         lines.append(
-            f"cold start (first call after a version bump, {cold['runs']} runs): "
-            f"median {cold['median_ms']} ms"
+            f"cold start (first call {after}, {cold['runs']} runs): median {cold['median_ms']} ms"
         )
     lines.append(
         f"{'conc':>5} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} "

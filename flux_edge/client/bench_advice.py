@@ -12,6 +12,9 @@ The rules read the level with the best throughput (the knee) and, in this order:
 6. otherwise JavaScript leaves its isolates mostly idle and the time goes to the server's own
    request handling (HTTP, routing, records) in Python: workers, one per two cores, and a Python
    built with optimizations when this one calls its own functions through the PLT.
+A run in process (`--in-process`: no server, the runtime called by the bench) reads rules 3 and 6
+as the runtime's own: its calling event loop (what one worker's does for a call, HTTP aside), and
+the isolate hosts' Python around the JavaScript.
 The caps come from this shell's FLUX_EDGE_* settings, which are the server's when both run in
 the same environment; the report says which values it assumed.
 """
@@ -57,9 +60,12 @@ def diagnose(
     levels: list[dict[str, Any]],
     settings: Settings | None = None,
     interpreter: InterpreterBuild | None = None,
+    *,
+    in_process: bool = False,
 ) -> dict[str, Any]:
     """`{"setting", "reason", "suggestion", "assumed"}` for the measured `levels`; `interpreter`,
-    the Python the server is assumed to run on (this one), for the workers rule."""
+    the Python the calls' Python work ran on, for the last rule; `in_process`, a run without a
+    server (the bench called the runtime itself)."""
     settings = settings or assumed_settings()
     cores = os.cpu_count() or 1
     assumed = {
@@ -106,6 +112,16 @@ def diagnose(
             f"{settings.max_queue_per_function})",
             assumed,
         )
+    if knee["client_cpu"] >= BUSY_CLIENT and in_process:
+        return _verdict(
+            "the calling event loop",
+            f"the event loop calling the runtime used {knee['client_cpu']:.0%} of a core at "
+            f"c={knee['concurrency']}" + scaling,
+            "that loop does for each call what a server worker's does, HTTP aside: about the "
+            f"most one worker serves on this machine; more workers (one per two cores, {cores} "
+            "cores here) serve more",
+            assumed,
+        )
     if knee["client_cpu"] >= BUSY_CLIENT:
         return _verdict(
             "the bench client",
@@ -139,6 +155,27 @@ def diagnose(
             f"{settings.max_concurrency_per_isolate})",
             assumed,
         )
+    python = ""
+    if interpreter is not None and interpreter.slow_calls:
+        # That work is Python: how the interpreter was built counts (docs/install.md).
+        run_it = "rebuild the binary from" if interpreter.frozen else "run it on"
+        python = (
+            f"{run_it} a Python built with --enable-optimizations (Debian's python3, the "
+            f"python:3.11 images): this one calls {interpreter.calls_through_plt} of its own "
+            "functions through the PLT, which cost flux-edge 10-15 % of its requests per second "
+            '(docs/install.md, "Which Python")'
+        )
+    if in_process:
+        where = "the isolate hosts' event loops" if settings.isolate_hosts else "this process"
+        return _verdict(
+            "the runtime's Python",
+            f"JavaScript kept its isolates busy only {busy_text} of the time at "
+            f"c={knee['concurrency']}, and the calling event loop {knee['client_cpu']:.0%} of a "
+            f"core: the time goes to the Python around the JavaScript ({where})" + scaling,
+            "more calls at once share the hosts' steps (a higher --concurrency)"
+            + (f"; {python}" if python else ""),
+            assumed,
+        )
     # What `flux-edge serve` starts by default on such a machine (flux_edge/machine.py): a
     # worker's event loop takes about a core and its isolate hosts most of another.
     useful = workers_for(cores, memory_mb())
@@ -147,15 +184,8 @@ def diagnose(
         if settings.workers < useful
         else "the server's own request handling is the cost on this machine: more cores help"
     )
-    if interpreter is not None and interpreter.slow_calls:
-        # That handling is Python: how the interpreter was built counts (docs/install.md).
-        run_it = "rebuild the binary from" if interpreter.frozen else "run it on"
-        suggestion += (
-            f"; also {run_it} a Python built with --enable-optimizations (Debian's python3, the "
-            f"python:3.11 images): this one calls {interpreter.calls_through_plt} of its own "
-            "functions through the PLT, which cost flux-edge 10-15 % of its requests per second "
-            '(docs/install.md, "Which Python")'
-        )
+    if python:
+        suggestion += f"; also {python}"
     return _verdict(
         "workers",
         f"JavaScript kept its isolates busy only {busy_text} of the time at "

@@ -139,3 +139,26 @@ def test_percentiles_are_nearest_rank():
     assert [percentile(values, q) for q in (0.5, 0.9, 0.99, 1.0)] == [50, 90, 99, 100]
     assert percentile([], 0.5) == 0
     assert percentile([3.0], 0.99) == 3
+
+
+def test_in_process_a_busy_calling_loop_is_what_one_worker_serves():
+    found = diagnose([level(1, 900), level(16, 9000, client_cpu=0.95)], SETTINGS, in_process=True)
+    assert found["setting"] == "the calling event loop"
+    assert "95% of a core at c=16" in found["reason"]
+    assert "one worker" in found["suggestion"]
+
+
+def test_in_process_idle_isolates_name_the_runtimes_python():
+    slow = InterpreterBuild("3.11.7", "/opt/py/bin/python3", "/opt/py/lib/libpython3.11.so", 1042)
+    levels = [level(1, 2000, cpu_ms=0.1), level(16, 16000, cpu_ms=0.025, client_cpu=0.3)]
+    found = diagnose(levels, SETTINGS, interpreter=slow, in_process=True)
+    assert found["setting"] == "the runtime's Python"
+    assert "40%" in found["reason"]
+    assert "isolate hosts' event loops" in found["reason"]
+    assert "--concurrency" in found["suggestion"]
+    assert "1042" in found["suggestion"]
+    off = diagnose(levels, Settings(workers=1, isolate_hosts=False), in_process=True)
+    assert "(this process)" in off["reason"]
+    assert "PLT" not in off["suggestion"]
+    # The same figures against a server name its workers.
+    assert diagnose(levels, SETTINGS, interpreter=slow)["setting"] == "workers"

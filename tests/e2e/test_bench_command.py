@@ -155,6 +155,87 @@ def test_without_the_servers_metrics_the_python_named_is_the_benchs_own(start_se
     )
 
 
+def bench_in_process(data_dir: Path, tmp_path: Path, *args: str):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")  # no login config, no token: none needed
+    return subprocess.run(
+        [sys.executable, "-m", "flux_edge", "bench", *args, "--in-process",
+         "--data-dir", str(data_dir)],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+THROWS = "export default { fetch() { throw new TypeError('no') } }"
+
+
+def test_an_in_process_run_calls_the_stored_function_and_leaves_the_server_alone(
+    start_server, tmp_path
+):
+    server = start_server()
+    admin = server.client(ADMIN_TOKEN)
+    deploy(admin, "triv", TRIVIAL)
+    deploy(admin, "fails", THROWS)
+    version = admin.get("/api/v1/functions/triv").json()["version"]
+    done = bench_in_process(server.data_dir, tmp_path, "triv", *LEVELS, "--cold-starts", "2",
+                            "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["url"], report["in_process"]) == (None, str(server.data_dir))
+    assert report["interpreter_of"] == "in-process"
+    assert report["interpreter"] == asdict(interpreter_build())
+    assert report["cold_start"]["statuses"] == [200, 200]
+    assert report["version_after"] == report["version_before"] == version
+    for level in report["levels"]:
+        assert level["requests"] > 0, level
+        assert level["ok"] == level["requests"], level
+        assert level["errors"] == {}, level
+        assert level["server_calls"] is None, level
+        assert level["cpu_ms_per_call"] > 0, level
+        assert level["heap_bytes"] > 0, level
+        assert level["isolates_max"] >= 1, level
+    assert report["limit"]["setting"] in {
+        "the runtime's Python", "the calling event loop", "CPU", "isolates per function",
+        "concurrency per isolate",
+    }  # fmt: skip
+    # Nothing of it reached the server: no calls counted, no records, no new version.
+    assert invocations(server, "triv") == 0
+    assert admin.get("/api/v1/functions/triv/executions").json() == []
+    assert admin.get("/api/v1/functions/triv").json()["version"] == version
+    # A function that throws answers 500, counted as errors.
+    failing = bench_in_process(server.data_dir, tmp_path, "fails", "--concurrency", "1",
+                               "--duration", "0.5", "--cold-starts", "0", "--json")  # fmt: skip
+    assert failing.returncode == 0, failing.stderr
+    level = json.loads(failing.stdout)["levels"][0]
+    assert level["ok"] == 0, level
+    assert level["errors"] == {"500": level["requests"]}, level
+    table = bench_in_process(server.data_dir, tmp_path, "triv", "--concurrency", "2",
+                             "--duration", "0.5", "--cold-starts", "1")  # fmt: skip
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == f"flux-edge bench triv in process ({server.data_dir})"
+    assert lines[1].endswith("), this process's, which ran the calls")
+    assert lines[2].startswith("cold start (first call of a new version, 1 runs): median ")
+
+
+def test_an_in_process_run_explains_what_it_cannot_do(start_server, tmp_path):
+    server = start_server()
+    deploy(server.client(ADMIN_TOKEN), "off", TRIVIAL, enabled=False)
+    cases = [
+        (server.data_dir, ("nope",), 1, "no function named 'nope' in "),
+        (server.data_dir, ("off",), 1, "'off' is disabled"),
+        (tmp_path / "empty", ("off",), 1, "no database at "),
+        (server.data_dir, ("off", "--url", server.url), 2, "--in-process runs without a server"),
+    ]
+    for data_dir, args, status, message in cases:
+        done = bench_in_process(data_dir, tmp_path, *args, "--duration", "0.5")
+        assert done.returncode == status, (args, done.stderr)
+        assert message in done.stderr, done.stderr
+    assert not (tmp_path / "empty").exists()  # no database made where none was
+    no_flag = bench(server, tmp_path, "off", "--data-dir", str(server.data_dir))
+    assert no_flag.returncode == 2
+    assert "--data-dir is for --in-process" in no_flag.stderr
+
+
 def test_errors_are_one_clear_line(start_server, tmp_path):
     server = start_server()
     admin = server.client(ADMIN_TOKEN)
