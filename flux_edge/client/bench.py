@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from flux_edge.client.bench_advice import diagnose
 from flux_edge.client.config import ClientError
+from flux_edge.client.load import post_target, run_loops
 from flux_edge.interpreter import InterpreterBuild, describe, from_labels, interpreter_build
 
 Progress = Callable[[str], None]
@@ -178,21 +179,13 @@ async def _level(
     before = await server.metrics()
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    target = post_target(options.url, server.invoke_path, server.invoke_headers, options.body)
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     end = time.monotonic() + duration
 
-    async def loop(client: httpx.AsyncClient) -> None:
-        while time.monotonic() < end:
-            started = time.perf_counter()
-            try:
-                response = await client.post(
-                    server.invoke_path, content=options.body, headers=server.invoke_headers
-                )
-                statuses[str(response.status_code)] += 1
-            except httpx.HTTPError as exc:
-                statuses[type(exc).__name__] += 1
-            latencies.append(time.perf_counter() - started)
+    def answered(status: str, seconds: float) -> None:
+        statuses[status] += 1
+        latencies.append(seconds)
 
     isolates_max = 0.0
 
@@ -208,12 +201,11 @@ async def _level(
                     f"c={concurrency}: {len(latencies)} requests, {failed} errors, {left:.0f} s left"
                 )
 
-    async with httpx.AsyncClient(base_url=options.url, limits=limits, timeout=60) as client:
-        sampler = asyncio.create_task(sample())
-        try:
-            await asyncio.gather(*(loop(client) for _ in range(concurrency)))
-        finally:
-            sampler.cancel()
+    sampler = asyncio.create_task(sample())
+    try:
+        await run_loops(target, concurrency, end, answered)
+    finally:
+        sampler.cancel()
     wall = time.perf_counter() - wall_started
     after = await server.metrics()
     calls = after.cpu_count - before.cpu_count
