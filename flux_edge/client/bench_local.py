@@ -25,6 +25,7 @@ from flux_edge.runtime.types import (
     FunctionRunner,
     FunctionSpec,
     InvokeRequest,
+    InvokeResult,
     RuntimeUnavailableError,
 )
 from flux_edge.settings import Settings
@@ -64,7 +65,9 @@ def _request(spec: FunctionSpec, body: bytes, n: int) -> InvokeRequest:
     )
 
 
-async def _call(runtime: FunctionRunner, spec: FunctionSpec, request: InvokeRequest) -> Any:
+async def _call(
+    runtime: FunctionRunner, spec: FunctionSpec, request: InvokeRequest
+) -> InvokeResult | str:
     """The call's result, or the name of what it raised ("503": no isolate slot, queue full)."""
     try:
         return await runtime.invoke(spec, request)
@@ -102,7 +105,7 @@ async def _level(
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     cpu_ms: list[float] = []
-    heap: list[int | None] = [None]
+    heap: int | None = None
     isolates_max = runtime.pool.isolate_count
     # The calling thread's CPU: with FLUX_EDGE_ISOLATE_HOSTS=off the isolates' threads are this
     # process's too, and theirs is not the caller's.
@@ -110,6 +113,7 @@ async def _level(
     end = time.monotonic() + options.duration
 
     async def loop(first: int) -> None:
+        nonlocal heap
         n = first
         while time.monotonic() < end:
             started = time.perf_counter()
@@ -123,7 +127,7 @@ async def _level(
             if result.cpu_time_ms is not None:
                 cpu_ms.append(result.cpu_time_ms)
             if result.heap_used_bytes is not None:
-                heap[0] = result.heap_used_bytes
+                heap = result.heap_used_bytes
 
     async def sample() -> None:
         nonlocal isolates_max
@@ -151,7 +155,7 @@ async def _level(
         server_calls=None,
         rate_limited=None,
         cpu_ms=statistics.fmean(cpu_ms) if cpu_ms else None,
-        heap_bytes=heap[0],
+        heap_bytes=heap,
         isolates_max=max(isolates_max, runtime.pool.isolate_count),
         client_cpu=(time.thread_time() - cpu_started) / wall,
     )
