@@ -18,7 +18,7 @@ import asyncio
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -164,12 +164,64 @@ async def _cold_starts(server: _Server, function: dict[str, Any], runs: int) -> 
             )
             firsts.append((time.perf_counter() - started) * 1000)
             statuses.append(response.status_code)
+    return cold_report(firsts, statuses)
+
+
+def cold_report(firsts: list[float], statuses: Sequence[int | str]) -> dict[str, Any]:
+    """The cold starts' figures: each first call's milliseconds and status, and their median."""
     return {
-        "runs": runs,
+        "runs": len(firsts),
         "first_call_ms": [round(ms, 2) for ms in firsts],
         "median_ms": round(statistics.median(firsts), 2) if firsts else None,
-        "statuses": statuses,
+        "statuses": list(statuses),
     }
+
+
+class LevelTally:
+    """A level as it runs: each answer's status and latency; every SAMPLE_SECONDS the most
+    isolates seen (from `isolates`) and a progress line."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        end: float,
+        isolates: Callable[[], Awaitable[float]],
+        progress: Progress | None,
+        noun: str,
+    ) -> None:
+        self.latencies: list[float] = []
+        self.statuses: Counter[str] = Counter()
+        self.isolates_max = 0.0
+        self._concurrency = concurrency
+        self._end = end
+        self._isolates = isolates
+        self._progress = progress
+        self._noun = noun
+
+    def answered(self, status: str, seconds: float) -> None:
+        """One answer (or failure, by name) and how long it took."""
+        self.statuses[status] += 1
+        self.latencies.append(seconds)
+
+    async def run(self, loops: Awaitable[object]) -> None:
+        """Await the level's loops, sampling meanwhile."""
+        sampler = asyncio.create_task(self._sample())
+        try:
+            await loops
+        finally:
+            sampler.cancel()
+
+    async def _sample(self) -> None:
+        while True:
+            await asyncio.sleep(SAMPLE_SECONDS)
+            self.isolates_max = max(self.isolates_max, await self._isolates())
+            if self._progress is not None:
+                left = max(0.0, self._end - time.monotonic())
+                failed = sum(n for s, n in self.statuses.items() if s != "200")
+                self._progress(
+                    f"c={self._concurrency}: {len(self.latencies)} {self._noun}, {failed} errors, "
+                    f"{left:.0f} s left"
+                )
 
 
 async def _level(
@@ -177,48 +229,28 @@ async def _level(
 ) -> dict[str, Any]:
     options = server.options
     before = await server.metrics()
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
     target = post_target(options.url, server.invoke_path, server.invoke_headers, options.body)
     cpu_started, wall_started = time.process_time(), time.perf_counter()
     end = time.monotonic() + duration
 
-    def answered(status: str, seconds: float) -> None:
-        statuses[status] += 1
-        latencies.append(seconds)
+    async def isolates() -> float:
+        return (await server.metrics()).isolates
 
-    isolates_max = 0.0
-
-    async def sample() -> None:
-        nonlocal isolates_max
-        while True:
-            await asyncio.sleep(SAMPLE_SECONDS)
-            isolates_max = max(isolates_max, (await server.metrics()).isolates)
-            if progress is not None:
-                left = max(0.0, end - time.monotonic())
-                failed = sum(n for s, n in statuses.items() if s != "200")
-                progress(
-                    f"c={concurrency}: {len(latencies)} requests, {failed} errors, {left:.0f} s left"
-                )
-
-    sampler = asyncio.create_task(sample())
-    try:
-        await run_loops(target, concurrency, end, answered)
-    finally:
-        sampler.cancel()
+    tally = LevelTally(concurrency, end, isolates, progress, "requests")
+    await tally.run(run_loops(target, concurrency, end, tally.answered))
     wall = time.perf_counter() - wall_started
     after = await server.metrics()
     calls = after.cpu_count - before.cpu_count
     return level_report(
         concurrency,
         wall,
-        latencies,
-        statuses,
+        tally.latencies,
+        tally.statuses,
         server_calls=int(after.calls - before.calls) if after.available else None,
         rate_limited=int(after.refused - before.refused) if after.available else None,
         cpu_ms=(after.cpu_sum - before.cpu_sum) / calls * 1000 if calls > 0 else None,
         heap_bytes=int(after.heap) if after.heap is not None else None,
-        isolates_max=int(max(isolates_max, after.isolates)) if after.available else None,
+        isolates_max=int(max(tally.isolates_max, after.isolates)) if after.available else None,
         client_cpu=(time.process_time() - cpu_started) / wall,
     )
 

@@ -14,13 +14,18 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from flux_edge.client.bench import BenchError, BenchOptions, Progress, level_report
+from flux_edge.client.bench import (
+    BenchError,
+    BenchOptions,
+    LevelTally,
+    Progress,
+    cold_report,
+    level_report,
+)
 from flux_edge.runtime.types import (
     FunctionRunner,
     FunctionSpec,
@@ -29,8 +34,6 @@ from flux_edge.runtime.types import (
     RuntimeUnavailableError,
 )
 from flux_edge.settings import Settings
-
-SAMPLE_SECONDS = 1.0
 
 
 async def read_function(settings: Settings, name: str) -> FunctionSpec:
@@ -87,12 +90,7 @@ async def _cold_starts(
         result = await _call(runtime, fresh, _request(fresh, options.body, n))
         firsts.append((time.perf_counter() - started) * 1000)
         statuses.append(result if isinstance(result, str) else result.status_code)
-    return {
-        "runs": options.cold_starts,
-        "first_call_ms": [round(ms, 2) for ms in firsts],
-        "median_ms": round(statistics.median(firsts), 2) if firsts else None,
-        "statuses": statuses,
-    }
+    return cold_report(firsts, statuses)
 
 
 async def _level(
@@ -102,15 +100,18 @@ async def _level(
     concurrency: int,
     progress: Progress | None,
 ) -> dict[str, Any]:
-    latencies: list[float] = []
-    statuses: Counter[str] = Counter()
     cpu_ms: list[float] = []
     heap: int | None = None
-    isolates_max = runtime.pool.isolate_count
+    isolates_at_start = runtime.pool.isolate_count
     # The calling thread's CPU: with FLUX_EDGE_ISOLATE_HOSTS=off the isolates' threads are this
     # process's too, and theirs is not the caller's.
     cpu_started, wall_started = time.thread_time(), time.perf_counter()
     end = time.monotonic() + options.duration
+
+    async def isolates() -> float:
+        return runtime.pool.isolate_count
+
+    tally = LevelTally(concurrency, end, isolates, progress, "calls")
 
     async def loop(first: int) -> None:
         nonlocal heap
@@ -118,45 +119,28 @@ async def _level(
         while time.monotonic() < end:
             started = time.perf_counter()
             result = await _call(runtime, spec, _request(spec, options.body, n))
-            latencies.append(time.perf_counter() - started)
             n += concurrency
             if isinstance(result, str):
-                statuses[result] += 1
+                tally.answered(result, time.perf_counter() - started)
                 continue
-            statuses[str(result.status_code)] += 1
+            tally.answered(str(result.status_code), time.perf_counter() - started)
             if result.cpu_time_ms is not None:
                 cpu_ms.append(result.cpu_time_ms)
             if result.heap_used_bytes is not None:
                 heap = result.heap_used_bytes
 
-    async def sample() -> None:
-        nonlocal isolates_max
-        while True:
-            await asyncio.sleep(SAMPLE_SECONDS)
-            isolates_max = max(isolates_max, runtime.pool.isolate_count)
-            if progress is not None:
-                left = max(0.0, end - time.monotonic())
-                failed = sum(n for s, n in statuses.items() if s != "200")
-                progress(
-                    f"c={concurrency}: {len(latencies)} calls, {failed} errors, {left:.0f} s left"
-                )
-
-    sampler = asyncio.create_task(sample())
-    try:
-        await asyncio.gather(*(loop(i) for i in range(concurrency)))
-    finally:
-        sampler.cancel()
+    await tally.run(asyncio.gather(*(loop(i) for i in range(concurrency))))
     wall = time.perf_counter() - wall_started
     return level_report(
         concurrency,
         wall,
-        latencies,
-        statuses,
+        tally.latencies,
+        tally.statuses,
         server_calls=None,
         rate_limited=None,
         cpu_ms=statistics.fmean(cpu_ms) if cpu_ms else None,
         heap_bytes=heap,
-        isolates_max=max(isolates_max, runtime.pool.isolate_count),
+        isolates_max=int(max(tally.isolates_max, isolates_at_start, runtime.pool.isolate_count)),
         client_cpu=(time.thread_time() - cpu_started) / wall,
     )
 
@@ -185,7 +169,7 @@ async def run_in_process(
     return {
         "function": options.name,
         "url": None,
-        "in_process": str(Path(settings.database_path).parent),
+        "in_process": str(settings.data_dir),
         "version_before": spec.version,
         "version_after": spec.version,
         "duration_s": options.duration,
