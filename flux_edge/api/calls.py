@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlunsplit
 
 from flux_edge.api.answers import HttpError
 from flux_edge.asgi import Message, Receive, Scope, Send
+from flux_edge.http_cycle import send_whole
 from flux_edge.runtime import InvokeResult
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.service.invocations import CallInput
@@ -149,7 +150,9 @@ class FunctionResponse:
         self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the head and the body."""
+        """Send the head and the body (in one write when the server is flux-edge's own)."""
+        if send_whole(send, self.status, self.headers, self.body):
+            return
         await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
