@@ -10,7 +10,7 @@ function's answer as ASGI messages.
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import parse_qsl, urlunsplit
+from urllib.parse import urlunsplit
 
 from flux_edge.api.answers import HttpError
 from flux_edge.asgi import Message, Receive, Scope, Send
@@ -50,10 +50,6 @@ def call_input(scope: Scope, body: bytes, name: str, sub_path: str) -> CallInput
         for raw_name, raw_value in scope["headers"]
     ]
     query = scope["query_string"].decode("latin-1")
-    params: dict[str, str] = {}
-    if query:
-        for key, value in parse_qsl(query, keep_blank_values=True, separator="&"):
-            params.setdefault(key, value)
     scheme, netloc, url = request_url(scope)
     function_url = f"{scheme}://{netloc}/{name}{sub_path}" + (f"?{query}" if query else "")
     client = scope.get("client")
@@ -62,7 +58,7 @@ def call_input(scope: Scope, body: bytes, name: str, sub_path: str) -> CallInput
         url=url,
         headers=headers,
         body=body,
-        params=params,
+        query=query,
         function_url=function_url,
         remote_addr=(str(client[0]), int(client[1])) if client else None,
         stream_response=True,

@@ -244,7 +244,6 @@ class StreamSession:
             url=f"{self._base_url}/{name}/invoke",
             headers=list(self._headers.items()),
             body=body,
-            params={},
             trigger_type="websocket",
         )
         try:

@@ -57,7 +57,9 @@ class InvokeRequest(msgspec.Struct, kw_only=True):
     headers: Headers
     body: bytes
     execution_id: str
-    params: dict[str, str] = {}
+    # The query string as sent, without its "?" (the reference form's `params` come from it,
+    # parsed in the runtime: runtime/wire.py).
+    query: str = ""
     user_id: str | None = None
     trigger_type: str = "http"
     # A Response with a ReadableStream body is sent as it is produced (InvokeResult.stream); off,

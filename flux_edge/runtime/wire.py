@@ -9,6 +9,7 @@ the plain form never carries bytes, the web form never carries the reference's c
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import parse_qsl
 
 import msgspec
 
@@ -53,6 +54,16 @@ def combined_headers(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return headers
 
 
+def query_params(query: str) -> dict[str, str]:
+    """The reference's `params`: the query's first value of each name, blank ones kept. Parsed
+    here, for the one form that has them, rather than by the server for every call."""
+    params: dict[str, str] = {}
+    if query:
+        for key, value in parse_qsl(query, keep_blank_values=True, separator="&"):
+            params.setdefault(key, value)
+    return params
+
+
 def plain_call(request: InvokeRequest) -> PlainCall:
     """The reference form's view: headers combined, the body decoded as UTF-8 (bad bytes U+FFFD)."""
     return PlainCall(
@@ -61,7 +72,7 @@ def plain_call(request: InvokeRequest) -> PlainCall:
         headers=combined_headers(request.headers),
         body=request.body.decode("utf-8", "replace"),
         execution_id=request.execution_id,
-        params=request.params,
+        params=query_params(request.query),
         user_id=request.user_id,
         trigger_type=request.trigger_type,
     )

@@ -199,7 +199,6 @@ class CronScheduler:
                 url=self._invoke_url(schedule.name),
                 headers=[("x-flux-trigger", "cron")],
                 body=b"",
-                params={},
                 trigger_type="cron",
             )
             result, execution_id = await self._invocations.run(

@@ -38,7 +38,7 @@ class CallInput:
     url: str
     headers: list[tuple[str, str]]
     body: bytes
-    params: dict[str, str]
+    query: str = ""
     trigger_type: TriggerType = "http"
     # Send a Response with a stream body as it is produced (HTTP invocations); otherwise the
     # stream is read to its end first (cron, WebSocket messages).
@@ -256,7 +256,7 @@ class InvocationService:
             headers=await self._headers_for_function(call.headers),
             body=call.body,
             execution_id=execution_id,
-            params=call.params,
+            query=call.query,
             user_id=principal.id if principal is not None else None,
             trigger_type=call.trigger_type,
             stream_response=call.stream_response,

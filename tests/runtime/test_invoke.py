@@ -24,14 +24,14 @@ async def test_an_async_handler_receives_every_request_field(runtime: Runtime, m
         "async function handler(req) { return {status: 200, body: JSON.stringify(req)} }"
     )
     request = make_request(
-        '{"x":1}', method="PUT", params={"q": "1"}, user_id="user-1", headers={"a": "b"}
+        '{"x":1}', method="PUT", query="q=1&q=2&e=&a%20b=c+d", user_id="user-1", headers={"a": "b"}
     )
     result = await runtime.invoke(spec, request)
     seen = json.loads(result.body)
     assert seen["method"] == "PUT"
     assert seen["body"] == '{"x":1}'
     assert seen["headers"] == {"a": "b"}
-    assert seen["params"] == {"q": "1"}
+    assert seen["params"] == {"q": "1", "e": "", "a b": "c d"}  # the first of each name
     assert seen["user_id"] == "user-1"
     assert seen["execution_id"] == request.execution_id
     assert seen["url"].startswith("http://")

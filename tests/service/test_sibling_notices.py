@@ -102,7 +102,7 @@ async def workers(tmp_path: Path) -> AsyncIterator[tuple[Worker, Worker]]:
 
 
 def call() -> CallInput:
-    return CallInput(method="POST", url="http://localhost/greet", headers=[], body=b"", params={})
+    return CallInput(method="POST", url="http://localhost/greet", headers=[], body=b"")
 
 
 async def test_the_other_worker_warms_a_saved_version_and_lets_go_of_a_disabled_or_deleted_one(
