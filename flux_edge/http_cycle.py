@@ -149,10 +149,10 @@ def send_whole(
     `http.response.body` would; False, having done nothing, unless `send` is the send of a
     cycle of flux-edge's protocol that may write now (the caller sends the messages then).
 
-    The cycle's own path costs the server ~3 % of its CPU per call: two messages, two awaits
-    and two regular expressions per header. The headers here need no check: the function's
-    were checked against RFC 9110 in the runtime (runtime/results.py), and the rest are the
-    server's own.
+    The cycle's own path cost the server 5-7 % of its CPU per call (two messages, two awaits,
+    two regular expressions per header; docs/performance.md, the twenty-second pass). The
+    headers here need no check: the function's were checked against RFC 9110 in the runtime
+    (runtime/results.py), and the rest are the server's own.
     """
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:
