@@ -8,6 +8,7 @@ from typing import Final
 
 from litestar import Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 _ASSETS: Final = {
     "console.js": "text/javascript; charset=utf-8",
@@ -35,7 +36,7 @@ async def console_page() -> Response[bytes]:
 
 
 @get("/console/{asset:str}", include_in_schema=False)
-async def console_asset(asset: str) -> Response[bytes]:
+async def console_asset(asset: FromPath[str]) -> Response[bytes]:
     """The console's script and style sheet."""
     media_type = _ASSETS.get(asset)
     if media_type is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import HttpMethod, Request, route
+from litestar.params import FromPath
 from litestar.types import ASGIApp
 
 from flux_edge.api.answers import SUPABASE_PREFIX
@@ -49,7 +50,7 @@ async def _answered(answer: Any, request: Request[Any, Any, Any], name: str) -> 
     "`http://host/<name>/<sub-path>?query`. Public unless the function sets "
     "allow_unauthenticated=false.",
 )
-async def invoke_function(request: Request[Any, Any, Any], name: str, path: str = "") -> ASGIApp:
+async def invoke_function(request: Request[Any, Any, Any], name: FromPath[str]) -> ASGIApp:
     """Run the function `name` on the request (any method, any sub-path)."""
     return await _answered(answer_invoke, request, name)
 
@@ -74,6 +75,6 @@ async def invoke_function(request: Request[Any, Any, Any], name: str, path: str 
     "http://<host>/<name>/<rest>. Public functions accept any bearer without checking it; "
     "functions with allow_unauthenticated=false need a valid token or JWT (not on OPTIONS).",
 )
-async def invoke_supabase(request: Request[Any, Any, Any], name: str) -> ASGIApp:
+async def invoke_supabase(request: Request[Any, Any, Any], name: FromPath[str]) -> ASGIApp:
     """Run the function `name` on the request, with Supabase's gateway semantics."""
     return await _answered(answer_supabase, request, name)

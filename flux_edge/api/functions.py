@@ -7,8 +7,8 @@ from typing import Annotated, TypeVar
 import msgspec
 from litestar import Controller, delete, get, patch, post, put
 from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from msgspec import UNSET
 
 from flux_edge.api.auth import management_guard, provide_principal
@@ -103,25 +103,33 @@ class FunctionController(Controller):
         responses=ERROR_RESPONSES,
     )
     async def create_function(
-        self, data: FunctionCreate, services: Services, principal: Principal
+        self,
+        data: JSONBody[FunctionCreate],
+        services: NamedDependency[Services],
+        principal: NamedDependency[Principal],
     ) -> FunctionResponse:
         """Deploy a new function (version 1). Defaults: disabled, 30 s, 128 MiB, net and env on."""
         record = await services.functions.create(data.name, _changes(data), principal.id)
         return _full(record)
 
     @get("/", responses=ERROR_RESPONSES)
-    async def list_functions(self, services: Services) -> list[FunctionSummary]:
+    async def list_functions(self, services: NamedDependency[Services]) -> list[FunctionSummary]:
         """Every function without its code, ordered by name."""
         return [_summary(r) for r in await services.functions.list_functions()]
 
     @get("/{name:str}", responses=ERROR_RESPONSES)
-    async def get_function(self, name: str, services: Services) -> FunctionResponse:
+    async def get_function(
+        self, name: FromPath[str], services: NamedDependency[Services]
+    ) -> FunctionResponse:
         """One function with its code; `env_names` lists its variables (values are write-only)."""
         return _full(await services.functions.get(name))
 
     @put("/{name:str}", dto=StrictJSON[FunctionUpdate], return_dto=None, responses=ERROR_RESPONSES)
     async def update_function(
-        self, name: str, data: FunctionUpdate, services: Services
+        self,
+        name: FromPath[str],
+        data: JSONBody[FunctionUpdate],
+        services: NamedDependency[Services],
     ) -> FunctionResponse:
         """Partial update; every successful update increments `version`. `env` replaces all."""
         if data.name is not UNSET and data.name != name:
@@ -138,18 +146,27 @@ class FunctionController(Controller):
         return_dto=None,
         responses=ERROR_RESPONSES,
     )
-    async def change_env(self, name: str, data: EnvChange, services: Services) -> FunctionResponse:
+    async def change_env(
+        self,
+        name: FromPath[str],
+        data: JSONBody[EnvChange],
+        services: NamedDependency[Services],
+    ) -> FunctionResponse:
         """Set (`set`) and remove (`unset`) variables, keeping the others; a new version
         (extension: a PUT with `env` replaces them all, and values are never shown)."""
         return _full(await services.functions.change_env(name, dict(data.set), list(data.unset)))
 
     @delete("/{name:str}", status_code=204, responses=ERROR_RESPONSES)
-    async def delete_function(self, name: str, services: Services) -> None:
+    async def delete_function(
+        self, name: FromPath[str], services: NamedDependency[Services]
+    ) -> None:
         """Delete the function with its versions, executions, files and schedule."""
         await services.functions.delete(name)
 
     @get("/{name:str}/versions", responses=ERROR_RESPONSES)
-    async def list_versions(self, name: str, services: Services) -> list[VersionSummary]:
+    async def list_versions(
+        self, name: FromPath[str], services: NamedDependency[Services]
+    ) -> list[VersionSummary]:
         """The version history, oldest first (extension)."""
         current = await services.functions.get(name)
         return [
@@ -163,7 +180,9 @@ class FunctionController(Controller):
         ]
 
     @get("/{name:str}/versions/{version:int}", responses=ERROR_RESPONSES)
-    async def get_version(self, name: str, version: int, services: Services) -> VersionResponse:
+    async def get_version(
+        self, name: FromPath[str], version: FromPath[int], services: NamedDependency[Services]
+    ) -> VersionResponse:
         """One version with its code (extension)."""
         v = await services.functions.get_version(name, version)
         return VersionResponse(
@@ -183,7 +202,10 @@ class FunctionController(Controller):
         responses=ERROR_RESPONSES,
     )
     async def rollback(
-        self, name: str, data: RollbackRequest, services: Services
+        self,
+        name: FromPath[str],
+        data: JSONBody[RollbackRequest],
+        services: NamedDependency[Services],
     ) -> FunctionResponse:
         """Create a new version holding version N's code (extension)."""
         return _full(await services.functions.rollback(name, data.version))
@@ -191,12 +213,12 @@ class FunctionController(Controller):
     @get("/{name:str}/executions", responses=ERROR_RESPONSES)
     async def list_executions(
         self,
-        name: str,
-        services: Services,
+        name: FromPath[str],
+        services: NamedDependency[Services],
         limit: Annotated[int, Parameter(ge=1, le=1000)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
-        status: ExecutionStatus | None = None,
-        trigger_type: TriggerType | None = None,
+        status: FromQuery[ExecutionStatus | None] = None,
+        trigger_type: FromQuery[TriggerType | None] = None,
     ) -> list[ExecutionResponse]:
         """Executions of a function, newest first, filtered by status and trigger type."""
         records = await services.executions.list_for(

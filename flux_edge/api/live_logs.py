@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from flux_edge.api.auth import management_guard
@@ -31,7 +31,7 @@ from flux_edge.service.errors import NotFoundError
     operation_id="followFunctionLogs",
 )
 async def function_logs(
-    name: str,
+    name: FromPath[str],
     request: Request[Any, Any, Any],
     follow: Annotated[bool, Parameter(description="keep the stream open for new events")] = True,
 ) -> ServerSentEvent:
