@@ -343,14 +343,15 @@ _OF = {
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for a terminal."""
     cold = report["cold_start"]
-    where = f"at {report['url']}" if report["url"] else f"in process ({report['in_process']})"
+    in_process = report["url"] is None
+    where = f"in process ({report['in_process']})" if in_process else f"at {report['url']}"
     lines = [
         f"flux-edge bench {report['function']} {where}",
         f"python: {describe(InterpreterBuild(**report['interpreter']))}"
         + _OF[report["interpreter_of"]],
     ]
     if cold["runs"]:
-        after = "of a new version" if report["url"] is None else "after a version bump"
+        after = "of a new version" if in_process else "after a version bump"
         lines.append(
             f"cold start (first call {after}, {cold['runs']} runs): median {cold['median_ms']} ms"
         )

@@ -119,11 +119,12 @@ async def _level(
         while time.monotonic() < end:
             started = time.perf_counter()
             result = await _call(runtime, spec, _request(spec, options.body, n))
+            elapsed = time.perf_counter() - started
             n += concurrency
             if isinstance(result, str):
-                tally.answered(result, time.perf_counter() - started)
+                tally.answered(result, elapsed)
                 continue
-            tally.answered(str(result.status_code), time.perf_counter() - started)
+            tally.answered(str(result.status_code), elapsed)
             if result.cpu_time_ms is not None:
                 cpu_ms.append(result.cpu_time_ms)
             if result.heap_used_bytes is not None:
