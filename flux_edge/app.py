@@ -17,7 +17,8 @@ def create_app(settings: Settings, *, serving_process: bool = False) -> FrontApp
     """The flux-edge ASGI app. The store and runtime are opened on startup, in the serving loop.
 
     `serving_process`: the app is the process's only job (a `flux-edge serve` worker), so it sets
-    the garbage collector's policy (flux_edge/collector.py); an embedding process keeps its own.
+    the garbage collector's policy (flux_edge/collector.py) and may give its threads a CPU of their
+    own (runtime/cpus.py); an embedding process keeps its own policy and CPUs.
     """
     return FrontApp(settings, build_api, serving_process=serving_process)
 

@@ -94,8 +94,11 @@ def _pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
-def runtime_for(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
-    """The runtime a worker calls functions through (also `flux-edge bench --in-process`'s)."""
+def runtime_for(
+    settings: Settings, host: CapabilityBridge, *, serving_worker: bool = False
+) -> FunctionRunner:
+    """The runtime a worker calls functions through (also `flux-edge bench --in-process`'s);
+    `serving_worker`: this process is a `flux-edge serve` worker (runtime/cpus.py)."""
     if not settings.isolate_hosts:
         from flux_edge.runtime.runtime import Runtime  # in-process V8: loaded only when used
 
@@ -104,6 +107,8 @@ def runtime_for(settings: Settings, host: CapabilityBridge) -> FunctionRunner:
         max_hosts=settings.max_isolate_hosts,
         spare_hosts=settings.spare_isolate_hosts,
         pin_cpus=settings.pin_isolate_hosts,
+        serving_worker=serving_worker,
+        workers=settings.workers,
         net_allow=settings.net_allow,
         max_subrequests=settings.max_subrequests,
         max_fetch_response_bytes=settings.max_fetch_response_bytes,
@@ -134,9 +139,12 @@ def _end_streams_on_exit(live_logs: LiveLogHub) -> None:
 class ServerParts:
     """What `start` opens and `stop` closes, kept in `state` (the dict the HTTP API shares)."""
 
-    def __init__(self, settings: Settings, state: dict[str, Any]) -> None:
+    def __init__(
+        self, settings: Settings, state: dict[str, Any], *, serving_process: bool = False
+    ) -> None:
         self.settings = settings
         self.state = state
+        self._serving_process = serving_process  # a `flux-edge serve` worker (see FrontApp)
         self.host = CapabilityBridge.from_settings(settings)  # a bad NET_ALLOW fails here
         # `flux-edge serve` gives all its workers one directory to add their metrics up in; an
         # app made some other way (tests, embedding) gets a directory of its own, removed when it
@@ -170,7 +178,7 @@ class ServerParts:
         await authenticator.load()
         state[RATE_LIMITER_KEY] = open_rate_limiter(settings)
         # mini-racer binds isolates to the loop that made them: create them in the serving loop.
-        runtime = runtime_for(settings, self.host)
+        runtime = runtime_for(settings, self.host, serving_worker=self._serving_process)
         await runtime.start()
         self.metrics.open()
         self.metrics.watch_pool(

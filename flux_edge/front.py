@@ -54,7 +54,7 @@ class FrontApp:
         self.settings = settings
         # Shared with the HTTP API (its `app.state`) and read by the rate limiter and handlers.
         self.state: dict[str, Any] = {"settings": settings}
-        self._parts = ServerParts(settings, self.state)
+        self._parts = ServerParts(settings, self.state, serving_process=serving_process)
         self._build_api = build_api
         self._serving_process = serving_process
         self._api: asyncio.Future[ASGIApp] | None = None

@@ -9,7 +9,12 @@ and the host pins every thread it has (its event loop, its isolates' V8 threads,
 will start to it. An isolate whose steps take long is CPU-bound: hand-offs are a small share of
 its time and it needs a CPU more (the pool starts more isolates for it, to run in parallel), so its
 V8 thread is let go to every CPU; so is a step that runs long now, found at the server's pings.
-docs/runtime.md, "CPU placement".
+
+A `flux-edge serve` worker whose workers are fewer than the CPUs takes a CPU of its own for all its
+threads, and its hosts go on the others: left to the kernel, the server's event loop (and the
+client's) was woken onto the CPU of the host that had just answered it, took turns there with that
+host's threads, and left the other CPU a quarter idle (`perf sched`, docs/performance.md, "The
+twenty-third pass"). docs/runtime.md, "CPU placement".
 
 Linux only (elsewhere, and on one CPU, nothing is pinned).
 """
@@ -20,7 +25,7 @@ import contextlib
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 # Steps this long (smoothed JavaScript time) are CPU-bound: trivial calls batch best on one
@@ -41,23 +46,40 @@ def thread_ids() -> set[int]:
 
 
 def usable_cpus() -> list[int]:
-    """The CPUs this process may run on, or [] where that cannot be set (not Linux)."""
+    """The CPUs this process may run on (all of them, after `pin_process` put its threads on one),
+    or [] where that cannot be set (not Linux)."""
+    if _released_to is not None:
+        return sorted(_released_to)
     if not hasattr(os, "sched_getaffinity"):
         return []
     return sorted(os.sched_getaffinity(0))
 
 
-def least_used(taken: Iterable[int | None], rank: int = 0) -> int | None:
-    """The usable CPU the fewest of `taken` (the CPUs of this process's live hosts) are on,
-    ties going to the `rank`-th CPU and the ones after it; None if there is nothing to choose
-    (one CPU, or not Linux). Server workers place their hosts without knowing of each other's:
-    each starting from its own rank spreads them as one process would."""
-    cpus = usable_cpus()
-    if len(cpus) < 2:
+def least_used(
+    taken: Iterable[int | None], rank: int = 0, among: Sequence[int] | None = None
+) -> int | None:
+    """The CPU of `among` (default: every usable CPU) the fewest of `taken` (the CPUs of this
+    process's live hosts) are on, ties going to the `rank`-th CPU and the ones after it; None if
+    there is nothing to choose (one CPU, or not Linux). Server workers place their hosts without
+    knowing of each other's: each starting from its own rank spreads them as one process would."""
+    if len(usable_cpus()) < 2:
+        return None
+    cpus = list(among) if among is not None else usable_cpus()
+    if not cpus:
         return None
     counts = Counter(cpu for cpu in taken if cpu is not None)
     index = min(range(len(cpus)), key=lambda i: (counts[cpus[i]], (i - rank) % len(cpus)))
     return cpus[index]
+
+
+def split_for_server(workers: int, rank: int) -> tuple[int, list[int]] | None:
+    """The CPU server worker `rank` of `workers` takes for itself and the CPUs left for the
+    isolate hosts; None when the workers are not fewer than the CPUs (then they all share every
+    CPU, hosts included, as the kernel places them)."""
+    cpus = usable_cpus()
+    if len(cpus) < 2 or workers >= len(cpus):
+        return None
+    return cpus[rank % workers], cpus[workers:]
 
 
 def worker_rank(not_workers: Iterable[int | None] = ()) -> int:
@@ -90,6 +112,14 @@ def pin_process(cpu: int) -> bool:
         with contextlib.suppress(OSError):  # a thread that has just ended
             os.sched_setaffinity(tid, {cpu})
     return True
+
+
+def unpin_child(pid: int) -> None:
+    """Let a process this one has just started run on every CPU this one could before it pinned
+    itself (a child inherits the pin of the thread that started it)."""
+    if _released_to is not None:
+        with contextlib.suppress(OSError):  # it has already ended
+            os.sched_setaffinity(pid, _released_to)
 
 
 def release_thread(tid: int) -> None:

@@ -1,10 +1,14 @@
-"""A server started as the README says puts each function's isolate host on one CPU
-(docs/runtime.md, "CPU placement"); FLUX_EDGE_PIN_ISOLATE_HOSTS=false leaves them free. Read from
-the real processes."""
+"""A server started as the README says puts each function's isolate host on one CPU and, when its
+workers are fewer than the CPUs, each worker on a CPU of its own that no host is given
+(docs/runtime.md, "CPU placement"); FLUX_EDGE_PIN_ISOLATE_HOSTS=false leaves them all free. Read
+from the real processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +17,8 @@ import pytest
 from tests.conftest import ADMIN_TOKEN
 
 ALL_CPUS = set(os.sched_getaffinity(0))
+MULTI_CPU = len(ALL_CPUS) > 1
+LIGHT = "function handler(req) { return {status: 200, body: 'ok'} }"
 
 
 def children(pid: int) -> list[int]:
@@ -28,6 +34,15 @@ def zygote_of(server_pid: int) -> int:
     return zygote
 
 
+def thread_cpus(pid: int) -> dict[int, set[int]]:
+    """The CPUs each thread of `pid` may run on."""
+    cpus = {}
+    for entry in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            cpus[int(entry.name)] = set(os.sched_getaffinity(int(entry.name)))
+    return cpus
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
@@ -38,21 +53,54 @@ def test_the_server_places_a_functions_host_on_one_cpu_unless_told_not_to(start_
     env = {} if pinned else {"FLUX_EDGE_PIN_ISOLATE_HOSTS": "false"}
     server = start_server(extra_env=env)
     admin = server.client(ADMIN_TOKEN)
-    code = "function handler(req) { return {status: 200, body: 'ok'} }"
-    created = admin.post("/api/v1/functions", json={"name": "light", "code": code, "enabled": True})
+    created = admin.post(
+        "/api/v1/functions", json={"name": "light", "code": LIGHT, "enabled": True}
+    )
     assert created.status_code == 201, created.text
     for _ in range(20):
         assert admin.post("/api/v1/functions/light/invoke").status_code == 200
-    hosts = children(zygote_of(server.process.pid))
+    zygote = zygote_of(server.process.pid)
+    hosts = children(zygote)
     busiest = max(hosts, key=cpu_ticks)  # the function's host; the others are spares
     cpus = {host: set(os.sched_getaffinity(host)) for host in hosts}
-    if pinned and len(ALL_CPUS) > 1:
+    server_cpus = thread_cpus(server.process.pid)
+    if pinned and MULTI_CPU:
+        # One worker, fewer than the CPUs: every thread of it on the first CPU, the host elsewhere.
+        assert all(c == {min(ALL_CPUS)} for c in server_cpus.values()), server_cpus
         assert len(cpus[busiest]) == 1, cpus
-        assert cpus[busiest] <= ALL_CPUS
+        assert cpus[busiest] <= ALL_CPUS - {min(ALL_CPUS)}, cpus
     else:
+        assert all(c == ALL_CPUS for c in server_cpus.values()), server_cpus
         assert cpus[busiest] == ALL_CPUS, cpus
-    # Spares run anywhere until they are given a function.
+    # The zygote, and the spares until they are given a function, run anywhere.
+    assert set(os.sched_getaffinity(zygote)) == ALL_CPUS
     assert all(cpus[host] == ALL_CPUS for host in hosts if host != busiest), cpus
+
+
+@pytest.mark.skipif(not MULTI_CPU, reason="a worker takes a CPU of its own only when there are two")
+def test_a_zygote_the_pinned_server_starts_again_runs_on_every_cpu(start_server):
+    # The server's threads are pinned, and a process inherits the pin of the thread that starts
+    # it: a zygote started after the first one died must be let go to every CPU again.
+    server = start_server()
+    admin = server.client(ADMIN_TOKEN)
+    created = admin.post(
+        "/api/v1/functions", json={"name": "light", "code": LIGHT, "enabled": True}
+    )
+    assert created.status_code == 201, created.text
+    first = zygote_of(server.process.pid)
+    os.kill(first, signal.SIGKILL)  # its hosts die with it
+    deadline = time.monotonic() + 30
+    while True:  # the next call that needs a host starts a new zygote
+        answer = admin.post("/api/v1/functions/light/invoke")
+        if answer.status_code == 200:
+            with contextlib.suppress(ValueError):
+                zygote = zygote_of(server.process.pid)
+                if zygote != first:
+                    break
+        assert time.monotonic() < deadline, answer.text
+        time.sleep(0.1)
+    assert set(os.sched_getaffinity(zygote)) == ALL_CPUS
+    assert all(c == {min(ALL_CPUS)} for c in thread_cpus(server.process.pid).values())
 
 
 @pytest.mark.skipif(len(ALL_CPUS) < 2, reason="placement needs two CPUs to spread over")
@@ -81,4 +129,21 @@ def test_two_workers_put_their_busy_hosts_on_different_cpus(start_server):
     busiest = sorted(hosts, key=cpu_ticks)[-2:]
     cpus = [set(os.sched_getaffinity(host)) for host in busiest]
     assert all(len(c) == 1 for c in cpus), cpus
-    assert cpus[0] != cpus[1], cpus
+    workers = [
+        pid
+        for pid in children(server.process.pid)
+        if b"flux_edge.runtime.hosting" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(workers) == 2, workers
+    worker_cpus = [thread_cpus(pid) for pid in workers]
+    if len(ALL_CPUS) > 2:
+        # Two workers, fewer than the CPUs: each on a CPU of its own, the hosts on the others.
+        owned = [set().union(*w.values()) for w in worker_cpus]
+        assert sorted(map(len, owned)) == [1, 1], owned
+        assert owned[0] != owned[1], owned
+        assert not (cpus[0] | cpus[1]) & (owned[0] | owned[1]), (cpus, owned)
+    else:
+        # As many workers as CPUs: they share them with the hosts, as the kernel places them.
+        assert all(c == ALL_CPUS for w in worker_cpus for c in w.values()), worker_cpus
+    if len(ALL_CPUS) - (2 if len(ALL_CPUS) > 2 else 0) > 1:
+        assert cpus[0] != cpus[1], cpus

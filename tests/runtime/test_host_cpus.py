@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from flux_edge.runtime import PoolLimits
+from flux_edge.runtime import PoolLimits, cpus
 from flux_edge.runtime.hosting import HostedRuntime
 from flux_edge.runtime.hosting.runtime import HostLimits
 from flux_edge.runtime.hosting.supervisor import IsolateHost
@@ -130,3 +133,67 @@ async def test_pinning_can_be_turned_off(make_spec):
         assert all(cpus == ALL_CPUS for cpus, _ in threads_of(host.pid).values())
     finally:
         await rt.close(grace=0.5)
+
+
+# ---- a serving worker's CPU (runtime/cpus.py `split_for_server`) -------------------------------
+@pytest.mark.parametrize(
+    ("usable", "workers", "rank", "split"),
+    [
+        ([0, 1], 1, 0, (0, [1])),  # this project's machine: the server on one, hosts on the other
+        ([0, 1], 2, 1, None),  # as many workers as CPUs: nothing set aside
+        ([0, 1, 2, 3], 2, 1, (1, [2, 3])),
+        ([0, 1, 2, 3], 2, 2, (0, [2, 3])),  # a rank past the workers wraps round
+        ([4, 5, 7], 1, 0, (4, [5, 7])),  # a cpuset: its own CPUs, in order
+        ([3], 1, 0, None),  # one CPU: nothing to split
+        ([], 1, 0, None),  # not Linux
+    ],
+)
+def test_a_serving_worker_takes_a_cpu_of_its_own_when_the_workers_are_fewer(
+    monkeypatch, usable, workers, rank, split
+):
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: usable)
+    assert cpus.split_for_server(workers, rank) == split
+
+
+def test_hosts_are_placed_among_the_cpus_the_workers_leave(monkeypatch):
+    monkeypatch.setattr(cpus, "usable_cpus", lambda: [0, 1, 2])
+    assert cpus.least_used([1, 1, 2], among=[1, 2]) == 2
+    assert cpus.least_used([], rank=1, among=[1, 2]) == 2  # ties from the rank on
+    assert cpus.least_used([0, 0, 1, 2]) == 1  # without `among`, every CPU counts
+    assert cpus.least_used([], among=[]) is None
+
+
+PINNED_CHILD = """
+import json, os, subprocess, sys
+from flux_edge.runtime import cpus
+before = cpus.usable_cpus()
+assert cpus.pin_process(before[0])
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+inherited = sorted(os.sched_getaffinity(child.pid))
+cpus.unpin_child(child.pid)
+print(json.dumps({
+    "before": before,
+    "after": cpus.usable_cpus(),
+    "own": sorted(os.sched_getaffinity(0)),
+    "child_inherited": inherited,
+    "child": sorted(os.sched_getaffinity(child.pid)),
+}))
+child.kill()
+"""
+
+
+@pytest.mark.skipif(not MULTI_CPU, reason="pinning needs two CPUs")
+def test_a_pinned_process_still_knows_every_cpu_and_lets_its_children_use_them():
+    # In a process of its own: pinning this one would pin the rest of the test session.
+    done = subprocess.run(
+        [sys.executable, "-c", PINNED_CHILD], capture_output=True, text=True, check=True
+    )
+    seen = json.loads(done.stdout)
+    every, first = sorted(ALL_CPUS), [min(ALL_CPUS)]
+    assert seen == {
+        "before": every,
+        "after": every,  # what hosts are placed among, and what a released thread gets
+        "own": first,
+        "child_inherited": first,
+        "child": every,
+    }

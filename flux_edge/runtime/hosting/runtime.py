@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from flux_edge.runtime.answers import answer_later
-from flux_edge.runtime.cpus import least_used, worker_rank
+from flux_edge.runtime.cpus import least_used, pin_process, split_for_server, worker_rank
 from flux_edge.runtime.hosting.supervisor import IsolateHost
 from flux_edge.runtime.hosting.wire import HostConfig
 from flux_edge.runtime.hosting.zygote import Zygote, shared_zygote_pid
@@ -57,6 +57,11 @@ class HostLimits:
     max_fetch_response_bytes: int = 10 * 1024 * 1024
     file_quota_bytes: int = 64 * 1024 * 1024
     pin_cpus: bool = True  # each host's threads on one CPU, the least used (runtime/cpus.py)
+    # This process is a `flux-edge serve` worker, one of `workers`: with `pin_cpus` it takes a CPU
+    # of its own when they are fewer than the CPUs (runtime/cpus.py); an app embedded in another
+    # program, or a test's, never pins the process it runs in.
+    serving_worker: bool = False
+    workers: int = 1
 
 
 class _Counts:
@@ -110,6 +115,7 @@ class HostedRuntime:
         self.on_host_gone: Callable[[IsolateHost], None] | None = None
         # Where hosts are pinned start from this worker's rank (runtime/cpus.py); -1: not pinned.
         self._rank = worker_rank([shared_zygote_pid()]) if self.host_limits.pin_cpus else -1
+        self._host_cpus: list[int] | None = None  # where hosts go when this worker has its own
         self._retries: set[asyncio.Task[None]] = set()
 
     def hosts(self) -> list[IsolateHost]:
@@ -123,6 +129,7 @@ class HostedRuntime:
         A server is healthy before its spares are up (a call that comes first boots its own host).
         """
         await self._zygote.start()
+        self._take_own_cpu()
         loop = asyncio.get_running_loop()
         self._watcher = loop.create_task(self._watch())
         if self._filling is None:
@@ -251,11 +258,23 @@ class HostedRuntime:
             self._spares.append(host)  # another worker bound one first: join it
         return None
 
+    def _take_own_cpu(self) -> None:
+        """Put this serving worker's threads, and those it starts, on a CPU of its own, the hosts
+        on the others (runtime/cpus.py). After the zygote has started: the hosts it forks must
+        not inherit the pin (one started later is unpinned as it starts, zygote.py)."""
+        limits = self.host_limits
+        if self._rank < 0 or not limits.serving_worker:
+            return
+        split = split_for_server(limits.workers, self._rank)
+        if split is not None and pin_process(split[0]):
+            self._host_cpus = split[1]
+
     def _place(self, host: IsolateHost) -> None:
-        """Put a host given a function on the CPU with the fewest such hosts (runtime/cpus.py);
-        spares run anywhere until then."""
+        """Put a host given a function on the CPU with the fewest such hosts (runtime/cpus.py),
+        among those the server's workers leave them; spares run anywhere until then."""
         if self._rank >= 0 and host.cpu is None:
-            cpu = least_used((h.cpu for h in self._all if h is not host), self._rank)
+            others = (h.cpu for h in self._all if h is not host)
+            cpu = least_used(others, self._rank, self._host_cpus)
             if cpu is not None:
                 host.place(cpu)
 
