@@ -630,10 +630,14 @@ class Isolate:
     async def _drive(self) -> None:
         try:
             while self._wanted and not self.closed:
-                # One turn of the event loop first: calls arriving in the same turn (a burst of
-                # requests parsed together) join this step instead of waiting for the next one.
+                # Two turns of the event loop first. The callbacks the last step's results
+                # scheduled (an isolate host's answers to its server) run in the first, and the
+                # frame they queued is written in the second before this step takes the CPU that
+                # the host's threads share: with one turn it waited for the whole step. Calls that
+                # arrive meanwhile (a burst of requests parsed together) join this step.
                 await asyncio.sleep(0)
-                if self.closed:  # closed during that turn (its last call ended, say)
+                await asyncio.sleep(0)
+                if self.closed:  # closed during those turns (its last call ended, say)
                     break
                 self._wanted = False
                 await self._step()
