@@ -43,6 +43,16 @@ def thread_cpus(pid: int) -> dict[int, set[int]]:
     return cpus
 
 
+def with_light_function(server) -> httpx.Client:
+    """An admin client of `server`, which has the function `light` deployed."""
+    admin = server.client(ADMIN_TOKEN)
+    created = admin.post(
+        "/api/v1/functions", json={"name": "light", "code": LIGHT, "enabled": True}
+    )
+    assert created.status_code == 201, created.text
+    return admin
+
+
 def cpu_ticks(pid: int) -> int:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
@@ -52,11 +62,7 @@ def cpu_ticks(pid: int) -> int:
 def test_the_server_places_a_functions_host_on_one_cpu_unless_told_not_to(start_server, pinned):
     env = {} if pinned else {"FLUX_EDGE_PIN_ISOLATE_HOSTS": "false"}
     server = start_server(extra_env=env)
-    admin = server.client(ADMIN_TOKEN)
-    created = admin.post(
-        "/api/v1/functions", json={"name": "light", "code": LIGHT, "enabled": True}
-    )
-    assert created.status_code == 201, created.text
+    admin = with_light_function(server)
     for _ in range(20):
         assert admin.post("/api/v1/functions/light/invoke").status_code == 200
     zygote = zygote_of(server.process.pid)
@@ -82,11 +88,7 @@ def test_a_zygote_the_pinned_server_starts_again_runs_on_every_cpu(start_server)
     # The server's threads are pinned, and a process inherits the pin of the thread that starts
     # it: a zygote started after the first one died must be let go to every CPU again.
     server = start_server()
-    admin = server.client(ADMIN_TOKEN)
-    created = admin.post(
-        "/api/v1/functions", json={"name": "light", "code": LIGHT, "enabled": True}
-    )
-    assert created.status_code == 201, created.text
+    admin = with_light_function(server)
     first = zygote_of(server.process.pid)
     os.kill(first, signal.SIGKILL)  # its hosts die with it
     deadline = time.monotonic() + 30
