@@ -10,8 +10,9 @@ will start to it. An isolate whose steps take long is CPU-bound: hand-offs are a
 its time and it needs a CPU more (the pool starts more isolates for it, to run in parallel), so its
 V8 thread is let go to every CPU; so is a step that runs long now, found at the server's pings.
 
-A `flux-edge serve` worker whose workers are fewer than the CPUs takes a CPU of its own for all its
-threads, and its hosts go on the others: left to the kernel, the server's event loop (and the
+A `flux-edge serve` worker whose workers are at most half the CPUs takes a CPU of its own for all
+its threads, and its hosts go on the others (as many CPUs as the workers' at least: a call costs its
+host about as much CPU as its worker): left to the kernel, the server's event loop (and the
 client's) was woken onto the CPU of the host that had just answered it, took turns there with that
 host's threads, and left the other CPU a quarter idle (`perf sched`, docs/performance.md, "The
 twenty-third pass"). docs/runtime.md, "CPU placement".
@@ -74,10 +75,10 @@ def least_used(
 
 def split_for_server(workers: int, rank: int) -> tuple[int, list[int]] | None:
     """The CPU server worker `rank` of `workers` takes for itself and the CPUs left for the
-    isolate hosts; None when the workers are not fewer than the CPUs (then they all share every
-    CPU, hosts included, as the kernel places them)."""
+    isolate hosts; None when the workers are more than half the CPUs (then the hosts would get
+    fewer CPUs than the workers, so they all share every CPU, as the kernel places them)."""
     cpus = usable_cpus()
-    if len(cpus) < 2 or workers >= len(cpus):
+    if len(cpus) < 2 or 2 * workers > len(cpus):
         return None
     return cpus[rank % workers], cpus[workers:]
 

@@ -143,12 +143,15 @@ async def test_pinning_can_be_turned_off(make_spec):
         ([0, 1], 2, 1, None),  # as many workers as CPUs: nothing set aside
         ([0, 1, 2, 3], 2, 1, (1, [2, 3])),
         ([0, 1, 2, 3], 2, 2, (0, [2, 3])),  # a rank past the workers wraps round
+        ([0, 1, 2, 3], 3, 0, None),  # more than half: the hosts would get one CPU for three
+        ([0, 1, 2], 2, 0, None),
+        ([0, 1, 2], 1, 0, (0, [1, 2])),
         ([4, 5, 7], 1, 0, (4, [5, 7])),  # a cpuset: its own CPUs, in order
         ([3], 1, 0, None),  # one CPU: nothing to split
         ([], 1, 0, None),  # not Linux
     ],
 )
-def test_a_serving_worker_takes_a_cpu_of_its_own_when_the_workers_are_fewer(
+def test_a_serving_worker_takes_a_cpu_of_its_own_when_the_workers_are_at_most_half(
     monkeypatch, usable, workers, rank, split
 ):
     monkeypatch.setattr(cpus, "usable_cpus", lambda: usable)

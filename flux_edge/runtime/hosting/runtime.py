@@ -58,7 +58,7 @@ class HostLimits:
     file_quota_bytes: int = 64 * 1024 * 1024
     pin_cpus: bool = True  # each host's threads on one CPU, the least used (runtime/cpus.py)
     # This process is a `flux-edge serve` worker, one of `workers`: with `pin_cpus` it takes a CPU
-    # of its own when they are fewer than the CPUs (runtime/cpus.py); an app embedded in another
+    # of its own when they are at most half the CPUs (runtime/cpus.py); an app embedded in another
     # program, or a test's, never pins the process it runs in.
     serving_worker: bool = False
     workers: int = 1
