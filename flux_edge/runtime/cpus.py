@@ -10,8 +10,8 @@ will start to it. An isolate whose steps take long is CPU-bound: hand-offs are a
 its time and it needs a CPU more (the pool starts more isolates for it, to run in parallel), so its
 V8 thread is let go to every CPU; so is a step that runs long now, found at the server's pings.
 
-A `flux-edge serve` worker whose workers are at most half the CPUs takes a CPU of its own for all
-its threads, and its hosts go on the others (as many CPUs as the workers' at least: a call costs its
+A `flux-edge serve` worker whose workers are at most half the CPUs (CPUs of one capacity) takes a
+CPU of its own for all its threads, and its hosts go on the others (as many CPUs as the workers' at least: a call costs its
 host about as much CPU as its worker): left to the kernel, the server's event loop (and the
 client's) was woken onto the CPU of the host that had just answered it, took turns there with that
 host's threads, and left the other CPU a quarter idle (`perf sched`, docs/performance.md, "The
@@ -36,6 +36,7 @@ HEAVY_STEP_SECONDS = 0.004
 # Every CPU this process may use, once it has pinned its threads to one of them.
 _released_to: frozenset[int] | None = None
 _TASKS = "/proc/self/task"
+_CPU_SYSFS = Path("/sys/devices/system/cpu")
 
 
 def thread_ids() -> set[int]:
@@ -76,11 +77,23 @@ def least_used(
 def split_for_server(workers: int, rank: int) -> tuple[int, list[int]] | None:
     """The CPU server worker `rank` of `workers` takes for itself and the CPUs left for the
     isolate hosts; None when the workers are more than half the CPUs (then the hosts would get
-    fewer CPUs than the workers, so they all share every CPU, as the kernel places them)."""
+    fewer CPUs than the workers, so they all share every CPU, as the kernel places them), or when
+    the CPUs are not all alike (see `alike`)."""
     cpus = usable_cpus()
-    if len(cpus) < 2 or 2 * workers > len(cpus):
+    if len(cpus) < 2 or 2 * workers > len(cpus) or not alike(cpus):
         return None
     return cpus[rank % workers], cpus[workers:]
+
+
+def alike(cpus: Sequence[int]) -> bool:
+    """Whether `cpus` are of one capacity. ARM's big.LITTLE devices number their little cores
+    first: a worker pinned by rank would get a little one, where the kernel, left alone, moves a
+    busy thread to a big one. CPUs that do not report a capacity count as alike."""
+    capacities = set()
+    for cpu in cpus:
+        with contextlib.suppress(OSError):
+            capacities.add((_CPU_SYSFS / f"cpu{cpu}" / "cpu_capacity").read_text().strip())
+    return len(capacities) <= 1
 
 
 def worker_rank(not_workers: Iterable[int | None] = ()) -> int:
