@@ -10,14 +10,14 @@ will start to it. An isolate whose steps take long is CPU-bound: hand-offs are a
 its time and it needs a CPU more (the pool starts more isolates for it, to run in parallel), so its
 V8 thread is let go to every CPU; so is a step that runs long now, found at the server's pings.
 
-A `flux-edge serve` worker whose workers are at most half the CPUs (CPUs of one capacity) takes a
-CPU of its own for all its threads, and its hosts go on the others (as many CPUs as the workers' at least: a call costs its
-host about as much CPU as its worker): left to the kernel, the server's event loop (and the
-client's) was woken onto the CPU of the host that had just answered it, took turns there with that
-host's threads, and left the other CPU a quarter idle (`perf sched`, docs/performance.md, "The
-twenty-third pass"). docs/runtime.md, "CPU placement".
+A `flux-edge serve` worker whose workers are at most half the CPUs takes a CPU of its own for all
+its threads, and its hosts go on the others (as many CPUs as the workers' at least: a call costs
+its host about as much CPU as its worker). Left to the kernel, the server's event loop (and the
+client's) was woken onto the CPU of the host that had just answered it, took turns there with
+that host's threads, and left the other CPU a quarter idle (`perf sched`, docs/performance.md,
+"The twenty-third pass"). docs/runtime.md, "CPU placement".
 
-Linux only (elsewhere, and on one CPU, nothing is pinned).
+Linux only (elsewhere, on one CPU, and on CPUs of different capacities, nothing is pinned).
 """
 
 from __future__ import annotations
@@ -63,8 +63,11 @@ def least_used(
     """The CPU of `among` (default: every usable CPU) the fewest of `taken` (the CPUs of this
     process's live hosts) are on, ties going to the `rank`-th CPU and the ones after it; None if
     there is nothing to choose (one CPU, or not Linux). Server workers place their hosts without
-    knowing of each other's: each starting from its own rank spreads them as one process would."""
-    if len(usable_cpus()) < 2:
+    knowing of each other's: each starting from its own rank spreads them as one process would.
+    None too on CPUs of different capacities (see `alike`): a host pinned to a little core would
+    stay there however busy it is."""
+    usable = usable_cpus()
+    if len(usable) < 2 or not alike(usable):
         return None
     cpus = list(among) if among is not None else usable_cpus()
     if not cpus:

@@ -158,7 +158,7 @@ def test_a_serving_worker_takes_a_cpu_of_its_own_when_the_workers_are_at_most_ha
     assert cpus.split_for_server(workers, rank) == split
 
 
-def test_a_worker_is_not_pinned_on_cpus_of_different_capacities(monkeypatch, tmp_path):
+def test_nothing_is_pinned_on_cpus_of_different_capacities(monkeypatch, tmp_path):
     # A big.LITTLE device (here: two little CPUs first, then two big ones) is left to the kernel.
     for cpu, capacity in enumerate((446, 446, 1024, 1024)):
         (tmp_path / f"cpu{cpu}").mkdir()
@@ -166,6 +166,7 @@ def test_a_worker_is_not_pinned_on_cpus_of_different_capacities(monkeypatch, tmp
     monkeypatch.setattr(cpus, "_CPU_SYSFS", tmp_path)
     monkeypatch.setattr(cpus, "usable_cpus", lambda: [0, 1, 2, 3])
     assert cpus.split_for_server(1, 0) is None
+    assert cpus.least_used([]) is None  # no host is placed either
     monkeypatch.setattr(cpus, "usable_cpus", lambda: [2, 3])  # the big ones alone are alike
     assert cpus.split_for_server(1, 0) == (2, [3])
     (tmp_path / "cpu3" / "cpu_capacity").unlink()  # one that does not say counts as alike
