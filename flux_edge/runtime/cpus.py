@@ -69,7 +69,7 @@ def least_used(
     usable = usable_cpus()
     if len(usable) < 2 or not alike(usable):
         return None
-    cpus = list(among) if among is not None else usable_cpus()
+    cpus = list(among) if among is not None else usable
     if not cpus:
         return None
     counts = Counter(cpu for cpu in taken if cpu is not None)
