@@ -131,16 +131,10 @@ def pin_process(cpu: int) -> bool:
     return True
 
 
-def unpin_child(pid: int) -> None:
-    """Let a process this one has just started run on every CPU this one could before it pinned
-    itself (a child inherits the pin of the thread that started it)."""
+def release(task: int) -> None:
+    """Let `task` run on every CPU this process could use before `pin_process`: a thread of this
+    process, or a process it has just started (a child inherits the pin of the thread that
+    started it)."""
     if _released_to is not None:
-        with contextlib.suppress(OSError):  # it has already ended
-            os.sched_setaffinity(pid, _released_to)
-
-
-def release_thread(tid: int) -> None:
-    """Let thread `tid` of this process run on every CPU again (after `pin_process`)."""
-    if _released_to is not None:
-        with contextlib.suppress(OSError):  # the thread has ended
-            os.sched_setaffinity(tid, _released_to)
+        with contextlib.suppress(OSError):  # it has ended
+            os.sched_setaffinity(task, _released_to)

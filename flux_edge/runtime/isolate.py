@@ -42,7 +42,7 @@ from py_mini_racer import (
 
 from flux_edge.runtime.answers import deliver_final
 from flux_edge.runtime.codecs import CallCodecs, CodecError
-from flux_edge.runtime.cpus import HEAVY_STEP_SECONDS, release_thread
+from flux_edge.runtime.cpus import HEAVY_STEP_SECONDS, release
 from flux_edge.runtime.host_bridge import HostBridge, HostOpError
 from flux_edge.runtime.prelude import configure_script, entropy_script, prelude_source
 from flux_edge.runtime.results import (
@@ -913,7 +913,7 @@ class Isolate:
         if not self._cpu_released:
             self._cpu_released = True
             if self._clock is not None:
-                release_thread(self._clock.tid)
+                release(self._clock.tid)
 
     def _apply(self, output: _StepOutput, now: float | None = None) -> None:
         self.step_seconds += (output.busyMs / 1000 - self.step_seconds) / 8

@@ -188,7 +188,7 @@ before = cpus.usable_cpus()
 assert cpus.pin_process(before[0])
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
 inherited = sorted(os.sched_getaffinity(child.pid))
-cpus.unpin_child(child.pid)
+cpus.release(child.pid)
 print(json.dumps({
     "before": before,
     "after": cpus.usable_cpus(),

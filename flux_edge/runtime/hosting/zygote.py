@@ -25,7 +25,7 @@ import sys
 
 import structlog
 
-from flux_edge.runtime.cpus import unpin_child
+from flux_edge.runtime.cpus import release
 from flux_edge.runtime.hosting.fork_server import (
     BIND,
     EXITED,
@@ -89,7 +89,7 @@ def _spawn(kind: socket.SocketKind = socket.SOCK_STREAM) -> tuple[_ZygoteProcess
         )
     finally:
         theirs.close()
-    unpin_child(process.pid)  # started by a worker that has a CPU of its own (runtime/cpus.py)
+    release(process.pid)  # started by a worker that has a CPU of its own (runtime/cpus.py)
     return _ZygoteProcess(process), ours
 
 
