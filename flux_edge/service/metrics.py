@@ -7,12 +7,14 @@ prometheus-client chooses multiprocess mode process-wide from an environment var
 test process runs many apps; so the values are written here with the library's own `MmapedDict`,
 into the directory this app was given, instead of through its global value class.
 
-A call changes about ten values; with several workers they are written to the files once per
-event-loop turn (see `_mark`), so calls that end together share the writes, and a scrape answered
-by another worker sees them as soon as this worker's loop has finished the turn that ended them. A
-worker that is the whole server (one worker, or an app made without `flux-edge serve`) has no
-other reader: it writes its values when it answers a scrape and when it stops, not every turn
-(the per-turn writes were ~4 % of a call's server CPU, docs/performance.md).
+A call adds to its function's tallies (a count by outcome, a histogram bucket, a sum); they are
+added to the values, about ten a call, when the values are written (`_fold`). With several
+workers that is once per event-loop turn (see `_mark`), so calls that end together share the
+work and the writes, and a scrape answered by another worker sees them as soon as this worker's
+loop has finished the turn that ended them. A worker that is the whole server (one worker, or an
+app made without `flux-edge serve`) has no other reader: it writes its values when it answers a
+scrape and when it stops, not every turn (the per-turn writes were ~4 % of a call's server CPU;
+the tallies took a call's metrics from 2.3 to 1.2 µs, docs/performance.md).
 
 Counters and histograms of a worker that has exited stay (they are part of the totals); the gauges
 (isolates, queue, calls in flight) are "live sums": a worker removes its gauge file when it stops. The directory is
@@ -165,8 +167,10 @@ def error_kind(result: InvokeResult) -> str | None:
 
 @dataclass(slots=True)
 class _Series:
-    """One function's values, as (file kind, key) slots worked out once: a call changes ~8."""
+    """One function's values, as (file kind, key) slots worked out once, and what its calls have
+    tallied since the values were last brought up to date: a call only adds to the tallies."""
 
+    name: str
     duration: tuple[tuple[str, str], ...]
     duration_sum: tuple[str, str]
     cpu: tuple[tuple[str, str], ...]
@@ -177,6 +181,17 @@ class _Series:
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
     timed: bool = False  # its duration buckets are written
     cpu_timed: bool = False  # its CPU-time buckets are written
+    # Tallied by the calls since the last fold (`_fold`).
+    counted: bool = False  # in `_counted`
+    calls: dict[str, int] = field(default_factory=dict)  # by outcome
+    failures: dict[str, int] = field(default_factory=dict)  # by error kind
+    durations: list[int] = field(default_factory=lambda: [0] * (len(_BUCKETS) + 1))
+    duration_total: float = 0.0
+    cpus: list[int] = field(default_factory=lambda: [0] * (len(_CPU_BUCKETS) + 1))
+    cpu_total: float = 0.0
+    flying: int = 0  # started less ended
+    flew: bool = False  # started or ended since the fold
+    latest_heap: float | None = None
 
 
 class InvocationMetrics:
@@ -202,6 +217,7 @@ class InvocationMetrics:
         # dump (~3 µs), and a call writes about ten values (what `.labels()` children cache).
         self._keys: dict[tuple[str, str, tuple[str, ...]], str] = {}
         self._series: dict[str, _Series] = {}
+        self._counted: list[_Series] = []  # series with calls not folded into the values yet
         self._gauges: tuple[tuple[str, str], tuple[str, str]] | None = None  # isolates, queue
         self._pid = os.getpid()
         self._isolates: Callable[[], float] = lambda: 0.0
@@ -249,48 +265,32 @@ class InvocationMetrics:
     def observe(self, function: str, result: InvokeResult, *, ended: bool = False) -> None:
         """Count one finished invocation: status, error kind, duration, CPU time and heap;
         `ended` also counts it as no longer in flight (what `ended` does, in the same write)."""
-        series = self._series_of(function)
+        series = self._series.get(function) or self._series_of(function)
         seconds = result.duration_ms / 1000
-        calls = series.outcomes.get(result.outcome)
-        if calls is None:
-            calls = series.outcomes[result.outcome] = self._slot(
-                "counter",
-                _INVOCATIONS,
-                "_total",
-                ("function", "status"),
-                (function, result.outcome),
-            )
+        outcome = result.outcome
         kind = error_kind(result)
-        errors = None
-        if kind is not None:
-            errors = series.errors.get(kind)
-            if errors is None:
-                errors = series.errors[kind] = self._slot(
-                    "counter", _ERRORS, "_total", ("function", "kind"), (function, kind)
-                )
-        added = [(calls, 1.0), (series.duration[bisect_left(_BUCKETS, seconds)], 1.0)]
-        added.append((series.duration_sum, seconds))
-        if errors is not None:
-            added.append((errors, 1.0))
-        cpu = None if result.cpu_time_ms is None else result.cpu_time_ms / 1000
-        if cpu is not None:
-            added += ((series.cpu[bisect_left(_CPU_BUCKETS, cpu)], 1.0), (series.cpu_sum, cpu))
-        if ended:
-            added.append((series.in_flight, -1.0))
+        cpu_ms = result.cpu_time_ms
+        heap = result.heap_used_bytes
         with self._lock:
-            if not series.timed:  # every bucket appears from the first call on
-                series.timed = True
-                self._reveal(series.duration)
-            if cpu is not None and not series.cpu_timed:
-                series.cpu_timed = True
-                self._reveal(series.cpu)
-            values, dirty = self._values, self._dirty
-            for slot, amount in added:  # _bump, inlined: this runs for every call
-                values[slot] = values.get(slot, 0.0) + amount
-                dirty.add(slot)
-            if result.heap_used_bytes is not None:
-                values[series.heap] = float(result.heap_used_bytes)
-                dirty.add(series.heap)
+            calls = series.calls
+            calls[outcome] = calls.get(outcome, 0) + 1
+            if kind is not None:
+                failures = series.failures
+                failures[kind] = failures.get(kind, 0) + 1
+            series.durations[bisect_left(_BUCKETS, seconds)] += 1
+            series.duration_total += seconds
+            if cpu_ms is not None:
+                cpu = cpu_ms / 1000
+                series.cpus[bisect_left(_CPU_BUCKETS, cpu)] += 1
+                series.cpu_total += cpu
+            if ended:
+                series.flying -= 1
+                series.flew = True
+            if heap is not None:
+                series.latest_heap = float(heap)
+            if not series.counted:
+                series.counted = True
+                self._counted.append(series)
         self._mark()
 
     def prepare(self, function: str) -> None:
@@ -300,11 +300,75 @@ class InvocationMetrics:
 
     def started(self, function: str) -> None:
         """Count one call of `function` as in flight (until `ended`)."""
-        self._add(self._series_of(function).in_flight, 1.0)
+        self._fly(function, 1)
 
     def ended(self, function: str) -> None:
         """Count one call of `function` as no longer in flight."""
-        self._add(self._series_of(function).in_flight, -1.0)
+        self._fly(function, -1)
+
+    def _fly(self, function: str, change: int) -> None:
+        series = self._series.get(function) or self._series_of(function)
+        with self._lock:
+            series.flying += change
+            series.flew = True
+            if not series.counted:
+                series.counted = True
+                self._counted.append(series)
+        self._mark()
+
+    def _fold(self) -> None:
+        """Add what the calls have tallied to the values (the caller holds the lock): once per
+        function and write, not once per call."""
+        for series in self._counted:
+            series.counted = False
+            self._fold_counter(series, series.calls, series.outcomes, _INVOCATIONS, "status")
+            self._fold_counter(series, series.failures, series.errors, _ERRORS, "kind")
+            if any(series.durations):
+                if not series.timed:  # every bucket appears from the first call on
+                    series.timed = True
+                    self._reveal(series.duration)
+                self._fold_histogram(series.duration, series.durations)
+                self._bump(series.duration_sum, series.duration_total)
+                series.duration_total = 0.0
+            if any(series.cpus):
+                if not series.cpu_timed:
+                    series.cpu_timed = True
+                    self._reveal(series.cpu)
+                self._fold_histogram(series.cpu, series.cpus)
+                self._bump(series.cpu_sum, series.cpu_total)
+                series.cpu_total = 0.0
+            if series.flew:  # at 0 when the calls started have ended in the same turn
+                self._bump(series.in_flight, float(series.flying))
+                series.flying = 0
+                series.flew = False
+            if series.latest_heap is not None:
+                self._values[series.heap] = series.latest_heap
+                self._dirty.add(series.heap)
+                series.latest_heap = None
+        self._counted.clear()
+
+    def _fold_counter(
+        self,
+        series: _Series,
+        tallies: dict[str, int],
+        slots: dict[str, tuple[str, str]],
+        metric: tuple[str, str],
+        label: str,
+    ) -> None:
+        for value, count in tallies.items():
+            slot = slots.get(value)
+            if slot is None:
+                slot = slots[value] = self._slot(
+                    "counter", metric, "_total", ("function", label), (series.name, value)
+                )
+            self._bump(slot, float(count))
+        tallies.clear()
+
+    def _fold_histogram(self, slots: tuple[tuple[str, str], ...], tallies: list[int]) -> None:
+        for index, count in enumerate(tallies):
+            if count:
+                self._bump(slots[index], float(count))
+                tallies[index] = 0
 
     def _series_of(self, function: str) -> _Series:
         series = self._series.get(function)
@@ -313,6 +377,7 @@ class InvocationMetrics:
             named = (function,)
             by_le = ("function", "le")
             series = self._series[function] = _Series(
+                name=function,
                 duration=tuple(
                     self._slot("histogram", _DURATION, "_bucket", by_le, (function, le))
                     for le in _labels(_BUCKETS)
@@ -389,6 +454,7 @@ class InvocationMetrics:
         isolates, queue = self._gauges
         gauges = ((isolates, float(self._isolates())), (queue, float(self._queue())))
         with self._lock:
+            self._fold()
             for slot, value in gauges:
                 if self._values.get(slot) != value:
                     self._values[slot] = value

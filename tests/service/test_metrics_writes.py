@@ -161,3 +161,70 @@ def test_a_finished_call_leaves_the_in_flight_count_in_the_same_write(tmp_path):
         metrics.close()
 
     asyncio.run(main())
+
+
+def test_a_turns_calls_are_added_up_by_outcome_kind_and_bucket_when_written(tmp_path):
+    # A call only tallies; the tallies of every call of the turn reach the values at the write.
+    def result(outcome: str, ms: float, cpu_ms: float | None, heap: int | None, limit=None):
+        return InvokeResult(
+            outcome=outcome,
+            status_code=200 if outcome == "success" else 500,
+            headers=[],
+            body=b"",
+            logs="",
+            duration_ms=ms,
+            cpu_time_ms=cpu_ms,
+            heap_used_bytes=heap,
+            limit=limit,
+        )
+
+    async def main() -> None:
+        metrics = InvocationMetrics(tmp_path)
+        metrics.open()
+        for _ in range(4):
+            metrics.started("f")
+        metrics.observe("f", result("success", 2.0, 0.02, 1000), ended=True)
+        metrics.observe("f", result("success", 40.0, None, None), ended=True)
+        metrics.observe("f", result("error", 3.0, 0.3, 3000), ended=True)
+        metrics.observe("f", result("timeout", 31_000.0, 29.0, None, limit="timeout"))
+        metrics.observe("g", result("error", 1.0, 0.01, 10, limit="memory"))
+        await asyncio.sleep(0)
+        seen = read_files(tmp_path)
+
+        def value(name: str, **labels: str) -> float:
+            return seen[(name, tuple(sorted(labels.items())))]
+
+        calls = "flux_edge_invocations_total"
+        assert value(calls, function="f", status="success") == 2
+        assert value(calls, function="f", status="error") == 1
+        assert value(calls, function="f", status="timeout") == 1
+        assert value(calls, function="g", status="error") == 1
+        errors = "flux_edge_invocation_errors_total"
+        assert value(errors, function="f", kind="exception") == 1
+        assert value(errors, function="f", kind="timeout") == 1
+        assert value(errors, function="g", kind="memory") == 1
+        duration = "flux_edge_invocation_duration_seconds"
+        assert value(duration + "_bucket", function="f", le="0.0025") == 1
+        assert value(duration + "_bucket", function="f", le="0.005") == 2
+        assert value(duration + "_bucket", function="f", le="0.05") == 3
+        assert value(duration + "_bucket", function="f", le="30.0") == 3
+        assert value(duration + "_bucket", function="f", le="+Inf") == 4
+        assert value(duration + "_count", function="f") == 4
+        assert abs(value(duration + "_sum", function="f") - 31.045) < 1e-9
+        cpu = "flux_edge_invocation_cpu_seconds"
+        assert value(cpu + "_count", function="f") == 3  # one call had no CPU reading
+        assert value(cpu + "_bucket", function="f", le="5e-05") == 1
+        assert abs(value(cpu + "_sum", function="f") - 0.02932) < 1e-9
+        assert value("flux_edge_isolate_heap_bytes", function="f") == 3000  # the latest reading
+        assert value("flux_edge_invocations_in_flight", function="f") == 1
+        assert ("flux_edge_invocations_in_flight", (("function", "g"),)) not in seen
+        metrics.observe("f", result("success", 2.0, 0.02, 500), ended=True)
+        await asyncio.sleep(0)  # the next turn's tallies add to what was written
+        seen = read_files(tmp_path)
+        assert value(calls, function="f", status="success") == 3
+        assert value(duration + "_count", function="f") == 5
+        assert value("flux_edge_isolate_heap_bytes", function="f") == 500
+        assert value("flux_edge_invocations_in_flight", function="f") == 0
+        metrics.close()
+
+    asyncio.run(main())
