@@ -56,10 +56,16 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        """One field; more than MAX_HEADERS stops the request."""
-        if len(self.headers) >= MAX_HEADERS:
+        """One field; more than MAX_HEADERS stops the request. The rest is uvicorn's, inlined:
+        the parser calls this for every field of every request."""
+        headers = self.headers
+        if len(headers) >= MAX_HEADERS:
             raise _TooManyHeadersError
-        super().on_header(name, value)
+        name = name.lower()
+        value = value.rstrip(b" \t")  # trailing whitespace is not part of a value (RFC 9110 5.5)
+        if name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         """The head is complete: what follows is the body (or the next request)."""
@@ -140,7 +146,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             self._head_bytes += counted
             self._tail = window[-(len(_HEAD_END) - 1) :]
         # uvicorn's data_received, but telling a refused field count from a malformed request.
-        self._unset_keepalive_if_required()
+        self._idle_since = None  # `_unset_keepalive_if_required`, inlined: bytes came, busy
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:

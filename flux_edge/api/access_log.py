@@ -13,7 +13,6 @@ for the app served any other way, and stands aside for requests the protocol log
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable
@@ -117,8 +116,11 @@ class _JsonLines:
             noted.get("execution_id"),
             noted.get("caller"),
         )
-        with contextlib.suppress(OSError):  # a closed or full log stream must not fail a request
+        # Not `contextlib.suppress`: its three calls are a tenth of a line's cost.
+        try:
             os.write(self._fd, self._encode(line) + b"\n")
+        except OSError:
+            return  # a closed or full log stream must not fail a request
 
 
 def access_writer(log_format: str, log_level: str, fd: int = 1) -> AccessWriter | None:

@@ -72,7 +72,11 @@ def request_url(scope: Scope) -> tuple[str, str, str]:
     leaves it bare, and its URL then fails to parse)."""
     scheme = scope.get("scheme", "http")
     server = scope.get("server")
-    host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
+    host = ""
+    for key, value in scope["headers"]:  # a loop, not next() over a generator: per request
+        if key == b"host":
+            host = value.decode("latin-1")
+            break
     if host:
         _check_host(host)
     elif server:

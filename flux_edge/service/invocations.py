@@ -89,7 +89,7 @@ def spec_for(record: FunctionRecord, functions_dir: Path) -> FunctionSpec:
 # an API token): `Authenticator.is_server_credential`.
 CredentialCheck = Callable[[str], Awaitable[bool]]
 # Where callers put credentials: `Authorization`, and Supabase clients' `apikey` (a bare key).
-_CREDENTIAL_HEADERS = ("authorization", "apikey")
+_CREDENTIAL_HEADERS = frozenset(("authorization", "apikey"))
 
 
 class InvocationService:
@@ -226,9 +226,7 @@ class InvocationService:
         `Authorization` authenticates the caller to flux-edge and is never handed to function
         code (a private function's author could otherwise take it). End-user JWTs stay, as on
         Supabase, where functions read the caller's JWT from `Authorization`."""
-        if self._is_server_credential is None or not any(
-            name in _CREDENTIAL_HEADERS for name, _ in headers
-        ):
+        if self._is_server_credential is None or _CREDENTIAL_HEADERS.isdisjoint(dict(headers)):
             return headers
         kept = []
         for name, value in headers:
