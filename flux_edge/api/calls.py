@@ -113,8 +113,9 @@ def function_response(
     content type as the function wrote it, no body for HEAD (its length is still announced)."""
     headers = [*result.headers, ("x-flux-execution-id", execution_id)]
     head = method == "HEAD"
+    typed = result.header("content-type") is not None
     if result.stream is not None:
-        if result.header("content-type") is None:
+        if not typed:
             headers.append(("content-type", "application/octet-stream"))
         return StreamedResponse(result.status_code, _encoded(headers), result.stream, head)
     body = result.body
@@ -122,7 +123,7 @@ def function_response(
     if status in _NO_BODY:
         body = b""
     else:
-        if result.header("content-type") is None:
+        if not typed:
             # Functions of the reference form often return a JSON string without a content type.
             json = body.lstrip()[:1] in _JSON_START
             headers.append(
@@ -132,28 +133,37 @@ def function_response(
         headers.append(("content-length", str(len(body))))
         if head:
             body = b""
-    return FunctionResponse(status, _encoded(headers), body)
+    return FunctionResponse(status, headers, body)
 
 
 def _encoded(headers: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
     return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
 
 
+def _fields(headers: list[tuple[str, str]]) -> bytes:
+    """The header fields as they go on the wire, `name: value\r\n` each, encoded at once."""
+    if not headers:
+        return b""
+    return ("\r\n".join(map(": ".join, headers)) + "\r\n").encode("latin-1")
+
+
 class FunctionResponse:
-    """A function's complete response as its two ASGI messages."""
+    """A function's complete response: status, header fields (as the runtime gives them, encoded
+    when sent) and body."""
 
     __slots__ = ("body", "headers", "status")
 
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         self.status = status
         self.headers = headers
         self.body = body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the head and the body (in one write when the server is flux-edge's own)."""
-        if send_whole(send, self.status, self.headers, self.body):
+        if send_whole(send, self.status, _fields(self.headers), self.body):
             return
-        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        headers = _encoded(self.headers)
+        await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 
 
