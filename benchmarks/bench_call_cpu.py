@@ -1,7 +1,8 @@
 """Server CPU per call: two source trees of flux-edge side by side, runs alternating.
 
 Each tree runs as a user starts it (`python -m flux_edge serve`, default settings, access log on,
-rate limits off), from a scratch directory so that `-m` imports the tree given and not the
+rate limits off, or on with `--rate-limits` and the invoke budget raised past the load), from a
+scratch directory so that `-m` imports the tree given and not the
 current directory's. wrk loads one function at a time, A B B A A B...; for each run the server
 process's CPU time (user + system, /proc) and its isolate hosts' are divided by the requests wrk
 completed. Compare a change with its parent, or main with a branch:
@@ -59,12 +60,14 @@ def descendants_cpu(pid: int) -> float:
 
 
 def serve(
-    tree: Path, scratch: Path, stack: ExitStack, workers: int = 1
+    tree: Path, scratch: Path, stack: ExitStack, workers: int = 1, rate_limits: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_EDGE_")}
-    env.update(
-        {"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "FLUX_EDGE_RATE_LIMITS": "off", "PYTHONPATH": str(tree)}
-    )
+    env.update({"FLUX_EDGE_ADMIN_TOKEN": ADMIN, "PYTHONPATH": str(tree)})
+    if rate_limits:  # checked and reported on every call, as by default, but never refusing
+        env["FLUX_EDGE_RATE_LIMIT_INVOKE"] = "1000000000/min"
+    else:
+        env["FLUX_EDGE_RATE_LIMITS"] = "off"
     port = free_port()
     command = [sys.executable, "-m", "flux_edge", "serve", "--port", str(port)]
     process = subprocess.Popen(
@@ -103,6 +106,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument(
+        "--rate-limits", action="store_true", help="rate limits on, as by default (budget raised)"
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         nargs=2,
@@ -124,7 +130,7 @@ def main() -> None:
         for label, tree, workers in sides:
             scratch = Path(tmp) / label
             scratch.mkdir()
-            servers[label] = serve(tree.resolve(), scratch, stack, workers)
+            servers[label] = serve(tree.resolve(), scratch, stack, workers, args.rate_limits)
         headers = {"x-user": "alice"}
         for _, url in servers.values():  # warm up
             wrk(url + path, body=PAYLOAD, seconds=2, connections=args.connections, headers=headers)
@@ -155,6 +161,7 @@ def main() -> None:
     print(
         f"A = {args.base} ({args.workers[0]} workers), B = {args.tree} ({args.workers[1]} "
         f"workers): {args.function}, {args.route}, c{args.connections}"
+        + (", rate limits on" if args.rate_limits else "")
     )
     for label, (rps, server, hosts, p50, p99) in medians.items():
         print(

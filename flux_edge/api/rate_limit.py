@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY
-from flux_edge.asgi import ASGIApp, Message, Receive, Scope, Send, authorization_header
+from flux_edge.asgi import ASGIApp, Receive, Scope, Send, authorization_header
+from flux_edge.http_cycle import SendWithFields
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
 _PREFIX = "/api/v1/functions"
@@ -113,12 +114,7 @@ class RateLimitMiddleware:
             await _refuse(send, rate_limited_body(decision, kind[0]), decision, refusal)
             return
 
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, SendWithFields(send, headers))
 
 
 async def _refuse(

@@ -118,6 +118,27 @@ def test_each_limited_endpoint_reports_its_own_limit(server):
     assert created.headers["x-ratelimit-limit"] == "60"
 
 
+def test_a_functions_own_response_carries_its_limit_fields_once_after_its_own(server):
+    # The response goes out whole (flux_edge/http_cycle.py `send_whole`), the limiter's fields
+    # added to the function's as the ASGI messages would have them.
+    admin = server.client(ADMIN_TOKEN)
+    name = f"f-{uuid.uuid4().hex[:8]}"
+    code = 'Deno.serve(() => new Response("hi", { headers: { "x-own": "yes" } }));'
+    created = admin.post("/api/v1/functions", json={"name": name, "code": code, "enabled": True})
+    assert created.status_code == 201, created.text
+    with server.client() as caller:  # one kept-alive connection, anonymous: one budget
+        for n in range(3):
+            response = caller.get(f"/functions/v1/{name}")
+            assert (response.status_code, response.text) == (200, "hi")
+            fields = [field.lower() for field, _ in response.headers.raw]
+            assert fields.index(b"x-own") < fields.index(b"x-ratelimit-limit")
+            for field in (b"x-own", b"x-ratelimit-limit", b"x-ratelimit-remaining", b"date"):
+                assert fields.count(field) == 1, (field, fields)
+            assert response.headers["x-ratelimit-limit"] == "600"
+            assert response.headers["x-ratelimit-remaining"] == str(599 - n)
+            assert response.headers["content-length"] == "2"
+
+
 def test_endpoints_outside_the_api_carry_no_limit_headers(server):
     assert "x-ratelimit-limit" not in server.client().get("/health").headers
 
