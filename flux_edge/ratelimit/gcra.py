@@ -50,21 +50,11 @@ def gcra(stored_tat: float, now: float, limit: Limit) -> tuple[float, Decision]:
     # backwards (or the entry is garbage). Start that key afresh rather than lock it out.
     tat = now if stored_tat > now + period + interval else max(stored_tat, now)
     new_tat = tat + interval
+    # Decision's fields in order (allowed, limit, period, remaining, reset_after, retry_after):
+    # positional, as keywords cost a NamedTuple more than the rest of this function.
     if new_tat - now > period + _EPSILON:
         return stored_tat, Decision(
-            allowed=False,
-            limit=limit.count,
-            period=limit.period,
-            remaining=0,
-            reset_after=tat - now,
-            retry_after=new_tat - now - period,
+            False, limit.count, period, 0, tat - now, new_tat - now - period
         )
     remaining = int((period - (new_tat - now)) / interval + _EPSILON)
-    return new_tat, Decision(
-        allowed=True,
-        limit=limit.count,
-        period=limit.period,
-        remaining=remaining,
-        reset_after=new_tat - now,
-        retry_after=0.0,
-    )
+    return new_tat, Decision(True, limit.count, period, remaining, new_tat - now, 0.0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 LimitClass = Literal["write", "list", "read", "invoke", "executions"]
@@ -18,11 +18,12 @@ class Limit:
 
     count: int
     period: float
+    # Seconds between two requests at the sustained rate (GCRA's emission interval): worked out
+    # once, not on every request.
+    interval: float = field(init=False, compare=False)
 
-    @property
-    def interval(self) -> float:
-        """Seconds between two requests at the sustained rate (GCRA's emission interval)."""
-        return self.period / self.count
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "interval", self.period / self.count)
 
 
 def parse_limit(text: str) -> Limit:

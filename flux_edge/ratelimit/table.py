@@ -57,8 +57,9 @@ class SharedTable:
             os.close(self._fd)
             raise
         self._evictions_logged = 0
-        # Callers repeat (one token, one function): remembering hashes saves a BLAKE2b per check.
-        self._hashes: dict[str, int] = {}
+        # Callers repeat (one token, one function): each key's hash and the slot it was last in,
+        # which saves a BLAKE2b and, while the key keeps its slot, the search of its group.
+        self._places: dict[str, tuple[int, int, int]] = {}  # key -> hash, group offset, slot
 
     def _initialise(self) -> None:
         # Whole-file flock (a separate lock family from the record locks) so that only one of the
@@ -76,21 +77,29 @@ class SharedTable:
 
     def check(self, key: str, limit: Limit) -> Decision:
         """Count one request of `key` against `limit` and say whether it is admitted."""
-        key_hash = self._hashes.get(key)
-        if key_hash is None:
-            if len(self._hashes) >= _HASH_CACHE_SIZE:
-                self._hashes.clear()
-            key_hash = self._hashes[key] = _key_hash(key)
-        offset = _HEADER_BYTES + (key_hash % self._groups) * _GROUP_BYTES
+        place = self._places.get(key)
+        if place is None:
+            if len(self._places) >= _HASH_CACHE_SIZE:
+                self._places.clear()
+            key_hash = _key_hash(key)
+            place = (key_hash, _HEADER_BYTES + (key_hash % self._groups) * _GROUP_BYTES, -1)
+        key_hash, offset, slot = place
         fcntl.lockf(self._fd, fcntl.LOCK_EX, _GROUP_BYTES, offset)
         try:
             now = self._clock()
-            group = _GROUP_LAYOUT.unpack_from(self._map, offset)
-            slot = self._slot_for(key_hash, group, now)
-            stored = group[2 * slot + 1] if group[2 * slot] == key_hash else 0.0
+            at = offset + slot * _SLOT.size
+            # Still the key's slot (no other process has given it to another key since)?
+            if slot < 0 or _SLOT.unpack_from(self._map, at)[0] != key_hash:
+                group = _GROUP_LAYOUT.unpack_from(self._map, offset)
+                slot = self._slot_for(key_hash, group, now)
+                at = offset + slot * _SLOT.size
+                self._places[key] = (key_hash, offset, slot)
+            stored_hash, stored = _SLOT.unpack_from(self._map, at)
+            if stored_hash != key_hash:
+                stored = 0.0  # a free slot, or one taken from the key closest to refilled
             new_tat, decision = gcra(stored, now, limit)
-            if decision.allowed or group[2 * slot] != key_hash:
-                _SLOT.pack_into(self._map, offset + slot * _SLOT.size, key_hash, new_tat)
+            if decision.allowed or stored_hash != key_hash:
+                _SLOT.pack_into(self._map, at, key_hash, new_tat)
         finally:
             fcntl.lockf(self._fd, fcntl.LOCK_UN, _GROUP_BYTES, offset)
         return decision

@@ -92,6 +92,24 @@ def test_a_full_group_gives_up_the_key_closest_to_a_full_budget(tmp_path):
         table.close()
 
 
+def test_a_key_whose_slot_went_to_another_key_does_not_take_over_that_keys_count(tmp_path):
+    # A mapping remembers where each key was; another mapping (a worker) may have given that
+    # slot to another key meanwhile, whose count must stay its own.
+    clock = FixedClock()
+    mine = SharedTable(tmp_path / "rl.bin", slots=8, clock=clock)
+    theirs = SharedTable(tmp_path / "rl.bin", slots=8, clock=clock)
+    try:
+        assert admitted(mine, "light", 1) == 1  # remembered in `mine`
+        for key in range(7):
+            admitted(theirs, f"other-{key}", 5)
+        assert admitted(theirs, "newcomer", 8) == 8  # took the slot of "light", closest to full
+        assert admitted(mine, "light", 10) == 10  # placed afresh (over an "other"), a fresh budget
+        assert admitted(theirs, "newcomer", 3) == 2  # its own count went on: 8 + 2
+    finally:
+        mine.close()
+        theirs.close()
+
+
 def test_refilled_entries_free_their_slots_for_new_keys(tmp_path):
     clock = FixedClock()
     table = SharedTable(tmp_path / "rl.bin", slots=8, clock=clock)
