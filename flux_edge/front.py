@@ -21,11 +21,11 @@ from typing import Any
 
 import structlog
 
-from flux_edge.api.access_log import AccessLogMiddleware, access_writer
+from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessLogMiddleware, access_writer
 from flux_edge.api.answers import JsonAnswer, error_answer, exception_answer
 from flux_edge.api.invoke import INVOKE_PATTERN, answer_invoke
 from flux_edge.api.rate_limit import RateLimitMiddleware
-from flux_edge.api.state import SERVICES_KEY, Services
+from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY, Services
 from flux_edge.api.supabase import SUPABASE_METHODS, SUPABASE_PATTERN, answer_supabase
 from flux_edge.asgi import ASGIApp, Receive, Scope, Send
 from flux_edge.boot import ServerParts, import_deferred
@@ -58,9 +58,10 @@ class FrontApp:
         self._build_api = build_api
         self._serving_process = serving_process
         self._api: asyncio.Future[ASGIApp] | None = None
+        self._limited = RateLimitMiddleware(self._route)
         # Outermost, so requests that routing itself rejects (404, 405) are logged too.
         self._handle = AccessLogMiddleware(
-            RateLimitMiddleware(self._route), access_writer(settings.log_format, settings.log_level)
+            self._limited, access_writer(settings.log_format, settings.log_level)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,6 +70,13 @@ class FrontApp:
             await self._lifespan(receive, send)
             return
         scope["app"] = self  # where the rate limiter finds its state (Litestar sets its own)
+        if ACCESS_FIELDS_KEY in scope:
+            # flux-edge's HTTP protocol writes this request's access line (http_cycle.py), so
+            # the middleware would only pass it on; without rate limits, so would the limiter.
+            # Each layer is a coroutine a request.
+            limited = self.state.get(RATE_LIMITER_KEY) is not None
+            await (self._limited if limited else self._route)(scope, receive, send)
+            return
         await self._handle(scope, receive, send)
 
     async def _route(self, scope: Scope, receive: Receive, send: Send) -> None:
