@@ -23,6 +23,7 @@ import structlog
 
 from flux_edge.api.access_log import ACCESS_FIELDS_KEY, AccessLogMiddleware, access_writer
 from flux_edge.api.answers import JsonAnswer, error_answer, exception_answer
+from flux_edge.api.calls import FunctionResponse
 from flux_edge.api.invoke import INVOKE_PATTERN, answer_invoke
 from flux_edge.api.rate_limit import RateLimitMiddleware
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY, Services
@@ -98,7 +99,9 @@ class FrontApp:
                         response = await answer(services, scope, receive, match["name"])
                     except Exception as exc:  # what Litestar's exception handlers would answer
                         response = exception_answer(exc, method, path, self.settings)
-                    await response(scope, receive, send)
+                    # A function's whole response goes without a coroutine when it can.
+                    if type(response) is not FunctionResponse or not response.sent_whole(send):
+                        await response(scope, receive, send)
                     return
         try:
             api = await self._api_app()

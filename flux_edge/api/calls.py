@@ -158,9 +158,13 @@ class FunctionResponse:
         self.headers = headers
         self.body = body
 
+    def sent_whole(self, send: Send) -> bool:
+        """Send it in one write now if the server is flux-edge's own (see `send_whole`)."""
+        return send_whole(send, self.status, _fields(self.headers), self.body)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Send the head and the body (in one write when the server is flux-edge's own)."""
-        if send_whole(send, self.status, _fields(self.headers), self.body):
+        if self.sent_whole(send):
             return
         headers = _encoded(self.headers)
         await send({"type": "http.response.start", "status": self.status, "headers": headers})

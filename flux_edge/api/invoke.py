@@ -36,7 +36,9 @@ async def answer_invoke(
 
     A refused credential (401), an unknown function (404) or a refused body (400, 413) is raised
     to the caller, whose exception handling answers it (api/answers.py `exception_answer`)."""
-    principal = await services.authenticator.authenticate(authorization_header(scope))
+    header = authorization_header(scope)
+    # No coroutine to say that no header is no caller (`authenticate(None)` is None).
+    principal = None if header is None else await services.authenticator.authenticate(header)
     body = await read_body(scope["headers"], receive, services.settings.max_body_bytes)
     call = call_input(scope, body, name, raw_sub_path(scope, _INVOKE_SEGMENTS))
     try:

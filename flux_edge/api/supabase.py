@@ -86,7 +86,10 @@ async def answer_supabase(
     invocations = services.invocations
     preflight = scope["method"] == "OPTIONS"
     principal: Principal | None = None
-    if not preflight and await invocations.requires_credential(name):
+    needs_credential = invocations.requires_credential_now(name)  # no coroutine when cached
+    if needs_credential is None:
+        needs_credential = await invocations.requires_credential(name)
+    if not preflight and needs_credential:
         required = await _required_principal(services, scope, name)
         if isinstance(required, JsonAnswer):
             return required

@@ -9,9 +9,10 @@ costs no commit either.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
@@ -57,6 +58,10 @@ def recorded_result(result: InvokeResult) -> str | None:
     except UnicodeDecodeError:
         content_type = result.header("content-type") or "no content type"
         return f"[binary body: {len(result.body)} bytes, {content_type}]"
+
+
+def _needs_credential(cached: _Cached | None) -> bool:
+    return cached is not None and cached.record.enabled and not cached.record.allow_unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +121,17 @@ class InvocationService:
         self._cache: dict[str, _Cached] = {}
         self._cache_counter = -1
 
-    async def find(self, name: str) -> _Cached | None:
-        """The function and its runtime spec, from the cache while nothing has changed."""
+    def _cached(self, name: str) -> _Cached | None:
+        """The function and its runtime spec if cached and nothing has changed since."""
         counter = self._store.change_counter()
         if counter != self._cache_counter:
             self._cache.clear()
             self._cache_counter = counter
-        cached = self._cache.get(name)
+        return self._cache.get(name)
+
+    async def find(self, name: str) -> _Cached | None:
+        """The function and its runtime spec, from the cache while nothing has changed."""
+        cached = self._cached(name)
         if cached is None:
             record = await self._store.get_function(name)
             if record is None:
@@ -134,10 +143,13 @@ class InvocationService:
     async def requires_credential(self, name: str) -> bool:
         """Whether calling `name` needs a credential (False for a missing function: invoking it
         then raises NotFoundError, which must not be hidden behind a 401)."""
-        cached = await self.find(name)
-        return (
-            cached is not None and cached.record.enabled and not cached.record.allow_unauthenticated
-        )
+        return _needs_credential(await self.find(name))
+
+    def requires_credential_now(self, name: str) -> bool | None:
+        """`requires_credential` from the cache, without a coroutine; None when `name` is not
+        cached (then ask `requires_credential`)."""
+        cached = self._cached(name)
+        return None if cached is None else _needs_credential(cached)
 
     async def check(self, compiled: str, record: FunctionRecord | None = None) -> None:
         """Load code in a fresh isolate and find its handler (raises CodeError); for an enabled
@@ -193,22 +205,42 @@ class InvocationService:
         else:
             self._runtime.retire(record.id)
 
-    async def invoke(
+    def invoke(
         self,
         name: str,
         call: CallInput,
         principal: Principal | None,
         *,
         credential_exempt: bool = False,
-    ) -> tuple[InvokeResult, str]:
-        """Run one call; returns the result and its execution id.
+    ) -> Coroutine[Any, Any, tuple[InvokeResult, str]]:
+        """Run one call (await it); returns the result and its execution id.
 
         Raises NotFoundError (missing or disabled), AuthenticationError (the function requires a
         credential and none was sent) and RuntimeUnavailableError (pool saturated or stopping).
         `credential_exempt` lets a call without credential reach a function that requires one
         (CORS preflights on the Supabase route: browsers never send credentials with them).
+
+        A cached function's call is `run`'s coroutine itself, not one awaiting it: every layer
+        of coroutines is paid on every call (docs/performance.md, the twenty-fourth pass).
         """
+        cached = self._cached(name)
+        if cached is None:
+            return self._invoke_uncached(name, call, principal, credential_exempt)
+        self._check_callable(cached, name, principal, credential_exempt)
+        return self.run(cached.record, cached.spec, call, principal)
+
+    async def _invoke_uncached(
+        self, name: str, call: CallInput, principal: Principal | None, credential_exempt: bool
+    ) -> tuple[InvokeResult, str]:
         cached = await self.find(name)
+        self._check_callable(cached, name, principal, credential_exempt)
+        assert cached is not None
+        return await self.run(cached.record, cached.spec, call, principal)
+
+    @staticmethod
+    def _check_callable(
+        cached: _Cached | None, name: str, principal: Principal | None, credential_exempt: bool
+    ) -> None:
         if cached is None or not cached.record.enabled:
             raise NotFoundError(
                 "Function not found",
@@ -219,7 +251,6 @@ class InvocationService:
             raise AuthenticationError(
                 f"Function {name!r} requires a credential: send 'Authorization: Bearer <token>'."
             )
-        return await self.run(cached.record, cached.spec, call, principal)
 
     async def _headers_for_function(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The call's headers without the server's own credentials: an admin or API token in

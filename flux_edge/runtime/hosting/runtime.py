@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,14 +135,21 @@ class HostedRuntime:
         if self._filling is None:
             self._filling = loop.create_task(self._fill_spares())
 
-    async def invoke(
+    def invoke(
         self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None = None
-    ) -> InvokeResult:
-        """Run one call in the function's host; raises RuntimeUnavailableError when it cannot.
-        `on_complete` as for `Runtime.invoke`."""
+    ) -> Coroutine[Any, Any, InvokeResult]:
+        """Run one call in the function's host (await it); raises RuntimeUnavailableError when
+        it cannot. `on_complete` as for `Runtime.invoke`. With the host at hand this is the
+        host's own coroutine, not one awaiting it (a layer of coroutines costs every call)."""
         host = self._by_function.get(spec.function_id)
         if host is None or host.gone or host.recycling is not None:
-            host = await self._host_for(spec.function_id)
+            return self._invoke_on_new_host(spec, request, on_complete)
+        return host.invoke(spec, request, on_complete)
+
+    async def _invoke_on_new_host(
+        self, spec: FunctionSpec, request: InvokeRequest, on_complete: OnComplete | None
+    ) -> InvokeResult:
+        host = await self._host_for(spec.function_id)
         return await host.invoke(spec, request, on_complete)
 
     async def check(self, compiled: str, spec: FunctionSpec | None = None) -> None:
