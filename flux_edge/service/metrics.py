@@ -166,29 +166,34 @@ def error_kind(result: InvokeResult) -> str | None:
 
 
 @dataclass(slots=True)
+class _Histogram:
+    """One function's histogram: its bucket and sum slots, and what its calls have tallied since
+    the values were last brought up to date."""
+
+    bounds: tuple[float, ...]
+    buckets: tuple[tuple[str, str], ...]  # a slot per bound, then +Inf
+    sum: tuple[str, str]
+    counts: list[int]  # by bucket, since the last fold
+    total: float = 0.0  # since the last fold
+    shown: bool = False  # its buckets are written (every one from the first call on)
+
+
+@dataclass(slots=True)
 class _Series:
     """One function's values, as (file kind, key) slots worked out once, and what its calls have
     tallied since the values were last brought up to date: a call only adds to the tallies."""
 
     name: str
-    duration: tuple[tuple[str, str], ...]
-    duration_sum: tuple[str, str]
-    cpu: tuple[tuple[str, str], ...]
-    cpu_sum: tuple[str, str]
+    duration: _Histogram
+    cpu: _Histogram
     heap: tuple[str, str]
     in_flight: tuple[str, str]
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)
-    timed: bool = False  # its duration buckets are written
-    cpu_timed: bool = False  # its CPU-time buckets are written
     # Tallied by the calls since the last fold (`_fold`).
     counted: bool = False  # in `_counted`
     calls: dict[str, int] = field(default_factory=dict)  # by outcome
     failures: dict[str, int] = field(default_factory=dict)  # by error kind
-    durations: list[int] = field(default_factory=lambda: [0] * (len(_BUCKETS) + 1))
-    duration_total: float = 0.0
-    cpus: list[int] = field(default_factory=lambda: [0] * (len(_CPU_BUCKETS) + 1))
-    cpu_total: float = 0.0
     flying: int = 0  # started less ended
     flew: bool = False  # started or ended since the fold
     latest_heap: float | None = None
@@ -277,12 +282,13 @@ class InvocationMetrics:
             if kind is not None:
                 failures = series.failures
                 failures[kind] = failures.get(kind, 0) + 1
-            series.durations[bisect_left(_BUCKETS, seconds)] += 1
-            series.duration_total += seconds
+            duration = series.duration
+            duration.counts[bisect_left(duration.bounds, seconds)] += 1
+            duration.total += seconds
             if cpu_ms is not None:
-                cpu = cpu_ms / 1000
-                series.cpus[bisect_left(_CPU_BUCKETS, cpu)] += 1
-                series.cpu_total += cpu
+                cpu, seconds = series.cpu, cpu_ms / 1000
+                cpu.counts[bisect_left(cpu.bounds, seconds)] += 1
+                cpu.total += seconds
             if ended:
                 series.flying -= 1
                 series.flew = True
@@ -323,20 +329,8 @@ class InvocationMetrics:
             series.counted = False
             self._fold_counter(series, series.calls, series.outcomes, _INVOCATIONS, "status")
             self._fold_counter(series, series.failures, series.errors, _ERRORS, "kind")
-            if any(series.durations):
-                if not series.timed:  # every bucket appears from the first call on
-                    series.timed = True
-                    self._reveal(series.duration)
-                self._fold_histogram(series.duration, series.durations)
-                self._bump(series.duration_sum, series.duration_total)
-                series.duration_total = 0.0
-            if any(series.cpus):
-                if not series.cpu_timed:
-                    series.cpu_timed = True
-                    self._reveal(series.cpu)
-                self._fold_histogram(series.cpu, series.cpus)
-                self._bump(series.cpu_sum, series.cpu_total)
-                series.cpu_total = 0.0
+            self._fold_histogram(series.duration)
+            self._fold_histogram(series.cpu)
             if series.flew:  # at 0 when the calls started have ended in the same turn
                 self._bump(series.in_flight, float(series.flying))
                 series.flying = 0
@@ -364,34 +358,47 @@ class InvocationMetrics:
             self._bump(slot, float(count))
         tallies.clear()
 
-    def _fold_histogram(self, slots: tuple[tuple[str, str], ...], tallies: list[int]) -> None:
-        for index, count in enumerate(tallies):
+    def _fold_histogram(self, histogram: _Histogram) -> None:
+        counts = histogram.counts
+        if not any(counts):
+            return
+        if not histogram.shown:
+            histogram.shown = True
+            self._reveal(histogram.buckets)
+        for index, count in enumerate(counts):
             if count:
-                self._bump(slots[index], float(count))
-                tallies[index] = 0
+                self._bump(histogram.buckets[index], float(count))
+                counts[index] = 0
+        self._bump(histogram.sum, histogram.total)
+        histogram.total = 0.0
 
     def _series_of(self, function: str) -> _Series:
         series = self._series.get(function)
         if series is None:
             one = ("function",)
             named = (function,)
-            by_le = ("function", "le")
             series = self._series[function] = _Series(
                 name=function,
-                duration=tuple(
-                    self._slot("histogram", _DURATION, "_bucket", by_le, (function, le))
-                    for le in _labels(_BUCKETS)
-                ),
-                duration_sum=self._slot("histogram", _DURATION, "_sum", one, named),
-                cpu=tuple(
-                    self._slot("histogram", _CPU, "_bucket", by_le, (function, le))
-                    for le in _labels(_CPU_BUCKETS)
-                ),
-                cpu_sum=self._slot("histogram", _CPU, "_sum", one, named),
+                duration=self._histogram(_DURATION, _BUCKETS, function),
+                cpu=self._histogram(_CPU, _CPU_BUCKETS, function),
                 heap=self._slot("gauge_livemax", _HEAP, "", one, named),
                 in_flight=self._slot("gauge_livesum", _IN_FLIGHT, "", one, named),
             )
         return series
+
+    def _histogram(
+        self, metric: tuple[str, str], bounds: tuple[float, ...], function: str
+    ) -> _Histogram:
+        by_le = ("function", "le")
+        return _Histogram(
+            bounds,
+            tuple(
+                self._slot("histogram", metric, "_bucket", by_le, (function, le))
+                for le in _labels(bounds)
+            ),
+            self._slot("histogram", metric, "_sum", ("function",), (function,)),
+            [0] * (len(bounds) + 1),
+        )
 
     def _slot(
         self,
