@@ -141,6 +141,11 @@ class CycleTransport:
         return getattr(self._transport, name)
 
 
+def _wire_fields(headers: list[tuple[bytes, bytes]]) -> bytes:
+    """Header fields as they go on the wire, `name: value\r\n` each."""
+    return b"".join(b"%s: %s\r\n" % pair for pair in headers)
+
+
 class _DefaultFields:
     """uvicorn's default header fields (date, server) as they go on the wire: the server makes a
     new list each second, so they are joined once per list, not once per response."""
@@ -152,7 +157,7 @@ class _DefaultFields:
     def __call__(self, headers: list[tuple[bytes, bytes]]) -> bytes:
         if headers is not self._of:
             self._of = headers
-            self._fields = b"".join(b"%s: %s\r\n" % pair for pair in headers)
+            self._fields = _wire_fields(headers)
         return self._fields
 
 
@@ -189,7 +194,7 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
     (runtime/results.py), and the rest are the server's own.
     """
     while type(send) is SendWithFields:  # each adds its fields after those it was sent
-        fields += b"".join(b"%s: %s\r\n" % pair for pair in send.headers)
+        fields += _wire_fields(send.headers)
         send = send.send
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:
