@@ -65,6 +65,7 @@ class CycleTransport:
         loop: asyncio.AbstractEventLoop,
         cycle: RequestResponseCycle,
         access: AccessWriter | None,
+        started: float | None = None,
     ) -> None:
         self._transport = transport
         self._loop = loop
@@ -76,9 +77,26 @@ class CycleTransport:
         self._headed = False  # the head has been written (or is held)
         self._access = access  # None once the line is written
         self._status = 500  # what the client sees if the app fails before sending anything
-        self._started = time.perf_counter()
-        if access is not None:
+        self._started = time.perf_counter() if started is None else started
+        if access is not None and ACCESS_FIELDS_KEY not in cycle.scope:
             cycle.scope[ACCESS_FIELDS_KEY] = {}  # type: ignore[literal-required]
+
+    @classmethod
+    def attach(
+        cls,
+        cycle: RequestResponseCycle,
+        transport: asyncio.Transport,
+        loop: asyncio.AbstractEventLoop,
+        access: AccessWriter | None,
+        started: float | None = None,
+    ) -> CycleTransport:
+        """Make `cycle` write through a new CycleTransport (its app's task calls
+        `app_returned` when it ends, for a response that never completed)."""
+        wrapper = cls(transport, loop, cycle, access, started)
+        cycle.transport = wrapper  # type: ignore[assignment]
+        if access is not None:
+            cycle.on_response = wrapper.responded
+        return wrapper
 
     def write(self, data: bytes) -> None:
         """Hold the head; write anything else, after the held head."""
@@ -181,6 +199,23 @@ class SendWithFields:
         await self.send(message)
 
 
+def whole_response(
+    status: int,
+    default_headers: list[tuple[bytes, bytes]],
+    fields: bytes,
+    body: bytes,
+    keep_alive: bool,
+) -> bytes:
+    """A complete response as it goes on the wire: the status line, uvicorn's default fields
+    (date, server), `fields`, `connection: close` unless kept alive, and the body."""
+    parts = [STATUS_LINE[status], _default_fields(default_headers), fields]
+    if not keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts.append(b"\r\n")
+    parts.append(body)
+    return b"".join(parts)
+
+
 def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes) -> bool:
     """Send a complete response of known length in one write, doing for the cycle what its
     `http.response.start` and `http.response.body` would; False, having done nothing, unless
@@ -198,7 +233,9 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
         send = send.send
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:
-        return False
+        # flux_edge/http_direct.py's light cycle writes it itself (imported there, not here).
+        write_whole = getattr(cycle, "write_whole", None)
+        return write_whole is not None and bool(write_whole(status, fields, body))
     transport: object = cycle.transport  # a CycleTransport under flux-edge's protocol
     if (
         not isinstance(transport, CycleTransport)
@@ -211,18 +248,17 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
         return False
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
-    parts = [STATUS_LINE[status], _default_fields(cycle.default_headers), fields]
-    if not cycle.keep_alive:
-        parts.append(b"connection: close\r\n")
-    parts.append(b"\r\n")
-    if cycle.scope["method"] != "HEAD":
-        parts.append(body)
+    keep_alive = cycle.keep_alive
+    head = cycle.scope["method"] == "HEAD"
+    response = whole_response(
+        status, cycle.default_headers, fields, b"" if head else body, keep_alive
+    )
     cycle.chunked_encoding = False
     cycle.expected_content_length = 0
-    transport.write_whole(status, b"".join(parts))
+    transport.write_whole(status, response)
     cycle.response_complete = True
     cycle.message_event.set()
-    if not cycle.keep_alive:
+    if not keep_alive:
         transport.close()
     cycle.on_response()
     return True

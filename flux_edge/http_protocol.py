@@ -15,6 +15,8 @@ stretch rather than one per response.
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+from collections.abc import Coroutine
 from typing import Any
 
 import httptools
@@ -26,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from flux_edge.http_cycle import ACCESS_LINES, CycleTransport
+from flux_edge.http_direct import DirectCycle
 
 # Request line plus header fields, in bytes: Cloudflare's limit (32 KiB), four times Node's 16 KiB
 # would be needless; at most MAX_HEADERS fields (Apache's default is 100).
@@ -68,24 +71,76 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         headers.append((name, value))
 
     def on_headers_complete(self) -> None:
-        """The head is complete: what follows is the body (or the next request)."""
+        """The head is complete: what follows is the body (or the next request). A request
+        that nothing before it still holds gets a light cycle (flux_edge/http_direct.py); one
+        that waits for 100 Continue or upgrades, or a pipelined one, gets uvicorn's."""
         self._in_head = False
         self._head_bytes = 0
         self._tail = b""
+        existing = self.cycle
+        parser = self.parser
+        if (
+            (existing is None or existing.response_complete)
+            and not self.expect_100_continue
+            and not parser.should_upgrade()
+            and self.limit_concurrency is None
+            and not self.access_log
+        ):
+            self._direct_cycle(parser)
+            return
         super().on_headers_complete()
+
+    def _direct_cycle(self, parser: httptools.HttpRequestParser) -> None:
+        """uvicorn's `on_headers_complete` for a request, with a DirectCycle."""
+        scope = self.scope
+        scope["method"] = parser.get_method().decode("ascii")
+        http_version = parser.get_http_version()
+        if http_version != "1.1":
+            scope["http_version"] = http_version
+        parsed_url = httptools.parse_url(self.url)
+        raw_path = parsed_url.path
+        path = raw_path.decode("ascii")
+        if "%" in path:
+            path = urllib.parse.unquote(path)
+        root_path = self.root_path
+        scope["path"] = root_path + path if root_path else path
+        scope["raw_path"] = root_path.encode("ascii") + raw_path if root_path else raw_path
+        scope["query_string"] = parsed_url.query or b""
+        keep_alive = http_version != "1.0" and parser.should_keep_alive()
+        self.cycle = DirectCycle(self, scope, keep_alive, self.app)  # type: ignore[assignment]
+
+    def regular_cycle(self, scope: Any, keep_alive: bool) -> RequestResponseCycle:
+        """uvicorn's cycle for a request that began in a DirectCycle."""
+        return RequestResponseCycle(
+            scope=scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=keep_alive,
+            on_response=self.on_response_complete,
+        )
+
+    def start_task(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run a request's coroutine as uvicorn runs its app: a task the server waits for at
+        shutdown."""
+        task = self.loop.create_task(coroutine)
+        task.add_done_callback(self.tasks.discard)
+        self.tasks.add(task)
+        return task
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
         # uvicorn's (without its opt-in fresh context per task), with the cycle's transport and,
         # for the access line, the task: a response that never completes is logged when the app
         # returns. Pipelined requests start here too, once the one before has been answered.
         access = ACCESS_LINES.write
-        transport = CycleTransport(self.transport, self.loop, cycle, access)
-        cycle.transport = transport  # type: ignore[assignment]
-        task = self.loop.create_task(cycle.run_asgi(app))
-        task.add_done_callback(self.tasks.discard)
-        self.tasks.add(task)
+        transport = CycleTransport.attach(cycle, self.transport, self.loop, access)
+        task = self.start_task(cycle.run_asgi(app))
         if access is not None:
-            cycle.on_response = transport.responded
             task.add_done_callback(transport.app_returned)
 
     # Keep-alive: uvicorn arms a timer after every response and cancels it at the next request's
@@ -128,8 +183,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def on_message_complete(self) -> None:
-        """The request ended: the next bytes start the head of a pipelined request."""
-        super().on_message_complete()
+        """The request ended: a light cycle's app starts; the next bytes start the head of a
+        pipelined request."""
+        cycle: object = self.cycle
+        if type(cycle) is DirectCycle:
+            cycle.more_body = False
+            cycle.start()
+        else:
+            super().on_message_complete()
         self._in_head = True
 
     def data_received(self, data: bytes) -> None:
