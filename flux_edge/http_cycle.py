@@ -159,7 +159,7 @@ class CycleTransport:
         return getattr(self._transport, name)
 
 
-def _wire_fields(headers: list[tuple[bytes, bytes]]) -> bytes:
+def wire_fields(headers: list[tuple[bytes, bytes]]) -> bytes:
     """Header fields as they go on the wire, `name: value\r\n` each."""
     return b"".join(b"%s: %s\r\n" % pair for pair in headers)
 
@@ -175,7 +175,7 @@ class _DefaultFields:
     def __call__(self, headers: list[tuple[bytes, bytes]]) -> bytes:
         if headers is not self._of:
             self._of = headers
-            self._fields = _wire_fields(headers)
+            self._fields = wire_fields(headers)
         return self._fields
 
 
@@ -229,7 +229,7 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
     (runtime/results.py), and the rest are the server's own.
     """
     while type(send) is SendWithFields:  # each adds its fields after those it was sent
-        fields += _wire_fields(send.headers)
+        fields += wire_fields(send.headers)
         send = send.send
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:

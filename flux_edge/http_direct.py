@@ -84,16 +84,13 @@ class DirectCycle:
     def set(self) -> None:
         """A chunk came or the client went: a large body or a gone client go the regular way
         before the app starts, as uvicorn would have run them."""
-        if (
-            self._task is None
-            and self._regular_cycle is None
-            and (self.disconnected or len(self.body) > HIGH_WATER_LIMIT)
-        ):
+        if self._task is None and (self.disconnected or len(self.body) > HIGH_WATER_LIMIT):
+            self._regular()  # the protocol's callbacks reach uvicorn's cycle from now on
             self._task = self._protocol.start_task(self._finish(self._app))
 
     def start(self) -> None:
         """The request is complete: run the app on it."""
-        if self._regular_cycle is None:
+        if self._task is None:
             self._task = self._protocol.start_task(self._run())
 
     async def _run(self) -> None:
@@ -170,6 +167,8 @@ class DirectCycle:
         cycle.body = bytearray() if self._body_taken else bytearray(self.body)
         cycle.more_body = self.more_body
         cycle.disconnected = self.disconnected
+        if self.disconnected or (not self._body_taken and (self.body or not self.more_body)):
+            cycle.message_event.set()  # what uvicorn's protocol does once there is news
         # An answer written whole already went with its access line: none again.
         logged = self.response_complete
         cycle.response_started = cycle.response_complete = logged

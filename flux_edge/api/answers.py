@@ -23,6 +23,7 @@ import msgspec
 import structlog
 
 from flux_edge.asgi import Receive, Scope, Send
+from flux_edge.http_cycle import send_whole, wire_fields
 from flux_edge.service.auth import AuthenticationError, PermissionDeniedError
 from flux_edge.service.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from flux_edge.settings import Settings
@@ -90,13 +91,15 @@ class JsonAnswer:
         self.headers = headers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Send the head and the body."""
+        """Send the head and the body (in one write when the server is flux-edge's own)."""
         head = [
             _JSON,
             (b"content-length", str(len(self.body)).encode()),
             *((name.lower().encode("latin-1"), value.encode("latin-1"))
               for name, value in self.headers.items()),
         ]  # fmt: skip
+        if send_whole(send, self.status, wire_fields(head), self.body):
+            return
         await send({"type": "http.response.start", "status": self.status, "headers": head})
         await send({"type": "http.response.body", "body": self.body, "more_body": False})
 

@@ -14,7 +14,7 @@ import msgspec
 
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY
 from flux_edge.asgi import ASGIApp, Receive, Scope, Send, authorization_header
-from flux_edge.http_cycle import SendWithFields
+from flux_edge.http_cycle import SendWithFields, send_whole, wire_fields
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
 _PREFIX = "/api/v1/functions"
@@ -120,16 +120,14 @@ class RateLimitMiddleware:
 async def _refuse(
     send: Send, body: bytes, decision: Decision, headers: list[tuple[bytes, bytes]]
 ) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(decision.retry_after_seconds).encode()),
-                *headers,
-            ],
-        }
-    )
+    """The 429, in one write when the server is flux-edge's own: refusing is what a flood costs."""
+    head = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(decision.retry_after_seconds).encode()),
+        *headers,
+    ]
+    if send_whole(send, 429, wire_fields(head), body):
+        return
+    await send({"type": "http.response.start", "status": 429, "headers": head})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -205,12 +205,21 @@ def test_after_its_body_the_app_hears_the_client_leave(wire: Wire) -> None:
     assert SEEN["/wait-for-the-client"] == ["http.disconnect"]
 
 
-def test_a_body_past_the_high_water_mark_goes_to_uvicorns_cycle_whole(wire: Wire) -> None:
-    body = b"y" * (1024 * 1024)
-    wire.send(post("/whole", body))
+@pytest.mark.parametrize("size", [100 * 1024, 1024 * 1024])
+def test_a_body_past_the_high_water_mark_goes_to_uvicorns_cycle_whole(
+    wire: Wire, size: int, access_lines: list[tuple[str, int]]
+) -> None:
+    # 100 KiB come in one read, its end with it; 1 MiB in several.
+    before = len(access_lines)
+    wire.send(post("/whole", b"y" * size) + post("/whole", b"next"))
     _, headers, reply = wire.response()
     assert headers["x-cycle"] == "RequestResponseCycle"
-    assert reply.startswith(b"1048576 bytes in ")
+    assert reply.startswith(b"%d bytes in " % size)
+    assert wire.response()[2] == b"4 bytes in 1 messages"
+    wire.send(request("GET", "/whole", "Connection: close"))
+    assert wire.response()[2] == b"0 bytes in 1 messages"
+    assert wire.closed_by_server()  # and no other response came: the app ran once a request
+    assert access_lines[before:] == [("/whole", 200)] * 3
 
 
 def test_a_chunked_body_that_fits_is_read_whole_by_the_light_cycle(wire: Wire) -> None:
