@@ -8,7 +8,7 @@ from typing import Any
 from flux_edge.api.access_log import access_writer
 from flux_edge.collector import tune_for_serving
 from flux_edge.front import FrontApp
-from flux_edge.http_cycle import ACCESS_LINES
+from flux_edge.http.cycle import ACCESS_LINES
 from flux_edge.logging import configure_logging
 from flux_edge.settings import Settings, load_settings
 

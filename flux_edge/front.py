@@ -72,7 +72,7 @@ class FrontApp:
             return
         scope["app"] = self  # where the rate limiter finds its state (Litestar sets its own)
         if ACCESS_FIELDS_KEY in scope:
-            # flux-edge's HTTP protocol writes this request's access line (http_cycle.py), so
+            # flux-edge's HTTP protocol writes this request's access line (flux_edge/http/cycle.py), so
             # the middleware would only pass it on; without rate limits, so would the limiter.
             # Each layer is a coroutine a request.
             limited = self.state.get(RATE_LIMITER_KEY) is not None

@@ -81,7 +81,7 @@ def serve(overrides: dict[str, Any]) -> int:
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
-    from flux_edge.http_protocol import BoundedHttpToolsProtocol, websocket_protocol
+    from flux_edge.http.protocol import BoundedHttpToolsProtocol, websocket_protocol
 
     if settings.workers > 1:
         resume()  # this process only supervises the workers; each collects on its own
@@ -97,7 +97,7 @@ def serve(overrides: dict[str, Any]) -> int:
 
     uvicorn.run(
         "flux_edge.app:app_from_environment",
-        http=BoundedHttpToolsProtocol,  # request head limits (see http_protocol.py)
+        http=BoundedHttpToolsProtocol,  # request head limits (see flux_edge/http/protocol.py)
         ws=cast("type[asyncio.Protocol]", websocket_protocol),  # uvicorn calls it with kwargs
         factory=True,
         host=settings.host,

@@ -5,7 +5,7 @@ This runs on every request, so the JSON line is rendered by msgspec and written 
 `os.write` (a few microseconds), not through the standard library's logging and structlog's
 `ProcessorFormatter` (about 150 µs a line). The console format for development keeps structlog.
 
-`flux-edge serve` writes the lines from its HTTP protocol (flux_edge/http_cycle.py), which sees
+`flux-edge serve` writes the lines from its HTTP protocol (flux_edge/http/cycle.py), which sees
 each response go out without an ASGI layer wrapping every request's messages (in a micro-benchmark
 that layer was ~3 of the ~7 µs the middleware and its line cost). `AccessLogMiddleware` writes them
 for the app served any other way, and stands aside for requests the protocol logs.

@@ -23,7 +23,7 @@ import msgspec
 import structlog
 
 from flux_edge.asgi import Receive, Scope, Send
-from flux_edge.http_cycle import send_whole, wire_fields
+from flux_edge.http.cycle import send_whole, wire_fields
 from flux_edge.service.auth import AuthenticationError, PermissionDeniedError
 from flux_edge.service.errors import ConflictError, InvalidInputError, NotFoundError, ServiceError
 from flux_edge.settings import Settings

@@ -14,7 +14,7 @@ from urllib.parse import urlunsplit
 
 from flux_edge.api.answers import HttpError
 from flux_edge.asgi import Message, Receive, Scope, Send
-from flux_edge.http_cycle import send_whole
+from flux_edge.http.cycle import send_whole
 from flux_edge.runtime import InvokeResult
 from flux_edge.runtime.streaming import ResponseStream
 from flux_edge.service.invocations import CallInput

@@ -14,7 +14,7 @@ import msgspec
 
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY
 from flux_edge.asgi import ASGIApp, Receive, Scope, Send, authorization_header
-from flux_edge.http_cycle import SendWithFields, send_whole, wire_fields
+from flux_edge.http.cycle import SendWithFields, send_whole, wire_fields
 from flux_edge.ratelimit import Decision, LimitClass, RateLimiter
 
 _PREFIX = "/api/v1/functions"

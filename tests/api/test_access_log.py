@@ -73,7 +73,7 @@ def test_at_log_level_warning_requests_are_not_logged(start_server):
     assert not [e for e in log_entries(quiet) if e.get("event") == "request"]
 
 
-# `flux-edge serve` writes the lines from its HTTP protocol (flux_edge/http_cycle.py): these
+# `flux-edge serve` writes the lines from its HTTP protocol (flux_edge/http/cycle.py): these
 # check the responses that do not end with one sized body write.
 
 STREAMED = """

@@ -1,4 +1,4 @@
-"""A request's light cycle (flux_edge/http_direct.py) and the moments it becomes uvicorn's.
+"""A request's light cycle (flux_edge/http/direct.py) and the moments it becomes uvicorn's.
 
 A real uvicorn server on loopback runs flux-edge's HTTP protocol over a small ASGI app of this
 module, and raw sockets talk to it, so each branch is reached on the wire: a whole response
@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from flux_edge.http_cycle import ACCESS_LINES, send_whole
-from flux_edge.http_protocol import BoundedHttpToolsProtocol
+from flux_edge.http.cycle import ACCESS_LINES, send_whole
+from flux_edge.http.protocol import BoundedHttpToolsProtocol
 from tests.api.test_whole_responses import Wire, request
 
 # What the app saw, by request path: its receive messages after the body, once the client left.

@@ -32,7 +32,7 @@ def test_the_serve_path_does_not_import_litestar_prometheus_or_websockets(tmp_pa
     # What `flux-edge serve` imports and loads before it answers /health: the HTTP API (Litestar),
     # the metrics files' library and the WebSocket protocol's come after, in a thread or on use.
     probe = (
-        "import sys, uvicorn, flux_edge.serving, flux_edge.http_protocol as hp, flux_edge.app\n"
+        "import sys, uvicorn, flux_edge.serving, flux_edge.http.protocol as hp, flux_edge.app\n"
         "uvicorn.Config(flux_edge.app.app_from_environment, factory=True,\n"
         "    http=hp.BoundedHttpToolsProtocol, ws=hp.websocket_protocol).load()\n"
         "late = {'litestar', 'prometheus_client', 'websockets', 'wsproto'}\n"

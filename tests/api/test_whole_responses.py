@@ -1,4 +1,4 @@
-"""A function's complete response goes out in one write (flux_edge/http_cycle.py `send_whole`),
+"""A function's complete response goes out in one write (flux_edge/http/cycle.py `send_whole`),
 doing for the connection what uvicorn's response cycle does: checked here on the wire, with raw
 sockets against a real server, for keep-alive, HEAD, bodiless statuses, `Connection: close`,
 HTTP/1.0, pipelining, and a client too slow to take a large body (the cycle's own path then waits

@@ -1,4 +1,4 @@
-"""Keep-alive connections (flux_edge/http_protocol.py): one that stays idle for the timeout
+"""Keep-alive connections (flux_edge/http/protocol.py): one that stays idle for the timeout
 (uvicorn's 5 s) is closed; one used again within it stays open, however long it lives."""
 
 from __future__ import annotations

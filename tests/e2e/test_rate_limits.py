@@ -119,7 +119,7 @@ def test_each_limited_endpoint_reports_its_own_limit(server):
 
 
 def test_a_functions_own_response_carries_its_limit_fields_once_after_its_own(server):
-    # The response goes out whole (flux_edge/http_cycle.py `send_whole`), the limiter's fields
+    # The response goes out whole (flux_edge/http/cycle.py `send_whole`), the limiter's fields
     # added to the function's as the ASGI messages would have them.
     admin = server.client(ADMIN_TOKEN)
     name = f"f-{uuid.uuid4().hex[:8]}"

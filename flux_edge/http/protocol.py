@@ -7,7 +7,7 @@ loop for seconds. This protocol counts the bytes of a request's head as they arr
 httptools sees the excess) or once a request has more than MAX_HEADERS fields; no request of that
 kind reaches the app.
 
-Each request's response cycle writes through a `CycleTransport` (flux_edge/http_cycle.py: the
+Each request's response cycle writes through a `CycleTransport` (flux_edge/http/cycle.py: the
 head sent with the first body bytes, the access line), and keep-alive uses one timer per idle
 stretch rather than one per response.
 """
@@ -27,8 +27,8 @@ from uvicorn.protocols.http.httptools_impl import (
     RequestResponseCycle,
 )
 
-from flux_edge.http_cycle import ACCESS_LINES, CycleTransport
-from flux_edge.http_direct import DirectCycle
+from flux_edge.http.cycle import ACCESS_LINES, CycleTransport
+from flux_edge.http.direct import DirectCycle
 
 # Request line plus header fields, in bytes: Cloudflare's limit (32 KiB), four times Node's 16 KiB
 # would be needless; at most MAX_HEADERS fields (Apache's default is 100).
@@ -72,7 +72,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         """The head is complete: what follows is the body (or the next request). A request
-        that nothing before it still holds gets a light cycle (flux_edge/http_direct.py); one
+        that nothing before it still holds gets a light cycle (flux_edge/http/direct.py); one
         that waits for 100 Continue or upgrades, or a pipelined one, gets uvicorn's."""
         self._in_head = False
         self._head_bytes = 0

@@ -4,11 +4,11 @@ uvicorn's protocol gives every request a `RequestResponseCycle` (with an `asynci
 receive that waits on it, and the two ASGI messages of a response), and flux-edge wraps it in a
 `CycleTransport`; then `run_asgi` runs the app. With the app's own path this thin, that
 machinery was about a tenth of the server's CPU per call (docs/performance.md, the twenty-fifth
-pass). So flux-edge's protocol (flux_edge/http_protocol.py) gives a request a `DirectCycle`
+pass). So flux-edge's protocol (flux_edge/http/protocol.py) gives a request a `DirectCycle`
 instead, and starts the app once the request's body is complete:
 
 - `receive` hands over the body in one message;
-- a complete response of known length that can be written now (`http_cycle.send_whole`: every
+- a complete response of known length that can be written now (`cycle.send_whole`: every
   function response, the server's own JSON answers) goes in one write with its access line;
 - anything else turns the cycle into uvicorn's at that moment (`_regular`), with the body, the
   state and the access line's fields so far, and everything after is uvicorn's own: a stream, a
@@ -29,10 +29,10 @@ from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, RequestResponseCycle
 
 from flux_edge.api.access_log import ACCESS_FIELDS_KEY
-from flux_edge.http_cycle import ACCESS_LINES, CycleTransport, whole_response
+from flux_edge.http.cycle import ACCESS_LINES, CycleTransport, whole_response
 
 if TYPE_CHECKING:
-    from flux_edge.http_protocol import BoundedHttpToolsProtocol
+    from flux_edge.http.protocol import BoundedHttpToolsProtocol
 
 
 class DirectCycle:
@@ -126,7 +126,7 @@ class DirectCycle:
         await self._regular().send(message)
 
     def write_whole(self, status: int, fields: bytes, body: bytes) -> bool:
-        """Write a complete response now, access line first (see `http_cycle.send_whole`);
+        """Write a complete response now, access line first (see `cycle.send_whole`);
         False, having done nothing, if uvicorn's cycle must send it."""
         protocol = self._protocol
         if (

@@ -1,7 +1,7 @@
 """The transport a request's response cycle writes to, and the access lines it writes.
 
 uvicorn's response cycle writes a response's head and body to its transport; flux-edge's protocol
-(flux_edge/http_protocol.py) hands each cycle this wrapper instead, which sends the head with the
+(flux_edge/http/protocol.py) hands each cycle this wrapper instead, which sends the head with the
 first body bytes and writes the request's access line (flux_edge/api/access_log.py). A complete
 function response can skip the cycle's two ASGI messages altogether (`send_whole`).
 """
@@ -233,7 +233,7 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
         send = send.send
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:
-        # flux_edge/http_direct.py's light cycle writes it itself (imported there, not here).
+        # flux_edge/http/direct.py's light cycle writes it itself (imported there, not here).
         write_whole = getattr(cycle, "write_whole", None)
         return write_whole is not None and bool(write_whole(status, fields, body))
     transport: object = cycle.transport  # a CycleTransport under flux-edge's protocol
