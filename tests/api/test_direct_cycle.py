@@ -133,6 +133,12 @@ def post(path: str, body: bytes, *extra: str) -> bytes:
     return request("POST", path, f"Content-Length: {len(body)}", *extra) + body
 
 
+def answer(wire: Wire) -> tuple[str, str, bytes]:
+    """The next response's status line, the cycle its app was given, and its body."""
+    status, headers, body = wire.response()
+    return status, headers["x-cycle"], body
+
+
 def wait_for(condition: Any) -> None:
     deadline = time.monotonic() + 5
     while not condition():
@@ -145,23 +151,13 @@ def test_a_whole_response_goes_from_the_light_cycle_with_its_access_line(
 ) -> None:
     for _ in range(2):  # and again on the kept-alive connection
         wire.send(post("/whole", b"abc"))
-        status, headers, body = wire.response()
-        assert (status, headers["x-cycle"], body) == (
-            "HTTP/1.1 200 OK",
-            "DirectCycle",
-            b"3 bytes in 1 messages",
-        )
+        assert answer(wire) == ("HTTP/1.1 200 OK", "DirectCycle", b"3 bytes in 1 messages")
     assert access_lines.count(("/whole", 200)) >= 2
 
 
 def test_messages_continue_in_uvicorns_cycle_and_the_connection_goes_on(wire: Wire) -> None:
     wire.send(post("/messages", b"abcd"))
-    status, headers, body = wire.response()
-    assert (status, headers["x-cycle"], body) == (
-        "HTTP/1.1 201 Created",
-        "DirectCycle",
-        b"4 bytes in 1 messages",
-    )
+    assert answer(wire) == ("HTTP/1.1 201 Created", "DirectCycle", b"4 bytes in 1 messages")
     wire.send(post("/whole", b""))
     assert wire.response()[2] == b"0 bytes in 1 messages"
 
