@@ -46,6 +46,7 @@ class DirectCycle:
     __slots__ = (
         "_app",
         "_body_taken",
+        "_in_pieces",
         "_protocol",
         "_regular_cycle",
         "_started",
@@ -65,7 +66,8 @@ class DirectCycle:
         self._app = app
         self.scope = scope
         self.keep_alive = keep_alive
-        self.body = b""
+        self.body: bytes | bytearray = b""
+        self._in_pieces = False  # a piece of the body has come
         self.more_body = True
         self.disconnected = False
         self.response_complete = False
@@ -84,6 +86,12 @@ class DirectCycle:
     def set(self) -> None:
         """A chunk came or the client went: a large body or a gone client go the regular way
         before the app starts, as uvicorn would have run them."""
+        if type(self.body) is bytes:
+            # The protocol appends each piece with `+=`: a body that comes in many small pieces
+            # is appended in place from its third (bytes would be copied whole at each piece).
+            if self._in_pieces:
+                self.body = bytearray(self.body)
+            self._in_pieces = True
         if self._task is None and (self.disconnected or len(self.body) > HIGH_WATER_LIMIT):
             self._regular()  # the protocol's callbacks reach uvicorn's cycle from now on
             self._task = self._protocol.start_task(self._finish(self._app))
@@ -118,7 +126,12 @@ class DirectCycle:
         """The body, whole; after it, uvicorn's receive (which waits for the client to go)."""
         if not self._body_taken and self._regular_cycle is None:
             self._body_taken = True
-            return {"type": "http.request", "body": self.body, "more_body": False}
+            body = self.body
+            return {
+                "type": "http.request",
+                "body": bytes(body) if type(body) is bytearray else body,
+                "more_body": False,
+            }
         return await self._regular().receive()
 
     async def send(self, message: Any) -> None:

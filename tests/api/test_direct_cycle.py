@@ -221,10 +221,12 @@ def test_a_body_past_the_high_water_mark_goes_to_uvicorns_cycle_whole(
 def test_a_chunked_body_that_fits_is_read_whole_by_the_light_cycle(wire: Wire) -> None:
     head = request("POST", "/whole", "Transfer-Encoding: chunked")
     wire.send(head + b"3\r\nabc\r\n")
-    time.sleep(0.05)  # the rest comes later
-    wire.send(b"2\r\nde\r\n0\r\n\r\n")
+    for piece in (b"2\r\nde\r\n", b"1\r\nf\r\n", b"4\r\nghij\r\n"):  # the rest comes later
+        time.sleep(0.02)
+        wire.send(piece)
+    wire.send(b"0\r\n\r\n")
     _, headers, reply = wire.response()
-    assert (headers["x-cycle"], reply) == ("DirectCycle", b"5 bytes in 1 messages")
+    assert (headers["x-cycle"], reply) == ("DirectCycle", b"10 bytes in 1 messages")
 
 
 def test_a_client_waiting_for_100_continue_gets_uvicorns_cycle(wire: Wire) -> None:
