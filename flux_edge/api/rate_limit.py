@@ -8,6 +8,7 @@ response of a limited endpoint carries X-RateLimit-Limit/Remaining/Reset; a refu
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import msgspec
@@ -21,7 +22,10 @@ _PREFIX = "/api/v1/functions"
 # The Supabase route counts per client address: its bearer is usually the anon key every user
 # shares, and public functions do not check it, so fresh made-up bearers must not buy fresh budgets.
 _SUPABASE_PREFIX = "/functions/v1/"
-_RELAY_HEADERS = [(b"x-relay-error", b"true"), (b"sb-error-code", b"RATE_LIMITED")]
+_RELAY_FIELDS = b"x-relay-error: true\r\nsb-error-code: RATE_LIMITED\r\n"
+_LIMIT_FIELDS = b"x-ratelimit-limit: %d\r\nx-ratelimit-remaining: %d\r\nx-ratelimit-reset: %d\r\n"
+# An invocation on the plain route, as routing serves it (api/invoke.py): no empty components.
+_PLAIN_INVOKE = re.compile(r"/api/v1/functions/([^/]+)/invoke(?:/|$)")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -41,6 +45,9 @@ def rate_limiter_of(scope: Scope | Any) -> RateLimiter | None:
 
 def classify(method: str, path: str) -> tuple[LimitClass, str | None] | None:
     """The limit class of a request and, for invocations, the function; None when unlimited."""
+    invoke = _PLAIN_INVOKE.match(path)  # what most requests are, without the split below
+    if invoke is not None:
+        return "invoke", invoke[1]
     if path.startswith(_SUPABASE_PREFIX):
         name = path[len(_SUPABASE_PREFIX) :].split("/", 1)[0]
         return ("invoke", name) if name else None
@@ -65,13 +72,10 @@ def caller_of(authorization: str | None, client: tuple[str, int] | None) -> str:
     return "ip:" + (client[0] if client else "unknown")
 
 
-def limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
-    """X-RateLimit-Limit, -Remaining and -Reset (seconds until the full budget is back)."""
-    return [
-        (b"x-ratelimit-limit", str(decision.limit).encode()),
-        (b"x-ratelimit-remaining", str(decision.remaining).encode()),
-        (b"x-ratelimit-reset", str(decision.reset_seconds).encode()),
-    ]
+def limit_fields(decision: Decision) -> bytes:
+    """X-RateLimit-Limit, -Remaining and -Reset (seconds until the full budget is back), as they
+    go on the wire."""
+    return _LIMIT_FIELDS % (decision.limit, decision.remaining, decision.reset_seconds)
 
 
 def rate_limited_body(decision: Decision, kind: LimitClass) -> bytes:
@@ -105,29 +109,28 @@ class RateLimitMiddleware:
         authorization = None if supabase else authorization_header(scope)
         caller = caller_of(authorization, scope.get("client"))
         decision = limiter.check(kind[0], caller, kind[1])
-        headers = limit_headers(decision)
+        fields = limit_fields(decision)
         if not decision.allowed:
             services = scope["app"].state.get(SERVICES_KEY)
             if services is not None:
                 services.metrics.refused(kind[0])
-            refusal = [*headers, *_RELAY_HEADERS] if supabase else headers
+            refusal = fields + _RELAY_FIELDS if supabase else fields
             await _refuse(send, rate_limited_body(decision, kind[0]), decision, refusal)
             return
 
-        await self.app(scope, receive, SendWithFields(send, headers))
+        await self.app(scope, receive, SendWithFields(send, fields))
 
 
-async def _refuse(
-    send: Send, body: bytes, decision: Decision, headers: list[tuple[bytes, bytes]]
-) -> None:
-    """The 429, in one write when the server is flux-edge's own: refusing is what a flood costs."""
-    head = [
+async def _refuse(send: Send, body: bytes, decision: Decision, fields: bytes) -> None:
+    """The 429, in one write when the server is flux-edge's own: refusing is what a flood costs.
+    `fields`: the limit's (and the relay's) fields as they go on the wire, after the 429's own."""
+    own = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         (b"retry-after", str(decision.retry_after_seconds).encode()),
-        *headers,
     ]
-    if send_whole(send, 429, wire_fields(head), body):
+    limited = SendWithFields(send, fields)
+    if send_whole(limited, 429, wire_fields(own), body):
         return
-    await send({"type": "http.response.start", "status": 429, "headers": head})
+    await limited({"type": "http.response.start", "status": 429, "headers": own})
     await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -185,17 +185,22 @@ _default_fields = _DefaultFields()
 class SendWithFields:
     """A cycle's send that adds header fields to the response's start, as a middleware does (the
     rate limiter's X-RateLimit-* fields); `send_whole` sees through it, so a complete response
-    still goes out in one write."""
+    still goes out in one write. The fields are given as they go on the wire (`name: value\r\n`
+    each), the form the one write takes; the messages' path splits them."""
 
-    __slots__ = ("headers", "send")
+    __slots__ = ("fields", "send")
 
-    def __init__(self, send: Callable[..., Any], headers: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, send: Callable[..., Any], fields: bytes) -> None:
         self.send = send
-        self.headers = headers
+        self.fields = fields
 
     async def __call__(self, message: Any) -> None:
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *self.headers]
+            added = [
+                (name, value)
+                for name, _, value in (f.partition(b": ") for f in self.fields.split(b"\r\n") if f)
+            ]
+            message["headers"] = [*message.get("headers", ()), *added]
         await self.send(message)
 
 
@@ -229,7 +234,7 @@ def send_whole(send: Callable[..., Any], status: int, fields: bytes, body: bytes
     (runtime/results.py), and the rest are the server's own.
     """
     while type(send) is SendWithFields:  # each adds its fields after those it was sent
-        fields += wire_fields(send.headers)
+        fields += send.fields
         send = send.send
     cycle = getattr(send, "__self__", None)
     if type(cycle) is not RequestResponseCycle:
