@@ -23,6 +23,13 @@ from flux_edge.api.rate_limit import caller_of, classify
         ("POST", "/api/v1/functions/hello/invoke", ("invoke", "hello")),
         ("GET", "/api/v1/functions/hello/invoke", ("invoke", "hello")),
         ("DELETE", "/api/v1/functions/hello/invoke", ("invoke", "hello")),
+        # Sub-paths, and the forms the one-match path does not take, which the split still does.
+        ("POST", "/api/v1/functions/hello/invoke/a/b", ("invoke", "hello")),
+        ("POST", "/api/v1/functions/hello/invoke/", ("invoke", "hello")),
+        ("POST", "/api/v1/functions//hello//invoke", ("invoke", "hello")),
+        ("POST", "/api/v1/functions/hello/invoked", ("write", None)),
+        ("GET", "/api/v1/functionsX/hello/invoke", ("read", None)),
+        ("POST", "/functions/v1/hello/sub", ("invoke", "hello")),
     ],
 )
 def test_api_requests_fall_in_their_limit_class(method, path, expected):
