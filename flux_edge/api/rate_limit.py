@@ -8,11 +8,11 @@ response of a limited endpoint carries X-RateLimit-Limit/Remaining/Reset; a refu
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import msgspec
 
+from flux_edge.api.invoke import INVOKE_PATTERN
 from flux_edge.api.state import RATE_LIMITER_KEY, SERVICES_KEY
 from flux_edge.asgi import ASGIApp, Receive, Scope, Send, authorization_header
 from flux_edge.http.cycle import SendWithFields, send_whole, wire_fields
@@ -24,8 +24,6 @@ _PREFIX = "/api/v1/functions"
 _SUPABASE_PREFIX = "/functions/v1/"
 _RELAY_FIELDS = b"x-relay-error: true\r\nsb-error-code: RATE_LIMITED\r\n"
 _LIMIT_FIELDS = b"x-ratelimit-limit: %d\r\nx-ratelimit-remaining: %d\r\nx-ratelimit-reset: %d\r\n"
-# An invocation on the plain route, as routing serves it (api/invoke.py): no empty components.
-_PLAIN_INVOKE = re.compile(r"/api/v1/functions/([^/]+)/invoke(?:/|$)")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -45,9 +43,10 @@ def rate_limiter_of(scope: Scope | Any) -> RateLimiter | None:
 
 def classify(method: str, path: str) -> tuple[LimitClass, str | None] | None:
     """The limit class of a request and, for invocations, the function; None when unlimited."""
-    invoke = _PLAIN_INVOKE.match(path)  # what most requests are, without the split below
+    # The invoke route as routing serves it, without the split below: what most requests are.
+    invoke = INVOKE_PATTERN.match(path)
     if invoke is not None:
-        return "invoke", invoke[1]
+        return "invoke", invoke["name"]
     if path.startswith(_SUPABASE_PREFIX):
         name = path[len(_SUPABASE_PREFIX) :].split("/", 1)[0]
         return ("invoke", name) if name else None
