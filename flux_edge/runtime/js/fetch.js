@@ -53,7 +53,7 @@
       (typeof g.URLSearchParams === "function" && body instanceof g.URLSearchParams) ||
       (typeof g.Blob === "function" && body instanceof g.Blob)
     ) {
-      return web.extractBody(body).bytes;
+      return web.extractBodyBytes(body);
     }
     return undefined;
   }

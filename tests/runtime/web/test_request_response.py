@@ -633,3 +633,58 @@ async def test_a_consumed_body_leaves_its_stream_locked(mr: MiniRacer) -> None:
         return outcomes;""",
     )
     assert got == [[True, True, True]] * 4
+
+
+@needs_url_and_encoding
+async def test_a_body_made_from_a_string_reads_as_its_utf8_bytes_would(mr: MiniRacer) -> None:
+    # Such a body keeps its string and makes its bytes only when asked: every reader, a clone, a
+    # Request made from a Request and a used body must behave as the same body made from its
+    # UTF-8 bytes.
+    got = await js(
+        mr,
+        r"""const strings = ['{"a":1}', 'a\ud800b', '\ufeffhi', 'cl\u00f6ne \u{1f600}', ''];
+        const encode = (s) => new TextEncoder().encode(s);
+        async function readings(make) {
+          const streamed = [];
+          const reader = make().body?.getReader();
+          for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader.read()) {
+            streamed.push(...chunk.value);
+          }
+          const used = make();
+          await used.text();
+          let again = null;
+          try { await used.arrayBuffer(); } catch (e) { again = e.name; }
+          const source = make();
+          const moved = source instanceof Request ? await new Request(source).text() : null;
+          return [await make().text(), [...await make().bytes()],
+                  [...new Uint8Array(await make().arrayBuffer())], streamed,
+                  await (await make().blob()).text(), again, used.bodyUsed, await make().clone().text(),
+                  moved, source.bodyUsed];
+        }
+        const post = (body) => new Request('https://h/', { method: 'POST', body });
+        const plain = (fields) => web.requestFromPlain({ method: 'POST', url: 'https://h/', ...fields });
+        const out = [];
+        for (const s of strings) {
+          out.push([await readings(() => new Response(s)), await readings(() => new Response(encode(s)))]);
+          out.push([await readings(() => post(s)), await readings(() => post(encode(s)))]);
+          out.push([await readings(() => plain({ bodyText: s })),
+                    await readings(() => plain({ bodyBase64: encode(s).toBase64() }))]);
+        }
+        const json = Response.json({ s: '\u00e9' });
+        return [out, await json.clone().json(), [...await json.bytes()]];""",
+    )
+    pairs, parsed, json_bytes = got
+    for from_string, from_bytes in pairs:
+        assert from_string == from_bytes
+    assert [pair[0][0] for pair in pairs[::3]] == [
+        '{"a":1}',
+        "a\ufffdb",
+        "hi",
+        "cl\u00f6ne \U0001f600",
+        "",
+    ]
+    assert pairs[0][0][5:7] == ["TypeError", True]  # a used body stays used
+    assert pairs[1][0][8:] == ['{"a":1}', True]  # new Request(request) takes the body over
+    assert pairs[2][0][8:] == ['{"a":1}', True]
+    assert parsed == {"s": "\u00e9"}
+    assert bytes(json_bytes) == '{"s":"\u00e9"}'.encode()

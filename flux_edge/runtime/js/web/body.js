@@ -5,6 +5,7 @@
   'use strict';
 
   const { Uint8Array, TypeError, Object, String, Promise, JSON } = global;
+  const toWellFormed = String.prototype.toWellFormed;
   const webInternals = global.__flux_web;
   if (typeof webInternals?.headerPairs !== 'function') throw new Error('body.js: load headers.js first');
   const { defineHidden, defineInterface, bufferSourceBytes, earlierGlobals } = global.__flux_webutil;
@@ -21,35 +22,54 @@
   delete global.__flux_blob;
 
   // ---- Body state ----
-  // { bytes: Uint8Array | null, stream: ReadableStream | null, used }. A body is bytes (what the
-  // isolate boundary, strings and buffers give) until something asks for a stream: `body` makes a
-  // ReadableStream over the bytes on first access, and from then on the stream is the body (reads
-  // disturb it). A body given as a ReadableStream has only the stream. `bytes` is never written
-  // after extraction, so clones share it; every consumer gets a copy. The streams load on first
-  // use (web.streams()), so a function that only calls text() or json() never loads them.
-  // `text`: the string the bytes were encoded from, if any, which the isolate boundary sends
-  // as it is instead of decoding the bytes again (`consumeBodyText`).
+  // { bytes: Uint8Array | null | undefined, stream: ReadableStream | null, used, text }. A body is
+  // bytes (what the isolate boundary, strings and buffers give) until something asks for a stream:
+  // `body` makes a ReadableStream over the bytes on first access, and from then on the stream is
+  // the body (reads disturb it). A body given as a ReadableStream has only the stream. `bytes` is
+  // never written after extraction, so clones share it; every consumer gets a copy. The streams
+  // load on first use (web.streams()), so a function that only calls text() or json() never loads
+  // them.
+  // `text`: the string the body was made from, if any. It is what text(), json() and the isolate
+  // boundary read (`consumeBodyText`), and its UTF-8 bytes are made only when something asks for
+  // bytes (`bytes` is undefined until then): most bodies made from strings (an incoming request's,
+  // Response.json's) are read back as text, and encoding one only to decode it again cost a
+  // tracked allocation and two passes over it.
   const newBodyState = (bytes, stream = null, text = null) =>
     ({ bytes, stream: stream ?? null, used: false, text: text ?? null });
+  const textBodyState = (text) => newBodyState(undefined, null, text);
   const isNullBody = (state) => state.bytes === null && state.stream === null;
   const streamRecord = (stream) => streams().streamOf(stream);
+  // The bytes of a bytes body, encoded from its text on first use.
+  const bytesOf = (state) => (state.bytes === undefined ? (state.bytes = utf8Encode(state.text)) : state.bytes);
 
   function unusable(state) {
     if (state.stream !== null) return streams().isUnusable(streamRecord(state.stream));
     return state.bytes !== null && state.used;
   }
 
-  function takeBytes(state) {
+  // Marks a bytes body used (a TypeError if it was).
+  function take(state) {
     if (unusable(state)) throw new TypeError('Body has already been used');
     state.used = true;
-    return state.bytes ?? new Uint8Array(0);
+  }
+
+  function takeBytes(state) {
+    take(state);
+    return bytesOf(state) ?? new Uint8Array(0);
+  }
+
+  // What UTF-8 decoding the body's bytes would give (Encoding's "UTF-8 decode": lone surrogates
+  // were encoded as U+FFFD, and a leading BOM is dropped), without the bytes.
+  function decodedText(text) {
+    const wellFormed = toWellFormed.call(text);
+    return wellFormed.charCodeAt(0) === 0xfeff ? wellFormed.slice(1) : wellFormed;
   }
 
   // The body as a ReadableStream, made from the bytes on first use.
   function bodyStream(state) {
     if (state.stream === null && state.bytes !== null) {
       const S = streams();
-      state.stream = (state.used ? S.usedStream() : S.streamFromBytes(state.bytes)).object;
+      state.stream = (state.used ? S.usedStream() : S.streamFromBytes(bytesOf(state))).object;
     }
     return state.stream;
   }
@@ -64,9 +84,10 @@
   }
 
   // Fetch "extract a body": the bytes (or the stream) and the Content-Type to default to (or null).
+  // A string gives its text and no bytes yet (undefined: see "Body state"; `extractBodyBytes`).
   function extractBody(object) {
     if (typeof object === 'string') {
-      return { bytes: utf8Encode(object), stream: null, type: 'text/plain;charset=UTF-8', text: object };
+      return { bytes: undefined, stream: null, type: 'text/plain;charset=UTF-8', text: object };
     }
     if (isBlob(object)) return { bytes: blobBytes(object), stream: null, type: object.type === '' ? null : object.type };
     const bytes = bufferSourceBytes(object);
@@ -97,6 +118,19 @@
         return Promise.reject(error);
       }
     };
+    // text() and json(): a body made from a string gives it back without its bytes.
+    const consumeText = (self, convert) => {
+      try {
+        const state = stateOf(self);
+        if (state.text !== null && state.stream === null) {
+          take(state);
+          return Promise.resolve(convert(decodedText(state.text)));
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return consume(self, (bytes) => convert(utf8Decode(bytes)));
+    };
     const members = {
       get body() {
         return bodyStream(stateOf(this));
@@ -108,8 +142,8 @@
       },
       arrayBuffer() { return consume(this, (bytes) => bytes.slice().buffer); },
       bytes() { return consume(this, (bytes) => bytes.slice()); },
-      text() { return consume(this, (bytes) => utf8Decode(bytes)); },
-      json() { return consume(this, (bytes) => JSON.parse(utf8Decode(bytes))); },
+      text() { return consumeText(this, (text) => text); },
+      json() { return consumeText(this, (text) => JSON.parse(text)); },
       blob() {
         return consume(this, (bytes, self) => newBlob(bytes.slice(), headersOf(self).get('content-type') ?? ''));
       },
@@ -125,7 +159,10 @@
   }
 
   defineHidden(webInternals, 'newBodyState', newBodyState);
+  defineHidden(webInternals, 'textBodyState', textBodyState);
   defineHidden(webInternals, 'extractBody', extractBody);
+  // The bytes of a body that is not a stream, encoded now.
+  defineHidden(webInternals, 'extractBodyBytes', (object) => bytesOf(extractBody(object)));
   defineHidden(webInternals, 'installBody', installBody);
   defineHidden(webInternals, 'isNullBody', isNullBody);
   defineHidden(webInternals, 'attachStreamsHost', streamsHooks.attachHost);
@@ -141,7 +178,10 @@
   // Moves a body to a new owner (new Request(request)), leaving the source used.
   defineHidden(webInternals, 'transferBodyState', (state) => {
     if (isNullBody(state)) return newBodyState(null);
-    if (state.stream === null) return newBodyState(takeBytes(state));
+    if (state.stream === null) {
+      take(state);
+      return newBodyState(state.bytes, null, state.text);
+    }
     if (unusable(state)) throw new TypeError('Body has already been used');
     const moved = newBodyState(null, state.stream);
     state.stream = streams().usedStream().object;
@@ -156,7 +196,7 @@
   // consumeBodyBytes does), or undefined when it was not made from one or is a stream by now.
   defineHidden(webInternals, 'consumeBodyText', (state) => {
     if (state.text === null || state.stream !== null) return undefined;
-    takeBytes(state);
+    take(state);
     return state.text;
   });
   // A stream body (not bytes) for a streamed response: a chunk reader, or null.

@@ -11,10 +11,10 @@
     throw new Error('request_response.js: load headers.js and body.js first');
   }
   const Headers = global.Headers;
-  const { newBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
+  const { newBodyState, textBodyState, extractBody, installBody, cloneBodyState, transferBodyState, consumeBodyBytes } = web;
   const { consumeBodyText, isSerializedURL } = web;
   const { isNullBody, bodyChunkReader } = web;
-  const { setHeadersImmutable, copyHeaders, headerPairs, headersFromPairs, utf8Encode } = web;
+  const { setHeadersImmutable, copyHeaders, headerPairs, headersFromPairs } = web;
   const toBase64 = Uint8Array.prototype.toBase64;
   const toWellFormed = String.prototype.toWellFormed;
   // The last web file: the shared helpers are captured here and removed from the global scope.
@@ -146,14 +146,14 @@
         throw new TypeError("Failed to construct 'Request': a GET or HEAD request cannot have a body");
       }
       if (hasInitBody) {
-        const { bytes, stream, type } = extractBody(initBody);
+        const { bytes, stream, type, text } = extractBody(initBody);
         if (stream !== null) {
           if (init.duplex === undefined || String(init.duplex) !== 'half') {
             throw new TypeError("Failed to construct 'Request': a request with a ReadableStream body needs duplex: 'half'");
           }
           if (options.keepalive) throw new TypeError("Failed to construct 'Request': keepalive cannot be used with a stream body");
         }
-        this.#body = newBodyState(bytes, stream);
+        this.#body = newBodyState(bytes, stream, text);
         if (type !== null && !this.#headers.has('content-type')) this.#headers.append('content-type', type);
       } else if (inputHasBody && initBody === undefined) {
         this.#body = transferBodyState(source.body); // a TypeError if that body is used or locked
@@ -169,13 +169,13 @@
         : undefined);
       // What `new Request(url, {headers})` makes, without the constructor's conversions of an
       // init a script wrote (see requestFromPlain).
-      incomingRequest = (url, method, headers, body) => {
+      incomingRequest = (url, method, headers, bodyState) => {
         const request = new Request(INTERNAL);
         request.#url = isSerializedURL(url) ? url : requestURL(url);
         request.#method = method;
         request.#options = DEFAULT_OPTIONS;
         request.#headers = isArray(headers) ? headersFromPairs(headers) : new Headers(headers);
-        request.#body = newBodyState(body);
+        request.#body = bodyState;
         return request;
       };
       installBody(Request.prototype, (self) => self.#body, (self) => self.#headers);
@@ -309,7 +309,7 @@
       if (text === undefined) throw new TypeError("Failed to execute 'json' on 'Response': data is not JSON serializable");
       const response = new Response(INTERNAL);
       response.#initialize(dictionary(init, "Failed to execute 'json' on 'Response': init"),
-        { bytes: utf8Encode(text), stream: null, type: 'application/json', text });
+        { bytes: undefined, stream: null, type: 'application/json', text });
       return response;
     }
 
@@ -342,7 +342,7 @@
         response.#statusText = plain.statusText === undefined ? '' : String(plain.statusText);
         response.#headers = new Headers(plain.headers ?? undefined);
         setHeadersImmutable(response.#headers);
-        response.#body = newBodyState(plainBodyBytes(plain));
+        response.#body = plainBodyState(plain);
         response.#url = plain.url === undefined ? '' : String(plain.url);
         response.#redirected = Boolean(plain.redirected);
         return response;
@@ -353,15 +353,25 @@
   // ---- The isolate boundary ----
   const fromBase64 = Uint8Array.fromBase64;
 
-  // Body bytes of a plain object: bodyBase64, or body/bodyText as a string (UTF-8) or bytes.
-  function plainBodyBytes(plain) {
-    if (typeof plain.bodyBase64 === 'string') return fromBase64(plain.bodyBase64);
-    const body = plain.bodyText ?? plain.body;
-    if (body === undefined || body === null) return null;
-    if (typeof body === 'string') return utf8Encode(body);
-    const extracted = extractBody(body);
-    if (extracted.stream !== null) throw new TypeError('A stream body is not supported here');
-    return extracted.bytes;
+  // The body state of a plain object: bodyBase64, or body/bodyText as a string (kept as text: see
+  // body.js, "Body state") or bytes. Null for no body or, when `emptyIsNone`, an empty one.
+  function plainBodyState(plain, emptyIsNone = false) {
+    let state;
+    if (typeof plain.bodyBase64 === 'string') {
+      state = newBodyState(fromBase64(plain.bodyBase64));
+    } else {
+      const body = plain.bodyText ?? plain.body;
+      if (body === undefined || body === null) return newBodyState(null);
+      if (typeof body === 'string') {
+        state = textBodyState(body);
+      } else {
+        const extracted = extractBody(body);
+        if (extracted.stream !== null) throw new TypeError('A stream body is not supported here');
+        state = newBodyState(extracted.bytes);
+      }
+    }
+    const empty = state.text !== null ? state.text.length === 0 : state.bytes.length === 0;
+    return emptyIsNone && empty ? newBodyState(null) : state;
   }
 
   let strictDecoder;
@@ -425,9 +435,8 @@
   function requestFromPlain(plain) {
     const method = plain.method === undefined ? 'GET' : String(plain.method);
     // The body arrives as sent: no default Content-Type, and an empty body is no body.
-    const bytes = method === 'GET' || method === 'HEAD' ? null : plainBodyBytes(plain);
-    return incomingRequest(String(plain.url), method, plain.headers ?? undefined,
-      bytes !== null && bytes.length > 0 ? bytes : null);
+    const body = method === 'GET' || method === 'HEAD' ? newBodyState(null) : plainBodyState(plain, true);
+    return incomingRequest(String(plain.url), method, plain.headers ?? undefined, body);
   }
 
   defineHidden(web, 'responseFromPlain', responseFromPlain);
