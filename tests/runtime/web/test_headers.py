@@ -65,6 +65,22 @@ async def test_set_cookie_values_are_never_combined(mr: MiniRacer) -> None:
     ]
 
 
+async def test_sorting_keeps_each_names_values_in_order_and_follows_changes(mr: MiniRacer) -> None:
+    got = await js(
+        mr,
+        """const h = new Headers([['x-b', '1'], ['set-cookie', 's1'], ['A', 'z'], ['x-b', '2'],
+          ['Set-Cookie', 's2'], ['x-b', '3'], ['x-a', 'q']]);
+        const before = [...h];
+        h.append('a', 'y');
+        h.delete('x-b');
+        return [before, [...h]];""",
+    )
+    assert got == [
+        [["a", "z"], ["set-cookie", "s1"], ["set-cookie", "s2"], ["x-a", "q"], ["x-b", "1, 2, 3"]],
+        [["a", "z, y"], ["set-cookie", "s1"], ["set-cookie", "s2"], ["x-a", "q"]],
+    ]
+
+
 async def test_get_set_cookie_is_empty_without_cookies(mr: MiniRacer) -> None:
     assert await js(mr, "return new Headers({ a: 'b' }).getSetCookie()") == []
 

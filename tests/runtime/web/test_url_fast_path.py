@@ -208,6 +208,25 @@ async def test_a_url_made_by_the_fast_path_behaves_like_any_other(
     ]
 
 
+async def test_the_same_url_parsed_again_is_a_url_of_its_own(request_isolate: WebIsolate) -> None:
+    # The fast path keeps its last match: a second URL from the same string (and the string a
+    # Request checked) must start from the string, not from the first URL's edits.
+    got = request_isolate.json(
+        "(() => { const s = " + js_string("http://h.example:8080/a/b?x=1") + ";"
+        " const first = new URL(s); first.pathname = '/changed'; first.searchParams.append('y', '2');"
+        " const request = __flux_web.requestFromPlain({ method: 'GET', url: s, headers: [] });"
+        " const second = new URL(request.url); const other = new URL('http://other.example/');"
+        " return [first.href, second.href, new URL(s).pathname, other.href, request.url]; })()"
+    )
+    assert got == [
+        "http://h.example:8080/changed?x=1&y=2",
+        "http://h.example:8080/a/b?x=1",
+        "/a/b",
+        "http://other.example/",
+        "http://h.example:8080/a/b?x=1",
+    ]
+
+
 # An incoming request's URL is taken as it is when the fast path above would serialize it back
 # unchanged (url_parser.js `isSerializedURL`); every other URL goes through the parser. Either way the
 # Request's url is what `new Request(url)` gives, and a URL it refuses is refused.

@@ -42,6 +42,8 @@
     return s;
   }
 
+  const byName = (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+
   const isObject = (value) => value !== null && (typeof value === 'object' || typeof value === 'function');
 
   const ITERATOR = Symbol('HeadersIterator');
@@ -157,17 +159,17 @@
     values() { return new HeadersIterator(ITERATOR, this, 'value'); }
     entries() { return new HeadersIterator(ITERATOR, this, 'key+value'); }
 
-    // Fetch "sort and combine".
+    // Fetch "sort and combine": a stable sort by name (code units), then the values of each name
+    // but set-cookie joined in their order.
     #pairs() {
       if (this.#sorted !== null) return this.#sorted;
-      const names = [...new Set(this.#list.map((entry) => entry[0]))].sort();
+      const sorted = this.#list.slice().sort(byName);
       const pairs = [];
-      for (const name of names) {
-        if (name === 'set-cookie') {
-          for (const value of this.getSetCookie()) pairs.push([name, value]);
-        } else {
-          pairs.push([name, this.get(name)]);
-        }
+      let last = null;
+      for (let i = 0; i < sorted.length; i++) {
+        const [name, value] = sorted[i];
+        if (last !== null && last[0] === name && name !== 'set-cookie') last[1] = `${last[1]}, ${value}`;
+        else pairs.push((last = [name, value]));
       }
       this.#sorted = pairs;
       return pairs;

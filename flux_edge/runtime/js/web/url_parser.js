@@ -88,8 +88,19 @@
   const FAST_NUMERIC_LAST_LABEL = /(?:^|\.)(?:[0-9]+|0x[0-9a-f]*)$/;
   const FAST_DOTTED_QUAD = /^(?:(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$/;
   const FAST_DOT_SEGMENT = /\/(?:\.|%2e){1,2}(?=\/|$)/i;
-  // The fast path's match of `input` (scheme, host, port, path, query, fragment), or null.
+  // The fast path's match of `input` (scheme, host, port, path, query, fragment), or null. The
+  // last input's is kept: a server's calls repeat their URL, and the boundary's check of it
+  // (`isSerializedURL`) is followed by the handler's `new URL(request.url)`. Only read, never
+  // changed: records are made from it afresh.
+  let lastInput = null;
+  let lastMatch = null;
   const fastMatch = (input) => {
+    if (input === lastInput) return lastMatch;
+    lastMatch = uncachedFastMatch(input);
+    lastInput = input;
+    return lastMatch;
+  };
+  const uncachedFastMatch = (input) => {
     const match = FAST_URL.exec(input);
     if (match === null) return null;
     const host = match[2];
