@@ -85,19 +85,28 @@ def plain_call(request: InvokeRequest) -> PlainCall:
     )
 
 
+def _utf8_text(body: bytes) -> str | None:
+    """The body as text, or None if it is not valid UTF-8 (no `contextlib.suppress` on the
+    call path: its three calls cost more than the decode of a small body)."""
+    try:
+        return body.decode()
+    except UnicodeDecodeError:
+        return None
+
+
 def web_call(request: InvokeRequest) -> WebCall:
     """The module and serve forms' view: the function URL, header pairs, the body's exact bytes
     (as text when it is short valid UTF-8)."""
     body = request.body
-    url = request.function_url or request.url
-    if body and len(body) <= TEXT_BODY_LIMIT:
-        try:
-            text = body.decode()
-        except UnicodeDecodeError:
-            pass
-        else:
-            return WebCall(request.method, url, request.headers, text, None, request.remote_addr)
-    return WebCall(request.method, url, request.headers, None, body or None, request.remote_addr)
+    text = _utf8_text(body) if body and len(body) <= TEXT_BODY_LIMIT else None
+    return WebCall(
+        method=request.method,
+        url=request.function_url or request.url,
+        headers=request.headers,
+        bodyText=text,
+        bodyBase64=body if text is None and body else None,
+        remote=request.remote_addr,
+    )
 
 
 def to_isolate(request: InvokeRequest, kind: EntryKind) -> PlainCall | WebCall:
