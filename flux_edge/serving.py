@@ -11,7 +11,7 @@ import os
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import apsw
 import msgspec
@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 # How long in-flight requests get to finish after SIGTERM/SIGINT before connections are closed.
 GRACEFUL_SHUTDOWN_SECONDS = 30
+# What each uvicorn worker imports and calls for its app.
+APP_FACTORY = "flux_edge.app:app_from_environment"
 
 
 def serve(overrides: dict[str, Any]) -> int:
@@ -81,6 +83,7 @@ def serve(overrides: dict[str, Any]) -> int:
 
     import uvicorn  # only `serve` needs it; keeps `token` commands quick
 
+    from flux_edge.http.listeners import SPREADS_CONNECTIONS, WorkerListeners
     from flux_edge.http.protocol import BoundedHttpToolsProtocol, websocket_protocol
 
     if settings.workers > 1:
@@ -95,19 +98,26 @@ def serve(overrides: dict[str, Any]) -> int:
 
             start_shared()
 
-    uvicorn.run(
-        "flux_edge.app:app_from_environment",
-        http=BoundedHttpToolsProtocol,  # request head limits (see flux_edge/http/protocol.py)
-        ws=cast("type[asyncio.Protocol]", websocket_protocol),  # uvicorn calls it with kwargs
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        lifespan="on",
-        log_config=None,
-        access_log=False,  # flux_edge.api.access_log writes one structured line per request
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-    )
+    options: dict[str, Any] = {
+        "http": BoundedHttpToolsProtocol,  # request head limits (see flux_edge/http/protocol.py)
+        "ws": websocket_protocol,
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "lifespan": "on",
+        "log_config": None,
+        "access_log": False,  # flux_edge.api.access_log writes one structured line per request
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    if settings.workers > 1 and SPREADS_CONNECTIONS:
+        # What uvicorn.run does for several workers, but each worker listens on its own socket.
+        from uvicorn.supervisors import Multiprocess
+
+        config = uvicorn.Config(APP_FACTORY, **options)
+        Multiprocess(config, sockets=WorkerListeners(settings.host, settings.port)).run()
+    else:
+        uvicorn.run(APP_FACTORY, **options)
     return 0
 
 
