@@ -45,15 +45,15 @@ class WorkerListeners(list[socket.socket]):
 
 
 def reuse_port_listener(host: str, port: int) -> socket.socket:
-    """A socket bound to `host:port` in the port's SO_REUSEPORT group (not yet listening)."""
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    sock = socket.socket(family, kind, proto)
+    """A socket bound to `host:port` in the port's SO_REUSEPORT group (not yet listening). IPv6
+    only for an IPv6 address, as uvicorn's own bind for several workers: `localhost` is
+    127.0.0.1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
+        sock.bind((host, port))
     except OSError:
         sock.close()
         raise

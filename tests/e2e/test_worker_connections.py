@@ -159,3 +159,13 @@ def test_a_worker_that_cannot_bind_exits_as_a_start_failure(capsys):
     # uvicorn's supervisor stops the server on this status instead of restarting the worker.
     assert exited.value.code == STARTUP_FAILURE
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("host", "family", "address"),
+    [("localhost", socket.AF_INET, "127.0.0.1"), ("::1", socket.AF_INET6, "::1")],
+)
+def test_a_listener_takes_the_family_uvicorns_own_bind_takes(host, family, address):
+    with reuse_port_listener(host, 0) as listener:
+        assert listener.family == family
+        assert listener.getsockname()[0] == address
