@@ -2,9 +2,10 @@
 connections over the workers.
 
 uvicorn's workers share one socket bound by the supervisor and race to accept from it, and
-asyncio accepts every connection waiting at each wake-up: the first worker to wake takes a burst
-of keep-alive connections (a proxy's pool, a load generator's) and keeps them, while the others
-idle (measured: 16 connections, two workers, all on one; docs/decisions.md). On Linux each worker
+asyncio accepts every connection waiting at each wake-up: the first worker to wake takes most of a
+burst of keep-alive connections (a proxy's pool, a load generator's) and keeps them (measured: the
+busier of two workers did 64-100 % of a 16-connection burst's work in 7 of 12 fresh starts;
+docs/decisions.md). On Linux each worker
 binds its own socket into one SO_REUSEPORT group instead, and the kernel hands each new connection
 to one of them by a hash of its addresses.
 """
